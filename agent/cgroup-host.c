@@ -1,0 +1,261 @@
+#include "cgroup-host.h"
+
+#include <sandlot/util.h>
+
+#include <stdio.h>
+#include <string.h>
+
+const char *sl_cgroup_layout_name(enum sl_cgroup_layout layout)
+{
+	switch (layout) {
+	case SL_CGROUP_V2:
+		return "v2";
+	case SL_CGROUP_HYBRID:
+		return "hybrid";
+	case SL_CGROUP_V1:
+		return "v1";
+	default:
+		return "none";
+	}
+}
+
+/* True when word occurs in the list separated by sep. */
+static bool list_has(const char *list, const char *word, char sep)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, sep);
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && strncmp(p, word, n) == 0)
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* Copies a mountinfo field, decoding the octal escapes (\040 for space) the kernel writes. */
+static int unescape(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (o + 1 >= outlen)
+			return -ENAMETOOLONG;
+		if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3') {
+			out[o++] = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) |
+					  (s[i + 3] - '0'));
+			i += 3;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Joins mount and the part of self below the mount's root into dir. */
+static void join_dir(const char *mount, const char *root, const char *self, char *dir, size_t len)
+{
+	size_t rl = strlen(root);
+
+	if (strcmp(root, "/") == 0)
+		rl = 0;
+	else if (strncmp(self, root, rl) != 0 || (self[rl] != '/' && self[rl] != '\0')) {
+		dir[0] = '\0'; /* our cgroup is outside what this mount shows */
+		return;
+	}
+	snprintf(dir, len, "%s%s", mount, strcmp(self + rl, "/") == 0 ? "" : self + rl);
+}
+
+struct mount_line {
+	char root[SL_CGROUP_PATH_MAX], mount[SL_CGROUP_PATH_MAX], fstype[32], super[256];
+};
+
+/* Splits one mountinfo line; returns 0, or -EINVAL when the line is not well formed. */
+static int parse_mount_line(const char *line, struct mount_line *m)
+{
+	const char *f[6], *p = line, *dash = strstr(line, " - ");
+	size_t i;
+
+	if (!dash)
+		return -EINVAL;
+	for (i = 0; i < 5 && p < dash; i++) { /* id parent maj:min root mountpoint */
+		f[i] = p;
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	if (i < 5)
+		return -EINVAL;
+	if (unescape(f[3], (size_t)(strchr(f[3], ' ') - f[3]), m->root, sizeof(m->root)) < 0 ||
+	    unescape(f[4], (size_t)(strchr(f[4], ' ') - f[4]), m->mount, sizeof(m->mount)) < 0)
+		return -EINVAL;
+	if (sscanf(dash + 3, "%31s %*s %255s", m->fstype, m->super) < 1)
+		return -EINVAL;
+	return 0;
+}
+
+/* Finds the path of hierarchy `key` ("" for v2, else a controller name) in /proc/self/cgroup. */
+static int self_path(const char *proc_cgroup, const char *key, char *out, size_t len)
+{
+	for (const char *p = proc_cgroup; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char line[SL_CGROUP_PATH_MAX + 128], ctl[128];
+		const char *c1, *c2;
+
+		if (n < sizeof(line)) {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			c1 = strchr(line, ':');
+			c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+			if (c2 && (size_t)(c2 - c1 - 1) < sizeof(ctl)) {
+				memcpy(ctl, c1 + 1, (size_t)(c2 - c1 - 1));
+				ctl[c2 - c1 - 1] = '\0';
+				bool match = *key ? list_has(ctl, key, ',')
+						  : (ctl[0] == '\0' && strncmp(line, "0:", 2) == 0);
+				if (match) {
+					snprintf(out, len, "%s", c2 + 1);
+					return 0;
+				}
+			}
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+int sl_cgroup_host_parse(const char *mountinfo, const char *proc_cgroup, const char *controllers,
+			 struct sl_cgroup_host *ret)
+{
+	struct sl_cgroup_host h = {0};
+	struct mount_line m;
+	char v2_root[SL_CGROUP_PATH_MAX] = "/";
+
+	for (const char *p = mountinfo; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char line[4 * SL_CGROUP_PATH_MAX];
+
+		/* Lines we cannot read (overlay mounts with huge option strings) are not cgroups.
+		 */
+		if (n >= sizeof(line))
+			goto next;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if (parse_mount_line(line, &m) < 0)
+			goto next;
+		if (strcmp(m.fstype, "cgroup2") == 0 && !h.v2_mount[0]) {
+			snprintf(h.v2_mount, sizeof(h.v2_mount), "%s", m.mount);
+			snprintf(v2_root, sizeof(v2_root), "%s", m.root);
+		} else if (strcmp(m.fstype, "cgroup") == 0 && h.n_v1 < SL_CGROUP_MAX_V1) {
+			struct sl_cgroup_v1 *v = &h.v1[h.n_v1];
+			char *opt, *save = NULL;
+			size_t o = 0;
+
+			/* super options: "rw,memory" or "rw,cpu,cpuacct" or "rw,xattr,name=systemd"
+			 */
+			for (opt = strtok_r(m.super, ",", &save); opt;
+			     opt = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(opt, "rw") || !strcmp(opt, "ro") || strchr(opt, '=') ||
+				    !strcmp(opt, "xattr") || !strcmp(opt, "noprefix") ||
+				    !strcmp(opt, "clone_children") ||
+				    !strcmp(opt, "cpuset_v2_mode"))
+					continue;
+				o += (size_t)snprintf(v->controllers + o,
+						      sizeof(v->controllers) - o, "%s%s",
+						      o ? "," : "", opt);
+				if (o >= sizeof(v->controllers))
+					return -EINVAL;
+			}
+			if (!v->controllers[0])
+				goto next; /* named hierarchy (name=systemd): no controller */
+			snprintf(v->mount, sizeof(v->mount), "%s", m.mount);
+			char first[32];
+			snprintf(first, sizeof(first), "%.*s", (int)strcspn(v->controllers, ","),
+				 v->controllers);
+			if (self_path(proc_cgroup, first, v->self, sizeof(v->self)) == 0)
+				join_dir(v->mount, m.root, v->self, v->self_dir,
+					 sizeof(v->self_dir));
+			h.n_v1++;
+		}
+next:
+		p = nl ? nl + 1 : NULL;
+	}
+	if (h.v2_mount[0]) {
+		if (self_path(proc_cgroup, "", h.v2_self, sizeof(h.v2_self)) == 0)
+			join_dir(h.v2_mount, v2_root, h.v2_self, h.v2_self_dir,
+				 sizeof(h.v2_self_dir));
+		snprintf(h.v2_controllers, sizeof(h.v2_controllers), "%s",
+			 controllers ? controllers : "");
+	}
+	if (h.v2_mount[0])
+		h.layout = h.n_v1 ? SL_CGROUP_HYBRID : SL_CGROUP_V2;
+	else
+		h.layout = h.n_v1 ? SL_CGROUP_V1 : SL_CGROUP_NONE;
+	*ret = h;
+	return 0;
+}
+
+static char *read_all(const char *path)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	if (!f)
+		return NULL;
+	mem = open_memstream(&buf, &len);
+	if (!mem)
+		return NULL;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, mem);
+	fclose(mem);
+	return buf;
+}
+
+int sl_cgroup_host_detect(struct sl_cgroup_host *ret)
+{
+	_cleanup_free_ char *mountinfo = read_all("/proc/self/mountinfo");
+	_cleanup_free_ char *cg = read_all("/proc/self/cgroup");
+	_cleanup_free_ char *ctl = NULL;
+	struct sl_cgroup_host h;
+	int r;
+
+	if (!mountinfo || !cg)
+		return sl_negerrno();
+	r = sl_cgroup_host_parse(mountinfo, cg, NULL, &h);
+	if (r < 0)
+		return r;
+	if (h.v2_mount[0]) {
+		char path[SL_CGROUP_PATH_MAX + 32];
+
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", h.v2_mount);
+		ctl = read_all(path);
+		if (ctl) {
+			ctl[strcspn(ctl, "\n")] = '\0';
+			snprintf(h.v2_controllers, sizeof(h.v2_controllers), "%s", ctl);
+		}
+	}
+	*ret = h;
+	return 0;
+}
+
+const struct sl_cgroup_v1 *sl_cgroup_host_v1(const struct sl_cgroup_host *h, const char *controller)
+{
+	for (size_t i = 0; i < h->n_v1; i++)
+		if (list_has(h->v1[i].controllers, controller, ','))
+			return &h->v1[i];
+	return NULL;
+}
+
+bool sl_cgroup_host_v2_has(const struct sl_cgroup_host *h, const char *controller)
+{
+	return h->v2_mount[0] && list_has(h->v2_controllers, controller, ' ');
+}

@@ -1,0 +1,11 @@
+#pragma once
+/* Subcommands of sandlot-agent. Each parses its own options and returns the exit status. */
+
+/* Exit statuses shared by every subcommand. */
+enum {
+	SL_EXIT_OK = 0,
+	SL_EXIT_FAIL = 1,  /* the command ran and what it checks is not there */
+	SL_EXIT_USAGE = 2, /* bad options or arguments */
+};
+
+int sl_cmd_probe(int argc, char **argv);
