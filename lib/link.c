@@ -173,7 +173,9 @@ static int open_push(const struct sl_link *l, const char *url)
 	r = set_int(s, NN_SOL_SOCKET, NN_RECONNECT_IVL, l->reconnect_ms);
 	if (r == 0)
 		r = set_int(s, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, l->reconnect_max_ms);
-	if (r == 0)
+	/* nanomsg 1.1.5 aborts (usock_posix.inc:195) connecting to an IPv4 address with
+	 * NN_IPV4ONLY off, so only IPv6 literals get it. */
+	if (r == 0 && strchr(url, '['))
 		r = set_int(s, NN_SOL_SOCKET, NN_IPV4ONLY, 0);
 	if (r == 0 && nn_connect(s, url) < 0)
 		r = -nn_errno();
