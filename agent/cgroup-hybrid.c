@@ -9,6 +9,7 @@
 #include <sandlot/util.h>
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,44 +41,52 @@ static int hybrid_open(struct sl_cgroup_root *root, const struct sl_cgroup_host 
 	return 0;
 }
 
-static int set_memory(int fd, uint64_t bytes)
+/* memory+swap equal to memory: no swap beyond the limit (file absent without swapaccount) */
+static int set_memory(int fd, uint64_t old, uint64_t bytes)
 {
-	int r = sl_cgroup_write_u64(fd, "memory.limit_in_bytes", bytes);
+	/* the kernel keeps memsw >= memory at every step: raise memsw first, lower it last */
+	bool raise = old && bytes > old; /* 0: unlimited */
+	int r = 0;
 
-	if (r < 0)
+	if (raise)
+		r = sl_cgroup_write_u64(fd, "memory.memsw.limit_in_bytes", bytes);
+	if (r < 0 && r != -ENOENT)
 		return r;
-	/* memory+swap equal to memory: no swapping beyond the limit (absent without swapaccount) */
-	r = sl_cgroup_write_u64(fd, "memory.memsw.limit_in_bytes", bytes);
+	r = sl_cgroup_write_u64(fd, "memory.limit_in_bytes", bytes);
+	if (r >= 0 && !raise)
+		r = sl_cgroup_write_u64(fd, "memory.memsw.limit_in_bytes", bytes);
 	return r == -ENOENT ? 0 : r;
 }
 
-static int set_limits(struct sl_cgroup *cg, const struct sl_cgroup_limits *lim)
+static int hybrid_set_limits(struct sl_cgroup *cg, const struct sl_cgroup_limits *old,
+			     const struct sl_cgroup_limits *lim)
 {
 	int fd = cg->v1_fd[SL_CG_MEMORY], r = 0;
 
-	if (lim->memory_bytes && fd >= 0)
-		r = set_memory(fd, lim->memory_bytes);
+	if ((lim->memory_bytes && fd < 0) || (lim->cpu_quota_us && cg->v1_fd[SL_CG_CPU] < 0) ||
+	    (lim->pids_max && cg->v1_fd[SL_CG_PIDS] < 0))
+		return -ENOTSUP; /* a limit asked for that no hierarchy can enforce */
+	if (lim->memory_bytes != old->memory_bytes)
+		r = lim->memory_bytes ? set_memory(fd, old->memory_bytes, lim->memory_bytes)
+				      : sl_write_fileat(fd, "memory.limit_in_bytes", "-1");
 	fd = cg->v1_fd[SL_CG_CPU];
-	if (r >= 0 && lim->cpu_quota_us && fd >= 0) {
-		if (lim->cpu_period_us && lim->cpu_period_us != 100000)
-			r = sl_cgroup_write_u64(fd, "cpu.cfs_period_us", lim->cpu_period_us);
-		if (r >= 0)
-			r = sl_cgroup_write_u64(fd, "cpu.cfs_quota_us", lim->cpu_quota_us);
-	}
+	if (r >= 0 && lim->cpu_period_us != old->cpu_period_us && lim->cpu_period_us)
+		r = sl_cgroup_write_u64(fd, "cpu.cfs_period_us", lim->cpu_period_us);
+	if (r >= 0 && lim->cpu_quota_us != old->cpu_quota_us)
+		r = lim->cpu_quota_us
+			    ? sl_cgroup_write_u64(fd, "cpu.cfs_quota_us", lim->cpu_quota_us)
+			    : sl_write_fileat(fd, "cpu.cfs_quota_us", "-1");
 	fd = cg->v1_fd[SL_CG_PIDS];
-	if (r >= 0 && lim->pids_max && fd >= 0)
-		r = sl_cgroup_write_u64(fd, "pids.max", lim->pids_max);
+	if (r >= 0 && lim->pids_max != old->pids_max)
+		r = lim->pids_max ? sl_cgroup_write_u64(fd, "pids.max", lim->pids_max)
+				  : sl_write_fileat(fd, "pids.max", "max");
 	return r;
 }
 
-static int hybrid_create(struct sl_cgroup *cg, const struct sl_cgroup_limits *lim)
+static int hybrid_create(struct sl_cgroup *cg)
 {
 	const struct sl_cgroup_root *root = cg->root;
 
-	if ((lim->memory_bytes && root->v1_dirfd[SL_CG_MEMORY] < 0) ||
-	    (lim->cpu_quota_us && root->v1_dirfd[SL_CG_CPU] < 0) ||
-	    (lim->pids_max && root->v1_dirfd[SL_CG_PIDS] < 0))
-		return -ENOTSUP; /* a limit asked for that no hierarchy can enforce */
 	for (int i = 0; i < SL_CG_N; i++) {
 		if (root->v1_dirfd[i] < 0)
 			continue;
@@ -87,22 +96,12 @@ static int hybrid_create(struct sl_cgroup *cg, const struct sl_cgroup_limits *li
 			openat(root->v1_dirfd[i], cg->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cg->v1_fd[i] < 0)
 			return sl_negerrno();
+		cg->join_fd[i] = openat(cg->v1_fd[i], "tasks", O_WRONLY | O_CLOEXEC);
+		if (cg->join_fd[i] < 0)
+			return sl_negerrno();
 	}
-	return set_limits(cg, lim);
-}
-
-static int hybrid_attach(struct sl_cgroup *cg, pid_t pid)
-{
-	char buf[16];
-
-	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	for (int i = 0; i < SL_CG_N; i++) {
-		if (cg->v1_fd[i] < 0)
-			continue;
-		int r = sl_write_fileat(cg->v1_fd[i], "cgroup.procs", buf);
-		if (r < 0)
-			return r;
-	}
+	/* what a new v1 cgroup starts with, so that set_limits writes what differs */
+	cg->lim.cpu_period_us = 100000;
 	return 0;
 }
 
@@ -143,7 +142,7 @@ const struct sl_cgroup_ops sl_cgroup_ops_hybrid = {
 	.name = "hybrid",
 	.open = hybrid_open,
 	.create = hybrid_create,
-	.attach = hybrid_attach,
+	.set_limits = hybrid_set_limits,
 	.stats = hybrid_stats,
 	.remove = hybrid_remove,
 };

@@ -13,10 +13,11 @@ struct sl_cgroup_ops {
 	const char *name;
 	/* opens the backend's own directories; called once by sl_cgroup_root_open */
 	int (*open)(struct sl_cgroup_root *root, const struct sl_cgroup_host *host);
-	/* creates the limit cgroups of cg (the v2 dir exists already) and sets lim */
-	int (*create)(struct sl_cgroup *cg, const struct sl_cgroup_limits *lim);
-	/* moves pid into the hierarchies clone3 did not */
-	int (*attach)(struct sl_cgroup *cg, pid_t pid);
+	/* creates the limit cgroups of cg (the v2 dir exists already), opens join_fd[] */
+	int (*create)(struct sl_cgroup *cg);
+	/* writes the limits in new that differ from old */
+	int (*set_limits)(struct sl_cgroup *cg, const struct sl_cgroup_limits *old,
+			  const struct sl_cgroup_limits *new);
 	/* fills memory_peak_bytes and oom_kills */
 	int (*stats)(struct sl_cgroup *cg, struct sl_cgroup_stats *st);
 	/* removes the limit cgroups called name; missing ones are fine */
@@ -32,8 +33,10 @@ struct sl_cgroup_root {
 struct sl_cgroup {
 	struct sl_cgroup_root *root;
 	char name[SL_CGROUP_NAME_MAX];
-	int v2_fd;	    /* the sandbox's v2 directory */
-	int v1_fd[SL_CG_N]; /* its v1 directories (hybrid), -1 otherwise */
+	int v2_fd;		     /* the sandbox's v2 directory */
+	int v1_fd[SL_CG_N];	     /* its v1 directories (hybrid), -1 otherwise */
+	int join_fd[SL_CG_N];	     /* their "tasks" files, open for writing */
+	struct sl_cgroup_limits lim; /* as written */
 	bool destroyed;
 };
 

@@ -28,32 +28,44 @@ static int v2_open(struct sl_cgroup_root *root, const struct sl_cgroup_host *hos
 	return sl_write_fileat(root->v2_dirfd, "cgroup.subtree_control", CONTROLLERS);
 }
 
-static int v2_create(struct sl_cgroup *cg, const struct sl_cgroup_limits *lim)
+static int v2_create(struct sl_cgroup *cg)
 {
+	cg->lim.cpu_period_us = 100000; /* cpu.max starts as "max 100000" */
+	return 0;
+}
+
+static int v2_set_limits(struct sl_cgroup *cg, const struct sl_cgroup_limits *old,
+			 const struct sl_cgroup_limits *lim)
+{
+	char buf[64];
 	int r = 0;
 
-	if (lim->memory_bytes) {
-		r = sl_cgroup_write_u64(cg->v2_fd, "memory.max", lim->memory_bytes);
-		if (r >= 0)
+	if (lim->memory_bytes != old->memory_bytes) {
+		if (lim->memory_bytes)
+			r = sl_cgroup_write_u64(cg->v2_fd, "memory.max", lim->memory_bytes);
+		else
+			r = sl_write_fileat(cg->v2_fd, "memory.max", "max");
+		if (r >= 0 && !old->memory_bytes)
 			r = sl_cgroup_write_u64(cg->v2_fd, "memory.swap.max", 0);
 		if (r == -ENOENT) /* no swap controller: nothing to limit */
 			r = 0;
 	}
-	if (r >= 0 && lim->pids_max)
-		r = sl_cgroup_write_u64(cg->v2_fd, "pids.max", lim->pids_max);
-	if (r >= 0 && lim->cpu_quota_us) {
-		char buf[64];
-
-		snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64, lim->cpu_quota_us,
-			 lim->cpu_period_us ? lim->cpu_period_us : 100000);
+	if (r >= 0 && lim->pids_max != old->pids_max) {
+		if (lim->pids_max)
+			r = sl_cgroup_write_u64(cg->v2_fd, "pids.max", lim->pids_max);
+		else
+			r = sl_write_fileat(cg->v2_fd, "pids.max", "max");
+	}
+	if (r >= 0 &&
+	    (lim->cpu_quota_us != old->cpu_quota_us || lim->cpu_period_us != old->cpu_period_us)) {
+		if (lim->cpu_quota_us)
+			snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64, lim->cpu_quota_us,
+				 lim->cpu_period_us ? lim->cpu_period_us : 100000);
+		else
+			snprintf(buf, sizeof(buf), "max");
 		r = sl_write_fileat(cg->v2_fd, "cpu.max", buf);
 	}
 	return r;
-}
-
-static int v2_attach(struct sl_cgroup *cg, pid_t pid)
-{
-	return 0; /* clone3(CLONE_INTO_CGROUP) put it there */
 }
 
 static int v2_stats(struct sl_cgroup *cg, struct sl_cgroup_stats *st)
@@ -82,7 +94,7 @@ const struct sl_cgroup_ops sl_cgroup_ops_v2 = {
 	.name = "v2",
 	.open = v2_open,
 	.create = v2_create,
-	.attach = v2_attach,
+	.set_limits = v2_set_limits,
 	.stats = v2_stats,
 	.remove = v2_remove,
 };

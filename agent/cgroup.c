@@ -215,7 +215,7 @@ int sl_cgroup_new(struct sl_cgroup **ret, struct sl_cgroup_root *root, const cha
 	cg->root = root;
 	cg->v2_fd = -1;
 	for (int i = 0; i < SL_CG_N; i++)
-		cg->v1_fd[i] = -1;
+		cg->v1_fd[i] = cg->join_fd[i] = -1;
 	snprintf(cg->name, sizeof(cg->name), "%s", name);
 	if (mkdirat(root->v2_dirfd, name, 0755) < 0) {
 		r = sl_negerrno();
@@ -223,7 +223,9 @@ int sl_cgroup_new(struct sl_cgroup **ret, struct sl_cgroup_root *root, const cha
 		return r;
 	}
 	cg->v2_fd = openat(root->v2_dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r = cg->v2_fd < 0 ? sl_negerrno() : root->ops->create(cg, lim);
+	r = cg->v2_fd < 0 ? sl_negerrno() : root->ops->create(cg);
+	if (r >= 0)
+		r = sl_cgroup_set_limits(cg, lim);
 	if (r < 0) {
 		sl_cgroup_free(&cg);
 		return r;
@@ -248,9 +250,32 @@ int sl_cgroup_id(const struct sl_cgroup *cg, uint64_t *ret)
 	return 0;
 }
 
-int sl_cgroup_attach(struct sl_cgroup *cg, pid_t pid)
+int sl_cgroup_set_limits(struct sl_cgroup *cg, const struct sl_cgroup_limits *lim)
 {
-	return cg->root->ops->attach(cg, pid);
+	int r = cg->root->ops->set_limits(cg, &cg->lim, lim);
+
+	if (r < 0)
+		return r;
+	cg->lim = *lim;
+	return 0;
+}
+
+size_t sl_cgroup_join_fds(const struct sl_cgroup *cg, int ret[])
+{
+	size_t n = 0;
+
+	for (int i = 0; i < SL_CG_N; i++)
+		if (cg->join_fd[i] >= 0)
+			ret[n++] = cg->join_fd[i];
+	return n;
+}
+
+int sl_cgroup_join_self(const int fds[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pwrite(fds[i], "0", 1, 0) != 1)
+			return sl_negerrno();
+	return 0;
 }
 
 int sl_cgroup_freeze(struct sl_cgroup *cg, bool frozen)
@@ -309,8 +334,10 @@ void sl_cgroup_free(struct sl_cgroup **cg)
 		return;
 	(void)sl_cgroup_destroy(*cg);
 	sl_closep(&(*cg)->v2_fd);
-	for (int i = 0; i < SL_CG_N; i++)
+	for (int i = 0; i < SL_CG_N; i++) {
 		sl_closep(&(*cg)->v1_fd[i]);
+		sl_closep(&(*cg)->join_fd[i]);
+	}
 	free(*cg);
 	*cg = NULL;
 }

@@ -81,10 +81,25 @@ int sl_cgroup_fd(const struct sl_cgroup *cg);
 int sl_cgroup_id(const struct sl_cgroup *cg, uint64_t *ret);
 
 /*
- * Puts pid into the hierarchies clone3 could not (the v1 ones on hybrid hosts; nothing on v2).
- * Call before the process runs anything untrusted. Returns 0 or -errno.
+ * Changes the limits, writing only the values that differ from the current ones (a cgroup
+ * made ahead for the pool gets the caller's limits at spawn). Returns 0 or -errno.
  */
-int sl_cgroup_attach(struct sl_cgroup *cg, pid_t pid);
+int sl_cgroup_set_limits(struct sl_cgroup *cg, const struct sl_cgroup_limits *lim);
+
+/*
+ * The hierarchies clone3 cannot put a task into (v1 ones on hybrid hosts; none on v2) as
+ * pre-opened write fds of their "tasks" files, owned by cg. Stores up to SL_CG_N fds in ret
+ * and returns how many.
+ */
+size_t sl_cgroup_join_fds(const struct sl_cgroup *cg, int ret[]);
+
+/*
+ * Child side: moves the calling thread into those cgroups by writing "0" to each fd. Writing
+ * our own thread to "tasks" (not a pid to cgroup.procs) skips the global threadgroup rwsem
+ * and its RCU grace period. For a single-threaded child before it runs anything untrusted.
+ * Async-signal-safe. Returns 0 or -errno.
+ */
+int sl_cgroup_join_self(const int fds[], size_t n);
 
 /* Writes cgroup.freeze (1 or 0). Freezing is asynchronous: cgroup.events says when. */
 int sl_cgroup_freeze(struct sl_cgroup *cg, bool frozen);

@@ -1,8 +1,9 @@
 /*
  * The sandbox child, step by step (see child.h). The order matters:
- *   wait for the parent's release (it attaches v1 cgroups and runs its hook meanwhile)
+ *   join the v1 cgroups (hybrid) -> enter the pool's network namespace
+ *   -> wait for the parent's release (it runs its hook meanwhile)
  *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)
- *   -> file system (needs CAP_SYS_ADMIN) -> hostname -> loopback up
+ *   -> file system (needs CAP_SYS_ADMIN) -> hostname -> loopback up (own netns only)
  *   -> stdio and closing every other inherited fd -> rlimits
  *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
  *   -> seccomp (last: the steps above use syscalls the list refuses) -> init + CMD.
@@ -74,6 +75,11 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sl_init_block_signals();
+	r = sl_cgroup_join_self(p->join_fds, p->n_join);
+	if (r < 0)
+		fail(p->sock, "join v1 cgroups", r);
+	if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) < 0)
+		fail(p->sock, "setns net", sl_negerrno());
 	if (read(p->sock, &go, 1) != 1)
 		_exit(SETUP_FAILED_STATUS); /* parent gone or gave up: nothing to report to */
 	if (unshare(CLONE_NEWCGROUP) < 0)
@@ -83,7 +89,7 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, step, r);
 	if (sethostname(p->hostname, strlen(p->hostname)) < 0)
 		fail(p->sock, "sethostname", sl_negerrno());
-	r = sl_net_lo_up();
+	r = p->netns_fd < 0 ? sl_net_lo_up() : 0;
 	if (r < 0)
 		fail(p->sock, "loopback up", r);
 	r = arrange_fds(p, &step);

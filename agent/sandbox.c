@@ -7,6 +7,8 @@
 #include "child.h"
 #include "init.h"
 #include "owner.h"
+#include "pool.h"
+#include "spawner.h"
 
 #include <sandlot/util.h>
 
@@ -35,7 +37,8 @@ struct sl_runtime {
 	struct sl_cgroup_root *cg;
 	struct sl_seccomp *seccomp;
 	struct sl_rootfs *rootfs;
-	uint64_t seq;				      /* sandboxes spawned */
+	struct sl_pool *pool;
+	struct sl_spawner *spawner; /* clone3s every sandbox, under the base seccomp filter */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
 };
 
@@ -43,7 +46,8 @@ struct sl_sandbox {
 	struct sl_runtime *rt;
 	char id[SL_SANDBOX_ID_MAX];
 	unsigned uid_index;
-	struct sl_cgroup *cg;
+	struct sl_shell *shell; /* id, cgroups, netns */
+	struct sl_cgroup *cg;	/* shell->cg */
 	pid_t pid;
 	int pidfd;
 	int sock;     /* parent end of the sync/report socket */
@@ -60,6 +64,22 @@ static void runtime_set_state_dir(struct sl_runtime *rt, const struct sl_runtime
 	snprintf(rt->state_dir, sizeof(rt->state_dir), "%s",
 		 o && o->state_dir ? o->state_dir : DEFAULT_STATE_DIR);
 	rt->uid_base = o && o->uid_base ? o->uid_base : DEFAULT_UID_BASE;
+}
+
+static void limits_of(const struct sl_sandbox_config *c, struct sl_cgroup_limits *l);
+
+/* The pool starts with the limits of a default sandbox (128 MB, as `run`). */
+static int runtime_pool(struct sl_runtime *rt, unsigned size)
+{
+	static char *const argv[] = {"-", NULL};
+	struct sl_sandbox_config def = {
+		.argv = argv, .memory_bytes = 128ULL << 20, .cpu_millis = 72};
+	struct sl_cgroup_limits lim;
+	char prefix[32];
+
+	limits_of(&def, &lim);
+	snprintf(prefix, sizeof(prefix), "s%u-%d-", rt->owner.slot, (int)getpid());
+	return sl_pool_new(&rt->pool, rt->cg, prefix, size, &lim);
 }
 
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
@@ -83,6 +103,10 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 		r = sl_seccomp_new(&rt->seccomp);
 	if (r >= 0)
 		r = sl_rootfs_new(&rt->rootfs, opts ? opts->rootfs : NULL);
+	if (r >= 0)
+		r = runtime_pool(rt, opts ? opts->pool_size : 0);
+	if (r >= 0)
+		r = sl_spawner_new(&rt->spawner, rt->seccomp);
 	if (r < 0) {
 		sl_runtime_free(&rt);
 		return r;
@@ -95,6 +119,8 @@ void sl_runtime_free(struct sl_runtime **rt)
 {
 	if (!*rt)
 		return;
+	sl_spawner_free(&(*rt)->spawner);
+	sl_pool_free(&(*rt)->pool);
 	sl_rootfs_free(&(*rt)->rootfs);
 	sl_seccomp_free(&(*rt)->seccomp);
 	sl_cgroup_root_free(&(*rt)->cg);
@@ -209,11 +235,20 @@ static void close_child_ends(const struct sl_sandbox_config *c, int child[3], in
 	sl_closep(code);
 }
 
-static pid_t clone_child(struct sl_sandbox *sb, const struct sl_child_plan *plan)
+struct clone_req {
+	struct sl_sandbox *sb;
+	const struct sl_child_plan *plan;
+};
+
+/* On the spawner thread. */
+static int clone_on_spawner(void *data)
 {
+	struct clone_req *req = data;
+	struct sl_sandbox *sb = req->sb;
+	const struct sl_child_plan *plan = req->plan;
 	struct clone_args args = {
-		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWNET |
-			 CLONE_NEWUTS | CLONE_NEWIPC,
+		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWUTS |
+			 CLONE_NEWIPC | (plan->netns_fd < 0 ? CLONE_NEWNET : 0),
 		.pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)sl_cgroup_fd(sb->cg),
@@ -225,12 +260,19 @@ static pid_t clone_child(struct sl_sandbox *sb, const struct sl_child_plan *plan
 	return pid < 0 ? sl_negerrno() : pid;
 }
 
-/* Parent side between clone3 and the release: v1 cgroups, the caller's hook, then go. */
+static pid_t clone_child(struct sl_sandbox *sb, const struct sl_child_plan *plan)
+{
+	struct clone_req req = {.sb = sb, .plan = plan};
+
+	return sl_spawner_call(sb->rt->spawner, clone_on_spawner, &req);
+}
+
+/* Parent side between clone3 and the release: the caller's hook, then go. */
 static int release_child(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 {
-	int r = sl_cgroup_attach(sb->cg, sb->pid);
+	int r = 0;
 
-	if (r >= 0 && c->hook)
+	if (c->hook)
 		r = c->hook(sb, c->hook_data);
 	if (r >= 0 && send(sb->sock, "g", 1, MSG_NOSIGNAL) != 1)
 		r = sl_negerrno();
@@ -245,9 +287,17 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	int sv[2] = {-1, -1}, code = -1, r;
 
 	limits_of(c, &lim);
-	r = sl_cgroup_new(&sb->cg, rt->cg, sb->id, &lim);
+	sl_pool_set_limits(rt->pool, &lim);
+	r = sl_pool_take(rt->pool, &sb->shell);
 	if (r < 0)
 		return r;
+	sb->cg = sb->shell->cg;
+	snprintf(sb->id, sizeof(sb->id), "%s", sb->shell->id);
+	r = sl_cgroup_set_limits(sb->cg, &lim);
+	if (r < 0)
+		return r;
+	plan.n_join = sl_cgroup_join_fds(sb->cg, plan.join_fds);
+	plan.netns_fd = sb->shell->netns_fd;
 	if (c->code_dir && (code = sl_rootfs_open_code(c->code_dir)) < 0)
 		return code;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -294,8 +344,6 @@ int sl_sandbox_spawn(struct sl_runtime *rt, const struct sl_sandbox_config *cfg,
 		free(sb);
 		return r;
 	}
-	snprintf(sb->id, sizeof(sb->id), "s%u-%d-%llu", rt->owner.slot, (int)getpid(),
-		 (unsigned long long)++rt->seq);
 	r = spawn(sb, cfg);
 	if (r < 0) {
 		sl_sandbox_free(&sb);
@@ -346,6 +394,8 @@ int sl_sandbox_netns_fd(struct sl_sandbox *sb)
 
 	if (sb->netns >= 0)
 		return sb->netns;
+	if (sb->shell && sb->shell->netns_fd >= 0)
+		return sb->shell->netns_fd;
 	if (sb->reaped)
 		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)sb->pid);
@@ -451,7 +501,8 @@ void sl_sandbox_free(struct sl_sandbox **sb)
 	if (!s)
 		return;
 	(void)sl_sandbox_destroy(s);
-	sl_cgroup_free(&s->cg);
+	sl_shell_free(&s->shell);
+	s->cg = NULL;
 	sl_closep(&s->pidfd);
 	sl_closep(&s->sock);
 	sl_closep(&s->netns);

@@ -4,12 +4,15 @@
  *
  * A runtime (one per agent process) holds what every sandbox shares and is prepared once: the
  * compiled seccomp filter, the template mount namespace of the root file system, the cgroup
- * directories and an owner slot. A sandbox is one clone3()d child that becomes the sandbox's
- * pid 1 and runs CMD; isolation, in this order (parent prepares, child applies):
+ * directories, an owner slot and a pool of shells (pool.h). A sandbox is one clone3()d child that
+ * becomes the sandbox's pid 1 and runs CMD; isolation, in this order (parent prepares, child
+ * applies):
  *
- *   parent: v2 cgroup (+ v1 memory/cpu/pids on hybrid hosts) with limits; sync socket; pipes
- *   clone3: CLONE_INTO_CGROUP + new pid, net, uts, ipc namespaces; pidfd
- *   parent: v1 cgroup attach; caller's hook (BPF registration, veth, ...); release
+ *   parent: a shell from the pool (pool.h): fresh v2 cgroup (+ v1 memory/cpu/pids on hybrid
+ *           hosts) and a fresh netns with lo up, made ahead; limits; sync socket; pipes
+ *   clone3: CLONE_INTO_CGROUP + new pid, uts, ipc namespaces (+ net when no shell was ready)
+ *   child:  joins the v1 cgroups and the shell's netns, waits for the release
+ *   parent: caller's hook (BPF registration, veth, ...); release
  *   child:  cgroup ns; private copy of the template mount ns (ro binds, /dev nodes) with
  *           tmpfs /tmp (size), new /proc, ro /var/task; hostname; lo up; stdio; rlimits;
  *           unprivileged uid/gid, no capabilities in any set, no_new_privs; seccomp allow-list;
@@ -52,6 +55,7 @@ struct sl_runtime_opts {
 	const char *rootfs;    /* NULL: host /usr, /bin, /sbin, /lib* + minimal /etc */
 	const char *state_dir; /* slot locks; NULL: /run/sandlot */
 	uid_t uid_base;	       /* 0: 100000. uid = base + slot * SL_RUNTIME_SANDBOXES + n */
+	unsigned pool_size;    /* shells kept ready by a filler thread; 0: none (one-shot use) */
 };
 
 /*

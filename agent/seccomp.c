@@ -283,29 +283,41 @@ static const char *const allowed[] = {
 	"setgroups",
 };
 
+/* Needed by the sandbox child's set-up only: allowed by the base filter, refused by the seal. */
+static const char *const setup_only[] = {"setns",	"unshare", "mount",  "move_mount",
+					 "sethostname", "capset",  "seccomp"};
+
 /* Namespace flags a clone(2) inside the sandbox may not ask for. */
 #define DENIED_CLONE_FLAGS                                                                         \
 	((scmp_datum_t)(CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | \
 			CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_NEWTIME))
 
-static int add_rules(scmp_filter_ctx ctx)
+static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names, size_t n)
 {
-	int r;
-
-	for (size_t i = 0; i < ARRAY_SIZE(allowed); i++) {
-		int nr = seccomp_syscall_resolve_name(allowed[i]);
+	for (size_t i = 0; i < n; i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]), r;
 
 		if (nr == __NR_SCMP_ERROR)
 			continue;
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		r = seccomp_rule_add(ctx, action, nr, 0);
 		if (r < 0)
 			return r;
 	}
-	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-			     SCMP_A0(SCMP_CMP_MASKED_EQ, DENIED_CLONE_FLAGS, 0));
+	return 0;
+}
+
+static int add_base_rules(scmp_filter_ctx ctx)
+{
+	int r = add_names(ctx, SCMP_ACT_ALLOW, allowed, ARRAY_SIZE(allowed));
+
+	if (r >= 0)
+		r = add_names(ctx, SCMP_ACT_ALLOW, setup_only, ARRAY_SIZE(setup_only));
+	if (r >= 0) /* the spawner thread clones the sandboxes; the seal turns this into ENOSYS */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone3), 0);
 	if (r < 0)
 		return r;
-	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+			     SCMP_A0(SCMP_CMP_MASKED_EQ, DENIED_CLONE_FLAGS, 0));
 	if (r < 0)
 		return r;
 	/* socket(): everything but packet sockets and raw sockets (type masked of its flags) */
@@ -362,28 +374,43 @@ static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *ret)
 	return 0;
 }
 
-int sl_seccomp_new(struct sl_seccomp **ret)
+static int add_seal_rules(scmp_filter_ctx ctx)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
-	struct sl_seccomp *s;
+	int r = add_names(ctx, SCMP_ACT_ERRNO(EPERM), setup_only, ARRAY_SIZE(setup_only));
+
+	/* glibc falls back to clone(2), whose flags the base filter checks */
+	return r < 0 ? r : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+}
+
+static int compile(uint32_t def, int (*rules)(scmp_filter_ctx), struct sock_fprog *ret)
+{
+	scmp_filter_ctx ctx = seccomp_init(def);
 	int r;
 
 	if (!ctx)
 		return -ENOMEM;
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		seccomp_release(ctx);
-		return -ENOMEM;
-	}
 	/* we set no_new_privs ourselves, at the step we choose */
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	if (r >= 0)
-		r = add_rules(ctx);
+		r = rules(ctx);
 	if (r >= 0)
-		r = export_prog(ctx, &s->prog);
+		r = export_prog(ctx, ret);
 	seccomp_release(ctx);
+	return r;
+}
+
+int sl_seccomp_new(struct sl_seccomp **ret)
+{
+	struct sl_seccomp *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = compile(SCMP_ACT_ERRNO(EPERM), add_base_rules, &s->base);
+	if (r >= 0)
+		r = compile(SCMP_ACT_ALLOW, add_seal_rules, &s->seal);
 	if (r < 0) {
-		free(s);
+		sl_seccomp_free(&s);
 		return r;
 	}
 	*ret = s;
@@ -394,14 +421,25 @@ void sl_seccomp_free(struct sl_seccomp **s)
 {
 	if (!*s)
 		return;
-	free((*s)->prog.filter);
+	free((*s)->base.filter);
+	free((*s)->seal.filter);
 	free(*s);
 	*s = NULL;
 }
 
-int sl_seccomp_apply(const struct sl_seccomp *s)
+static int load(const struct sock_fprog *prog)
 {
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &s->prog) < 0)
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
 		return sl_negerrno();
 	return 0;
+}
+
+int sl_seccomp_apply_base(const struct sl_seccomp *s)
+{
+	return load(&s->base);
+}
+
+int sl_seccomp_apply(const struct sl_seccomp *s)
+{
+	return load(&s->seal);
 }

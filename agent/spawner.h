@@ -1,0 +1,23 @@
+#pragma once
+/*
+ * The runtime's spawner thread: the one thread that clone3()s sandboxes. It carries the base
+ * seccomp filter (seccomp.h), loaded once when it starts, so every sandbox inherits that
+ * filter instead of JIT-compiling its own; nothing else in the agent runs under it.
+ * Sandbox children are children of the agent process (any thread may wait for them); their
+ * parent-death signal follows this thread, which lives as long as the runtime.
+ */
+#include "seccomp.h"
+
+struct sl_spawner;
+
+/* Starts the thread and loads the base filter on it. Returns 0 or -errno. */
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc);
+
+/* Stops the thread. NULL-safe; sets *sp to NULL. */
+void sl_spawner_free(struct sl_spawner **sp);
+
+/*
+ * Runs fn(arg) on the spawner thread and returns its result; blocks until then. fn runs under
+ * the base filter: only syscalls it allows. One caller at a time.
+ */
+int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg);
