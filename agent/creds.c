@@ -21,7 +21,7 @@ int sl_creds_rlimits(const struct sl_creds *c)
 	return 0;
 }
 
-static int drop_bounding(void)
+int sl_creds_drop_bounding(void)
 {
 	for (int cap = 0; cap < CAP_PROBE_MAX; cap++) {
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
@@ -37,10 +37,9 @@ int sl_creds_drop(const struct sl_creds *c)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {0};
-	int r = drop_bounding();
-
-	if (r < 0)
-		return r;
+	/* CAP_CHOWN (0) first to go: if it is in the set, the set was never emptied */
+	if (prctl(PR_CAPBSET_READ, CAP_CHOWN, 0, 0, 0) != 0)
+		return -EPERM;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return sl_negerrno();
 	/* raw syscalls: glibc's wrappers would try to broadcast to the parent's other threads */

@@ -18,9 +18,13 @@ struct sl_creds {
 /* Sets RLIMIT_CORE and RLIMIT_NOFILE. Returns 0 or -errno. */
 int sl_creds_rlimits(const struct sl_creds *c);
 
+/* Empties the calling thread's capability bounding set. Returns 0 or -errno. */
+int sl_creds_drop_bounding(void);
+
 /*
- * Empties the bounding set, switches to uid/gid (groups cleared), clears the ambient and
+ * Switches to uid/gid (groups cleared), clears the ambient and
  * inheritable sets (setresuid already emptied permitted and effective), sets no_new_privs.
- * Must run as root with CAP_SETPCAP. Returns 0 or -errno.
+ * The bounding set must be empty already: the spawner thread emptied it and clone3 passed it
+ * on (checked here). Returns 0, -EPERM when a bounding capability is left, or -errno.
  */
 int sl_creds_drop(const struct sl_creds *c);

@@ -20,7 +20,10 @@
 #define BUILD_DIR "/tmp" /* where the helper, in its private namespace, assembles the root */
 
 struct sl_rootfs {
-	int mntns_fd;
+	int mntns_fd; /* the template namespace, once finished */
+	pid_t helper; /* building it, until finished */
+	int res_fd;   /* helper's result */
+	int hold_fd;  /* closing it lets the helper exit */
 };
 
 static const char *const host_entries[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
@@ -227,12 +230,10 @@ static int build_template(const char *dir)
 	return 0;
 }
 
-/* Runs the helper; it reports its result on a pipe and stays until we hold its namespace. */
-static int spawn_helper(const char *dir, int *ret_mntns)
+/* Starts the helper; it reports its result on a pipe and stays until we hold its namespace. */
+static int start_helper(struct sl_rootfs *r, const char *dir)
 {
 	int res[2], hold[2], err = 0;
-	char path[64];
-	pid_t pid;
 
 	if (pipe2(res, O_CLOEXEC) < 0)
 		return sl_negerrno();
@@ -240,8 +241,8 @@ static int spawn_helper(const char *dir, int *ret_mntns)
 		close(res[0]), close(res[1]);
 		return sl_negerrno();
 	}
-	pid = fork();
-	if (pid == 0) {
+	r->helper = fork();
+	if (r->helper == 0) {
 		close(res[0]), close(hold[1]);
 		err = build_template(dir);
 		(void)!write(res[1], &err, sizeof(err));
@@ -249,41 +250,79 @@ static int spawn_helper(const char *dir, int *ret_mntns)
 		_exit(0);
 	}
 	close(res[1]), close(hold[0]);
-	if (pid < 0)
-		err = sl_negerrno();
-	else if (read(res[0], &err, sizeof(err)) != sizeof(err))
+	if (r->helper < 0) {
+		close(res[0]), close(hold[1]);
+		return sl_negerrno();
+	}
+	r->res_fd = res[0];
+	r->hold_fd = hold[1];
+	return 0;
+}
+
+/* Lets the helper go and reaps it. */
+static void end_helper(struct sl_rootfs *r)
+{
+	sl_closep(&r->res_fd);
+	sl_closep(&r->hold_fd);
+	if (r->helper > 0)
+		waitpid(r->helper, NULL, 0);
+	r->helper = 0;
+}
+
+int sl_rootfs_start(struct sl_rootfs **ret, const char *dir)
+{
+	struct sl_rootfs *r;
+	struct stat st;
+	int e;
+
+	if (dir && stat(dir, &st) < 0)
+		return sl_negerrno();
+	if (dir && !S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->mntns_fd = r->res_fd = r->hold_fd = -1;
+	e = start_helper(r, dir);
+	if (e < 0) {
+		free(r);
+		return e;
+	}
+	*ret = r;
+	return 0;
+}
+
+int sl_rootfs_finish(struct sl_rootfs *r)
+{
+	char path[64];
+	int err;
+
+	if (r->mntns_fd >= 0)
+		return 0;
+	if (read(r->res_fd, &err, sizeof(err)) != sizeof(err))
 		err = -EIO;
 	if (err == 0) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-		*ret_mntns = open(path, O_RDONLY | O_CLOEXEC);
-		if (*ret_mntns < 0)
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)r->helper);
+		r->mntns_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (r->mntns_fd < 0)
 			err = sl_negerrno();
 	}
-	close(res[0]), close(hold[1]);
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
+	end_helper(r);
 	return err;
 }
 
 int sl_rootfs_new(struct sl_rootfs **ret, const char *dir)
 {
 	struct sl_rootfs *r;
-	struct stat st;
-	int fd = -1, e;
+	int e = sl_rootfs_start(&r, dir);
 
-	if (dir && stat(dir, &st) < 0)
-		return sl_negerrno();
-	if (dir && !S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	e = spawn_helper(dir, &fd);
 	if (e < 0)
 		return e;
-	r = calloc(1, sizeof(*r));
-	if (!r) {
-		close(fd);
-		return -ENOMEM;
+	e = sl_rootfs_finish(r);
+	if (e < 0) {
+		sl_rootfs_free(&r);
+		return e;
 	}
-	r->mntns_fd = fd;
 	*ret = r;
 	return 0;
 }
@@ -292,6 +331,7 @@ void sl_rootfs_free(struct sl_rootfs **r)
 {
 	if (!*r)
 		return;
+	end_helper(*r);
 	sl_closep(&(*r)->mntns_fd);
 	free(*r);
 	*r = NULL;

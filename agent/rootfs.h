@@ -25,6 +25,13 @@ struct sl_rootfs;
  */
 int sl_rootfs_new(struct sl_rootfs **ret, const char *dir);
 
+/*
+ * The same in two halves, so the caller can work while the helper builds: start forks the
+ * helper (validating dir first), finish waits for it. Free works after either.
+ */
+int sl_rootfs_start(struct sl_rootfs **ret, const char *dir);
+int sl_rootfs_finish(struct sl_rootfs *r);
+
 /* NULL-safe; the template namespace disappears with its last fd. Sets *r to NULL. */
 void sl_rootfs_free(struct sl_rootfs **r);
 

@@ -92,7 +92,14 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 		return -ENOMEM;
 	rt->owner.lock_fd = -1;
 	runtime_set_state_dir(rt, opts);
-	r = sl_owner_acquire(rt->state_dir, &rt->owner);
+	/* the template helper and the spawner thread (JIT of the base filter) work meanwhile */
+	r = sl_rootfs_start(&rt->rootfs, opts ? opts->rootfs : NULL);
+	if (r >= 0)
+		r = sl_seccomp_new(&rt->seccomp);
+	if (r >= 0)
+		r = sl_spawner_new(&rt->spawner, rt->seccomp);
+	if (r >= 0)
+		r = sl_owner_acquire(rt->state_dir, &rt->owner);
 	if (r >= 0)
 		r = sl_cgroup_host_detect(&host);
 	if (r >= 0)
@@ -100,13 +107,11 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	if (r >= 0)
 		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, true);
 	if (r >= 0)
-		r = sl_seccomp_new(&rt->seccomp);
-	if (r >= 0)
-		r = sl_rootfs_new(&rt->rootfs, opts ? opts->rootfs : NULL);
+		r = sl_rootfs_finish(rt->rootfs);
 	if (r >= 0)
 		r = runtime_pool(rt, opts ? opts->pool_size : 0);
 	if (r >= 0)
-		r = sl_spawner_new(&rt->spawner, rt->seccomp);
+		r = sl_spawner_wait_ready(rt->spawner);
 	if (r < 0) {
 		sl_runtime_free(&rt);
 		return r;

@@ -1,6 +1,8 @@
 /* The spawner thread (see spawner.h): a request slot handed over under a mutex. */
 #include "spawner.h"
 
+#include "creds.h"
+
 #include <sandlot/util.h>
 
 #include <pthread.h>
@@ -12,6 +14,8 @@ struct sl_spawner {
 	pthread_cond_t cond;
 	pthread_t thread;
 	bool started, stop, pending, done;
+	bool ready; /* the thread finished its set-up (ready_err says how) */
+	int ready_err;
 	int (*fn)(void *);
 	void *arg;
 	int result;
@@ -26,10 +30,13 @@ static void *spawner_main(void *data)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	r = sl_seccomp_apply_base(sp->sc);
+	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
+	r = sl_creds_drop_bounding();
+	if (r >= 0)
+		r = sl_seccomp_apply_base(sp->sc);
 	pthread_mutex_lock(&sp->lock);
-	sp->result = r;
-	sp->done = true;
+	sp->ready_err = r;
+	sp->ready = true;
 	pthread_cond_broadcast(&sp->cond);
 	while (r >= 0) {
 		while (!sp->pending && !sp->stop)
@@ -78,11 +85,6 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc)
 		return r;
 	}
 	sp->started = true;
-	r = wait_done(sp); /* the filter is loaded (or failed and the thread ended) */
-	if (r < 0) {
-		sl_spawner_free(&sp);
-		return r;
-	}
 	*ret = sp;
 	return 0;
 }
@@ -106,8 +108,24 @@ void sl_spawner_free(struct sl_spawner **spp)
 	*spp = NULL;
 }
 
+int sl_spawner_wait_ready(struct sl_spawner *sp)
+{
+	int r;
+
+	pthread_mutex_lock(&sp->lock);
+	while (!sp->ready)
+		pthread_cond_wait(&sp->cond, &sp->lock);
+	r = sp->ready_err;
+	pthread_mutex_unlock(&sp->lock);
+	return r;
+}
+
 int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
 {
+	int r = sl_spawner_wait_ready(sp);
+
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&sp->lock);
 	sp->fn = fn;
 	sp->arg = arg;

@@ -10,14 +10,21 @@
 
 struct sl_spawner;
 
-/* Starts the thread and loads the base filter on it. Returns 0 or -errno. */
+/*
+ * Starts the thread, which empties its capability bounding set (children inherit it) and
+ * loads the base filter without making the caller wait. Returns 0 or -errno.
+ */
 int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc);
+
+/* Waits until the thread is set up. Returns 0 or its -errno. */
+int sl_spawner_wait_ready(struct sl_spawner *sp);
 
 /* Stops the thread. NULL-safe; sets *sp to NULL. */
 void sl_spawner_free(struct sl_spawner **sp);
 
 /*
  * Runs fn(arg) on the spawner thread and returns its result; blocks until then. fn runs under
- * the base filter: only syscalls it allows. One caller at a time.
+ * the base filter: only syscalls it allows. One caller at a time. Returns fn's result, or
+ * the thread's set-up error.
  */
 int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg);
