@@ -320,20 +320,21 @@ static int add_base_rules(scmp_filter_ctx ctx)
 			     SCMP_A0(SCMP_CMP_MASKED_EQ, DENIED_CLONE_FLAGS, 0));
 	if (r < 0)
 		return r;
-	/* socket(): everything but packet sockets and raw sockets (type masked of its flags) */
-	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-			     SCMP_A0(SCMP_CMP_NE, AF_PACKET),
-			     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
-	if (r < 0)
-		return r;
-	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-			     SCMP_A0(SCMP_CMP_NE, AF_PACKET),
-			     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
-	if (r < 0)
-		return r;
-	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-			     SCMP_A0(SCMP_CMP_NE, AF_PACKET),
-			     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_SEQPACKET));
+	/* socket(): the Internet and local families with stream, datagram or seqpacket types
+	 * (no raw, no packet), and netlink (getifaddrs, if_nameindex) of any type */
+	static const scmp_datum_t families[] = {AF_UNIX, AF_INET, AF_INET6};
+	static const scmp_datum_t types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
+	for (size_t f = 0; f < ARRAY_SIZE(families); f++) {
+		for (size_t t = 0; t < ARRAY_SIZE(types); t++) {
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+					     SCMP_A0(SCMP_CMP_EQ, families[f]),
+					     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, types[t]));
+			if (r < 0)
+				return r;
+		}
+	}
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
 	if (r < 0)
 		return r;
 	/* personality(): only the harmless queries and settings (as Docker allows) */
