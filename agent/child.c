@@ -80,6 +80,8 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, "join v1 cgroups", r);
 	if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) < 0)
 		fail(p->sock, "setns net", sl_negerrno());
+	if (p->announce && write(p->sock, "r", 1) != 1)
+		_exit(SETUP_FAILED_STATUS);
 	if (read(p->sock, &go, 1) != 1)
 		_exit(SETUP_FAILED_STATUS); /* parent gone or gave up: nothing to report to */
 	if (unshare(CLONE_NEWCGROUP) < 0)

@@ -272,12 +272,21 @@ static pid_t clone_child(struct sl_sandbox *sb, const struct sl_child_plan *plan
 	return sl_spawner_call(sb->rt->spawner, clone_on_spawner, &req);
 }
 
-/* Parent side between clone3 and the release: the caller's hook, then go. */
+/*
+ * Parent side between clone3 and the release: the caller's hook (once the child is in all its
+ * cgroups and namespaces), then go.
+ */
 static int release_child(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 {
+	struct sl_report rep;
 	int r = 0;
 
-	if (c->hook)
+	/* "r" when ready; a full report instead means a set-up step failed: left for reap */
+	if (c->hook && recv(sb->sock, &rep, sizeof(rep), MSG_PEEK) != 1)
+		r = -ECHILD;
+	if (r >= 0 && c->hook && recv(sb->sock, &rep, 1, 0) != 1)
+		r = -EIO;
+	if (r >= 0 && c->hook)
 		r = c->hook(sb, c->hook_data);
 	if (r >= 0 && send(sb->sock, "g", 1, MSG_NOSIGNAL) != 1)
 		r = sl_negerrno();
@@ -303,6 +312,7 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 		return r;
 	plan.n_join = sl_cgroup_join_fds(sb->cg, plan.join_fds);
 	plan.netns_fd = sb->shell->netns_fd;
+	plan.announce = c->hook != NULL;
 	if (c->code_dir && (code = sl_rootfs_open_code(c->code_dir)) < 0)
 		return code;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
