@@ -35,7 +35,7 @@ struct sl_runtime {
 	uid_t uid_base;
 	struct sl_owner owner;
 	struct sl_cgroup_root *cg;
-	struct sl_seccomp *seccomp;
+	const struct sl_seccomp *seccomp; /* built in */
 	struct sl_rootfs *rootfs;
 	struct sl_pool *pool;
 	struct sl_spawner *spawner; /* clone3s every sandbox, under the base seccomp filter */
@@ -94,8 +94,7 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	runtime_set_state_dir(rt, opts);
 	/* the template helper and the spawner thread (JIT of the base filter) work meanwhile */
 	r = sl_rootfs_start(&rt->rootfs, opts ? opts->rootfs : NULL);
-	if (r >= 0)
-		r = sl_seccomp_new(&rt->seccomp);
+	rt->seccomp = sl_seccomp_builtin();
 	if (r >= 0)
 		r = sl_spawner_new(&rt->spawner, rt->seccomp);
 	if (r >= 0)
@@ -127,7 +126,6 @@ void sl_runtime_free(struct sl_runtime **rt)
 	sl_spawner_free(&(*rt)->spawner);
 	sl_pool_free(&(*rt)->pool);
 	sl_rootfs_free(&(*rt)->rootfs);
-	sl_seccomp_free(&(*rt)->seccomp);
 	sl_cgroup_root_free(&(*rt)->cg);
 	sl_owner_release(&(*rt)->owner);
 	free(*rt);

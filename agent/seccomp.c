@@ -1,4 +1,7 @@
-/* The seccomp allow-list (see seccomp.h). The only file that includes libseccomp. */
+/*
+ * The seccomp allow-list (see seccomp.h), compiled with libseccomp. The only file that
+ * includes it; linked into the build-time generator (seccomp-gen.c), not into the agent.
+ */
 #include "seccomp.h"
 
 #include <sandlot/util.h>
@@ -10,7 +13,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 
 #include <seccomp.h>
 
@@ -400,7 +402,7 @@ static int compile(uint32_t def, int (*rules)(scmp_filter_ctx), struct sock_fpro
 	return r;
 }
 
-int sl_seccomp_new(struct sl_seccomp **ret)
+int sl_seccomp_compile(struct sl_seccomp **ret)
 {
 	struct sl_seccomp *s = calloc(1, sizeof(*s));
 	int r;
@@ -426,21 +428,4 @@ void sl_seccomp_free(struct sl_seccomp **s)
 	free((*s)->seal.filter);
 	free(*s);
 	*s = NULL;
-}
-
-static int load(const struct sock_fprog *prog)
-{
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
-		return sl_negerrno();
-	return 0;
-}
-
-int sl_seccomp_apply_base(const struct sl_seccomp *s)
-{
-	return load(&s->base);
-}
-
-int sl_seccomp_apply(const struct sl_seccomp *s)
-{
-	return load(&s->seal);
 }

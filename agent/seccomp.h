@@ -1,8 +1,8 @@
 #pragma once
 /*
- * The sandbox's seccomp allow-list. Compiled ONCE per runtime in the parent with libseccomp
- * (the only file that includes it) into a classic BPF program; each sandbox child loads that
- * program with one seccomp(2) call, the last step before it runs untrusted code.
+ * The sandbox's seccomp allow-list. Compiled ONCE, at build time, with libseccomp (seccomp.c,
+ * the only file that includes it, run by seccomp-gen) into classic BPF programs built into the
+ * agent; loading them is one seccomp(2) call each.
  *
  * Two filters, because loading a filter JIT-compiles it and that costs about 1 us per BPF
  * instruction here (~0.35 ms for the ~300-instruction allow-list, per sandbox): the "base"
@@ -27,11 +27,18 @@ struct sl_seccomp {
 	struct sock_fprog seal; /* refuses the set-up syscalls; owned */
 };
 
-/* Compiles both filters for the running architecture. Returns 0 or -errno. */
-int sl_seccomp_new(struct sl_seccomp **ret);
-
-/* NULL-safe; sets *s to NULL. */
+/*
+ * Compiles both filters with libseccomp (seccomp.c; the build-time generator uses it).
+ * Returns 0 or -errno. Free with sl_seccomp_free (NULL-safe, sets *s to NULL).
+ */
+int sl_seccomp_compile(struct sl_seccomp **ret);
 void sl_seccomp_free(struct sl_seccomp **s);
+
+/*
+ * The filters the agent uses: compiled by seccomp-gen at build time for the build host's
+ * architecture and built in (seccomp-load.c). Static; never freed.
+ */
+const struct sl_seccomp *sl_seccomp_builtin(void);
 
 /*
  * Installs the base filter on the calling thread (the spawner thread, once; needs
