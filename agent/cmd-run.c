@@ -275,13 +275,14 @@ static int run(struct run_opts *o, char **cmd)
 	struct sl_sandbox_result res = {0};
 	struct sl_cgroup_stats st = {0};
 	_cleanup_close_ int sigfd = forward_signals_fd();
-	uint64_t start = sl_now_ns();
 	bool timed_out = false;
+	uint64_t start;
 	int r;
 
 	r = sl_runtime_new(&rt, &ro);
 	if (r < 0)
 		return sl_log_err(r, "sandbox runtime"), SL_EXIT_FAIL;
+	start = sl_now_ns(); /* wall_seconds: from spawn to exit, runtime set-up excluded */
 	r = sl_sandbox_spawn(rt, &cfg, &sb);
 	if (r >= 0)
 		r = wait_sandbox(sb, o->timeout_ns, sigfd, &timed_out, &res);
