@@ -12,7 +12,7 @@
  *                                    (v2 and v1) before the clock stops; runtime made once
  *   sandlot-agent run -- /bin/true   the whole one-shot command (runtime set-up included)
  *   bwrap --unshare-all ...          same binds: ro /usr (+ /bin, /lib* links), /proc, /dev,
- *                                    tmpfs /tmp
+ *                                    tmpfs /tmp; run alternately with the row above
  *
  * What "in-process sandbox" counts: sl_sandbox_spawn (every isolation step: cgroups with
  * limits, pid/mnt/net/uts/ipc/cgroup namespaces, template root + tmpfs /tmp + /proc, hostname,
@@ -124,6 +124,33 @@ static void bench_cmd(struct row *r, char *const argv[], int n)
 	}
 	summarize(r, ns, n);
 	free(ns);
+}
+
+/* Two commands measured alternately, so that both see the same background load. */
+static void bench_cmd_pair(struct row *a, char *const argv_a[], struct row *b, char *const argv_b[],
+			   int n)
+{
+	uint64_t *na = calloc((size_t)n, sizeof(*na)), *nb = calloc((size_t)n, sizeof(*nb));
+	bool ok = true;
+
+	for (int i = 0; i < 3; i++)
+		run_cmd(argv_a), run_cmd(argv_b); /* warm up */
+	for (int i = 0; i < n && ok; i++) {
+		uint64_t t = sl_now_ns();
+		ok &= run_cmd(argv_a) == 0;
+		na[i] = sl_now_ns() - t;
+		t = sl_now_ns();
+		ok &= run_cmd(argv_b) == 0;
+		nb[i] = sl_now_ns() - t;
+	}
+	if (ok) {
+		summarize(a, na, n);
+		summarize(b, nb, n);
+	} else {
+		fprintf(stderr, "coldstart: %s or %s failed\n", a->name, b->name);
+	}
+	free(na);
+	free(nb);
 }
 
 static int floor_once(void)
@@ -287,8 +314,7 @@ int main(int argc, char **argv)
 	bench_floor(&rows[1], n);
 	bench_inprocess(&rows[2], n, 4);
 	bench_inprocess(&rows[3], n, 0);
-	bench_cmd(&rows[4], run_argv, n / 2 > 10 ? n / 2 : 10);
-	bench_cmd(&rows[5], bwrap_argv, n / 2 > 10 ? n / 2 : 10);
+	bench_cmd_pair(&rows[4], run_argv, &rows[5], bwrap_argv, n / 2 > 10 ? n / 2 : 10);
 
 	printf("%-34s %9s %9s %9s %10s\n", "ms (n=", "p50", "p99", "mean", "per s");
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
