@@ -1,0 +1,187 @@
+/* Shells made ahead by a filler thread (see pool.h). */
+#include "pool.h"
+
+#include "net.h"
+
+#include <sandlot/util.h>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#define FILLER_NICE 5 /* behind the spawn path when both want a CPU */
+
+struct sl_pool {
+	struct sl_cgroup_root *root;
+	char prefix[32];
+	atomic_ulong seq;
+	size_t target;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop, thread_started;
+	pthread_t thread;
+	struct sl_cgroup_limits lim; /* under lock */
+	size_t n;		     /* ready shells, under lock */
+	struct sl_shell **ready;     /* [target] */
+};
+
+void sl_shell_free(struct sl_shell **s)
+{
+	if (!*s)
+		return;
+	sl_cgroup_free(&(*s)->cg);
+	sl_closep(&(*s)->netns_fd);
+	free(*s);
+	*s = NULL;
+}
+
+static int shell_new(struct sl_pool *p, const struct sl_cgroup_limits *lim, struct sl_shell **ret)
+{
+	struct sl_shell *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->netns_fd = -1;
+	snprintf(s->id, sizeof(s->id), "%s%lu", p->prefix, atomic_fetch_add(&p->seq, 1) + 1);
+	r = sl_cgroup_new(&s->cg, p->root, s->id, lim);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* In the filler thread: a new netns for this thread, kept by fd, with lo up. */
+static int make_netns(void)
+{
+	int fd, r;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return sl_negerrno();
+	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sl_negerrno();
+	r = sl_net_lo_up();
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void *filler(void *arg)
+{
+	struct sl_pool *p = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		if (p->n >= p->target) {
+			pthread_cond_wait(&p->wake, &p->lock);
+			continue;
+		}
+		struct sl_cgroup_limits lim = p->lim;
+		struct sl_shell *s = NULL;
+		pthread_mutex_unlock(&p->lock);
+		int r = shell_new(p, &lim, &s);
+		if (r >= 0 && (s->netns_fd = make_netns()) < 0)
+			sl_shell_free(&s);
+		pthread_mutex_lock(&p->lock);
+		if (!s) { /* out of resources: retry when a shell is taken or freed */
+			pthread_cond_wait(&p->wake, &p->lock);
+			continue;
+		}
+		p->ready[p->n++] = s;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int sl_pool_new(struct sl_pool **ret, struct sl_cgroup_root *root, const char *prefix,
+		size_t target, const struct sl_cgroup_limits *lim)
+{
+	struct sl_pool *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->root = root;
+	p->target = target;
+	p->lim = *lim;
+	snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	p->ready = calloc(target ? target : 1, sizeof(*p->ready));
+	if (!p->ready) {
+		sl_pool_free(&p);
+		return -ENOMEM;
+	}
+	if (target) {
+		int r = -pthread_create(&p->thread, NULL, filler, p);
+		if (r < 0) {
+			sl_pool_free(&p);
+			return r;
+		}
+		p->thread_started = true;
+	}
+	*ret = p;
+	return 0;
+}
+
+void sl_pool_free(struct sl_pool **pp)
+{
+	struct sl_pool *p = *pp;
+
+	if (!p)
+		return;
+	if (p->thread_started) {
+		pthread_mutex_lock(&p->lock);
+		p->stop = true;
+		pthread_cond_signal(&p->wake);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->thread, NULL);
+	}
+	for (size_t i = 0; i < p->n; i++)
+		sl_shell_free(&p->ready[i]);
+	free(p->ready);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	*pp = NULL;
+}
+
+void sl_pool_set_limits(struct sl_pool *p, const struct sl_cgroup_limits *lim)
+{
+	pthread_mutex_lock(&p->lock);
+	p->lim = *lim;
+	pthread_mutex_unlock(&p->lock);
+}
+
+int sl_pool_take(struct sl_pool *p, struct sl_shell **ret)
+{
+	struct sl_cgroup_limits lim;
+	struct sl_shell *s = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->n > 0)
+		s = p->ready[--p->n];
+	lim = p->lim;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	if (s) {
+		*ret = s;
+		return 0;
+	}
+	return shell_new(p, &lim, ret);
+}

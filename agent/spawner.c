@@ -1,0 +1,136 @@
+/* The spawner thread (see spawner.h): a request slot handed over under a mutex. */
+#include "spawner.h"
+
+#include "creds.h"
+
+#include <sandlot/util.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+
+struct sl_spawner {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool started, stop, pending, done;
+	bool ready; /* the thread finished its set-up (ready_err says how) */
+	int ready_err;
+	int (*fn)(void *);
+	void *arg;
+	int result;
+	const struct sl_seccomp *sc;
+};
+
+static void *spawner_main(void *data)
+{
+	struct sl_spawner *sp = data;
+	sigset_t all;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
+	r = sl_creds_drop_bounding();
+	if (r >= 0)
+		r = sl_seccomp_apply_base(sp->sc);
+	pthread_mutex_lock(&sp->lock);
+	sp->ready_err = r;
+	sp->ready = true;
+	pthread_cond_broadcast(&sp->cond);
+	while (r >= 0) {
+		while (!sp->pending && !sp->stop)
+			pthread_cond_wait(&sp->cond, &sp->lock);
+		if (sp->stop)
+			break;
+		pthread_mutex_unlock(&sp->lock);
+		int res = sp->fn(sp->arg);
+		pthread_mutex_lock(&sp->lock);
+		sp->result = res;
+		sp->pending = false;
+		sp->done = true;
+		pthread_cond_broadcast(&sp->cond);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return NULL;
+}
+
+/* Waits for the thread to finish the current request; returns its result. */
+static int wait_done(struct sl_spawner *sp)
+{
+	int r;
+
+	pthread_mutex_lock(&sp->lock);
+	while (!sp->done)
+		pthread_cond_wait(&sp->cond, &sp->lock);
+	sp->done = false;
+	r = sp->result;
+	pthread_mutex_unlock(&sp->lock);
+	return r;
+}
+
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc)
+{
+	struct sl_spawner *sp = calloc(1, sizeof(*sp));
+	int r;
+
+	if (!sp)
+		return -ENOMEM;
+	sp->sc = sc;
+	pthread_mutex_init(&sp->lock, NULL);
+	pthread_cond_init(&sp->cond, NULL);
+	r = -pthread_create(&sp->thread, NULL, spawner_main, sp);
+	if (r < 0) {
+		sl_spawner_free(&sp);
+		return r;
+	}
+	sp->started = true;
+	*ret = sp;
+	return 0;
+}
+
+void sl_spawner_free(struct sl_spawner **spp)
+{
+	struct sl_spawner *sp = *spp;
+
+	if (!sp)
+		return;
+	if (sp->started) {
+		pthread_mutex_lock(&sp->lock);
+		sp->stop = true;
+		pthread_cond_broadcast(&sp->cond);
+		pthread_mutex_unlock(&sp->lock);
+		pthread_join(sp->thread, NULL);
+	}
+	pthread_cond_destroy(&sp->cond);
+	pthread_mutex_destroy(&sp->lock);
+	free(sp);
+	*spp = NULL;
+}
+
+int sl_spawner_wait_ready(struct sl_spawner *sp)
+{
+	int r;
+
+	pthread_mutex_lock(&sp->lock);
+	while (!sp->ready)
+		pthread_cond_wait(&sp->cond, &sp->lock);
+	r = sp->ready_err;
+	pthread_mutex_unlock(&sp->lock);
+	return r;
+}
+
+int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
+{
+	int r = sl_spawner_wait_ready(sp);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&sp->lock);
+	sp->fn = fn;
+	sp->arg = arg;
+	sp->pending = true;
+	pthread_cond_broadcast(&sp->cond);
+	pthread_mutex_unlock(&sp->lock);
+	return wait_done(sp);
+}

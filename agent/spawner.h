@@ -1,0 +1,30 @@
+#pragma once
+/*
+ * The runtime's spawner thread: the one thread that clone3()s sandboxes. It carries the base
+ * seccomp filter (seccomp.h), loaded once when it starts, so every sandbox inherits that
+ * filter instead of JIT-compiling its own; nothing else in the agent runs under it.
+ * Sandbox children are children of the agent process (any thread may wait for them); their
+ * parent-death signal follows this thread, which lives as long as the runtime.
+ */
+#include "seccomp.h"
+
+struct sl_spawner;
+
+/*
+ * Starts the thread, which empties its capability bounding set (children inherit it) and
+ * loads the base filter without making the caller wait. Returns 0 or -errno.
+ */
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc);
+
+/* Waits until the thread is set up. Returns 0 or its -errno. */
+int sl_spawner_wait_ready(struct sl_spawner *sp);
+
+/* Stops the thread. NULL-safe; sets *sp to NULL. */
+void sl_spawner_free(struct sl_spawner **sp);
+
+/*
+ * Runs fn(arg) on the spawner thread and returns its result; blocks until then. fn runs under
+ * the base filter: only syscalls it allows. One caller at a time. Returns fn's result, or
+ * the thread's set-up error.
+ */
+int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg);

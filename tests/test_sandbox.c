@@ -1,0 +1,257 @@
+/* The sandbox runtime API (agent/sandbox.h) as the daemon uses it: non-blocking spawn, hook,
+ * pipes, freeze/thaw, kill, stats, reap, destroy. Real kernel, root. */
+#include "testutil.h"
+
+#include "sandbox.h"
+
+#include <sandlot/util.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+static struct sl_runtime *rt;
+
+static int setup(void **state)
+{
+	if (geteuid() != 0)
+		return 0;
+	return sl_runtime_new(&rt, &(struct sl_runtime_opts){.pool_size = 2}) < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	sl_runtime_free(&rt);
+	return 0;
+}
+
+static struct sl_sandbox_config config(char *const *argv)
+{
+	return (struct sl_sandbox_config){
+		.argv = argv,
+		.memory_bytes = 64ULL << 20,
+		.stdio = {SL_STDIO_NULL, SL_STDIO_PIPE, SL_STDIO_NULL},
+	};
+}
+
+static void wait_exit(struct sl_sandbox *sb, struct sl_sandbox_result *res)
+{
+	struct pollfd p = {.fd = sl_sandbox_pidfd(sb), .events = POLLIN};
+
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	assert_int_equal(sl_sandbox_reap(sb, res), 0);
+}
+
+static void cgroup_path(struct sl_sandbox *sb, char *buf, size_t len)
+{
+	char fdpath[64];
+	ssize_t n;
+
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", sl_sandbox_cgroup_fd(sb));
+	n = readlink(fdpath, buf, len - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+}
+
+static void spawn_pipe_and_reap(void **state)
+{
+	char *const argv[] = {"/bin/sh", "-c", "echo hello; exit 3", NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct sl_sandbox_result res;
+	struct sl_sandbox *sb;
+	char buf[64] = {0}, path[512];
+
+	sl_test_require_root();
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), 0);
+	assert_true(read(sl_sandbox_stdio_fd(sb, 1), buf, sizeof(buf) - 1) > 0);
+	assert_string_equal(buf, "hello\n");
+	wait_exit(sb, &res);
+	assert_int_equal(res.exit_code, 3);
+	assert_int_equal(res.signal, 0);
+	cgroup_path(sb, path, sizeof(path));
+	assert_int_equal(sl_sandbox_destroy(sb), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	sl_sandbox_free(&sb);
+}
+
+struct hook_seen {
+	uint64_t cgroup_id;
+	ino_t netns_ino;
+	const char *marker;
+};
+
+static int hook(struct sl_sandbox *sb, void *data)
+{
+	struct hook_seen *h = data;
+	struct stat st;
+	int fd = sl_sandbox_netns_fd(sb);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || sl_sandbox_cgroup_id(sb, &h->cgroup_id) < 0)
+		return -EIO;
+	h->netns_ino = st.st_ino;
+	fd = open(h->marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* The hook runs before CMD: CMD sees the file the hook made; it gets the cgroup id and netns. */
+static void hook_runs_before_cmd(void **state)
+{
+	char dir[64], marker[128], path[512];
+	char *const argv[] = {"/bin/sh", "-c", "test -e /var/task/marker", NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct hook_seen seen = {.marker = marker};
+	struct sl_sandbox_result res;
+	struct sl_sandbox *sb;
+	struct stat st;
+
+	sl_test_require_root();
+	snprintf(dir, sizeof(dir), "/tmp/sandlot-test-sandbox-%d", (int)getpid());
+	snprintf(marker, sizeof(marker), "%s/marker", dir);
+	mkdir(dir, 0755);
+	unlink(marker);
+	c.code_dir = dir;
+	c.hook = hook;
+	c.hook_data = &seen;
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), 0);
+	cgroup_path(sb, path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(seen.cgroup_id, (uint64_t)st.st_ino);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)sl_sandbox_pid(sb));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(seen.netns_ino, st.st_ino);
+	wait_exit(sb, &res);
+	assert_int_equal(res.exit_code, 0);
+	sl_sandbox_free(&sb);
+	unlink(marker);
+	rmdir(dir);
+}
+
+static int failing_hook(struct sl_sandbox *sb, void *data)
+{
+	cgroup_path(sb, data, 512);
+	return -EIO;
+}
+
+static void hook_error_aborts_spawn_and_leaves_nothing(void **state)
+{
+	char *const argv[] = {"/bin/true", NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct sl_sandbox *sb = NULL;
+	char path[512] = "";
+
+	sl_test_require_root();
+	c.hook = failing_hook;
+	c.hook_data = path;
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), -EIO);
+	assert_null(sb);
+	assert_true(path[0]);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static bool frozen(struct sl_sandbox *sb, int want)
+{
+	char path[600], buf[256];
+
+	cgroup_path(sb, buf, sizeof(buf));
+	snprintf(path, sizeof(path), "%s/cgroup.events", buf);
+	for (int i = 0; i < 500; i++) {
+		assert_true(sl_read_file(path, buf, sizeof(buf)) > 0);
+		if (strstr(buf, want ? "frozen 1" : "frozen 0"))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static void freeze_thaw_and_kill(void **state)
+{
+	char *const argv[] = {"/bin/sh", "-c", "sleep 100 & sleep 100", NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct sl_sandbox_result res;
+	struct sl_sandbox *sb;
+
+	sl_test_require_root();
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), 0);
+	assert_int_equal(sl_sandbox_reap(sb, &res), -EAGAIN);
+	assert_int_equal(sl_sandbox_freeze(sb, true), 0);
+	assert_true(frozen(sb, 1));
+	assert_int_equal(sl_sandbox_freeze(sb, false), 0);
+	assert_true(frozen(sb, 0));
+	assert_int_equal(sl_sandbox_kill(sb), 0);
+	wait_exit(sb, &res);
+	assert_int_equal(res.signal, SIGKILL);
+	assert_int_equal(sl_sandbox_destroy(sb), 0);
+	sl_sandbox_free(&sb);
+}
+
+static void stats_count_cpu_time(void **state)
+{
+	char *const argv[] = {"/bin/sh", "-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done",
+			      NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct sl_sandbox_result res;
+	struct sl_cgroup_stats st;
+	struct sl_sandbox *sb;
+
+	sl_test_require_root();
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), 0);
+	wait_exit(sb, &res);
+	assert_int_equal(sl_sandbox_stats(sb, &st), 0);
+	assert_true(st.cpu_usec > 10000);
+	assert_true(st.memory_peak_bytes > 0);
+	assert_int_equal(st.oom_kills, 0);
+	sl_sandbox_free(&sb);
+}
+
+static void concurrent_sandboxes_get_distinct_uids(void **state)
+{
+	char *const argv[] = {"/bin/sh", "-c", "id -u", NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct sl_sandbox_result res;
+	struct sl_sandbox *a, *b;
+	char ua[32] = {0}, ub[32] = {0};
+
+	sl_test_require_root();
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &a), 0);
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &b), 0);
+	assert_true(read(sl_sandbox_stdio_fd(a, 1), ua, sizeof(ua) - 1) > 0);
+	assert_true(read(sl_sandbox_stdio_fd(b, 1), ub, sizeof(ub) - 1) > 0);
+	assert_string_not_equal(ua, ub);
+	assert_int_equal((uid_t)atoi(ua), sl_sandbox_uid(a));
+	assert_true(sl_sandbox_uid(a) != 0 && sl_sandbox_uid(b) != 0);
+	wait_exit(a, &res);
+	wait_exit(b, &res);
+	sl_sandbox_free(&a);
+	sl_sandbox_free(&b);
+}
+
+static void bad_config_is_refused(void **state)
+{
+	char *const empty[] = {NULL};
+	struct sl_sandbox_config c = config(empty);
+	struct sl_sandbox *sb = NULL;
+
+	sl_test_require_root();
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), -EINVAL);
+	assert_null(sb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(spawn_pipe_and_reap),
+		cmocka_unit_test(hook_runs_before_cmd),
+		cmocka_unit_test(hook_error_aborts_spawn_and_leaves_nothing),
+		cmocka_unit_test(freeze_thaw_and_kill),
+		cmocka_unit_test(stats_count_cpu_time),
+		cmocka_unit_test(concurrent_sandboxes_get_distinct_uids),
+		cmocka_unit_test(bad_config_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
