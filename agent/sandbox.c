@@ -7,7 +7,7 @@
 #include "child.h"
 #include "init.h"
 #include "owner.h"
-#include "pool.h"
+#include "shellpool.h"
 #include "spawner.h"
 
 #include <sandlot/util.h>
@@ -37,7 +37,7 @@ struct sl_runtime {
 	struct sl_cgroup_root *cg;
 	const struct sl_seccomp *seccomp; /* built in */
 	struct sl_rootfs *rootfs;
-	struct sl_pool *pool;
+	struct sl_shellpool *pool;
 	struct sl_spawner *spawner; /* clone3s every sandbox, under the base seccomp filter */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
 };
@@ -79,7 +79,7 @@ static int runtime_pool(struct sl_runtime *rt, unsigned size)
 
 	limits_of(&def, &lim);
 	snprintf(prefix, sizeof(prefix), "s%u-%d-", rt->owner.slot, (int)getpid());
-	return sl_pool_new(&rt->pool, rt->cg, prefix, size, &lim);
+	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim);
 }
 
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
@@ -124,7 +124,7 @@ void sl_runtime_free(struct sl_runtime **rt)
 	if (!*rt)
 		return;
 	sl_spawner_free(&(*rt)->spawner);
-	sl_pool_free(&(*rt)->pool);
+	sl_shellpool_free(&(*rt)->pool);
 	sl_rootfs_free(&(*rt)->rootfs);
 	sl_cgroup_root_free(&(*rt)->cg);
 	sl_owner_release(&(*rt)->owner);
@@ -299,8 +299,8 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	int sv[2] = {-1, -1}, code = -1, r;
 
 	limits_of(c, &lim);
-	sl_pool_set_limits(rt->pool, &lim);
-	r = sl_pool_take(rt->pool, &sb->shell);
+	sl_shellpool_set_limits(rt->pool, &lim);
+	r = sl_shellpool_take(rt->pool, &sb->shell);
 	if (r < 0)
 		return r;
 	sb->cg = sb->shell->cg;

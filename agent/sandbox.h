@@ -4,11 +4,11 @@
  *
  * A runtime (one per agent process) holds what every sandbox shares and is prepared once: the
  * compiled seccomp filter, the template mount namespace of the root file system, the cgroup
- * directories, an owner slot and a pool of shells (pool.h). A sandbox is one clone3()d child that
- * becomes the sandbox's pid 1 and runs CMD; isolation, in this order (parent prepares, child
+ * directories, an owner slot and a pool of shells (shellpool.h). A sandbox is one clone3()d child
+ * that becomes the sandbox's pid 1 and runs CMD; isolation, in this order (parent prepares, child
  * applies):
  *
- *   parent: a shell from the pool (pool.h): fresh v2 cgroup (+ v1 memory/cpu/pids on hybrid
+ *   parent: a shell from the pool (shellpool.h): fresh v2 cgroup (+ v1 memory/cpu/pids on hybrid
  *           hosts) and a fresh netns with lo up, made ahead; limits; sync socket; pipes
  *   clone3: CLONE_INTO_CGROUP + new pid, uts, ipc namespaces (+ net when no shell was ready)
  *   child:  joins the v1 cgroups and the shell's netns, waits for the release

@@ -1,5 +1,5 @@
 /* Shells made ahead by a filler thread (see pool.h). */
-#include "pool.h"
+#include "shellpool.h"
 
 #include "net.h"
 
@@ -18,7 +18,7 @@
 
 #define FILLER_NICE 5 /* behind the spawn path when both want a CPU */
 
-struct sl_pool {
+struct sl_shellpool {
 	struct sl_cgroup_root *root;
 	char prefix[32];
 	atomic_ulong seq;
@@ -42,7 +42,8 @@ void sl_shell_free(struct sl_shell **s)
 	*s = NULL;
 }
 
-static int shell_new(struct sl_pool *p, const struct sl_cgroup_limits *lim, struct sl_shell **ret)
+static int shell_new(struct sl_shellpool *p, const struct sl_cgroup_limits *lim,
+		     struct sl_shell **ret)
 {
 	struct sl_shell *s = calloc(1, sizeof(*s));
 	int r;
@@ -80,7 +81,7 @@ static int make_netns(void)
 
 static void *filler(void *arg)
 {
-	struct sl_pool *p = arg;
+	struct sl_shellpool *p = arg;
 	sigset_t all;
 
 	sigfillset(&all);
@@ -109,10 +110,10 @@ static void *filler(void *arg)
 	return NULL;
 }
 
-int sl_pool_new(struct sl_pool **ret, struct sl_cgroup_root *root, const char *prefix,
-		size_t target, const struct sl_cgroup_limits *lim)
+int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, const char *prefix,
+		     size_t target, const struct sl_cgroup_limits *lim)
 {
-	struct sl_pool *p = calloc(1, sizeof(*p));
+	struct sl_shellpool *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return -ENOMEM;
@@ -124,13 +125,13 @@ int sl_pool_new(struct sl_pool **ret, struct sl_cgroup_root *root, const char *p
 	pthread_cond_init(&p->wake, NULL);
 	p->ready = calloc(target ? target : 1, sizeof(*p->ready));
 	if (!p->ready) {
-		sl_pool_free(&p);
+		sl_shellpool_free(&p);
 		return -ENOMEM;
 	}
 	if (target) {
 		int r = -pthread_create(&p->thread, NULL, filler, p);
 		if (r < 0) {
-			sl_pool_free(&p);
+			sl_shellpool_free(&p);
 			return r;
 		}
 		p->thread_started = true;
@@ -139,9 +140,9 @@ int sl_pool_new(struct sl_pool **ret, struct sl_cgroup_root *root, const char *p
 	return 0;
 }
 
-void sl_pool_free(struct sl_pool **pp)
+void sl_shellpool_free(struct sl_shellpool **pp)
 {
-	struct sl_pool *p = *pp;
+	struct sl_shellpool *p = *pp;
 
 	if (!p)
 		return;
@@ -161,14 +162,14 @@ void sl_pool_free(struct sl_pool **pp)
 	*pp = NULL;
 }
 
-void sl_pool_set_limits(struct sl_pool *p, const struct sl_cgroup_limits *lim)
+void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim)
 {
 	pthread_mutex_lock(&p->lock);
 	p->lim = *lim;
 	pthread_mutex_unlock(&p->lock);
 }
 
-int sl_pool_take(struct sl_pool *p, struct sl_shell **ret)
+int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret)
 {
 	struct sl_cgroup_limits lim;
 	struct sl_shell *s = NULL;

@@ -24,27 +24,27 @@ struct sl_shell {
 	int netns_fd; /* network namespace with lo up, or -1: clone3 makes one (CLONE_NEWNET) */
 };
 
-struct sl_pool;
+struct sl_shellpool;
 
 /*
  * Starts a pool keeping up to target shells ready (0: no thread; every take makes a shell on
  * the spot, without a network namespace). Shell ids are "<prefix><seq>". root must outlive
  * the pool. Returns 0 or -errno.
  */
-int sl_pool_new(struct sl_pool **ret, struct sl_cgroup_root *root, const char *prefix,
-		size_t target, const struct sl_cgroup_limits *lim);
+int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, const char *prefix,
+		     size_t target, const struct sl_cgroup_limits *lim);
 
 /* Stops the thread and destroys the shells not taken. NULL-safe; sets *p to NULL. */
-void sl_pool_free(struct sl_pool **p);
+void sl_shellpool_free(struct sl_shellpool **p);
 
 /* Limits for shells made from now on (shells already made get theirs at spawn). */
-void sl_pool_set_limits(struct sl_pool *p, const struct sl_cgroup_limits *lim);
+void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim);
 
 /*
  * Hands out a ready shell, or makes one now (without netns) when none is ready. The caller
  * owns it (sl_shell_free). Returns 0 or -errno.
  */
-int sl_pool_take(struct sl_pool *p, struct sl_shell **ret);
+int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret);
 
 /* Destroys the shell's cgroups (best effort) and closes its netns. NULL-safe. */
 void sl_shell_free(struct sl_shell **s);
