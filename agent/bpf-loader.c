@@ -224,7 +224,7 @@ static int attach_sched(struct sl_bpf *b)
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", b->pin_root, SCHED_LINK_PIN);
-	l = bpf_link__open(path);
+	l = access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
 	if (l) {
 		b->sched_link = l;
 		return 0;
@@ -384,7 +384,7 @@ static int attach_one(struct sl_bpf *b, struct bpf_program *p, int cg_fd, const 
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, bpf_program__name(p));
-	l = bpf_link__open(path);
+	l = access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
 	if (l) {
 		r = bpf_link__update_program(l, p);
 		bpf_link__destroy(l);
