@@ -106,8 +106,10 @@ static int setup_net(struct sc *sc)
 	    sc_sh("ip -n %s link add veth0 type veth peer name veth1 netns %s", sc->ns_s,
 		  sc->ns_h) < 0 ||
 	    sc_sh("ip -n %s addr add %s/24 dev veth0 && ip -n %s addr add %s/64 dev veth0 nodad "
-		  "&& ip -n %s link set veth0 up && ip -n %s link set lo up",
-		  sc->ns_s, SC_NET_S, sc->ns_s, SC_NET6_S, sc->ns_s, sc->ns_s) < 0 ||
+		  "&& ip -n %s link set veth0 up && ip -n %s link set lo up && "
+		  "ip -n %s route add default via %s",
+		  sc->ns_s, SC_NET_S, sc->ns_s, SC_NET6_S, sc->ns_s, sc->ns_s, sc->ns_s,
+		  SC_NET_H) < 0 ||
 	    sc_sh("ip -n %s addr add %s/24 dev veth1 && ip -n %s addr add %s/24 dev veth1 && "
 		  "ip -n %s addr add %s/24 dev veth1 && ip -n %s addr add %s/64 dev veth1 nodad && "
 		  "ip -n %s link set veth1 up && ip -n %s link set lo up",
