@@ -192,7 +192,8 @@ int BPF_PROG(sl_sched_switch, bool preempt, struct task_struct *prev, struct tas
 			k->last_cpu_ns = now;
 		}
 	}
-	cgid = BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id);
+	/* direct BTF loads (CO-RE relocated, no helper calls): next->cgroups->dfl_cgrp->kn->id */
+	cgid = next->cgroups->dfl_cgrp->kn->id;
 	s = bpf_map_lookup_elem(&sl_sandboxes, &cgid);
 	if (!s) {
 		c->cgid = 0;
