@@ -33,6 +33,8 @@ struct sl_bpf_opts {
 	const char *cgroup_parent;   /* required: programs attach only strictly below this v2 dir */
 	bool reset_on_schema_change; /* drop pinned state of another ABI version (else -EPROTO) */
 	bool mount_bpffs;	     /* mount bpffs at /sys/fs/bpf when missing */
+	bool no_cgroup_storage;	     /* find sandboxes in sched_switch by hash even if the kernel
+					has cgroup storage (for comparisons) */
 	const uint16_t *deny_ports; /* ports no sandbox may connect to; NULL: 7400 7401 7480 7481 */
 	size_t n_deny_ports;	    /* at most SL_BPF_MAX_DENY_PORTS */
 	sl_bpf_event_fn on_event;   /* may be NULL: events are then drained and dropped */
@@ -41,12 +43,14 @@ struct sl_bpf_opts {
 
 /* What the loader found and did (filled by sl_bpf_open). */
 struct sl_bpf_info {
-	bool adopted;	 /* pinned maps of a previous run were re-used */
-	bool reset;	 /* pinned state of another schema was dropped */
+	bool adopted;	     /* pinned maps of a previous run were re-used */
+	bool reset;	     /* pinned state of another schema was dropped */
+	bool cgroup_storage; /* sched_switch finds sandboxes via cgroup storage (else a hash) */
 	bool connect6;	 /* optional programs that loaded (a missing one is logged by the caller) */
 	bool sendmsg;	 /* sendmsg4/6 */
 	unsigned pruned; /* stale sandboxes removed at open */
 	unsigned nr_cpus;   /* possible CPUs */
+	unsigned hz;	    /* kernel tick rate (activity stamps are jiffies) */
 	uint32_t found_abi; /* ABI version found pinned (0: none) */
 };
 
@@ -88,8 +92,21 @@ int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 /* Detaches and forgets a sandbox (counters included). -ENOENT when it is not registered. */
 int sl_bpf_sandbox_remove(struct sl_bpf *b, uint64_t cgid);
 
-/* Summed counters of a sandbox (last_* are maxima over CPUs). -ENOENT when unknown. */
-int sl_bpf_sandbox_counters(struct sl_bpf *b, uint64_t cgid, struct sl_bpf_counters *ret);
+/* A sandbox's accounting, summed over CPUs. */
+struct sl_bpf_stats {
+	uint64_t cpu_ns;      /* on-CPU time of its tasks */
+	uint64_t switches;    /* context switches away from its tasks */
+	uint64_t last_cpu_ns; /* CLOCK_MONOTONIC when one of its tasks last left a CPU (0: never;
+				 tick resolution) */
+	uint64_t last_net_ns; /* CLOCK_MONOTONIC of its last packet (0: never; tick resolution) */
+	uint64_t rx_bytes, rx_packets; /* IP-layer bytes (headers included) and skbs */
+	uint64_t tx_bytes, tx_packets;
+	uint64_t dropped_packets; /* egress packets dropped by policy */
+	uint64_t denied_connects; /* connect()/sendmsg() refused with EPERM */
+};
+
+/* A sandbox's accounting. -ENOENT when it is not registered. */
+int sl_bpf_sandbox_counters(struct sl_bpf *b, uint64_t cgid, struct sl_bpf_stats *ret);
 
 /* SL_BPF_BUSY or SL_BPF_IDLE as the kernel sees it, or -ENOENT. */
 int sl_bpf_sandbox_state(struct sl_bpf *b, uint64_t cgid);

@@ -188,7 +188,8 @@ static int program_costs(const char *plain, const char *sbx)
 	double g = run_iperf(sbx);
 	snap(bpf, b);
 	print_delta("packets (iperf3, sandbox)", a, b);
-	printf("  pipe round trip: %.0f ns unregistered, %.0f ns in a sandbox; iperf3 %.2f Gbit/s\n\n",
+	printf("  pipe round trip: %.0f ns unregistered, %.0f ns in a sandbox; iperf3 %.2f "
+	       "Gbit/s\n\n",
 	       rt, rt_sbx, g);
 	close_loader(&bpf);
 	return 0;

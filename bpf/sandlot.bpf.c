@@ -26,6 +26,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* Number of possible CPUs (set by the loader), bounding the idle timer's scan. */
 const volatile __u32 nr_cpus = 1;
 
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -46,22 +48,39 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SL_BPF_MAX_SANDBOXES);
 	__type(key, __u64);
+	__type(value, struct sl_bpf_index);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_index SEC(".maps");
+
+/* Optional (kernel >= 6.2): without it sched_switch falls back to sl_index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sl_bpf_index);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_cgrp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_BPF_MAX_SANDBOXES);
+	__type(key, __u32);
 	__type(value, struct sl_bpf_sandbox);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_sandboxes SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SL_BPF_MAX_SANDBOXES);
-	__type(key, __u64);
+	__type(key, __u32);
 	__type(value, struct sl_bpf_counters);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_counters SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SL_BPF_MAX_SANDBOXES);
-	__type(key, __u64);
+	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_inflight SEC(".maps");
@@ -73,6 +92,14 @@ struct {
 	__type(value, struct sl_bpf_addr_owner);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sl_bpf_task);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_task SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -105,47 +132,50 @@ static __always_inline void emit_state(struct sl_bpf_sandbox *s, __u32 type, __u
 }
 
 /* Activity seen while the sandbox was idle: it is busy now; the idle timer starts watching. */
-static __always_inline void mark_busy(struct sl_bpf_sandbox *s, __u64 now)
+static __always_inline void mark_busy(struct sl_bpf_sandbox *s)
 {
 	if (s->state == SL_BPF_BUSY)
 		return;
 	if (__sync_val_compare_and_swap(&s->state, SL_BPF_IDLE, SL_BPF_BUSY) != SL_BPF_IDLE)
 		return;
-	emit_state(s, SL_BPF_EV_BUSY, now);
+	emit_state(s, SL_BPF_EV_BUSY, bpf_ktime_get_ns());
 	bpf_timer_start(&s->timer, s->idle_ns, 0);
 }
 
 /*
  * The idle timer: fires idle_ns after the sandbox became busy and then idle_ns after its last
  * activity. Busy while an invocation is in flight or one of its tasks is on a CPU; idle once
- * nothing happened for idle_ns. No polling: a busy sandbox costs one timer per idle_ns.
+ * nothing happened for more than idle_jiffies. No polling: a busy sandbox costs one timer per
+ * idle_ns.
  */
-static int idle_timer(void *map, __u64 *key, struct sl_bpf_sandbox *s)
+static int idle_timer(void *map, __u32 *key, struct sl_bpf_sandbox *s)
 {
-	__u64 now = bpf_ktime_get_ns(), last = 0, cgid = s->cgid;
-	__u32 zero = 0, *inflight = bpf_map_lookup_elem(&sl_inflight, &cgid);
+	__u32 zero = 0, slot = s->slot, *inflight = bpf_map_lookup_elem(&sl_inflight, &slot);
+	__u64 now = bpf_jiffies64(), last = 0;
 
 	if (inflight && *inflight)
 		goto rearm;
 	for (__u32 i = 0; i < SL_BPF_MAX_CPUS && i < nr_cpus; i++) {
 		struct sl_bpf_cpu *c = bpf_map_lookup_percpu_elem(&sl_cpu, &zero, i);
-		struct sl_bpf_counters *k = bpf_map_lookup_percpu_elem(&sl_counters, &cgid, i);
+		struct sl_bpf_counters *k = bpf_map_lookup_percpu_elem(&sl_counters, &slot, i);
 
-		if (c && c->cgid == cgid)
+		if (c && c->slot1 == slot + 1)
 			goto rearm; /* on a CPU right now */
-		if (k && k->last_cpu_ns > last)
-			last = k->last_cpu_ns;
-		if (k && k->last_net_ns > last)
-			last = k->last_net_ns;
+		if (k && k->last_cpu_jiffies > last)
+			last = k->last_cpu_jiffies;
+		if (k && k->last_net_jiffies > last)
+			last = k->last_net_jiffies;
 	}
-	if (last >= now)
+	if (last > now)
 		goto rearm;
-	if (now - last < s->idle_ns) {
-		bpf_timer_start(&s->timer, s->idle_ns - (now - last), 0);
+	/* strictly more: an activity stamp is up to one tick older than the activity */
+	if (now - last <= s->idle_jiffies) {
+		bpf_timer_start(&s->timer, (s->idle_jiffies + 1 - (now - last)) * s->ns_per_jiffy,
+				0);
 		return 0;
 	}
 	if (__sync_val_compare_and_swap(&s->state, SL_BPF_BUSY, SL_BPF_IDLE) == SL_BPF_BUSY)
-		emit_state(s, SL_BPF_EV_IDLE, now);
+		emit_state(s, SL_BPF_EV_IDLE, bpf_ktime_get_ns());
 	return 0;
 rearm:
 	bpf_timer_start(&s->timer, s->idle_ns, 0);
@@ -156,11 +186,11 @@ rearm:
 SEC("syscall")
 int sl_sandbox_init(struct sl_bpf_init_args *args)
 {
-	__u64 cgid = args->cgid;
-	struct sl_bpf_sandbox *s = bpf_map_lookup_elem(&sl_sandboxes, &cgid);
+	__u32 slot = args->slot;
+	struct sl_bpf_sandbox *s = bpf_map_lookup_elem(&sl_sandboxes, &slot);
 	long r;
 
-	if (!s)
+	if (!s || !s->cgid)
 		return -2; /* -ENOENT */
 	r = bpf_timer_init(&s->timer, &sl_sandboxes, CLOCK_MONOTONIC);
 	if (r && r != -16) /* -EBUSY: initialised before */
@@ -168,43 +198,83 @@ int sl_sandbox_init(struct sl_bpf_init_args *args)
 	return bpf_timer_set_callback(&s->timer, idle_timer);
 }
 
+/* Run by the loader to convert jiffies stamps: a (jiffies, CLOCK_MONOTONIC) pair and HZ. */
+SEC("syscall")
+int sl_clock(struct sl_bpf_clock_args *args)
+{
+	args->jiffies = bpf_jiffies64();
+	args->ns = bpf_ktime_get_ns();
+	args->hz = CONFIG_HZ;
+	return 0;
+}
+
 /* ---- CPU accounting ---------------------------------------------------------------------- */
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(sl_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+/*
+ * Charges prev, a sandbox task, with the growth of its se.sum_exec_runtime since it was last
+ * charged (the scheduler has just updated it; cpu.stat counts the same): its whole slice
+ * whatever its state, no clock read, and a slice whose switch-in was not seen is caught up at
+ * the next one.
+ */
+static __always_inline void charge(struct sl_bpf_cpu *c, struct task_struct *prev)
 {
-	__u32 zero = 0;
+	__u32 slot = c->slot1 - 1;
+	struct sl_bpf_counters *k = bpf_map_lookup_elem(&sl_counters, &slot);
+	struct sl_bpf_task *t;
+	__u64 sum = prev->se.sum_exec_runtime;
+
+	c->slot1 = 0;
+	if (!k || c->pid != prev->pid)
+		return;
+	t = bpf_task_storage_get(&sl_task, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t)
+		return; /* storage busy: caught up at the next switch */
+	if (sum > t->charged)
+		k->cpu_ns += sum - t->charged;
+	t->charged = sum;
+	k->switches++;
+	k->last_cpu_jiffies = bpf_jiffies64();
+}
+
+/* Then notes whether next belongs to a sandbox: for any other task one lookup, nothing more. */
+static __always_inline int sched_switch(struct task_struct *prev, struct task_struct *next,
+					const struct sl_bpf_index *idx)
+{
+	__u32 zero = 0, slot;
 	struct sl_bpf_cpu *c = bpf_map_lookup_elem(&sl_cpu, &zero);
 	struct sl_bpf_sandbox *s;
-	__u64 now = 0, cgid;
 
 	if (!c)
 		return 0;
-	if (c->cgid) {
-		/* prev was switched in as a sandbox task: charge its whole slice, whatever its
-		 * state */
-		struct sl_bpf_counters *k = bpf_map_lookup_elem(&sl_counters, &c->cgid);
-
-		now = bpf_ktime_get_ns();
-		if (k) {
-			k->cpu_ns += now - c->since_ns;
-			k->switches++;
-			k->last_cpu_ns = now;
-		}
-	}
-	/* direct BTF loads (CO-RE relocated, no helper calls): next->cgroups->dfl_cgrp->kn->id */
-	cgid = next->cgroups->dfl_cgrp->kn->id;
-	s = bpf_map_lookup_elem(&sl_sandboxes, &cgid);
-	if (!s) {
-		c->cgid = 0;
+	if (c->slot1)
+		charge(c, prev);
+	if (!idx)
 		return 0;
-	}
-	if (!now)
-		now = bpf_ktime_get_ns();
-	c->cgid = cgid;
-	c->since_ns = now;
-	mark_busy(s, now);
+	slot = idx->slot;
+	s = bpf_map_lookup_elem(&sl_sandboxes, &slot);
+	if (!s || !s->cgid)
+		return 0;
+	c->slot1 = slot + 1;
+	c->pid = next->pid;
+	mark_busy(s);
 	return 0;
+}
+
+/* next's sandbox from the storage hung on its v2 cgroup (CO-RE: task->cgroups->dfl_cgrp). */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sl_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return sched_switch(prev, next,
+			    bpf_cgrp_storage_get(&sl_cgrp, next->cgroups->dfl_cgrp, 0, 0));
+}
+
+/* The same for kernels without cgroup storage: a hash lookup by v2 cgroup id. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sl_sched_switch_hash, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 cgid = next->cgroups->dfl_cgrp->kn->id;
+
+	return sched_switch(prev, next, bpf_map_lookup_elem(&sl_index, &cgid));
 }
 
 /* ---- network policy ---------------------------------------------------------------------- */
@@ -303,15 +373,33 @@ static __always_inline void report_deny(struct sl_bpf_sandbox *s, const struct s
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* The sandbox registered for a v2 cgroup id (and its slot), or NULL. */
+static __always_inline struct sl_bpf_sandbox *sandbox_of(__u64 cgid, __u32 *ret_slot)
+{
+	struct sl_bpf_index *idx = bpf_map_lookup_elem(&sl_index, &cgid);
+	struct sl_bpf_sandbox *s;
+	__u32 slot;
+
+	if (!idx)
+		return NULL;
+	slot = idx->slot;
+	s = bpf_map_lookup_elem(&sl_sandboxes, &slot);
+	if (!s || s->cgid != cgid)
+		return NULL;
+	*ret_slot = slot;
+	return s;
+}
+
 static __always_inline int sock_addr_policy(struct bpf_sock_addr *ctx, bool v6)
 {
-	__u64 cgid = bpf_get_current_cgroup_id();
-	struct sl_bpf_sandbox *s = bpf_map_lookup_elem(&sl_sandboxes, &cgid);
 	struct sl_bpf_counters *k;
+	struct sl_bpf_sandbox *s;
 	struct sl_bpf_addr a = {};
+	__u32 slot = 0;
 	__u16 port;
 	__u8 proto;
 
+	s = sandbox_of(bpf_get_current_cgroup_id(), &slot);
 	if (!s)
 		return 1;
 	if (v6) {
@@ -324,12 +412,10 @@ static __always_inline int sock_addr_policy(struct bpf_sock_addr *ctx, bool v6)
 		a.a[3] = ctx->user_ip4;
 	}
 	port = bpf_ntohs((__u16)ctx->user_port);
-	proto = ctx->type == SOCK_STREAM  ? SL_BPF_PROTO_TCP
-		: ctx->type == SOCK_DGRAM ? (__u8)ctx->protocol
-					  : (__u8)ctx->protocol;
+	proto = ctx->type == SOCK_STREAM ? SL_BPF_PROTO_TCP : (__u8)ctx->protocol;
 	if (allowed(s, &a, port, proto))
 		return 1;
-	k = bpf_map_lookup_elem(&sl_counters, &cgid);
+	k = bpf_map_lookup_elem(&sl_counters, &slot);
 	if (k)
 		k->denied_connects++;
 	report_deny(s, &a, port, proto);
@@ -362,6 +448,22 @@ int sl_sendmsg6(struct bpf_sock_addr *ctx)
 
 /* ---- packets ----------------------------------------------------------------------------- */
 
+/* The IPv4 protocol byte and destination (direct read of the linear head, else a copy). */
+static __always_inline int ip4_head(struct __sk_buff *skb, __u8 *proto, __u32 *daddr)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data, copy;
+
+	if ((void *)(ip + 1) > end) {
+		if (bpf_skb_load_bytes(skb, 0, &copy, sizeof(copy)))
+			return -1;
+		ip = &copy;
+	}
+	*proto = ip->protocol;
+	*daddr = ip->daddr;
+	return 0;
+}
+
 /*
  * TCP and UDP were checked at connect()/sendmsg(); everything else (ICMP, raw) is checked here
  * per packet. Neighbour discovery stays allowed so an IPv6 link works at all.
@@ -370,13 +472,11 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, struct sl_bpf_
 					   struct sl_bpf_addr *a, __u8 *proto)
 {
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+		if (ip4_head(skb, proto, &a->a[3]))
 			return true;
-		*proto = ip.protocol;
+		if (*proto == SL_BPF_PROTO_TCP || *proto == SL_BPF_PROTO_UDP)
+			return true;
 		a->a[2] = bpf_htonl(0xffff);
-		a->a[3] = ip.daddr;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 		__u8 type = 0;
@@ -384,6 +484,8 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, struct sl_bpf_
 		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
 			return true;
 		*proto = ip6.nexthdr;
+		if (*proto == SL_BPF_PROTO_TCP || *proto == SL_BPF_PROTO_UDP)
+			return true;
 		__builtin_memcpy(a, &ip6.daddr, sizeof(*a));
 		if (*proto == IPPROTO_ICMPV6 && !bpf_skb_load_bytes(skb, sizeof(ip6), &type, 1) &&
 		    ((type >= 133 && type <= 137) || type == 143))
@@ -391,54 +493,52 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, struct sl_bpf_
 	} else {
 		return true;
 	}
-	if (*proto == SL_BPF_PROTO_TCP || *proto == SL_BPF_PROTO_UDP)
-		return true;
 	return allowed(s, a, 0, *proto);
 }
 
 SEC("cgroup_skb/egress")
 int sl_skb_egress(struct __sk_buff *skb)
 {
-	__u64 cgid = bpf_skb_cgroup_id(skb);
-	struct sl_bpf_counters *k = bpf_map_lookup_elem(&sl_counters, &cgid);
+	struct sl_bpf_counters *k;
 	struct sl_bpf_sandbox *s;
 	struct sl_bpf_addr a = {};
-	__u64 now;
+	__u32 slot = 0;
 	__u8 proto = 0;
 
-	if (!k)
-		return 1;
-	s = bpf_map_lookup_elem(&sl_sandboxes, &cgid);
+	s = sandbox_of(bpf_skb_cgroup_id(skb), &slot);
 	if (!s)
+		return 1;
+	k = bpf_map_lookup_elem(&sl_counters, &slot);
+	if (!k)
 		return 1;
 	if (!egress_allowed(skb, s, &a, &proto)) {
 		k->dropped_packets++;
 		report_deny(s, &a, 0, proto);
 		return 0;
 	}
-	now = bpf_ktime_get_ns();
 	k->tx_bytes += skb->len;
 	k->tx_packets++;
-	k->last_net_ns = now;
-	mark_busy(s, now);
+	k->last_net_jiffies = bpf_jiffies64();
+	mark_busy(s);
 	return 1;
 }
 
 SEC("cgroup_skb/ingress")
 int sl_skb_ingress(struct __sk_buff *skb)
 {
-	__u64 cgid = bpf_skb_cgroup_id(skb), now;
-	struct sl_bpf_counters *k = bpf_map_lookup_elem(&sl_counters, &cgid);
+	struct sl_bpf_counters *k;
 	struct sl_bpf_sandbox *s;
+	__u32 slot = 0;
 
+	s = sandbox_of(bpf_skb_cgroup_id(skb), &slot);
+	if (!s)
+		return 1;
+	k = bpf_map_lookup_elem(&sl_counters, &slot);
 	if (!k)
 		return 1;
-	now = bpf_ktime_get_ns();
 	k->rx_bytes += skb->len;
 	k->rx_packets++;
-	k->last_net_ns = now;
-	s = bpf_map_lookup_elem(&sl_sandboxes, &cgid);
-	if (s)
-		mark_busy(s, now);
+	k->last_net_jiffies = bpf_jiffies64();
+	mark_busy(s);
 	return 1;
 }

@@ -35,8 +35,10 @@ static int record(const struct sl_bpf_event *ev, void *userdata)
 
 static int open_loader(const char *pin_root, struct sl_bpf **ret, struct sl_bpf_info *info)
 {
-	struct sl_bpf_opts o = {
-		.pin_root = pin_root, .cgroup_parent = sc.cg_parent, .on_event = record};
+	struct sl_bpf_opts o = {.pin_root = pin_root,
+				.cgroup_parent = sc.cg_parent,
+				.on_event = record,
+				.no_cgroup_storage = getenv("SL_TEST_NO_CGRP_STORAGE") != NULL};
 
 	return sl_bpf_open(&o, ret, info);
 }
@@ -67,18 +69,18 @@ static uint64_t add_sandbox(const char *cg, uint64_t idle_ns)
 	return id;
 }
 
-static struct sl_bpf_counters counters(uint64_t id)
+static struct sl_bpf_stats counters(uint64_t id)
 {
-	struct sl_bpf_counters k;
+	struct sl_bpf_stats k;
 
 	assert_int_equal(sl_bpf_sandbox_counters(bpf, id, &k), 0);
 	return k;
 }
 
 /* A task's last slice is charged at its final context switch, just after wait() returns. */
-static struct sl_bpf_counters settled_counters(uint64_t id)
+static struct sl_bpf_stats settled_counters(uint64_t id)
 {
-	struct sl_bpf_counters a = counters(id), b;
+	struct sl_bpf_stats a = counters(id), b;
 
 	for (int i = 0; i < 100; i++) {
 		usleep(10000);
@@ -106,7 +108,7 @@ static void cpu_matches_cgroup_cpu_stat(void **state)
 	pid_t pid = sc_spawn(cg, -1, burn_300ms, NULL);
 	assert_true(pid > 0);
 	assert_int_equal(sc_wait(pid), 0);
-	struct sl_bpf_counters k = settled_counters(id);
+	struct sl_bpf_stats k = settled_counters(id);
 	int64_t usage_us = sc_cgroup_usage_usec(cg);
 	int64_t bpf_us = (int64_t)(k.cpu_ns / 1000);
 	int64_t diff = bpf_us > usage_us ? bpf_us - usage_us : usage_us - bpf_us;
@@ -198,7 +200,7 @@ static void bytes_match_known_transfer(void **state)
 	assert_int_equal(sc_cgroup_new(&sc, cg), 0);
 	uint64_t id = add_sandbox(cg, 0);
 	transfer(cg);
-	struct sl_bpf_counters k = counters(id);
+	struct sl_bpf_stats k = counters(id);
 
 	fprintf(stderr, "net: tx %llu B / %llu pkts (payload %d), rx %llu B / %llu pkts (%d)\n",
 		(unsigned long long)k.tx_bytes, (unsigned long long)k.tx_packets, TX,
@@ -361,7 +363,7 @@ static void counters_survive_restart(void **state)
 	close(c.rep[1]);
 	burn(&c, 100);
 	transfer(cg);
-	struct sl_bpf_counters a = settled_counters(id);
+	struct sl_bpf_stats a = settled_counters(id);
 
 	/* the agent goes away while the sandbox keeps running; then it comes back */
 	sl_bpf_free(&bpf);
@@ -370,11 +372,11 @@ static void counters_survive_restart(void **state)
 	assert_true(info.adopted);
 	assert_int_equal(info.found_abi, SL_BPF_ABI_VERSION);
 	assert_int_equal(sl_bpf_sandbox_state(bpf, id) >= 0, true);
-	struct sl_bpf_counters b = settled_counters(id);
+	struct sl_bpf_stats b = settled_counters(id);
 	assert_true(b.cpu_ns >= a.cpu_ns + 95 * SL_NSEC_PER_MSEC); /* counted while away */
 	assert_true(b.tx_bytes == a.tx_bytes);
 	transfer(cg); /* the cgroup links survived too */
-	struct sl_bpf_counters k = counters(id);
+	struct sl_bpf_stats k = counters(id);
 	assert_true(k.tx_bytes >= b.tx_bytes + TX);
 	uint32_t quit = 0;
 	assert_int_equal(write(c.cmd[1], &quit, sizeof(quit)), sizeof(quit));
@@ -422,7 +424,7 @@ static void schema_change_is_refused_then_reset(void **state)
 
 static void stale_sandboxes_are_pruned(void **state)
 {
-	struct sl_bpf_counters k;
+	struct sl_bpf_stats k;
 	char cg[512], links[400];
 
 	sl_test_require_root();

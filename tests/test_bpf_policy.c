@@ -133,7 +133,7 @@ static int reach_udp(const char *cg, const char *addr, uint16_t port)
 static void allowed_reachable_denied_eperm(void **state)
 {
 	char cg[512], rule[64];
-	struct sl_bpf_counters k;
+	struct sl_bpf_stats k;
 
 	sl_test_require_root();
 	snprintf(rule, sizeof(rule), "%s:%u/tcp", SC_NET_H, port_a);
@@ -163,7 +163,7 @@ static void metadata_and_agent_ports_denied_even_when_allowed(void **state)
 
 	sl_test_require_root();
 	uint64_t id = sandbox(cg, rules, NULL);
-	struct sl_bpf_counters k;
+	struct sl_bpf_stats k;
 
 	assert_int_equal(reach(cg, AF_INET, SC_NET_H, port_a), 0);
 	assert_int_equal(reach(cg, AF_INET, "169.254.169.254", 80), EPERM);
@@ -268,7 +268,7 @@ static int ping(void *arg)
 static void icmp_to_denied_address_dropped(void **state)
 {
 	char cg[512], rule[64];
-	struct sl_bpf_counters k;
+	struct sl_bpf_stats k;
 
 	sl_test_require_root();
 	snprintf(rule, sizeof(rule), "%s/32", SC_NET_H);

@@ -7,15 +7,25 @@
  * must bump SL_BPF_ABI_VERSION: the loader compares it with the version stored in the pinned
  * meta map and refuses to mix an old pinned state with new programs.
  *
- * Maps (all pinned by name under the pin root, default /sys/fs/bpf/sandlot/):
- *   sl_meta      array[1]        -> struct sl_bpf_meta      schema version, written once
- *   sl_config    array[1]        -> struct sl_bpf_config    host-wide policy settings
- *   sl_sandboxes hash cgid       -> struct sl_bpf_sandbox   registration: policy + idle state
- *   sl_counters  percpu hash cgid-> struct sl_bpf_counters  accounting (summed by user space)
- *   sl_inflight  hash cgid       -> __u32                   invocations in flight (agent)
- *   sl_addrs     hash addr       -> struct sl_bpf_addr_owner addresses of sandboxes and host
- *   sl_cpu       percpu array[1] -> struct sl_bpf_cpu       what runs on each CPU right now
- *   sl_events    ringbuf                                    struct sl_bpf_event
+ * Maps (all pinned by name under the pin root, default /sys/fs/bpf/sandlot/). A sandbox gets a
+ * slot (0..SL_BPF_MAX_SANDBOXES-1) at registration; per-sandbox data sits in arrays indexed by
+ * slot, so that once the slot is known every access is an inlined array access:
+ *   sl_meta      array[1]            -> struct sl_bpf_meta      schema version, written once
+ *   sl_config    array[1]            -> struct sl_bpf_config    host-wide policy settings
+ *   sl_index     hash cgid           -> struct sl_bpf_index     cgroup id -> slot
+ *   sl_cgrp      cgroup storage      -> struct sl_bpf_index     the same, hung on the cgroup
+ *                                                               (sched_switch: no hash lookup)
+ *   sl_sandboxes array[slot]         -> struct sl_bpf_sandbox   policy + idle state (cgid 0: free)
+ *   sl_counters  percpu array[slot]  -> struct sl_bpf_counters  accounting (summed by user space)
+ *   sl_inflight  array[slot]         -> __u32                   invocations in flight (agent)
+ *   sl_addrs     hash addr           -> struct sl_bpf_addr_owner addresses of sandboxes and host
+ *   sl_cpu       percpu array[1]     -> struct sl_bpf_cpu       what runs on each CPU right now
+ *   sl_task      task storage        -> struct sl_bpf_task      run time charged per task
+ *   sl_events    ringbuf                                        struct sl_bpf_event
+ *
+ * Times: events carry CLOCK_MONOTONIC ns; activity stamps in the hot paths are jiffies
+ * (bpf_ktime_get_ns costs ~80 ns on our hosts, more than the whole budget), converted by the
+ * loader.
  */
 #ifdef __bpf__
 /* BPF side: types come from vmlinux.h, included before this header. */
@@ -79,15 +89,24 @@ struct sl_bpf_config {
 	__u16 deny_ports[SL_BPF_MAX_DENY_PORTS]; /* host order; 0 = unused slot */
 };
 
+struct sl_bpf_index {
+	__u32 slot; /* index into the per-sandbox arrays */
+	__u32 pad;
+};
+
 /*
  * A registered sandbox. User space writes it once at registration (state fields zero); after
  * that only BPF changes the state fields. Re-writing it resets the idle state and its timer.
  */
 struct sl_bpf_sandbox {
 	struct bpf_timer timer; /* idle timer, owned by the kernel (opaque) */
-	__u64 cgid;		/* v2 cgroup id, the key (the timer callback needs it) */
+	__u64 cgid;		/* v2 cgroup id (0: the slot is free) */
 	__u64 idle_ns;		/* idle threshold */
-	__u64 seq;		/* transition sequence number, increases with every event */
+	__u64 idle_jiffies;	/* the same in jiffies, rounded up (set by the loader) */
+	__u64 ns_per_jiffy;	/* set by the loader */
+	__u32 slot;		/* its own slot (the timer callback needs it) */
+	__u32 pad0;
+	__u64 seq; /* transition sequence number, increases with every event */
 	__u64 last_deny_event_ns;
 	__u32 state; /* SL_BPF_IDLE / SL_BPF_BUSY */
 	__u32 flags; /* SL_BPF_SBX_* */
@@ -98,12 +117,12 @@ struct sl_bpf_sandbox {
 
 /* Per-CPU accounting of one sandbox; user space sums (max for last_*) over CPUs. */
 struct sl_bpf_counters {
-	__u64 cpu_ns;	   /* on-CPU time */
-	__u64 switches;	   /* times a task of the sandbox was switched out */
-	__u64 last_cpu_ns; /* CLOCK_MONOTONIC when it last left this CPU */
-	__u64 last_net_ns; /* CLOCK_MONOTONIC of its last packet on this CPU */
-	__u64 rx_bytes;	   /* IP-layer bytes (headers included) */
-	__u64 rx_packets;  /* skbs (a GSO skb counts once) */
+	__u64 cpu_ns;		/* on-CPU time (tasks' se.sum_exec_runtime, as cpu.stat counts) */
+	__u64 switches;		/* times a task of the sandbox was switched out */
+	__u64 last_cpu_jiffies; /* when it last left this CPU */
+	__u64 last_net_jiffies; /* its last packet on this CPU */
+	__u64 rx_bytes;		/* IP-layer bytes (headers included) */
+	__u64 rx_packets;	/* skbs (a GSO skb counts once) */
 	__u64 tx_bytes;
 	__u64 tx_packets;
 	__u64 dropped_packets; /* egress packets dropped by policy */
@@ -116,10 +135,15 @@ struct sl_bpf_addr_owner {
 	__u32 pad;
 };
 
-/* What the task running on one CPU belongs to (cgid 0: not a registered sandbox). */
+/* What the task running on one CPU belongs to. */
 struct sl_bpf_cpu {
-	__u64 cgid;
-	__u64 since_ns; /* when it was switched in */
+	__u32 slot1; /* slot + 1 of its sandbox; 0: not a registered sandbox */
+	__u32 pid;   /* the task switched in (charged only if it is the one switched out) */
+};
+
+/* Per sandbox task (task storage sl_task): how much of its run time was charged already. */
+struct sl_bpf_task {
+	__u64 charged; /* se.sum_exec_runtime at its last charge */
 };
 
 enum sl_bpf_event_type {
@@ -130,7 +154,16 @@ enum sl_bpf_event_type {
 
 /* Context of the sl_sandbox_init syscall program (run by the loader after registering). */
 struct sl_bpf_init_args {
-	__u64 cgid;
+	__u32 slot;
+	__u32 pad;
+};
+
+/* Context of the sl_clock syscall program: a (jiffies, CLOCK_MONOTONIC) pair and HZ. */
+struct sl_bpf_clock_args {
+	__u64 jiffies;
+	__u64 ns;
+	__u32 hz; /* CONFIG_HZ, 0 when the kernel config is not readable */
+	__u32 pad;
 };
 
 /* One ring buffer record. */
