@@ -183,6 +183,7 @@ static void take_fds(struct sl_bpf *b)
 	b->fd_counters = bpf_map__fd(k->maps.sl_counters);
 	b->fd_inflight = bpf_map__fd(k->maps.sl_inflight);
 	b->fd_addrs = bpf_map__fd(k->maps.sl_addrs);
+	b->fd_attach = bpf_map__fd(k->maps.sl_attach);
 	b->fd_init = bpf_program__fd(k->progs.sl_sandbox_init);
 	b->fd_clock = bpf_program__fd(k->progs.sl_clock);
 	for (size_t i = 0; i < ARRAY_SIZE(cgroup_progs); i++) {

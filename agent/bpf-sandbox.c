@@ -127,8 +127,10 @@ static int attach_one(const struct sl_bpf_cgprog *p, int cg_fd, const char *dir)
 	return 0;
 }
 
-static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, int cg_fd)
+/* Attaches every cgroup program, then tells them (attach storage) which slot they serve. */
+static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_fd)
 {
+	struct sl_bpf_attach at = {.slot1 = slot + 1};
 	char dir[PATH_MAX], top[PATH_MAX];
 	int r;
 
@@ -143,6 +145,8 @@ static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, int cg_fd)
 		if (r < 0)
 			return r;
 	}
+	if (bpf_map_update_elem(b->fd_attach, &cgid, &at, BPF_ANY) < 0)
+		return sl_negerrno();
 	return 0;
 }
 
@@ -238,6 +242,7 @@ int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 {
 	_cleanup_close_ int fd = -1;
 	uint64_t cgid;
+	uint32_t slot;
 	int r;
 
 	if (!spec || (spec->policy && spec->policy->n_rules > SL_BPF_MAX_RULES))
@@ -252,7 +257,9 @@ int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 	if (r >= 0)
 		r = add_addrs(b, spec, cgid);
 	if (r >= 0)
-		r = attach_cgroup(b, cgid, fd);
+		r = slot_of(b, cgid, &slot);
+	if (r >= 0)
+		r = attach_cgroup(b, cgid, slot, fd);
 	if (r < 0) {
 		sl_bpf_sandbox_remove(b, cgid);
 		return r;

@@ -9,7 +9,9 @@
  *     the programs loaded and attached, alternating, side by side.
  *
  * Usage: bpf-overhead [ROUNDS] (default 3). Needs root, iperf3 and ip(8).
- * Statistics themselves add about 20 ns per run (two clock reads).
+ * Statistics themselves cost something per run (two clock reads: ~20 ns on bare metal, far more
+ * in some VMs), so the same loads also run an empty program of each kind (from probe.bpf.o),
+ * attached alongside: "net" is sandlot's cost minus that floor.
  */
 #include "bpf-loader.h"
 #include "../tests/bpfscaffold.h"
@@ -18,6 +20,7 @@
 #include <sandlot/util.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
@@ -35,19 +38,118 @@ struct prog_stat {
 	uint64_t ns, cnt;
 };
 
-static struct prog_stat progs[] = {
-	{.name = "sl_sched_switch"},
-	{.name = "sl_skb_egress"},
-	{.name = "sl_skb_ingress"},
-	{.name = "sl_connect4"},
+/* Empty programs (probe.bpf.o) attached alongside ours: the cost of running any program. */
+/* Empty programs (probe.bpf.o) attached alongside ours: the cost of running any program. */
+enum { FLOOR_SCHED, FLOOR_EGRESS, FLOOR_INGRESS, FLOOR_N };
+
+struct floor {
+	struct bpf_object *obj[FLOOR_N];
+	struct bpf_link *link[FLOOR_N];
+	int fd[FLOOR_N];
 };
+
+/* Opens probe.bpf.o with only the named program, optionally for another attach type. */
+static struct bpf_object *open_probe(const char *name, int attach_type)
+{
+	struct bpf_object *obj = bpf_object__open_file(SANDLOT_PROBE_OBJ, NULL);
+	struct bpf_program *p;
+
+	if (!obj)
+		return NULL;
+	bpf_object__for_each_program (p, obj) {
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), name));
+		if (attach_type && !strcmp(bpf_program__name(p), name))
+			bpf_program__set_expected_attach_type(p, (enum bpf_attach_type)attach_type);
+	}
+	if (bpf_object__load(obj) < 0) {
+		bpf_object__close(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* An empty cgroup_skb program ("return 1") for one attach type, loaded from raw instructions. */
+static int empty_skb_prog(enum bpf_attach_type type)
+{
+	const struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = type);
+
+	return bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "empty_skb", "GPL", insns, ARRAY_SIZE(insns),
+			     &o);
+}
+
+static int floor_open(struct floor *f, const char *cg)
+{
+	struct bpf_program *p;
+	int cg_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->obj[FLOOR_SCHED] = open_probe("probe_tp_btf", 0);
+	p = f->obj[FLOOR_SCHED]
+		    ? bpf_object__find_program_by_name(f->obj[FLOOR_SCHED], "probe_tp_btf")
+		    : NULL;
+	if (!p || !(f->link[FLOOR_SCHED] = bpf_program__attach(p)))
+		r = -EIO;
+	else
+		f->fd[FLOOR_SCHED] = bpf_program__fd(p);
+	f->fd[FLOOR_EGRESS] = empty_skb_prog(BPF_CGROUP_INET_EGRESS);
+	f->fd[FLOOR_INGRESS] = empty_skb_prog(BPF_CGROUP_INET_INGRESS);
+	if (r == 0 && (f->fd[FLOOR_EGRESS] < 0 || f->fd[FLOOR_INGRESS] < 0 ||
+		       bpf_prog_attach(f->fd[FLOOR_EGRESS], cg_fd, BPF_CGROUP_INET_EGRESS,
+				       BPF_F_ALLOW_MULTI) < 0 ||
+		       bpf_prog_attach(f->fd[FLOOR_INGRESS], cg_fd, BPF_CGROUP_INET_INGRESS,
+				       BPF_F_ALLOW_MULTI) < 0))
+		r = -errno;
+	close(cg_fd);
+	return r;
+}
+
+/* Legacy attachments of the empty skb programs end with the test cgroup (sc_teardown). */
+static void floor_close(struct floor *f, const char *cg)
+{
+	int cg_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	bpf_prog_detach2(f->fd[FLOOR_EGRESS], cg_fd, BPF_CGROUP_INET_EGRESS);
+	bpf_prog_detach2(f->fd[FLOOR_INGRESS], cg_fd, BPF_CGROUP_INET_INGRESS);
+	close(cg_fd);
+	for (int i = 0; i < FLOOR_N; i++) {
+		bpf_link__destroy(f->link[i]);
+		bpf_object__close(f->obj[i]);
+		if (i != FLOOR_SCHED && f->fd[i] > 0)
+			close(f->fd[i]);
+	}
+}
+
+static struct prog_stat progs[] = {
+	{.name = "sl_sched_switch"},   {.name = "sl_skb_egress"}, {.name = "sl_skb_ingress"},
+	{.name = "sl_connect4"},       {.name = "empty tp_btf"},  {.name = "empty skb egress"},
+	{.name = "empty skb ingress"},
+};
+
+static struct floor flr;
+
+static int prog_fd(struct sl_bpf *b, const char *name)
+{
+	if (!strcmp(name, "empty tp_btf"))
+		return flr.fd[FLOOR_SCHED];
+	if (!strcmp(name, "empty skb egress"))
+		return flr.fd[FLOOR_EGRESS];
+	if (!strcmp(name, "empty skb ingress"))
+		return flr.fd[FLOOR_INGRESS];
+	if (!strcmp(name, "sl_sched_switch") && sl_bpf_prog_fd(b, name) < 0)
+		return sl_bpf_prog_fd(b, "sl_sched_switch_hash");
+	return sl_bpf_prog_fd(b, name);
+}
 
 static void snap(struct sl_bpf *b, struct prog_stat *out)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
 		struct bpf_prog_info info = {};
 		uint32_t len = sizeof(info);
-		int fd = sl_bpf_prog_fd(b, progs[i].name);
+		int fd = prog_fd(b, progs[i].name);
 
 		out[i] = progs[i];
 		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
@@ -55,6 +157,14 @@ static void snap(struct sl_bpf *b, struct prog_stat *out)
 			out[i].cnt = info.run_cnt;
 		}
 	}
+}
+
+static double per_run(const struct prog_stat *a, const struct prog_stat *b, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++)
+		if (!strcmp(a[i].name, name) && b[i].cnt > a[i].cnt)
+			return (double)(b[i].ns - a[i].ns) / (double)(b[i].cnt - a[i].cnt);
+	return 0;
 }
 
 static void print_delta(const char *load, const struct prog_stat *a, const struct prog_stat *b)
@@ -66,6 +176,15 @@ static void print_delta(const char *load, const struct prog_stat *a, const struc
 			printf("  %-28s %-16s %10llu runs %8.1f ns/run\n", load, a[i].name,
 			       (unsigned long long)cnt, (double)ns / (double)cnt);
 	}
+	double fl_s = per_run(a, b, "empty tp_btf"), fl_e = per_run(a, b, "empty skb egress"),
+	       fl_i = per_run(a, b, "empty skb ingress");
+	double sw = per_run(a, b, "sl_sched_switch"), eg = per_run(a, b, "sl_skb_egress"),
+	       in = per_run(a, b, "sl_skb_ingress");
+
+	printf("  %-28s net of floor: sched_switch %.1f ns", load, sw - fl_s);
+	if (eg > 0 && fl_e > 0)
+		printf(", skb_egress %.1f ns, skb_ingress %.1f ns", eg - fl_e, in - fl_i);
+	printf("\n");
 }
 
 static int pingpong(void *arg)
@@ -175,7 +294,11 @@ static int program_costs(const char *plain, const char *sbx)
 
 	if (r < 0)
 		return r;
-	printf("program cost (BPF_ENABLE_STATS; includes ~20 ns of stats overhead per run)\n");
+	r = floor_open(&flr, sbx);
+	if (r < 0)
+		return r;
+	printf("program cost (BPF_ENABLE_STATS, stats overhead included; compare with the empty "
+	       "programs' floor)\n");
 	snap(bpf, a);
 	double rt = run_pingpong(plain);
 	snap(bpf, b);
@@ -191,6 +314,7 @@ static int program_costs(const char *plain, const char *sbx)
 	printf("  pipe round trip: %.0f ns unregistered, %.0f ns in a sandbox; iperf3 %.2f "
 	       "Gbit/s\n\n",
 	       rt, rt_sbx, g);
+	floor_close(&flr, sbx);
 	close_loader(&bpf);
 	return 0;
 }

@@ -61,6 +61,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_cgrp SEC(".maps");
 
+/* Per attached cgroup (shared by all attach types): the cgroup programs' slot, no lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
+	__type(key, __u64);
+	__type(value, struct sl_bpf_attach);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_attach SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SL_BPF_MAX_SANDBOXES);
@@ -373,18 +381,18 @@ static __always_inline void report_deny(struct sl_bpf_sandbox *s, const struct s
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/* The sandbox registered for a v2 cgroup id (and its slot), or NULL. */
-static __always_inline struct sl_bpf_sandbox *sandbox_of(__u64 cgid, __u32 *ret_slot)
+/* The sandbox whose cgroup this program is attached to (and its slot), or NULL. */
+static __always_inline struct sl_bpf_sandbox *attached_sandbox(__u32 *ret_slot)
 {
-	struct sl_bpf_index *idx = bpf_map_lookup_elem(&sl_index, &cgid);
+	struct sl_bpf_attach *at = bpf_get_local_storage(&sl_attach, 0);
 	struct sl_bpf_sandbox *s;
 	__u32 slot;
 
-	if (!idx)
-		return NULL;
-	slot = idx->slot;
+	if (!at->slot1)
+		return NULL; /* attached, not configured yet */
+	slot = at->slot1 - 1;
 	s = bpf_map_lookup_elem(&sl_sandboxes, &slot);
-	if (!s || s->cgid != cgid)
+	if (!s || !s->cgid)
 		return NULL;
 	*ret_slot = slot;
 	return s;
@@ -399,7 +407,7 @@ static __always_inline int sock_addr_policy(struct bpf_sock_addr *ctx, bool v6)
 	__u16 port;
 	__u8 proto;
 
-	s = sandbox_of(bpf_get_current_cgroup_id(), &slot);
+	s = attached_sandbox(&slot);
 	if (!s)
 		return 1;
 	if (v6) {
@@ -505,7 +513,7 @@ int sl_skb_egress(struct __sk_buff *skb)
 	__u32 slot = 0;
 	__u8 proto = 0;
 
-	s = sandbox_of(bpf_skb_cgroup_id(skb), &slot);
+	s = attached_sandbox(&slot);
 	if (!s)
 		return 1;
 	k = bpf_map_lookup_elem(&sl_counters, &slot);
@@ -530,7 +538,7 @@ int sl_skb_ingress(struct __sk_buff *skb)
 	struct sl_bpf_sandbox *s;
 	__u32 slot = 0;
 
-	s = sandbox_of(bpf_skb_cgroup_id(skb), &slot);
+	s = attached_sandbox(&slot);
 	if (!s)
 		return 1;
 	k = bpf_map_lookup_elem(&sl_counters, &slot);

@@ -15,6 +15,8 @@
  *   sl_index     hash cgid           -> struct sl_bpf_index     cgroup id -> slot
  *   sl_cgrp      cgroup storage      -> struct sl_bpf_index     the same, hung on the cgroup
  *                                                               (sched_switch: no hash lookup)
+ *   sl_attach    cgroup attach storage -> struct sl_bpf_attach  the same for the cgroup programs
+ *                                                               (bpf_get_local_storage, no lookup)
  *   sl_sandboxes array[slot]         -> struct sl_bpf_sandbox   policy + idle state (cgid 0: free)
  *   sl_counters  percpu array[slot]  -> struct sl_bpf_counters  accounting (summed by user space)
  *   sl_inflight  array[slot]         -> __u32                   invocations in flight (agent)
@@ -91,6 +93,12 @@ struct sl_bpf_config {
 
 struct sl_bpf_index {
 	__u32 slot; /* index into the per-sandbox arrays */
+	__u32 pad;
+};
+
+/* Storage of a cgroup the sandbox programs are attached to (written after attaching). */
+struct sl_bpf_attach {
+	__u32 slot1; /* slot + 1; 0: not configured yet (the programs let everything pass) */
 	__u32 pad;
 };
 
