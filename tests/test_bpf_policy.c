@@ -6,12 +6,15 @@
 
 #include "bpf-loader.h"
 #include "bpfscaffold.h"
+#include "netpool.h"
 
 #include <sandlot/time.h>
 #include <sandlot/util.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -287,6 +290,80 @@ static void icmp_to_denied_address_dropped(void **state)
 	assert_int_equal(k.dropped_packets, 2);
 }
 
+/* ---- --net egress: a veth from the pool into the "host" namespace, the policy on top ---- */
+
+struct veth_args {
+	struct sl_netlease *lease;
+	int netns_fd;
+};
+
+static int veth_add(void *arg)
+{
+	struct veth_args *v = arg;
+
+	return sl_netpool_veth_add(v->lease, v->netns_fd);
+}
+
+static int veth_del(void *arg)
+{
+	return sl_netpool_veth_del(arg);
+}
+
+static int ifindex_in(void *arg)
+{
+	return (int)if_nametoindex(arg);
+}
+
+static void egress_veth_is_routed_and_policed(void **state)
+{
+	struct sl_netpool *pool = NULL;
+	struct sl_netlease lease;
+	char ns[64], path[128], cg[512], rule[64], host[INET_ADDRSTRLEN];
+	struct sl_bpf_sandbox_spec spec = {0};
+	struct sl_netpolicy p = {0};
+	struct sl_bpf_addr own;
+	int fd;
+
+	sl_test_require_root();
+	assert_int_equal(sl_netpool_new(&pool, SL_NETPOOL_DEFAULT), 0);
+	assert_int_equal(sl_netpool_alloc(pool, &lease), 0);
+	snprintf(ns, sizeof(ns), "sl-bpf-%d-e", (int)getpid());
+	assert_int_equal(sc_sh("ip netns add %s", ns), 0);
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	struct veth_args v = {&lease, fd};
+	int r = sc_in_netns(&sc, sc.ns_h_fd, veth_add, &v);
+	if (r < 0)
+		sc_sh("ip netns del %s", ns);
+	assert_int_equal(r, 0);
+	assert_true(sc_in_netns(&sc, sc.ns_h_fd, ifindex_in, lease.host_if) > 0);
+
+	/* the sandbox may reach its gateway's port_a only */
+	inet_ntop(AF_INET, &lease.host, host, sizeof(host));
+	snprintf(rule, sizeof(rule), "%s:%u/tcp", host, port_a);
+	assert_int_equal(sl_netpolicy_add(&p, rule, NULL, 0), 0);
+	sl_bpf_addr_from(AF_INET, &lease.sandbox, &own);
+	spec.policy = &p;
+	spec.addrs = &own;
+	spec.n_addrs = 1;
+	assert_int_equal(sc_cgroup_new(&sc, cg), 0);
+	spec.cgroup_path = cg;
+	assert_int_equal(sl_bpf_sandbox_add(bpf, &spec, NULL), 0);
+	struct try t = {AF_INET, SOCK_STREAM, host, port_a};
+	pid_t pid = sc_spawn(cg, fd, try_connect, &t);
+	assert_int_equal(sc_wait(pid), 0);
+	t.port = port_b;
+	pid = sc_spawn(cg, fd, try_connect, &t);
+	assert_int_equal(sc_wait(pid), EPERM);
+
+	assert_int_equal(sc_in_netns(&sc, sc.ns_h_fd, veth_del, &lease), 0);
+	assert_int_equal(sc_in_netns(&sc, sc.ns_h_fd, ifindex_in, lease.host_if), 0);
+	close(fd);
+	sc_sh("ip netns del %s", ns);
+	sl_netpool_free(&pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +373,7 @@ int main(void)
 		cmocka_unit_test(one_sandbox_cannot_reach_another),
 		cmocka_unit_test(host_addresses_need_an_explicit_rule),
 		cmocka_unit_test(icmp_to_denied_address_dropped),
+		cmocka_unit_test(egress_veth_is_routed_and_policed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
