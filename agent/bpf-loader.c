@@ -316,7 +316,7 @@ static int bpf_open(struct sl_bpf *b, const struct sl_bpf_opts *opts, struct sl_
 	r = open_cgroup_parent(b, opts->cgroup_parent);
 	if (r < 0)
 		return r;
-	if (access(BTF_PATH, R_OK) < 0)
+	if (access(opts->btf_path ? opts->btf_path : BTF_PATH, R_OK) < 0)
 		return -ENOPKG;
 	r = pin_dir_ensure(b->pin_root, opts->mount_bpffs);
 	if (r < 0)
@@ -382,6 +382,28 @@ int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_b
 	}
 	*ret = b;
 	return 0;
+}
+
+const char *sl_bpf_open_strerror(int r)
+{
+	switch (r) {
+	case -ENOPKG:
+		return "the kernel has no BTF (" BTF_PATH "): sandlot's BPF programs need a kernel "
+		       "built with CONFIG_DEBUG_INFO_BTF=y";
+	case -EPROTO:
+		return "the pinned BPF state has another schema version: restart with the reset "
+		       "option to drop it (its counters are lost)";
+	case -ENOTDIR:
+		return "the pin root is not on bpffs, or the cgroup parent is not on cgroup2";
+	case -ENAMETOOLONG:
+		return "the pin root path is too long";
+	case -E2BIG:
+		return "too many denied ports";
+	case -EPERM:
+		return "loading BPF programs was refused (needs root / CAP_BPF + CAP_SYS_ADMIN)";
+	default:
+		return "loading the BPF programs failed";
+	}
 }
 
 void sl_bpf_free(struct sl_bpf **pb)

@@ -37,6 +37,7 @@ struct sl_bpf_opts {
 					has cgroup storage (for comparisons) */
 	const uint16_t *deny_ports; /* ports no sandbox may connect to; NULL: 7400 7401 7480 7481 */
 	size_t n_deny_ports;	    /* at most SL_BPF_MAX_DENY_PORTS */
+	const char *btf_path;	    /* NULL: /sys/kernel/btf/vmlinux (tests point it elsewhere) */
 	sl_bpf_event_fn on_event;   /* may be NULL: events are then drained and dropped */
 	void *userdata;
 };
@@ -63,6 +64,9 @@ struct sl_bpf_info {
  * ret_info may be NULL.
  */
 int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_bpf_info *ret_info);
+
+/* A one-line explanation of an sl_bpf_open() error, for the operator (static string). */
+const char *sl_bpf_open_strerror(int r);
 
 /* Closes every fd; pinned maps, programs and links stay. NULL-safe, sets *b to NULL. */
 void sl_bpf_free(struct sl_bpf **b);
@@ -116,6 +120,12 @@ int sl_bpf_sandbox_set_inflight(struct sl_bpf *b, uint64_t cgid, uint32_t n);
 
 /* Marks an address as the host's own: denied to sandboxes unless a rule allows it. */
 int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a);
+
+/*
+ * Marks every address of the caller's network namespace (getifaddrs; loopback excluded) as the
+ * host's own. Returns the number added or -errno. The agent runs it at start-up.
+ */
+int sl_bpf_host_addrs_sync(struct sl_bpf *b);
 
 /*
  * Removes registrations whose cgroup no longer exists (and their links and addresses). Returns

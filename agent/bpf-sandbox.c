@@ -7,6 +7,9 @@
 #include <sandlot/util.h>
 
 #include <dirent.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -395,6 +398,32 @@ int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a)
 	if (bpf_map_update_elem(b->fd_addrs, a, &o, BPF_ANY) < 0)
 		return errno == E2BIG ? -ENOSPC : sl_negerrno();
 	return 0;
+}
+
+int sl_bpf_host_addrs_sync(struct sl_bpf *b)
+{
+	struct ifaddrs *all, *i;
+	struct sl_bpf_addr a;
+	int n = 0, r = 0;
+
+	if (getifaddrs(&all) < 0)
+		return sl_negerrno();
+	for (i = all; i && r >= 0; i = i->ifa_next) {
+		if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			sl_bpf_addr_from(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+					 &a);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			sl_bpf_addr_from(AF_INET6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+					 &a);
+		else
+			continue;
+		r = sl_bpf_host_addr_add(b, &a);
+		n++;
+	}
+	freeifaddrs(all);
+	return r < 0 ? r : n;
 }
 
 /* ---- pruning ----------------------------------------------------------------------------- */

@@ -28,6 +28,10 @@ const volatile __u32 nr_cpus = 1;
 
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
+/* kfuncs (6.2+): the idle timer checks whether a task it lost track of is still on a CPU */
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -150,6 +154,22 @@ static __always_inline void mark_busy(struct sl_bpf_sandbox *s)
 	bpf_timer_start(&s->timer, s->idle_ns, 0);
 }
 
+/* Whether task pid is executing on some CPU right now (false without the kfuncs). */
+static __always_inline bool last_task_running(__u32 pid)
+{
+	struct task_struct *t;
+	bool on;
+
+	if (!pid || !bpf_task_from_pid)
+		return false;
+	t = bpf_task_from_pid((s32)pid);
+	if (!t)
+		return false;
+	on = t->on_cpu;
+	bpf_task_release(t);
+	return on;
+}
+
 /*
  * The idle timer: fires idle_ns after the sandbox became busy and then idle_ns after its last
  * activity. Busy while an invocation is in flight or one of its tasks is on a CPU; idle once
@@ -169,6 +189,8 @@ static int idle_timer(void *map, __u32 *key, struct sl_bpf_sandbox *s)
 
 		if (c && c->slot1 == slot + 1)
 			goto rearm; /* on a CPU right now */
+		if (c && c->last_slot1 == slot + 1 && last_task_running(c->last_pid))
+			goto rearm; /* back on a CPU without a switch-in we saw (see charge()) */
 		if (k && k->last_cpu_jiffies > last)
 			last = k->last_cpu_jiffies;
 		if (k && k->last_net_jiffies > last)
@@ -221,18 +243,23 @@ int sl_clock(struct sl_bpf_clock_args *args)
 /*
  * Charges prev, a sandbox task, with the growth of its se.sum_exec_runtime since it was last
  * charged (the scheduler has just updated it; cpu.stat counts the same): its whole slice
- * whatever its state, no clock read, and a slice whose switch-in was not seen is caught up at
- * the next one.
+ * whatever its state, and no clock read.
+ *
+ * On our hosts a sched_switch invocation is now and then not delivered (seen for switch-ins,
+ * cause unknown). The catch-up makes the next charge include a slice whose switch-in was lost,
+ * and a switch-out of the task that last left this CPU is recognised without a lookup.
  */
-static __always_inline void charge(struct sl_bpf_cpu *c, struct task_struct *prev)
+static __always_inline void charge(struct sl_bpf_cpu *c, __u32 slot1, struct task_struct *prev)
 {
-	__u32 slot = c->slot1 - 1;
+	__u32 slot = slot1 - 1;
 	struct sl_bpf_counters *k = bpf_map_lookup_elem(&sl_counters, &slot);
 	struct sl_bpf_task *t;
 	__u64 sum = prev->se.sum_exec_runtime;
 
 	c->slot1 = 0;
-	if (!k || c->pid != prev->pid)
+	c->last_slot1 = slot1;
+	c->last_pid = prev->pid;
+	if (!k)
 		return;
 	t = bpf_task_storage_get(&sl_task, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t)
@@ -254,8 +281,12 @@ static __always_inline int sched_switch(struct task_struct *prev, struct task_st
 
 	if (!c)
 		return 0;
-	if (c->slot1)
-		charge(c, prev);
+	if (c->slot1 && c->pid == prev->pid)
+		charge(c, c->slot1, prev);
+	else if (c->last_slot1 && c->last_pid == prev->pid)
+		charge(c, c->last_slot1, prev); /* its switch-in did not reach us */
+	else
+		c->slot1 = 0;
 	if (!idx)
 		return 0;
 	slot = idx->slot;

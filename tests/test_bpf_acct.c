@@ -458,6 +458,24 @@ static void attach_refused_outside_own_cgroups(void **state)
 	assert_int_equal(id, 42);
 }
 
+static void missing_btf_is_a_clear_error(void **state)
+{
+	struct sl_bpf_opts o = {.pin_root = sc.pin_root,
+				.cgroup_parent = sc.cg_parent,
+				.btf_path = "/nonexistent/vmlinux"};
+	struct sl_bpf *other = NULL;
+
+	sl_test_require_root();
+	assert_int_equal(sl_bpf_open(&o, &other, NULL), -ENOPKG);
+	assert_null(other);
+	const char *msg = sl_bpf_open_strerror(-ENOPKG);
+	assert_non_null(strstr(msg, "BTF"));
+	assert_null(strchr(msg, '\n'));
+	o.btf_path = NULL;
+	o.cgroup_parent = "/tmp";
+	assert_int_equal(sl_bpf_open(&o, &other, NULL), -ENOTDIR); /* not cgroup2 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +486,7 @@ int main(void)
 		cmocka_unit_test(schema_change_is_refused_then_reset),
 		cmocka_unit_test(stale_sandboxes_are_pruned),
 		cmocka_unit_test(attach_refused_outside_own_cgroups),
+		cmocka_unit_test(missing_btf_is_a_clear_error),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

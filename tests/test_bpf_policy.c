@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
@@ -229,6 +230,27 @@ static void host_addresses_need_an_explicit_rule(void **state)
 	assert_int_equal(reach(ruled, AF_INET, SC_NET_H2, port_a), 0);
 }
 
+/* The real host's own addresses (this process's namespace): denied at connect() already. */
+static void host_addresses_synced_from_interfaces(void **state)
+{
+	struct ifaddrs *all, *i;
+	char cg[512], addr[INET_ADDRSTRLEN] = "";
+
+	sl_test_require_root();
+	assert_true(sl_bpf_host_addrs_sync(bpf) >= 0);
+	assert_int_equal(getifaddrs(&all), 0);
+	for (i = all; i && !addr[0]; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !(i->ifa_flags & IFF_LOOPBACK))
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, addr,
+				  sizeof(addr));
+	freeifaddrs(all);
+	if (!addr[0])
+		skip(); /* no non-loopback IPv4 address on this host */
+	sandbox(cg, NULL, NULL);
+	assert_int_equal(reach(cg, AF_INET, addr, 80), EPERM);
+}
+
 /* ---- ICMP (no connect() to check): dropped per packet at cgroup_skb egress ---- */
 
 static uint16_t csum(const void *p, size_t n)
@@ -372,6 +394,7 @@ int main(void)
 		cmocka_unit_test(ipv6_rules_apply),
 		cmocka_unit_test(one_sandbox_cannot_reach_another),
 		cmocka_unit_test(host_addresses_need_an_explicit_rule),
+		cmocka_unit_test(host_addresses_synced_from_interfaces),
 		cmocka_unit_test(icmp_to_denied_address_dropped),
 		cmocka_unit_test(egress_veth_is_routed_and_policed),
 	};

@@ -145,8 +145,10 @@ struct sl_bpf_addr_owner {
 
 /* What the task running on one CPU belongs to. */
 struct sl_bpf_cpu {
-	__u32 slot1; /* slot + 1 of its sandbox; 0: not a registered sandbox */
-	__u32 pid;   /* the task switched in (charged only if it is the one switched out) */
+	__u32 slot1;	  /* slot + 1 of its sandbox; 0: not a registered sandbox */
+	__u32 pid;	  /* the task switched in (charged only if it is the one switched out) */
+	__u32 last_slot1; /* the sandbox task that last left this CPU ... */
+	__u32 last_pid;	  /* ... (recognised if it comes back unseen) */
 };
 
 /* Per sandbox task (task storage sl_task): how much of its run time was charged already. */
