@@ -84,6 +84,21 @@ static int slot_pick(struct sl_bpf *b, uint64_t cgid, uint32_t *ret)
 	return -ENOSPC;
 }
 
+/*
+ * bpf_map_update_elem, retried briefly on ENOMEM: local storage maps allocate from the BPF
+ * memory allocator's per-CPU caches with GFP_ATOMIC, which can be empty for a moment.
+ */
+static int map_update(int fd, const void *key, const void *value, uint64_t flags)
+{
+	for (int i = 0;; i++) {
+		if (bpf_map_update_elem(fd, key, value, flags) == 0)
+			return 0;
+		if (errno != ENOMEM || i == 20)
+			return errno == E2BIG ? -ENOSPC : sl_negerrno();
+		usleep(1000);
+	}
+}
+
 /* ---- cgroup links ------------------------------------------------------------------------ */
 
 static void links_dir(const struct sl_bpf *b, uint64_t cgid, char *buf, size_t len)
@@ -148,9 +163,7 @@ static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_
 		if (r < 0)
 			return r;
 	}
-	if (bpf_map_update_elem(b->fd_attach, &cgid, &at, BPF_ANY) < 0)
-		return sl_negerrno();
-	return 0;
+	return map_update(b->fd_attach, &cgid, &at, BPF_ANY);
 }
 
 /* ---- registration ------------------------------------------------------------------------ */
@@ -221,11 +234,13 @@ static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *
 		return r;
 	fill_sandbox(b, spec, cgid, idx.slot, &s);
 	/* the slot first, then the ways to find it */
-	if (bpf_map_update_elem(b->fd_sandboxes, &idx.slot, &s, BPF_ANY) < 0 ||
-	    bpf_map_update_elem(b->fd_index, &cgid, &idx, BPF_ANY) < 0)
-		return errno == E2BIG ? -ENOSPC : sl_negerrno();
-	if (b->fd_cgrp >= 0 && bpf_map_update_elem(b->fd_cgrp, &cg_fd, &idx, BPF_ANY) < 0)
-		return sl_negerrno();
+	r = map_update(b->fd_sandboxes, &idx.slot, &s, BPF_ANY);
+	if (r >= 0)
+		r = map_update(b->fd_index, &cgid, &idx, BPF_ANY);
+	if (r >= 0 && b->fd_cgrp >= 0)
+		r = map_update(b->fd_cgrp, &cg_fd, &idx, BPF_ANY);
+	if (r < 0)
+		return r;
 	if (bpf_prog_test_run_opts(b->fd_init, &run) < 0)
 		return sl_negerrno();
 	return (int)run.retval < 0 ? (int)run.retval : 0;
@@ -235,9 +250,12 @@ static int add_addrs(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, u
 {
 	struct sl_bpf_addr_owner o = {.cgid = cgid, .kind = SL_BPF_ADDR_SANDBOX};
 
-	for (size_t i = 0; i < spec->n_addrs; i++)
-		if (bpf_map_update_elem(b->fd_addrs, &spec->addrs[i], &o, BPF_ANY) < 0)
-			return errno == E2BIG ? -ENOSPC : sl_negerrno();
+	for (size_t i = 0; i < spec->n_addrs; i++) {
+		int r = map_update(b->fd_addrs, &spec->addrs[i], &o, BPF_ANY);
+
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
