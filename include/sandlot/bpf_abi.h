@@ -36,7 +36,7 @@
 #include <linux/types.h>
 #endif
 
-#define SL_BPF_ABI_VERSION 1
+#define SL_BPF_ABI_VERSION 2
 
 #define SL_BPF_MAX_SANDBOXES   4096 /* registered sandboxes per host */
 #define SL_BPF_MAX_RULES       16   /* allow-list rules per sandbox */
