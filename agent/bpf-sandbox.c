@@ -1,0 +1,496 @@
+/*
+ * The BPF loader's per-sandbox half: slots, registration, cgroup links, counters, pruning.
+ * Works through the map and program fds of struct sl_bpf only (bpf-internal.h).
+ */
+#include "bpf-internal.h"
+
+#include <sandlot/util.h>
+
+#include <dirent.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <bpf/bpf.h>
+
+#define FILEID_KERNFS 0xfe
+
+struct cg_handle {
+	struct file_handle fh;
+	uint64_t id;
+};
+
+int sl_cgroup_id(const char *path, uint64_t *ret)
+{
+	struct cg_handle h = {.fh.handle_bytes = sizeof(uint64_t)};
+	int mnt;
+
+	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, 0) < 0)
+		return sl_negerrno();
+	if (h.fh.handle_bytes != sizeof(uint64_t))
+		return -EOPNOTSUPP;
+	memcpy(ret, h.fh.f_handle, sizeof(*ret));
+	return 0;
+}
+
+/* Opens the cgroup with this id: the fd, -ENOENT when it is gone, -errno. */
+static int open_cgroup_by_id(int mount_fd, uint64_t cgid)
+{
+	struct cg_handle h = {.fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = FILEID_KERNFS};
+	int fd;
+
+	memcpy(h.fh.f_handle, &cgid, sizeof(cgid));
+	fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	return errno == ESTALE || errno == ENOENT ? -ENOENT : sl_negerrno();
+}
+
+static int slot_of(struct sl_bpf *b, uint64_t cgid, uint32_t *ret)
+{
+	struct sl_bpf_index idx;
+
+	if (bpf_map_lookup_elem(b->fd_index, &cgid, &idx) < 0)
+		return sl_negerrno();
+	*ret = idx.slot;
+	return 0;
+}
+
+/* The cgroup's existing slot, or the lowest free one. */
+static int slot_pick(struct sl_bpf *b, uint64_t cgid, uint32_t *ret)
+{
+	_cleanup_free_ uint8_t *used = calloc(SL_BPF_MAX_SANDBOXES, 1);
+	struct sl_bpf_index idx;
+	uint64_t key, *prev = NULL;
+
+	if (slot_of(b, cgid, ret) == 0)
+		return 0;
+	if (!used)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(b->fd_index, prev, &key) == 0) {
+		if (bpf_map_lookup_elem(b->fd_index, &key, &idx) == 0 &&
+		    idx.slot < SL_BPF_MAX_SANDBOXES)
+			used[idx.slot] = 1;
+		prev = &key;
+	}
+	for (uint32_t i = 0; i < SL_BPF_MAX_SANDBOXES; i++)
+		if (!used[i]) {
+			*ret = i;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+/*
+ * bpf_map_update_elem, retried briefly on ENOMEM: local storage maps allocate from the BPF
+ * memory allocator's per-CPU caches with GFP_ATOMIC, which can be empty for a moment.
+ */
+static int map_update(int fd, const void *key, const void *value, uint64_t flags)
+{
+	for (int i = 0;; i++) {
+		if (bpf_map_update_elem(fd, key, value, flags) == 0)
+			return 0;
+		if (errno != ENOMEM || i == 20)
+			return errno == E2BIG ? -ENOSPC : sl_negerrno();
+		usleep(1000);
+	}
+}
+
+/* ---- cgroup links ------------------------------------------------------------------------ */
+
+static void links_dir(const struct sl_bpf *b, uint64_t cgid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s/%llu", b->pin_root, SL_BPF_LINKS_DIR, (unsigned long long)cgid);
+}
+
+/* Detaches and unpins every cgroup link of cgid. */
+static int unpin_links(struct sl_bpf *b, uint64_t cgid)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+
+	links_dir(b, cgid, dir, sizeof(dir));
+	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++) {
+		_cleanup_close_ int fd = -1;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, b->cgprogs[i].name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0)
+			bpf_link_detach(fd); /* also when someone else still holds the link */
+	}
+	return sl_bpf_rm_tree(dir);
+}
+
+/* Attaches one program to the cgroup, or re-points the pinned link of an earlier run to it. */
+static int attach_one(const struct sl_bpf_cgprog *p, int cg_fd, const char *dir)
+{
+	char path[PATH_MAX + 32];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, p->name);
+	fd = bpf_obj_get(path);
+	if (fd >= 0)
+		return bpf_link_update(fd, p->fd, NULL) < 0 ? sl_negerrno() : 0;
+	fd = bpf_link_create(p->fd, cg_fd, (enum bpf_attach_type)p->attach_type, NULL);
+	if (fd < 0)
+		return sl_negerrno();
+	if (bpf_obj_pin(fd, path) < 0) {
+		int r = sl_negerrno();
+
+		bpf_link_detach(fd);
+		return r;
+	}
+	return 0;
+}
+
+/* Attaches every cgroup program, then tells them (attach storage) which slot they serve. */
+static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_fd)
+{
+	struct sl_bpf_attach at = {.slot1 = slot + 1};
+	char dir[PATH_MAX], top[PATH_MAX];
+	int r;
+
+	snprintf(top, sizeof(top), "%s/%s", b->pin_root, SL_BPF_LINKS_DIR);
+	links_dir(b, cgid, dir, sizeof(dir));
+	if ((mkdir(top, 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+		return sl_negerrno();
+	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++) {
+		if (b->cgprogs[i].fd < 0)
+			continue;
+		r = attach_one(&b->cgprogs[i], cg_fd, dir);
+		if (r < 0)
+			return r;
+	}
+	return map_update(b->fd_attach, &cgid, &at, BPF_ANY);
+}
+
+/* ---- registration ------------------------------------------------------------------------ */
+
+/* Opens path if it is a directory strictly below cgroup_parent. */
+static int open_sandbox_cgroup(struct sl_bpf *b, const char *path)
+{
+	char real[PATH_MAX];
+	size_t n = strlen(b->cg_parent);
+
+	if (!path || !realpath(path, real))
+		return path ? sl_negerrno() : -EINVAL;
+	if (strncmp(real, b->cg_parent, n) != 0 || real[n] != '/' || !real[n + 1])
+		return -EPERM;
+	return open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Zeroes a slot's counters unless the cgroup already had this slot (re-registration). */
+static int reset_counters(struct sl_bpf *b, uint32_t slot)
+{
+	size_t sz = sizeof(struct sl_bpf_counters) * b->nr_cpus;
+	_cleanup_free_ void *zero = calloc(1, sz);
+	uint32_t off = 0;
+
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(b->fd_counters, &slot, zero, BPF_ANY) < 0 ||
+	    bpf_map_update_elem(b->fd_inflight, &slot, &off, BPF_ANY) < 0)
+		return sl_negerrno();
+	return 0;
+}
+
+static void fill_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid,
+			 uint32_t slot, struct sl_bpf_sandbox *s)
+{
+	uint64_t tick = 1000000000ULL / b->hz;
+
+	memset(s, 0, sizeof(*s));
+	s->cgid = cgid;
+	s->slot = slot;
+	s->idle_ns = spec->idle_ns ? spec->idle_ns : SL_BPF_DEFAULT_IDLE_NS;
+	s->ns_per_jiffy = tick;
+	s->idle_jiffies = (s->idle_ns + tick - 1) / tick;
+	s->state = SL_BPF_IDLE;
+	if (spec->policy) {
+		s->flags |= SL_BPF_SBX_POLICY;
+		s->n_rules = (uint32_t)MIN(spec->policy->n_rules, (size_t)SL_BPF_MAX_RULES);
+		for (uint32_t i = 0; i < s->n_rules; i++)
+			sl_netrule_to_bpf(&spec->policy->rules[i], &s->rules[i]);
+	}
+}
+
+static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid,
+			    int cg_fd)
+{
+	struct sl_bpf_sandbox s;
+	struct sl_bpf_index idx = {0};
+	struct sl_bpf_init_args args = {0};
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args, .ctx_size_in = sizeof(args));
+	uint32_t old;
+	int r;
+
+	r = slot_pick(b, cgid, &idx.slot);
+	if (r < 0)
+		return r;
+	args.slot = idx.slot;
+	if (slot_of(b, cgid, &old) < 0 && (r = reset_counters(b, idx.slot)) < 0)
+		return r;
+	fill_sandbox(b, spec, cgid, idx.slot, &s);
+	/* the slot first, then the ways to find it */
+	r = map_update(b->fd_sandboxes, &idx.slot, &s, BPF_ANY);
+	if (r >= 0)
+		r = map_update(b->fd_index, &cgid, &idx, BPF_ANY);
+	if (r >= 0 && b->fd_cgrp >= 0)
+		r = map_update(b->fd_cgrp, &cg_fd, &idx, BPF_ANY);
+	if (r < 0)
+		return r;
+	if (bpf_prog_test_run_opts(b->fd_init, &run) < 0)
+		return sl_negerrno();
+	return (int)run.retval < 0 ? (int)run.retval : 0;
+}
+
+static int add_addrs(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
+{
+	struct sl_bpf_addr_owner o = {.cgid = cgid, .kind = SL_BPF_ADDR_SANDBOX};
+
+	for (size_t i = 0; i < spec->n_addrs; i++) {
+		int r = map_update(b->fd_addrs, &spec->addrs[i], &o, BPF_ANY);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
+{
+	_cleanup_close_ int fd = -1;
+	uint64_t cgid;
+	uint32_t slot;
+	int r;
+
+	if (!spec || (spec->policy && spec->policy->n_rules > SL_BPF_MAX_RULES))
+		return -EINVAL;
+	fd = open_sandbox_cgroup(b, spec->cgroup_path);
+	if (fd < 0)
+		return fd;
+	r = sl_cgroup_id(spec->cgroup_path, &cgid);
+	if (r < 0)
+		return r;
+	r = register_sandbox(b, spec, cgid, fd);
+	if (r >= 0)
+		r = add_addrs(b, spec, cgid);
+	if (r >= 0)
+		r = slot_of(b, cgid, &slot);
+	if (r >= 0)
+		r = attach_cgroup(b, cgid, slot, fd);
+	if (r < 0) {
+		sl_bpf_sandbox_remove(b, cgid);
+		return r;
+	}
+	if (ret_cgid)
+		*ret_cgid = cgid;
+	return 0;
+}
+
+/* Deletes every sl_addrs entry owned by cgid. */
+static void remove_addrs(struct sl_bpf *b, uint64_t cgid)
+{
+	struct sl_bpf_addr key, *prev = NULL;
+	struct sl_bpf_addr_owner o;
+	bool again = true;
+
+	while (again) {
+		again = false;
+		prev = NULL;
+		while (bpf_map_get_next_key(b->fd_addrs, prev, &key) == 0) {
+			if (bpf_map_lookup_elem(b->fd_addrs, &key, &o) == 0 && o.cgid == cgid &&
+			    o.kind == SL_BPF_ADDR_SANDBOX) {
+				bpf_map_delete_elem(b->fd_addrs, &key);
+				again = true; /* the iteration order changed: start over */
+				break;
+			}
+			prev = &key;
+		}
+	}
+}
+
+int sl_bpf_sandbox_remove(struct sl_bpf *b, uint64_t cgid)
+{
+	struct sl_bpf_sandbox free_slot;
+	uint32_t slot;
+	int r, cg;
+
+	memset(&free_slot, 0, sizeof(free_slot));
+	unpin_links(b, cgid);
+	remove_addrs(b, cgid);
+	r = slot_of(b, cgid, &slot);
+	if (r < 0)
+		return r;
+	cg = b->fd_cgrp >= 0 ? open_cgroup_by_id(b->cg_fd, cgid) : -1;
+	if (cg >= 0) {
+		bpf_map_delete_elem(b->fd_cgrp, &cg);
+		close(cg);
+	}
+	bpf_map_delete_elem(b->fd_index, &cgid);
+	/* rewriting the slot cancels its idle timer */
+	if (bpf_map_update_elem(b->fd_sandboxes, &slot, &free_slot, BPF_ANY) < 0)
+		return sl_negerrno();
+	return reset_counters(b, slot);
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+static uint64_t jiffies_to_ns(const struct sl_bpf *b, uint64_t j, uint64_t now_j, uint64_t now_ns)
+{
+	uint64_t ago;
+
+	if (!j || j > now_j)
+		return j ? now_ns : 0;
+	ago = (now_j - j) * (1000000000ULL / b->hz);
+	return ago < now_ns ? now_ns - ago : 0;
+}
+
+int sl_bpf_sandbox_counters(struct sl_bpf *b, uint64_t cgid, struct sl_bpf_stats *ret)
+{
+	_cleanup_free_ struct sl_bpf_counters *v = calloc(b->nr_cpus, sizeof(*v));
+	struct sl_bpf_stats t = {0};
+	uint64_t cpu_j = 0, net_j = 0, now_j, now_ns;
+	uint32_t slot;
+	int r;
+
+	if (!v)
+		return -ENOMEM;
+	r = slot_of(b, cgid, &slot);
+	if (r < 0)
+		return r;
+	if (bpf_map_lookup_elem(b->fd_counters, &slot, v) < 0)
+		return sl_negerrno();
+	r = sl_bpf_clock(b, &now_j, &now_ns, NULL);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < b->nr_cpus; i++) {
+		t.cpu_ns += v[i].cpu_ns;
+		t.switches += v[i].switches;
+		cpu_j = MAX(cpu_j, v[i].last_cpu_jiffies);
+		net_j = MAX(net_j, v[i].last_net_jiffies);
+		t.rx_bytes += v[i].rx_bytes;
+		t.rx_packets += v[i].rx_packets;
+		t.tx_bytes += v[i].tx_bytes;
+		t.tx_packets += v[i].tx_packets;
+		t.dropped_packets += v[i].dropped_packets;
+		t.denied_connects += v[i].denied_connects;
+	}
+	t.last_cpu_ns = jiffies_to_ns(b, cpu_j, now_j, now_ns);
+	t.last_net_ns = jiffies_to_ns(b, net_j, now_j, now_ns);
+	*ret = t;
+	return 0;
+}
+
+int sl_bpf_sandbox_state(struct sl_bpf *b, uint64_t cgid)
+{
+	struct sl_bpf_sandbox s;
+	uint32_t slot;
+	int r = slot_of(b, cgid, &slot);
+
+	if (r < 0)
+		return r;
+	if (bpf_map_lookup_elem(b->fd_sandboxes, &slot, &s) < 0)
+		return sl_negerrno();
+	return (int)s.state;
+}
+
+int sl_bpf_sandbox_set_inflight(struct sl_bpf *b, uint64_t cgid, uint32_t n)
+{
+	uint32_t slot;
+	int r = slot_of(b, cgid, &slot);
+
+	if (r < 0)
+		return r;
+	if (bpf_map_update_elem(b->fd_inflight, &slot, &n, BPF_ANY) < 0)
+		return sl_negerrno();
+	return 0;
+}
+
+int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a)
+{
+	struct sl_bpf_addr_owner o = {.kind = SL_BPF_ADDR_HOST};
+
+	if (bpf_map_update_elem(b->fd_addrs, a, &o, BPF_ANY) < 0)
+		return errno == E2BIG ? -ENOSPC : sl_negerrno();
+	return 0;
+}
+
+int sl_bpf_host_addrs_sync(struct sl_bpf *b)
+{
+	struct ifaddrs *all, *i;
+	struct sl_bpf_addr a;
+	int n = 0, r = 0;
+
+	if (getifaddrs(&all) < 0)
+		return sl_negerrno();
+	for (i = all; i && r >= 0; i = i->ifa_next) {
+		if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			sl_bpf_addr_from(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+					 &a);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			sl_bpf_addr_from(AF_INET6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+					 &a);
+		else
+			continue;
+		r = sl_bpf_host_addr_add(b, &a);
+		n++;
+	}
+	freeifaddrs(all);
+	return r < 0 ? r : n;
+}
+
+/* ---- pruning ----------------------------------------------------------------------------- */
+
+/* Removes cgroup link directories of cgroup ids that are not registered. */
+static void prune_link_dirs(struct sl_bpf *b)
+{
+	char top[PATH_MAX];
+	struct dirent *e;
+	uint32_t slot;
+	DIR *d;
+
+	snprintf(top, sizeof(top), "%s/%s", b->pin_root, SL_BPF_LINKS_DIR);
+	d = opendir(top);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		uint64_t cgid = strtoull(e->d_name, NULL, 10);
+
+		if (cgid && slot_of(b, cgid, &slot) < 0)
+			unpin_links(b, cgid);
+	}
+	closedir(d);
+}
+
+int sl_bpf_prune(struct sl_bpf *b)
+{
+	_cleanup_free_ uint64_t *ids = calloc(SL_BPF_MAX_SANDBOXES, sizeof(uint64_t));
+	uint64_t key, *prev = NULL;
+	size_t count = 0;
+	int n = 0, fd;
+
+	if (!ids)
+		return -ENOMEM;
+	while (count < SL_BPF_MAX_SANDBOXES && bpf_map_get_next_key(b->fd_index, prev, &key) == 0) {
+		ids[count++] = key;
+		prev = &ids[count - 1];
+	}
+	for (size_t i = 0; i < count; i++) {
+		fd = open_cgroup_by_id(b->cg_fd, ids[i]);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		if (fd != -ENOENT)
+			return fd;
+		sl_bpf_sandbox_remove(b, ids[i]);
+		n++;
+	}
+	prune_link_dirs(b);
+	return n;
+}

@@ -1,0 +1,378 @@
+/*
+ * bpf-overhead: what sandlot's BPF programs cost.
+ *
+ *  1. run_time_ns / run_cnt of each program (BPF_ENABLE_STATS, released at exit, so the host's
+ *     kernel.bpf_stats_enabled is left as it was) under a scheduler-heavy load (two processes
+ *     ping-ponging over pipes) outside and inside a registered sandbox, and under a
+ *     packet-heavy load (iperf3 from a sandbox across a veth pair);
+ *  2. iperf3 throughput over the veth pair between two network namespaces without and with
+ *     the programs loaded and attached, alternating, side by side.
+ *
+ * Usage: bpf-overhead [ROUNDS] (default 3). Needs root, iperf3 and ip(8).
+ * Statistics themselves cost something per run (two clock reads: ~20 ns on bare metal, far more
+ * in some VMs), so the same loads also run an empty program of each kind (from probe.bpf.o),
+ * attached alongside: "net" is sandlot's cost minus that floor.
+ */
+#include "bpf-loader.h"
+#include "../tests/bpfscaffold.h"
+
+#include <sandlot/time.h>
+#include <sandlot/util.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define PINGPONGS  100000
+#define IPERF_SECS "3"
+#define IPERF_PORT "5201"
+
+static struct sc sc;
+
+struct prog_stat {
+	const char *name;
+	uint64_t ns, cnt;
+};
+
+/* Empty programs (probe.bpf.o) attached alongside ours: the cost of running any program. */
+/* Empty programs (probe.bpf.o) attached alongside ours: the cost of running any program. */
+enum { FLOOR_SCHED, FLOOR_EGRESS, FLOOR_INGRESS, FLOOR_N };
+
+struct floor {
+	struct bpf_object *obj[FLOOR_N];
+	struct bpf_link *link[FLOOR_N];
+	int fd[FLOOR_N];
+};
+
+/* Opens probe.bpf.o with only the named program, optionally for another attach type. */
+static struct bpf_object *open_probe(const char *name, int attach_type)
+{
+	struct bpf_object *obj = bpf_object__open_file(SANDLOT_PROBE_OBJ, NULL);
+	struct bpf_program *p;
+
+	if (!obj)
+		return NULL;
+	bpf_object__for_each_program (p, obj) {
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), name));
+		if (attach_type && !strcmp(bpf_program__name(p), name))
+			bpf_program__set_expected_attach_type(p, (enum bpf_attach_type)attach_type);
+	}
+	if (bpf_object__load(obj) < 0) {
+		bpf_object__close(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* An empty cgroup_skb program ("return 1") for one attach type, loaded from raw instructions. */
+static int empty_skb_prog(enum bpf_attach_type type)
+{
+	const struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = type);
+
+	return bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "empty_skb", "GPL", insns, ARRAY_SIZE(insns),
+			     &o);
+}
+
+static int floor_open(struct floor *f, const char *cg)
+{
+	struct bpf_program *p;
+	int cg_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->obj[FLOOR_SCHED] = open_probe("probe_tp_btf", 0);
+	p = f->obj[FLOOR_SCHED]
+		    ? bpf_object__find_program_by_name(f->obj[FLOOR_SCHED], "probe_tp_btf")
+		    : NULL;
+	if (!p || !(f->link[FLOOR_SCHED] = bpf_program__attach(p)))
+		r = -EIO;
+	else
+		f->fd[FLOOR_SCHED] = bpf_program__fd(p);
+	f->fd[FLOOR_EGRESS] = empty_skb_prog(BPF_CGROUP_INET_EGRESS);
+	f->fd[FLOOR_INGRESS] = empty_skb_prog(BPF_CGROUP_INET_INGRESS);
+	if (r == 0 && (f->fd[FLOOR_EGRESS] < 0 || f->fd[FLOOR_INGRESS] < 0 ||
+		       bpf_prog_attach(f->fd[FLOOR_EGRESS], cg_fd, BPF_CGROUP_INET_EGRESS,
+				       BPF_F_ALLOW_MULTI) < 0 ||
+		       bpf_prog_attach(f->fd[FLOOR_INGRESS], cg_fd, BPF_CGROUP_INET_INGRESS,
+				       BPF_F_ALLOW_MULTI) < 0))
+		r = -errno;
+	close(cg_fd);
+	return r;
+}
+
+/* Legacy attachments of the empty skb programs end with the test cgroup (sc_teardown). */
+static void floor_close(struct floor *f, const char *cg)
+{
+	int cg_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	bpf_prog_detach2(f->fd[FLOOR_EGRESS], cg_fd, BPF_CGROUP_INET_EGRESS);
+	bpf_prog_detach2(f->fd[FLOOR_INGRESS], cg_fd, BPF_CGROUP_INET_INGRESS);
+	close(cg_fd);
+	for (int i = 0; i < FLOOR_N; i++) {
+		bpf_link__destroy(f->link[i]);
+		bpf_object__close(f->obj[i]);
+		if (i != FLOOR_SCHED && f->fd[i] > 0)
+			close(f->fd[i]);
+	}
+}
+
+static struct prog_stat progs[] = {
+	{.name = "sl_sched_switch"},   {.name = "sl_skb_egress"}, {.name = "sl_skb_ingress"},
+	{.name = "sl_connect4"},       {.name = "empty tp_btf"},  {.name = "empty skb egress"},
+	{.name = "empty skb ingress"},
+};
+
+static struct floor flr;
+
+static int prog_fd(struct sl_bpf *b, const char *name)
+{
+	if (!strcmp(name, "empty tp_btf"))
+		return flr.fd[FLOOR_SCHED];
+	if (!strcmp(name, "empty skb egress"))
+		return flr.fd[FLOOR_EGRESS];
+	if (!strcmp(name, "empty skb ingress"))
+		return flr.fd[FLOOR_INGRESS];
+	if (!strcmp(name, "sl_sched_switch") && sl_bpf_prog_fd(b, name) < 0)
+		return sl_bpf_prog_fd(b, "sl_sched_switch_hash");
+	return sl_bpf_prog_fd(b, name);
+}
+
+static void snap(struct sl_bpf *b, struct prog_stat *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+		int fd = prog_fd(b, progs[i].name);
+
+		out[i] = progs[i];
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+			out[i].ns = info.run_time_ns;
+			out[i].cnt = info.run_cnt;
+		}
+	}
+}
+
+static double per_run(const struct prog_stat *a, const struct prog_stat *b, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++)
+		if (!strcmp(a[i].name, name) && b[i].cnt > a[i].cnt)
+			return (double)(b[i].ns - a[i].ns) / (double)(b[i].cnt - a[i].cnt);
+	return 0;
+}
+
+static void print_delta(const char *load, const struct prog_stat *a, const struct prog_stat *b)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
+		uint64_t cnt = b[i].cnt - a[i].cnt, ns = b[i].ns - a[i].ns;
+
+		if (cnt)
+			printf("  %-28s %-16s %10llu runs %8.1f ns/run\n", load, a[i].name,
+			       (unsigned long long)cnt, (double)ns / (double)cnt);
+	}
+	double fl_s = per_run(a, b, "empty tp_btf"), fl_e = per_run(a, b, "empty skb egress"),
+	       fl_i = per_run(a, b, "empty skb ingress");
+	double sw = per_run(a, b, "sl_sched_switch"), eg = per_run(a, b, "sl_skb_egress"),
+	       in = per_run(a, b, "sl_skb_ingress");
+
+	printf("  %-28s net of floor: sched_switch %.1f ns", load, sw - fl_s);
+	if (eg > 0 && fl_e > 0)
+		printf(", skb_egress %.1f ns, skb_ingress %.1f ns", eg - fl_e, in - fl_i);
+	printf("\n");
+}
+
+static int pingpong(void *arg)
+{
+	int ab[2], ba[2];
+	char c = 0;
+
+	if (pipe(ab) < 0 || pipe(ba) < 0)
+		return 1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < PINGPONGS; i++)
+			if (read(ab[0], &c, 1) != 1 || write(ba[1], &c, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	for (int i = 0; i < PINGPONGS; i++)
+		if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+			return 1;
+	waitpid(pid, NULL, 0);
+	return 0;
+}
+
+/* Runs the ping-pong in cgroup cg; returns the round trip in ns. */
+static double run_pingpong(const char *cg)
+{
+	uint64_t t0 = sl_now_ns();
+	pid_t pid = sc_spawn(cg, -1, pingpong, NULL);
+
+	if (pid < 0 || sc_wait(pid) != 0)
+		return -1;
+	return (double)(sl_now_ns() - t0) / PINGPONGS;
+}
+
+static int exec_iperf_client(void *arg)
+{
+	int fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0 || dup2(fd, 1) < 0)
+		return 125;
+	execlp("iperf3", "iperf3", "-c", SC_NET_H, "-p", IPERF_PORT, "-t", IPERF_SECS, "-J", NULL);
+	return 127;
+}
+
+/* One iperf3 run from cgroup cg (sandbox netns) to the test host; Gbit/s or < 0. */
+static double run_iperf(const char *cg)
+{
+	char out[128], cmd[256];
+	pid_t server, client;
+	json_t *j;
+	double bps;
+
+	snprintf(out, sizeof(out), "/tmp/sandlot-bench-bpf-%d.json", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "exec ip netns exec %s iperf3 -s -1 -B %s -p %s >/dev/null",
+		 sc.ns_h, SC_NET_H, IPERF_PORT);
+	server = fork();
+	if (server == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, NULL);
+		_exit(127);
+	}
+	usleep(300000); /* the server binds; a refused client is retried below */
+	for (int i = 0; i < 3; i++) {
+		client = sc_spawn(cg, sc.ns_s_fd, exec_iperf_client, out);
+		if (client > 0 && sc_wait(client) == 0)
+			break;
+		usleep(300000);
+	}
+	sc_wait(server);
+	j = json_load_file(out, 0, NULL);
+	unlink(out);
+	bps = json_real_value(json_object_get(
+		json_object_get(json_object_get(j, "end"), "sum_received"), "bits_per_second"));
+	json_decref(j);
+	return j ? bps / 1e9 : -1;
+}
+
+static int open_loader(struct sl_bpf **b, const char *cg, uint64_t *id)
+{
+	struct sl_bpf_opts o = {.pin_root = sc.pin_root, .cgroup_parent = sc.cg_parent};
+	struct sl_bpf_sandbox_spec spec = {.cgroup_path = cg};
+	int r = sl_bpf_open(&o, b, NULL);
+
+	if (r < 0)
+		return r;
+	return sl_bpf_sandbox_add(*b, &spec, id);
+}
+
+static void close_loader(struct sl_bpf **b)
+{
+	sl_bpf_free(b);
+	sl_bpf_destroy_pins(sc.pin_root); /* detaches everything: the "without" case */
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int program_costs(const char *plain, const char *sbx)
+{
+	struct prog_stat a[ARRAY_SIZE(progs)], b[ARRAY_SIZE(progs)];
+	struct sl_bpf *bpf = NULL;
+	uint64_t id;
+	int r = open_loader(&bpf, sbx, &id);
+
+	if (r < 0)
+		return r;
+	r = floor_open(&flr, sbx);
+	if (r < 0)
+		return r;
+	printf("program cost (BPF_ENABLE_STATS, stats overhead included; compare with the empty "
+	       "programs' floor)\n");
+	snap(bpf, a);
+	double rt = run_pingpong(plain);
+	snap(bpf, b);
+	print_delta("sched, unregistered cgroup", a, b);
+	snap(bpf, a);
+	double rt_sbx = run_pingpong(sbx);
+	snap(bpf, b);
+	print_delta("sched, sandbox cgroup", a, b);
+	snap(bpf, a);
+	double g = run_iperf(sbx);
+	snap(bpf, b);
+	print_delta("packets (iperf3, sandbox)", a, b);
+	printf("  pipe round trip: %.0f ns unregistered, %.0f ns in a sandbox; iperf3 %.2f "
+	       "Gbit/s\n\n",
+	       rt, rt_sbx, g);
+	floor_close(&flr, sbx);
+	close_loader(&bpf);
+	return 0;
+}
+
+static int throughput(const char *plain, const char *sbx, int rounds)
+{
+	double without[16], with[16];
+	struct sl_bpf *bpf = NULL;
+	uint64_t id;
+	int r;
+
+	printf("iperf3 over veth (%s s per run, %d rounds, alternating; medians)\n", IPERF_SECS,
+	       rounds);
+	for (int i = 0; i < rounds; i++) {
+		without[i] = run_iperf(plain);
+		r = open_loader(&bpf, sbx, &id);
+		if (r < 0)
+			return r;
+		with[i] = run_iperf(sbx);
+		close_loader(&bpf);
+		printf("  round %d: without %.2f Gbit/s, with %.2f Gbit/s\n", i + 1, without[i],
+		       with[i]);
+	}
+	qsort(without, (size_t)rounds, sizeof(double), cmp_double);
+	qsort(with, (size_t)rounds, sizeof(double), cmp_double);
+	printf("  %-10s %10s %10s %8s\n", "", "without", "with", "ratio");
+	printf("  %-10s %10.2f %10.2f %7.1f%%\n", "median", without[rounds / 2], with[rounds / 2],
+	       100.0 * with[rounds / 2] / without[rounds / 2]);
+	printf("  %-10s %10.2f %10.2f\n", "min", without[0], with[0]);
+	printf("  %-10s %10.2f %10.2f\n", "max", without[rounds - 1], with[rounds - 1]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char plain[512], sbx[512];
+	int rounds = argc > 1 ? atoi(argv[1]) : 3, r, stats_fd;
+
+	if (rounds < 1 || rounds > 16 || geteuid() != 0) {
+		fprintf(stderr, "usage: bpf-overhead [ROUNDS 1-16] (as root)\n");
+		return 2;
+	}
+	if (sc_setup(&sc, true) < 0 || sc_cgroup_new(&sc, plain) < 0 ||
+	    sc_cgroup_new(&sc, sbx) < 0) {
+		fprintf(stderr, "bpf-overhead: test cgroups/netns setup failed\n");
+		sc_teardown(&sc);
+		return 1;
+	}
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0)
+		fprintf(stderr, "bpf-overhead: BPF_ENABLE_STATS failed: %s\n", strerror(errno));
+	r = program_costs(plain, sbx);
+	if (r >= 0)
+		r = throughput(plain, sbx, rounds);
+	if (r < 0)
+		fprintf(stderr, "bpf-overhead: %s\n", strerror(-r));
+	if (stats_fd >= 0)
+		close(stats_fd);
+	sc_teardown(&sc);
+	return r < 0;
+}
