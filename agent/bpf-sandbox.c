@@ -23,7 +23,7 @@ struct cg_handle {
 	uint64_t id;
 };
 
-int sl_cgroup_id(const char *path, uint64_t *ret)
+int sl_cgroup_path_id(const char *path, uint64_t *ret)
 {
 	struct cg_handle h = {.fh.handle_bytes = sizeof(uint64_t)};
 	int mnt;
@@ -271,7 +271,7 @@ int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 	fd = open_sandbox_cgroup(b, spec->cgroup_path);
 	if (fd < 0)
 		return fd;
-	r = sl_cgroup_id(spec->cgroup_path, &cgid);
+	r = sl_cgroup_path_id(spec->cgroup_path, &cgid);
 	if (r < 0)
 		return r;
 	r = register_sandbox(b, spec, cgid, fd);
