@@ -69,6 +69,8 @@ struct sl_rtapi {
 	size_t max_payload;
 	enum rt_state state;
 	bool stopping;
+	bool in_run; /* inside MHD_run: callbacks may call in, MHD_run must not recurse */
+	bool kick;   /* a connection was resumed: MHD must run again */
 	struct inv inv;
 	struct req *parked;
 	struct MHD_Response *accepted; /* 202 {"status":"OK"}, built once and shared */
@@ -286,6 +288,23 @@ static void body_append(struct req *q, const char *data, size_t n)
 
 /* ---- handlers ---- */
 
+/*
+ * Resumes a parked request and has MHD process it. In external-epoll mode MHD's epoll fd does
+ * not become readable on a resume, so MHD_run must be called: here at once, or, from inside
+ * a callback, again before sl_rtapi_run() returns.
+ */
+static void resume(struct sl_rtapi *srv, struct req *q)
+{
+	MHD_resume_connection(q->conn);
+	if (srv->in_run) {
+		srv->kick = true;
+	} else {
+		srv->in_run = true;
+		MHD_run(srv->mhd);
+		srv->in_run = false;
+	}
+}
+
 static enum MHD_Result do_next(struct req *q)
 {
 	struct sl_rtapi *srv = q->srv;
@@ -317,7 +336,7 @@ static enum MHD_Result do_next(struct req *q)
 	}
 	if (srv->parked) {
 		srv->parked->superseded = true;
-		MHD_resume_connection(srv->parked->conn);
+		resume(srv, srv->parked);
 	}
 	q->parked = true;
 	srv->parked = q;
@@ -493,8 +512,8 @@ static enum MHD_Result begin(struct sl_rtapi *srv, struct MHD_Connection *c, con
 	q->route = rt;
 	memcpy(q->id, id, sizeof(id));
 	*con_cls = q;
-	if (rt == R_NEXT)
-		return do_next(q);
+	if (rt == R_NEXT) /* answered at the final call: a reply now would close the connection */
+		return MHD_YES;
 	return begin_post(q, id_ok);
 }
 
@@ -657,13 +676,23 @@ int sl_rtapi_fd(const struct sl_rtapi *srv)
 
 int sl_rtapi_run(struct sl_rtapi *srv)
 {
-	return MHD_run(srv->mhd) == MHD_YES ? 0 : -EIO;
+	enum MHD_Result r;
+
+	srv->in_run = true;
+	do {
+		srv->kick = false;
+		r = MHD_run(srv->mhd);
+	} while (r == MHD_YES && srv->kick);
+	srv->in_run = false;
+	return r == MHD_YES ? 0 : -EIO;
 }
 
 int sl_rtapi_timeout_ms(struct sl_rtapi *srv)
 {
 	MHD_UNSIGNED_LONG_LONG t;
 
+	if (srv->kick)
+		return 0;
 	if (MHD_get_timeout(srv->mhd, &t) != MHD_YES)
 		return -1;
 	return t > INT32_MAX ? INT32_MAX : (int)t;
@@ -755,7 +784,7 @@ int sl_rtapi_invoke_event(struct sl_rtapi *srv, const struct sl_rtapi_event *ev)
 	if (r < 0)
 		return r;
 	if (srv->parked)
-		MHD_resume_connection(srv->parked->conn);
+		resume(srv, srv->parked); /* the event goes out now, not at the next poll */
 	return 0;
 }
 

@@ -105,8 +105,9 @@ int sl_rtapi_run(struct sl_rtapi *srv);
 int sl_rtapi_timeout_ms(struct sl_rtapi *srv);
 
 /*
- * Hands an event to the runtime: to the GET next waiting now, or to the next one to come. The
- * payload and strings are copied. Returns 0, -EINVAL (a malformed id or header value),
+ * Hands an event to the runtime: to the GET next waiting now (it is sent before this returns,
+ * so callbacks may run from here too), or to the next one to come. The payload and strings are
+ * copied. Returns 0, -EINVAL (a malformed id or header value),
  * -EMSGSIZE (payload over the limit), -EBUSY (an invocation is already queued or running),
  * -EPIPE (the runtime reported an init error), -ENOMEM.
  */

@@ -381,6 +381,7 @@ static void response_completes_the_invocation(void **state)
 {
 	struct fx *f = *state;
 	struct call *c;
+	long connects = -1;
 
 	deliver(f, "req-1", "{\"a\":1}");
 	c = call(f, "POST", BASE "/invocation/req-1/response", "\"done\"", 6,
@@ -397,10 +398,12 @@ static void response_completes_the_invocation(void **state)
 	assert_int_equal(c->status, 403);
 	assert_error_body(c, "InvalidStateTransition");
 	assert_int_equal(f->n_response, 1);
-	/* warm: the next invocation */
+	/* warm: the next invocation; the response reuses the connection next came on */
 	deliver(f, "req-2", "{}");
 	c = call(f, "POST", BASE "/invocation/req-2/response", "", 0, NULL);
 	assert_int_equal(c->status, 202);
+	assert_int_equal(curl_easy_getinfo(c->h, CURLINFO_NUM_CONNECTS, &connects), CURLE_OK);
+	assert_int_equal(connects, 0);
 	assert_int_equal(f->n_response, 2);
 	assert_int_equal(f->rlen, 0);
 	assert_int_equal(f->n_ready, 1);
