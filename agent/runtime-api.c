@@ -500,7 +500,7 @@ static enum MHD_Result begin(struct sl_rtapi *srv, struct MHD_Connection *c, con
 	struct req *q;
 
 	if (rt == R_NONE)
-		return reply_error(c, MHD_HTTP_NOT_FOUND, "NotFound", "Not Found: %.200s", url);
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "NotFound", "Not Found");
 	if (rt == R_NEXT && !get)
 		return method_not_allowed(c, "GET");
 	if (rt != R_NEXT && strcmp(method, MHD_HTTP_METHOD_POST) != 0)

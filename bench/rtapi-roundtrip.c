@@ -168,6 +168,57 @@ static int rtapi(size_t iters, const char *bootstrap, uint64_t *v, double *cold_
 	return 0;
 }
 
+static long rss_kb(void)
+{
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Memory of idle servers, each with a GET next parked on it (a warm, idle sandbox). */
+static double idle_kb_per_server(size_t n)
+{
+	static const char req[] = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n"
+				  "Host: 127.0.0.1\r\n\r\n";
+	struct sl_rtapi **srv = calloc(n, sizeof(*srv));
+	int *cfd = calloc(n, sizeof(int));
+	long before;
+	double kb;
+
+	if (!srv || !cfd)
+		return -1;
+	before = rss_kb();
+	for (size_t i = 0; i < n; i++) {
+		int port, lfd = listen_loopback(&port);
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+					.sin_port = htons((uint16_t)port)};
+
+		if (sl_rtapi_new(&srv[i], lfd, NULL, NULL, NULL) < 0)
+			return -1;
+		cfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(cfd[i], (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    write(cfd[i], req, sizeof(req) - 1) < 0)
+			return -1;
+		while (!sl_rtapi_waiting(srv[i]))
+			sl_rtapi_run(srv[i]);
+	}
+	kb = (double)(rss_kb() - before) / (double)n;
+	for (size_t i = 0; i < n; i++) {
+		sl_rtapi_free(&srv[i]);
+		close(cfd[i]);
+	}
+	free(srv);
+	free(cfd);
+	return kb;
+}
+
 int main(int argc, char **argv)
 {
 	size_t iters = argc > 1 ? strtoul(argv[1], NULL, 10) : 20000, warm = iters / 10;
@@ -193,6 +244,8 @@ int main(int argc, char **argv)
 	printf("cold start to first next (fork+exec C example): %.2f ms; %zu iterations, first %zu "
 	       "dropped\n",
 	       cold, iters, warm);
+	printf("idle server with a parked next: %.1f KB RSS each (100 servers)\n",
+	       idle_kb_per_server(100));
 	free(a);
 	free(b);
 	return 0;

@@ -561,6 +561,51 @@ static void bad_paths_and_methods_are_rejected(void **state)
 	assert_string_equal(sl_rtapi_state(f->srv), "Started");
 }
 
+static void oversized_headers_are_refused_and_the_server_goes_on(void **state)
+{
+	struct fx *f = *state;
+	char *big = malloc(SL_RTAPI_CONN_MEMORY + 64);
+	struct call *c;
+
+	assert_non_null(big);
+	strcpy(big, "X-Big: ");
+	memset(big + 7, 'a', SL_RTAPI_CONN_MEMORY);
+	big[SL_RTAPI_CONN_MEMORY + 7] = '\0';
+	c = call(f, "GET", BASE "/invocation/next", NULL, 0, big);
+	assert_true(c->status == 431 || c->status == 413);
+	assert_int_equal(f->n_ready, 0);
+	free(big);
+	/* a non-UTF-8 path is still answered */
+	c = call(f, "GET", BASE "/\xff\xfe", NULL, 0, NULL);
+	assert_int_equal(c->status, 404);
+	deliver(f, "req-1", "{}");
+	assert_int_equal(f->n_ready, 1);
+}
+
+static void connections_are_bounded(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				.sin_port = htons((uint16_t)f->port)};
+	int fds[SL_RTAPI_DEFAULT_CONNECTIONS];
+	struct call *c;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+	}
+	pump_for(f, 100); /* all accepted: the server is at its limit */
+	c = start(f, "GET", "/nope", NULL, 0, NULL);
+	pump_for(f, 300);
+	assert_false(c->done); /* waits in the backlog */
+	close(fds[0]);
+	PUMP_UNTIL(f, c->done);
+	assert_int_equal(c->status, 404);
+	for (size_t i = 1; i < ARRAY_SIZE(fds); i++)
+		close(fds[i]);
+}
+
 static void invoke_validates_its_input(void **state)
 {
 	struct fx *f = *state;
@@ -745,6 +790,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_paths_and_methods_are_rejected, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			oversized_headers_are_refused_and_the_server_goes_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(connections_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(invoke_validates_its_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_newer_next_supersedes_a_waiting_one, setup,
 						teardown),
