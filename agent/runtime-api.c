@@ -254,33 +254,35 @@ static void req_put(struct req *q)
 	q->in_use = false;
 }
 
+/* Makes room for need bytes of body (need <= max_payload): the spare buffer, or a bigger one. */
+static bool body_reserve(struct req *q, size_t need)
+{
+	struct sl_rtapi *srv = q->srv;
+	size_t cap = MIN(MAX(q->cap * 2, need), srv->max_payload);
+	char *b;
+
+	if (need <= q->cap)
+		return true;
+	if (!q->body && srv->spare && srv->spare_cap >= need) {
+		q->body = TAKE_PTR(srv->spare);
+		q->cap = srv->spare_cap;
+		srv->spare_cap = 0;
+		return true;
+	}
+	b = realloc(q->body, cap);
+	if (!b)
+		return false;
+	q->body = b;
+	q->cap = cap;
+	return true;
+}
+
 /* Appends a chunk of request body, or notes that it is past the limit. */
 static void body_append(struct req *q, const char *data, size_t n)
 {
-	struct sl_rtapi *srv = q->srv;
-
-	if (q->too_large || n > srv->max_payload - q->len) {
-		q->too_large = true;
+	if (q->too_large || n > q->srv->max_payload - q->len || !body_reserve(q, q->len + n)) {
+		q->too_large = true; /* out of memory too: answered as 413, bounded either way */
 		return;
-	}
-	if (q->len + n > q->cap) {
-		size_t cap = MAX(q->cap * 2, q->len + n);
-		char *b;
-
-		if (!q->body && srv->spare && srv->spare_cap >= q->len + n) {
-			q->body = srv->spare;
-			q->cap = srv->spare_cap;
-			srv->spare = NULL;
-			srv->spare_cap = 0;
-		} else {
-			b = realloc(q->body, MIN(cap, srv->max_payload));
-			if (!b) {
-				q->too_large = true; /* answered as 413: bounded either way */
-				return;
-			}
-			q->body = b;
-			q->cap = MIN(cap, srv->max_payload);
-		}
 	}
 	memcpy(q->body + q->len, data, n);
 	q->len += n;
@@ -478,6 +480,8 @@ static enum MHD_Result begin_post(struct req *q, bool id_ok)
 		q->too_large = true;
 		return finish_post(q); /* answer now: do not read what will not be kept */
 	}
+	if (n)
+		body_reserve(q, n); /* one allocation for the whole body (or the spare) */
 	return MHD_YES;
 }
 
