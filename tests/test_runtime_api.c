@@ -726,6 +726,32 @@ static void c_example_runs_against_the_server(void **state)
 	assert_string_equal(((struct fx *)*state)->emsg, "the event asked to fail");
 }
 
+static void c_example_survives_a_response_over_the_limit(void **state)
+{
+	struct fx *f = *state;
+	struct sl_rtapi_opts o = {.max_payload = 1000};
+	const char *bin = getenv("SANDLOT_BINARY_DIR");
+	char path[512], big[2001];
+	int fd;
+
+	/* a server with a small limit, so that the example's echo goes over it */
+	sl_rtapi_free(&f->srv);
+	fd = listen_loopback(&f->port);
+	assert_int_equal(sl_rtapi_new(&f->srv, fd, &o, &ops, f), 0);
+	snprintf(path, sizeof(path), "%s/examples/c/bootstrap", bin ? bin : ".");
+	spawn(f, path, "/nonexistent", "function.handler");
+	PUMP_UNTIL(f, sl_rtapi_waiting(f->srv));
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	invoke(f, "req-1", big);
+	PUMP_UNTIL(f, f->n_error == 1);
+	assert_string_equal(f->etype, "Function.ResponseSizeTooLarge");
+	PUMP_UNTIL(f, sl_rtapi_waiting(f->srv)); /* the runtime goes on */
+	invoke(f, "req-2", "{\"small\":1}");
+	PUMP_UNTIL(f, f->n_response == 1);
+	assert_string_equal(f->rbody, "{\"SMALL\":1}");
+}
+
 static void shell_example_runs_against_the_server(void **state)
 {
 	char bin[512], root[512];
@@ -798,6 +824,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test(new_refuses_what_is_not_a_listening_socket),
 		cmocka_unit_test_setup_teardown(c_example_runs_against_the_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(c_example_survives_a_response_over_the_limit, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(shell_example_runs_against_the_server, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(python_example_runs_against_the_server, setup,

@@ -137,21 +137,30 @@ static int get_next(struct client *c)
 	return 0;
 }
 
+/* Appends a header line; on failure the list stays as it was. */
+static struct curl_slist *append_header(struct curl_slist *h, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(h, line);
+
+	return n ? n : h;
+}
+
 /* POSTs body to path (relative to /2018-06-01/runtime/). Returns the HTTP status or -1. */
 static long post(struct client *c, const char *path, const char *error_type, const void *body,
 		 size_t len)
 {
-	struct curl_slist *h = NULL, *h2;
+	struct curl_slist *h = NULL;
 	char type_header[192];
 	long status = -1;
 
 	snprintf(c->url, sizeof(c->url), "http://%s/2018-06-01/runtime/%s", c->api, path);
-	h = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
-	if (h && error_type) {
+	/* no 100-continue round trip for the usual small body; a big one may be refused early */
+	if (len <= 65536)
+		h = append_header(h, "Expect:");
+	if (error_type) {
 		snprintf(type_header, sizeof(type_header), "Lambda-Runtime-Function-Error-Type: %s",
 			 error_type);
-		h2 = curl_slist_append(h, type_header);
-		h = h2 ? h2 : h;
+		h = append_header(h, type_header);
 	}
 	curl_easy_setopt(c->curl, CURLOPT_URL, c->url);
 	curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
