@@ -1,21 +1,36 @@
 #include "lambda_runtime.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/time.h>
 
-#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
-enum { FIELD_MAX = 8192, URL_MAX = 512 };
+/*
+ * HTTP comes from libevent's evhttp: it depends on libc alone, so a bootstrap starts in well
+ * under a millisecond (libcurl's TLS, LDAP, Kerberos... dependencies cost about 10 ms per
+ * exec, most of a cold start).
+ */
 
-/* The runtime client: one curl handle (one kept-alive connection) and reused buffers. */
+enum {
+	FIELD_MAX = 8192,
+	MAX_BODY = 6 * 1024 * 1024 + 100, /* Lambda's payload limit */
+};
+
+/* The runtime client: one kept-alive connection, reused buffers. */
 struct client {
-	CURL *curl;
-	const char *api; /* host:port */
-	char url[URL_MAX];
-	struct lambda_result event; /* the GET next body, grown as needed */
+	struct event_base *base;
+	struct evhttp_connection *conn;
+	char host[256];
+	int status; /* of the last request; 0 when it failed */
+	bool timed_out;
+	struct lambda_result event; /* the GET next body */
 	char id[128], arn[1024], trace[FIELD_MAX], ctx[FIELD_MAX], cognito[FIELD_MAX];
 	char deadline[32];
 };
@@ -51,148 +66,134 @@ int lambda_result_error(struct lambda_result *res, const char *type, const char 
 	return -1;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *userdata)
+static void copy_header(struct evkeyvalq *h, const char *name, char *out, size_t len)
 {
-	struct lambda_result *b = userdata;
-	size_t len = size * n;
+	const char *v = evhttp_find_header(h, name);
 
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		char *p;
-
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		p = realloc(b->body, cap);
-		if (!p)
-			return 0; /* aborts the transfer */
-		b->body = p;
-		b->cap = cap;
-	}
-	memcpy(b->body + b->len, data, len);
-	b->len += len;
-	b->body[b->len] = '\0';
-	return len;
+	snprintf(out, len, "%s", v ? v : "");
 }
 
-/* Copies the value of "Name: value\r\n" into out when name matches. */
-static void header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
+/* Completion of GET next: keep the headers and the body. */
+static void on_next(struct evhttp_request *req, void *arg)
 {
-	size_t k = strlen(name);
+	struct client *c = arg;
+	struct evkeyvalq *h;
+	struct evbuffer *b;
+	size_t len;
 
-	if (n <= k + 1 || strncasecmp(line, name, k) != 0 || line[k] != ':')
+	event_base_loopbreak(c->base);
+	c->status = req ? evhttp_request_get_response_code(req) : 0;
+	if (c->status != 200)
 		return;
-	line += k + 1;
-	n -= k + 1;
-	while (n && (*line == ' ' || *line == '\t'))
-		line++, n--;
-	while (n && (line[n - 1] == '\r' || line[n - 1] == '\n' || line[n - 1] == ' '))
-		n--;
-	if (n >= outlen)
-		n = outlen - 1;
-	memcpy(out, line, n);
-	out[n] = '\0';
+	h = evhttp_request_get_input_headers(req);
+	copy_header(h, "Lambda-Runtime-Aws-Request-Id", c->id, sizeof(c->id));
+	copy_header(h, "Lambda-Runtime-Invoked-Function-Arn", c->arn, sizeof(c->arn));
+	copy_header(h, "Lambda-Runtime-Trace-Id", c->trace, sizeof(c->trace));
+	copy_header(h, "Lambda-Runtime-Client-Context", c->ctx, sizeof(c->ctx));
+	copy_header(h, "Lambda-Runtime-Cognito-Identity", c->cognito, sizeof(c->cognito));
+	copy_header(h, "Lambda-Runtime-Deadline-Ms", c->deadline, sizeof(c->deadline));
+	b = evhttp_request_get_input_buffer(req);
+	len = evbuffer_get_length(b);
+	if (len + 1 > c->event.cap) {
+		char *p = realloc(c->event.body, len + 1);
+
+		if (!p) {
+			c->status = 0;
+			return;
+		}
+		c->event.body = p;
+		c->event.cap = len + 1;
+	}
+	evbuffer_remove(b, c->event.body, len);
+	c->event.body[len] = '\0';
+	c->event.len = len;
 }
 
-static size_t on_header(char *line, size_t size, size_t n, void *userdata)
+/* Completion of a POST: only the status matters. */
+static void on_post(struct evhttp_request *req, void *arg)
 {
-	struct client *c = userdata;
-	size_t len = size * n;
+	struct client *c = arg;
 
-	header_value(line, len, "Lambda-Runtime-Aws-Request-Id", c->id, sizeof(c->id));
-	header_value(line, len, "Lambda-Runtime-Invoked-Function-Arn", c->arn, sizeof(c->arn));
-	header_value(line, len, "Lambda-Runtime-Trace-Id", c->trace, sizeof(c->trace));
-	header_value(line, len, "Lambda-Runtime-Client-Context", c->ctx, sizeof(c->ctx));
-	header_value(line, len, "Lambda-Runtime-Cognito-Identity", c->cognito, sizeof(c->cognito));
-	header_value(line, len, "Lambda-Runtime-Deadline-Ms", c->deadline, sizeof(c->deadline));
-	return len;
+	event_base_loopbreak(c->base);
+	c->status = req ? evhttp_request_get_response_code(req) : 0;
 }
 
-static size_t discard(char *data, size_t size, size_t n, void *userdata)
+static void on_error(enum evhttp_request_error err, void *arg)
 {
-	return size * n;
+	((struct client *)arg)->timed_out = err == EVREQ_HTTP_TIMEOUT;
+}
+
+/* Sends one request and runs the loop until it completes. Returns the HTTP status or 0. */
+static int request(struct client *c, enum evhttp_cmd_type type, const char *path,
+		   const char *error_type, const void *body, size_t len)
+{
+	struct evhttp_request *req =
+		evhttp_request_new(type == EVHTTP_REQ_GET ? on_next : on_post, c);
+	struct evkeyvalq *h;
+
+	if (!req)
+		return 0;
+	evhttp_request_set_error_cb(req, on_error);
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Host", c->host);
+	if (error_type)
+		evhttp_add_header(h, "Lambda-Runtime-Function-Error-Type", error_type);
+	if (len && evbuffer_add(evhttp_request_get_output_buffer(req), body, len) < 0) {
+		evhttp_request_free(req);
+		return 0;
+	}
+	c->status = 0;
+	c->timed_out = false;
+	if (evhttp_make_request(c->conn, req, type, path) < 0) /* frees req on failure */
+		return 0;
+	event_base_dispatch(c->base);
+	return c->status;
 }
 
 /* GET next: blocks until an event arrives. Returns 0 or -1. */
 static int get_next(struct client *c)
 {
-	long status = 0;
-
-	c->event.len = 0;
-	c->id[0] = c->arn[0] = c->trace[0] = c->ctx[0] = c->cognito[0] = c->deadline[0] = '\0';
-	snprintf(c->url, sizeof(c->url), "http://%s/2018-06-01/runtime/invocation/next", c->api);
-	curl_easy_setopt(c->curl, CURLOPT_URL, c->url);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->event);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c);
-	if (curl_easy_perform(c->curl) != CURLE_OK)
-		return -1;
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200 || !c->id[0])
-		return -1;
-	if (!c->event.body && lambda_result_set(&c->event, "", 0) < 0)
-		return -1;
-	return 0;
-}
-
-/* Appends a header line; on failure the list stays as it was. */
-static struct curl_slist *append_header(struct curl_slist *h, const char *line)
-{
-	struct curl_slist *n = curl_slist_append(h, line);
-
-	return n ? n : h;
-}
-
-/* POSTs body to path (relative to /2018-06-01/runtime/). Returns the HTTP status or -1. */
-static long post(struct client *c, const char *path, const char *error_type, const void *body,
-		 size_t len)
-{
-	struct curl_slist *h = NULL;
-	char type_header[192];
-	long status = -1;
-
-	snprintf(c->url, sizeof(c->url), "http://%s/2018-06-01/runtime/%s", c->api, path);
-	/* no 100-continue round trip for the usual small body; a big one may be refused early */
-	if (len <= 65536)
-		h = append_header(h, "Expect:");
-	if (error_type) {
-		snprintf(type_header, sizeof(type_header), "Lambda-Runtime-Function-Error-Type: %s",
-			 error_type);
-		h = append_header(h, type_header);
-	}
-	curl_easy_setopt(c->curl, CURLOPT_URL, c->url);
-	curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "");
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, discard);
-	if (curl_easy_perform(c->curl) == CURLE_OK)
-		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(h);
-	return status;
+	do {
+		c->id[0] = '\0';
+		request(c, EVHTTP_REQ_GET, "/2018-06-01/runtime/invocation/next", NULL, NULL, 0);
+	} while (c->status == 0 && c->timed_out); /* a very long idle: ask again */
+	return c->status == 200 && c->id[0] ? 0 : -1;
 }
 
 static int client_init(struct client *c)
 {
+	const char *api = getenv("AWS_LAMBDA_RUNTIME_API"), *colon;
+	/* a long poll may last as long as the sandbox stays warm: no practical timeout */
+	struct timeval day = {.tv_sec = 24 * 3600};
+	unsigned long port;
+
 	memset(c, 0, sizeof(*c));
-	c->api = getenv("AWS_LAMBDA_RUNTIME_API");
-	if (!c->api || !*c->api || strlen(c->api) > 256) {
-		fprintf(stderr, "lambda_runtime: AWS_LAMBDA_RUNTIME_API is not set\n");
+	colon = api ? strrchr(api, ':') : NULL;
+	port = colon ? strtoul(colon + 1, NULL, 10) : 0;
+	if (!colon || colon == api || (size_t)(colon - api) >= sizeof(c->host) || !port ||
+	    port > 65535) {
+		fprintf(stderr, "lambda_runtime: AWS_LAMBDA_RUNTIME_API is not host:port\n");
 		return -1;
 	}
-	if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
+	snprintf(c->host, sizeof(c->host), "%.*s", (int)(colon - api), api);
+	c->base = event_base_new();
+	c->conn =
+		c->base ? evhttp_connection_base_new(c->base, NULL, c->host, (uint16_t)port) : NULL;
+	if (!c->conn)
 		return -1;
-	c->curl = curl_easy_init();
-	if (!c->curl)
-		return -1;
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 0L); /* next blocks for as long as it takes */
+	evhttp_connection_set_timeout_tv(c->conn, &day);
+	evhttp_connection_set_max_body_size(c->conn, MAX_BODY);
+	evhttp_connection_set_max_headers_size(c->conn, 64 * 1024);
 	return 0;
+}
+
+static void client_free(struct client *c)
+{
+	if (c->conn)
+		evhttp_connection_free(c->conn);
+	if (c->base)
+		event_base_free(c->base);
+	free(c->event.body);
 }
 
 /* Runs one invocation through the handler and posts its outcome. Returns 0 or -1. */
@@ -210,18 +211,18 @@ static int handle_one(struct client *c, lambda_handler_fn handler, void *userdat
 		.len = c->event.len,
 	};
 	char path[192];
-	long status;
+	int status;
 
 	res->len = 0;
 	res->error_type[0] = '\0';
 	if (handler(&inv, res, userdata) == 0) {
-		snprintf(path, sizeof(path), "invocation/%s/response", c->id);
-		status = post(c, path, NULL, res->body, res->len);
+		snprintf(path, sizeof(path), "/2018-06-01/runtime/invocation/%s/response", c->id);
+		status = request(c, EVHTTP_REQ_POST, path, NULL, res->body, res->len);
 	} else {
 		if (!res->error_type[0])
 			lambda_result_error(res, "Error", "handler failed");
-		snprintf(path, sizeof(path), "invocation/%s/error", c->id);
-		status = post(c, path, res->error_type, res->body, res->len);
+		snprintf(path, sizeof(path), "/2018-06-01/runtime/invocation/%s/error", c->id);
+		status = request(c, EVHTTP_REQ_POST, path, res->error_type, res->body, res->len);
 	}
 	/* 413 (response too large) ends the invocation too; anything else is fatal */
 	return status == 202 || status == 413 ? 0 : -1;
@@ -232,16 +233,15 @@ int lambda_runtime_run(lambda_handler_fn handler, void *userdata)
 	struct lambda_result res = {0};
 	struct client c;
 
-	if (client_init(&c) < 0)
+	if (client_init(&c) < 0) {
+		client_free(&c);
 		return 1;
-	for (;;) {
-		if (get_next(&c) < 0 || handle_one(&c, handler, userdata, &res) < 0)
-			break;
 	}
+	while (get_next(&c) == 0 && handle_one(&c, handler, userdata, &res) == 0)
+		;
 	fprintf(stderr, "lambda_runtime: the Runtime API failed; exiting\n");
-	curl_easy_cleanup(c.curl);
+	client_free(&c);
 	free(res.body);
-	free(c.event.body);
 	return 1;
 }
 
@@ -249,13 +249,14 @@ int lambda_runtime_init_error(const char *type, const char *message)
 {
 	struct lambda_result res = {0};
 	struct client c;
-	long status;
+	int status = 0;
 
-	if (client_init(&c) < 0)
-		return -1;
-	lambda_result_error(&res, type, message);
-	status = post(&c, "init/error", res.error_type, res.body, res.len);
-	curl_easy_cleanup(c.curl);
+	if (client_init(&c) == 0) {
+		lambda_result_error(&res, type, message);
+		status = request(&c, EVHTTP_REQ_POST, "/2018-06-01/runtime/init/error",
+				 res.error_type, res.body, res.len);
+	}
+	client_free(&c);
 	free(res.body);
 	return status == 202 ? 0 : -1;
 }

@@ -3,7 +3,8 @@
  * A small AWS Lambda Runtime API client for functions written in C, for Lambda's `provided`
  * runtimes and for sandlot alike. It reads AWS_LAMBDA_RUNTIME_API and loops:
  * GET next -> handler -> POST response (or POST error), over one kept-alive HTTP connection
- * (libcurl). Link with lambda_runtime (CMake target) and write only the handler:
+ * (libevent's evhttp, which needs nothing but libc, so a bootstrap starts in about a
+ * millisecond). Link with lambda_runtime (CMake target) and write only the handler:
  *
  *   static int handler(const struct lambda_invocation *inv, struct lambda_result *res, void *u)
  *   {
