@@ -28,7 +28,7 @@ enum {
 	/* Lambda's limit for a response (and an error body): 6 MiB + 100 bytes (6291556). */
 	SL_RTAPI_MAX_PAYLOAD = 6 * 1024 * 1024 + 100,
 	SL_RTAPI_ID_MAX = 64,	       /* request id: [A-Za-z0-9-]{1,64} */
-	SL_RTAPI_HEADER_MAX = 8192,    /* arn, trace id, client context, cognito identity */
+	SL_RTAPI_HEADER_MAX = 3584,    /* arn, trace id, client context, cognito identity: each */
 	SL_RTAPI_ERROR_TYPE_MAX = 128, /* Lambda-Runtime-Function-Error-Type kept up to this */
 	SL_RTAPI_DEFAULT_CONNECTIONS = 8,
 	SL_RTAPI_DEFAULT_TIMEOUT_S = 905, /* idle keep-alive: longer than Lambda's 900 s maximum */

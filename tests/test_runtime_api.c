@@ -360,6 +360,37 @@ static void next_waits_until_an_event_is_queued(void **state)
 	assert_int_equal(f->n_ready, 1);
 }
 
+static void headers_at_their_bound_are_delivered(void **state)
+{
+	struct fx *f = *state;
+	char big[4][SL_RTAPI_HEADER_MAX + 2];
+	struct sl_rtapi_event ev = {
+		.request_id = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		.deadline_ms = UINT64_MAX,
+		.arn = big[0],
+		.trace_id = big[1],
+		.client_context = big[2],
+		.cognito_identity = big[3],
+		.payload = "{}",
+		.len = 2,
+	};
+	struct call *c;
+
+	for (int i = 0; i < 4; i++) {
+		memset(big[i], 'a' + i, SL_RTAPI_HEADER_MAX + 1);
+		big[i][SL_RTAPI_HEADER_MAX + 1] = '\0';
+	}
+	assert_int_equal(sl_rtapi_invoke_event(f->srv, &ev), -EINVAL); /* one byte over */
+	for (int i = 0; i < 4; i++)
+		big[i][SL_RTAPI_HEADER_MAX] = '\0';
+	assert_int_equal(sl_rtapi_invoke_event(f->srv, &ev), 0);
+	c = call(f, "GET", BASE "/invocation/next", NULL, 0, NULL);
+	assert_int_equal(c->status, 200);
+	assert_header(c, "Lambda-Runtime-Deadline-Ms", "18446744073709551615");
+	assert_non_null(strstr(c->headers, big[2]));
+	assert_non_null(strstr(c->headers, big[3]));
+}
+
 static void event_queued_before_next_is_delivered_at_once(void **state)
 {
 	struct fx *f = *state;
@@ -803,6 +834,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(next_waits_until_an_event_is_queued, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(headers_at_their_bound_are_delivered, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(event_queued_before_next_is_delivered_at_once,
 						setup, teardown),
