@@ -9,3 +9,4 @@ enum {
 };
 
 int sl_cmd_probe(int argc, char **argv);
+int sl_cmd_run(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct {
 	const char *help;
 } cmds[] = {
 	{"probe", sl_cmd_probe, "inspect this host: kernel, BTF, bpffs, cgroups, BPF, namespaces"},
+	{"run", sl_cmd_run, "run one command in a fresh sandbox, then remove it"},
 };
 
 static void usage(FILE *f)

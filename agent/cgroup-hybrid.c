@@ -1,0 +1,149 @@
+/*
+ * Limits on v1 hierarchies (hybrid hosts: cgroup2 without controllers + v1 memory, cpu, pids).
+ * Each sandbox gets <v1 self dir>/sandlot/<name> in every such hierarchy; clone3 cannot put a
+ * task into v1 cgroups, so the parent writes the child's pid to cgroup.procs while the child
+ * still waits on its sync socket.
+ */
+#include "cgroup-internal.h"
+
+#include <sandlot/util.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const ctl_names[SL_CG_N] = {"memory", "cpu", "pids"};
+
+static int hybrid_open(struct sl_cgroup_root *root, const struct sl_cgroup_host *host)
+{
+	const struct sl_cgroup_v1 *seen[SL_CG_N] = {0};
+
+	for (int i = 0; i < SL_CG_N; i++) {
+		const struct sl_cgroup_v1 *v = sl_cgroup_host_v1(host, ctl_names[i]);
+		_cleanup_close_ int fd = -1;
+		bool dup = false;
+
+		seen[i] = v;
+		for (int j = 0; j < i; j++)
+			dup |= v && seen[j] == v; /* co-mounted controllers share one directory */
+		if (!v || dup || !v->self_dir[0])
+			continue;
+		fd = open(v->self_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return sl_negerrno();
+		root->v1_dirfd[i] = sl_cgroup_mkdirat(fd, "sandlot");
+		if (root->v1_dirfd[i] < 0)
+			return root->v1_dirfd[i];
+	}
+	return 0;
+}
+
+static int set_memory(int fd, uint64_t bytes)
+{
+	int r = sl_cgroup_write_u64(fd, "memory.limit_in_bytes", bytes);
+
+	if (r < 0)
+		return r;
+	/* memory+swap equal to memory: no swapping beyond the limit (absent without swapaccount) */
+	r = sl_cgroup_write_u64(fd, "memory.memsw.limit_in_bytes", bytes);
+	return r == -ENOENT ? 0 : r;
+}
+
+static int set_limits(struct sl_cgroup *cg, const struct sl_cgroup_limits *lim)
+{
+	int fd = cg->v1_fd[SL_CG_MEMORY], r = 0;
+
+	if (lim->memory_bytes && fd >= 0)
+		r = set_memory(fd, lim->memory_bytes);
+	fd = cg->v1_fd[SL_CG_CPU];
+	if (r >= 0 && lim->cpu_quota_us && fd >= 0) {
+		if (lim->cpu_period_us && lim->cpu_period_us != 100000)
+			r = sl_cgroup_write_u64(fd, "cpu.cfs_period_us", lim->cpu_period_us);
+		if (r >= 0)
+			r = sl_cgroup_write_u64(fd, "cpu.cfs_quota_us", lim->cpu_quota_us);
+	}
+	fd = cg->v1_fd[SL_CG_PIDS];
+	if (r >= 0 && lim->pids_max && fd >= 0)
+		r = sl_cgroup_write_u64(fd, "pids.max", lim->pids_max);
+	return r;
+}
+
+static int hybrid_create(struct sl_cgroup *cg, const struct sl_cgroup_limits *lim)
+{
+	const struct sl_cgroup_root *root = cg->root;
+
+	if ((lim->memory_bytes && root->v1_dirfd[SL_CG_MEMORY] < 0) ||
+	    (lim->cpu_quota_us && root->v1_dirfd[SL_CG_CPU] < 0) ||
+	    (lim->pids_max && root->v1_dirfd[SL_CG_PIDS] < 0))
+		return -ENOTSUP; /* a limit asked for that no hierarchy can enforce */
+	for (int i = 0; i < SL_CG_N; i++) {
+		if (root->v1_dirfd[i] < 0)
+			continue;
+		if (mkdirat(root->v1_dirfd[i], cg->name, 0755) < 0)
+			return sl_negerrno();
+		cg->v1_fd[i] =
+			openat(root->v1_dirfd[i], cg->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cg->v1_fd[i] < 0)
+			return sl_negerrno();
+	}
+	return set_limits(cg, lim);
+}
+
+static int hybrid_attach(struct sl_cgroup *cg, pid_t pid)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	for (int i = 0; i < SL_CG_N; i++) {
+		if (cg->v1_fd[i] < 0)
+			continue;
+		int r = sl_write_fileat(cg->v1_fd[i], "cgroup.procs", buf);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int hybrid_stats(struct sl_cgroup *cg, struct sl_cgroup_stats *st)
+{
+	int fd = cg->v1_fd[SL_CG_MEMORY], r;
+
+	if (fd < 0)
+		return 0;
+	r = sl_cgroup_read_key(fd, "memory.oom_control", "oom_kill", &st->oom_kills);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	char buf[32];
+	_cleanup_close_ int f = openat(fd, "memory.max_usage_in_bytes", O_RDONLY | O_CLOEXEC);
+	ssize_t n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
+	if (n > 0) {
+		buf[n] = '\0';
+		st->memory_peak_bytes = strtoull(buf, NULL, 10);
+	}
+	return 0;
+}
+
+static int hybrid_remove(struct sl_cgroup_root *root, const char *name)
+{
+	int ret = 0;
+
+	for (int i = 0; i < SL_CG_N; i++) {
+		if (root->v1_dirfd[i] < 0)
+			continue;
+		int r = sl_cgroup_rmdirat(root->v1_dirfd[i], name);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+const struct sl_cgroup_ops sl_cgroup_ops_hybrid = {
+	.name = "hybrid",
+	.open = hybrid_open,
+	.create = hybrid_create,
+	.attach = hybrid_attach,
+	.stats = hybrid_stats,
+	.remove = hybrid_remove,
+};

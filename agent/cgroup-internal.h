@@ -1,0 +1,53 @@
+#pragma once
+/* Shared between cgroup.c and its limit backends (cgroup-v2.c, cgroup-hybrid.c). */
+#include "cgroup.h"
+
+enum {
+	SL_CG_MEMORY = 0,
+	SL_CG_CPU,
+	SL_CG_PIDS,
+	SL_CG_N,
+};
+
+struct sl_cgroup_ops {
+	const char *name;
+	/* opens the backend's own directories; called once by sl_cgroup_root_open */
+	int (*open)(struct sl_cgroup_root *root, const struct sl_cgroup_host *host);
+	/* creates the limit cgroups of cg (the v2 dir exists already) and sets lim */
+	int (*create)(struct sl_cgroup *cg, const struct sl_cgroup_limits *lim);
+	/* moves pid into the hierarchies clone3 did not */
+	int (*attach)(struct sl_cgroup *cg, pid_t pid);
+	/* fills memory_peak_bytes and oom_kills */
+	int (*stats)(struct sl_cgroup *cg, struct sl_cgroup_stats *st);
+	/* removes the limit cgroups called name; missing ones are fine */
+	int (*remove)(struct sl_cgroup_root *root, const char *name);
+};
+
+struct sl_cgroup_root {
+	const struct sl_cgroup_ops *ops;
+	int v2_dirfd;	       /* <v2 self dir>/sandlot */
+	int v1_dirfd[SL_CG_N]; /* <v1 self dir>/sandlot per controller (-1: none / same as other) */
+};
+
+struct sl_cgroup {
+	struct sl_cgroup_root *root;
+	char name[SL_CGROUP_NAME_MAX];
+	int v2_fd;	    /* the sandbox's v2 directory */
+	int v1_fd[SL_CG_N]; /* its v1 directories (hybrid), -1 otherwise */
+	bool destroyed;
+};
+
+extern const struct sl_cgroup_ops sl_cgroup_ops_v2;
+extern const struct sl_cgroup_ops sl_cgroup_ops_hybrid;
+
+/* mkdir + open O_DIRECTORY below dirfd. Returns the fd or -errno. */
+int sl_cgroup_mkdirat(int dirfd, const char *name);
+
+/* Reads "key value" from a flat-keyed file below dirfd (cpu.stat, memory.events). */
+int sl_cgroup_read_key(int dirfd, const char *file, const char *key, uint64_t *ret);
+
+/* Writes a decimal number to file below dirfd. */
+int sl_cgroup_write_u64(int dirfd, const char *file, uint64_t v);
+
+/* rmdir name below dirfd, retrying briefly on EBUSY (tasks still leaving). ENOENT is fine. */
+int sl_cgroup_rmdirat(int dirfd, const char *name);

@@ -1,0 +1,103 @@
+/*
+ * The sandbox child, step by step (see child.h). The order matters:
+ *   wait for the parent's release (it attaches v1 cgroups and runs its hook meanwhile)
+ *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)
+ *   -> file system (needs CAP_SYS_ADMIN) -> hostname -> loopback up
+ *   -> stdio and closing every other inherited fd -> rlimits
+ *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
+ *   -> seccomp (last: the steps above use syscalls the list refuses) -> init + CMD.
+ */
+#include "child.h"
+
+#include "init.h"
+#include "net.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SETUP_FAILED_STATUS 125
+#define REPORT_FD	    3 /* where the report socket sits once stdio is arranged */
+
+_noreturn_ static void fail(int fd, const char *step, int r)
+{
+	sl_report_send(fd, SL_REPORT_SETUP_FAILED, -r, 0, step);
+	_exit(SETUP_FAILED_STATUS);
+}
+
+/* Makes p->stdio 0, 1, 2 and the report socket 3, and closes every other fd. */
+static int arrange_fds(const struct sl_child_plan *p, const char **step)
+{
+	int fds[4], null_fd = -1;
+
+	*step = "open /dev/null";
+	for (int i = 0; i < 3; i++) {
+		int src = p->stdio[i];
+
+		if (src < 0) {
+			if (null_fd < 0)
+				null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (null_fd < 0)
+				return sl_negerrno();
+			src = null_fd;
+		}
+		/* copies above 2 first, so that no target overwrites a source still needed */
+		fds[i] = fcntl(src, F_DUPFD_CLOEXEC, 3);
+		if (fds[i] < 0)
+			return sl_negerrno();
+	}
+	fds[3] = fcntl(p->sock, F_DUPFD_CLOEXEC, 4);
+	*step = "arrange stdio";
+	if (fds[3] < 0)
+		return sl_negerrno();
+	for (int i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0)
+			return sl_negerrno();
+	if (dup3(fds[3], REPORT_FD, O_CLOEXEC) < 0)
+		return sl_negerrno();
+	*step = "close fds";
+	if (syscall(SYS_close_range, REPORT_FD + 1, ~0U, 0) < 0)
+		return sl_negerrno();
+	return 0;
+}
+
+_noreturn_ void sl_child_main(const struct sl_child_plan *p)
+{
+	const char *step = "wait for release";
+	char go;
+	int r;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sl_init_block_signals();
+	if (read(p->sock, &go, 1) != 1)
+		_exit(SETUP_FAILED_STATUS); /* parent gone or gave up: nothing to report to */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		fail(p->sock, "unshare cgroup", sl_negerrno());
+	r = sl_rootfs_enter(&p->rootfs, &step);
+	if (r < 0)
+		fail(p->sock, step, r);
+	if (sethostname(p->hostname, strlen(p->hostname)) < 0)
+		fail(p->sock, "sethostname", sl_negerrno());
+	r = sl_net_lo_up();
+	if (r < 0)
+		fail(p->sock, "loopback up", r);
+	r = arrange_fds(p, &step);
+	if (r < 0)
+		fail(p->sock, step, r);
+	r = sl_creds_rlimits(&p->creds);
+	if (r < 0)
+		fail(REPORT_FD, "rlimits", r);
+	r = sl_creds_drop(&p->creds);
+	if (r < 0)
+		fail(REPORT_FD, "drop privileges", r);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	r = sl_seccomp_apply(p->seccomp);
+	if (r < 0)
+		fail(REPORT_FD, "seccomp", r);
+	sl_init_run(REPORT_FD, p->argv, p->envp);
+}

@@ -1,0 +1,26 @@
+#pragma once
+/*
+ * Child side of privilege dropping: rlimits, then the unprivileged uid/gid with no
+ * supplementary groups, every capability set emptied (bounding, ambient, inheritable,
+ * permitted, effective) and no_new_privs. All async-signal-safe (syscalls only), for a child
+ * of clone3 before it execs.
+ */
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sl_creds {
+	uid_t uid;	     /* unprivileged, distinct per sandbox */
+	gid_t gid;	     /* same number as uid */
+	uint64_t nofile;     /* RLIMIT_NOFILE (soft = hard) */
+	uint64_t core_bytes; /* RLIMIT_CORE, 0 */
+};
+
+/* Sets RLIMIT_CORE and RLIMIT_NOFILE. Returns 0 or -errno. */
+int sl_creds_rlimits(const struct sl_creds *c);
+
+/*
+ * Empties the bounding set, switches to uid/gid (groups cleared), clears the ambient and
+ * inheritable sets (setresuid already emptied permitted and effective), sets no_new_privs.
+ * Must run as root with CAP_SETPCAP. Returns 0 or -errno.
+ */
+int sl_creds_drop(const struct sl_creds *c);

@@ -1,0 +1,464 @@
+/*
+ * The sandbox runtime (see sandbox.h): the parent side of every isolation step and the
+ * sandbox's life cycle. The child side is child.c.
+ */
+#include "sandbox.h"
+
+#include "child.h"
+#include "init.h"
+#include "owner.h"
+
+#include <sandlot/util.h>
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define DEFAULT_STATE_DIR "/run/sandlot"
+#define DEFAULT_UID_BASE  100000
+#define DEFAULT_PIDS	  1024
+#define DEFAULT_TMP	  (64ULL << 20)
+#define DEFAULT_NOFILE	  1024
+#define MAX_NOFILE	  65536
+#define CPU_PERIOD_US	  100000
+#define MIN_QUOTA_US	  1000 /* the kernel's floor for cpu.cfs_quota_us */
+
+struct sl_runtime {
+	char state_dir[256];
+	uid_t uid_base;
+	struct sl_owner owner;
+	struct sl_cgroup_root *cg;
+	struct sl_seccomp *seccomp;
+	struct sl_rootfs *rootfs;
+	uint64_t seq;				      /* sandboxes spawned */
+	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
+};
+
+struct sl_sandbox {
+	struct sl_runtime *rt;
+	char id[SL_SANDBOX_ID_MAX];
+	unsigned uid_index;
+	struct sl_cgroup *cg;
+	pid_t pid;
+	int pidfd;
+	int sock;     /* parent end of the sync/report socket */
+	int stdio[3]; /* parent ends of pipes */
+	int netns;    /* opened lazily */
+	bool reaped;
+	struct sl_sandbox_result result;
+};
+
+_Static_assert(SL_RUNTIME_SLOTS == SL_OWNER_SLOTS, "one slot per runtime");
+
+static void runtime_set_state_dir(struct sl_runtime *rt, const struct sl_runtime_opts *o)
+{
+	snprintf(rt->state_dir, sizeof(rt->state_dir), "%s",
+		 o && o->state_dir ? o->state_dir : DEFAULT_STATE_DIR);
+	rt->uid_base = o && o->uid_base ? o->uid_base : DEFAULT_UID_BASE;
+}
+
+int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
+{
+	struct sl_cgroup_host host;
+	struct sl_runtime *rt = calloc(1, sizeof(*rt));
+	int r;
+
+	if (!rt)
+		return -ENOMEM;
+	rt->owner.lock_fd = -1;
+	runtime_set_state_dir(rt, opts);
+	r = sl_owner_acquire(rt->state_dir, &rt->owner);
+	if (r >= 0)
+		r = sl_cgroup_host_detect(&host);
+	if (r >= 0)
+		r = sl_cgroup_root_open(&rt->cg, &host);
+	if (r >= 0)
+		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, true);
+	if (r >= 0)
+		r = sl_seccomp_new(&rt->seccomp);
+	if (r >= 0)
+		r = sl_rootfs_new(&rt->rootfs, opts ? opts->rootfs : NULL);
+	if (r < 0) {
+		sl_runtime_free(&rt);
+		return r;
+	}
+	*ret = rt;
+	return 0;
+}
+
+void sl_runtime_free(struct sl_runtime **rt)
+{
+	if (!*rt)
+		return;
+	sl_rootfs_free(&(*rt)->rootfs);
+	sl_seccomp_free(&(*rt)->seccomp);
+	sl_cgroup_root_free(&(*rt)->cg);
+	sl_owner_release(&(*rt)->owner);
+	free(*rt);
+	*rt = NULL;
+}
+
+int sl_runtime_sweep(struct sl_runtime *rt)
+{
+	return sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, false);
+}
+
+const char *sl_runtime_cgroup_backend(const struct sl_runtime *rt)
+{
+	return sl_cgroup_root_backend(rt->cg);
+}
+
+static int uid_alloc(struct sl_runtime *rt, unsigned *ret)
+{
+	for (unsigned w = 0; w < ARRAY_SIZE(rt->uid_used); w++) {
+		if (rt->uid_used[w] == ~0ULL)
+			continue;
+		unsigned b = (unsigned)__builtin_ctzll(~rt->uid_used[w]);
+		rt->uid_used[w] |= 1ULL << b;
+		*ret = w * 64 + b;
+		return 0;
+	}
+	return -EMFILE;
+}
+
+static void uid_release(struct sl_runtime *rt, unsigned i)
+{
+	rt->uid_used[i / 64] &= ~(1ULL << (i % 64));
+}
+
+static bool strings_ok(char *const *v, size_t max)
+{
+	size_t n = 0;
+
+	for (; v && v[n]; n++)
+		if (n >= max || strnlen(v[n], SL_SANDBOX_STRING_MAX) >= SL_SANDBOX_STRING_MAX)
+			return false;
+	return true;
+}
+
+static int check_config(const struct sl_sandbox_config *c)
+{
+	if (!c->argv || !c->argv[0] || !c->argv[0][0] || !c->memory_bytes)
+		return -EINVAL;
+	if (!strings_ok(c->argv, SL_SANDBOX_ARGS_MAX) || !strings_ok(c->envp, SL_SANDBOX_ENV_MAX))
+		return -E2BIG;
+	if (c->nofile > MAX_NOFILE || (c->hostname && strlen(c->hostname) > 64))
+		return -EINVAL;
+	for (int i = 0; i < 3; i++)
+		if (c->stdio[i] < SL_STDIO_PIPE)
+			return -EBADF;
+	return 0;
+}
+
+static void limits_of(const struct sl_sandbox_config *c, struct sl_cgroup_limits *l)
+{
+	uint64_t q = (uint64_t)c->cpu_millis * CPU_PERIOD_US / 1000;
+
+	*l = (struct sl_cgroup_limits){
+		.memory_bytes = c->memory_bytes,
+		.cpu_quota_us = c->cpu_millis ? MAX(q, MIN_QUOTA_US) : 0,
+		.cpu_period_us = CPU_PERIOD_US,
+		.pids_max = c->pids_max ? c->pids_max : DEFAULT_PIDS,
+	};
+}
+
+static struct sl_sandbox *sandbox_alloc(struct sl_runtime *rt)
+{
+	struct sl_sandbox *sb = calloc(1, sizeof(*sb));
+
+	if (!sb)
+		return NULL;
+	sb->rt = rt;
+	sb->pidfd = sb->sock = sb->netns = -1;
+	sb->stdio[0] = sb->stdio[1] = sb->stdio[2] = -1;
+	sb->uid_index = SL_RUNTIME_SANDBOXES; /* none */
+	return sb;
+}
+
+/*
+ * Pipes for SL_STDIO_PIPE (the parent keeps one end in sb->stdio[i], the child's end goes to
+ * child[i]); the caller's fds are passed through.
+ */
+static int make_stdio(struct sl_sandbox *sb, const struct sl_sandbox_config *c, int child[3])
+{
+	for (int i = 0; i < 3; i++) {
+		int p[2];
+
+		child[i] = c->stdio[i] == SL_STDIO_PIPE ? -1 : c->stdio[i];
+		if (c->stdio[i] != SL_STDIO_PIPE)
+			continue;
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return sl_negerrno();
+		sb->stdio[i] = i == 0 ? p[1] : p[0];
+		child[i] = i == 0 ? p[0] : p[1];
+	}
+	return 0;
+}
+
+static void close_child_ends(const struct sl_sandbox_config *c, int child[3], int *sock, int *code)
+{
+	for (int i = 0; i < 3; i++)
+		if (c->stdio[i] == SL_STDIO_PIPE)
+			sl_closep(&child[i]);
+	sl_closep(sock);
+	sl_closep(code);
+}
+
+static pid_t clone_child(struct sl_sandbox *sb, const struct sl_child_plan *plan)
+{
+	struct clone_args args = {
+		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWNET |
+			 CLONE_NEWUTS | CLONE_NEWIPC,
+		.pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)sl_cgroup_fd(sb->cg),
+	};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+
+	if (pid == 0)
+		sl_child_main(plan);
+	return pid < 0 ? sl_negerrno() : pid;
+}
+
+/* Parent side between clone3 and the release: v1 cgroups, the caller's hook, then go. */
+static int release_child(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
+{
+	int r = sl_cgroup_attach(sb->cg, sb->pid);
+
+	if (r >= 0 && c->hook)
+		r = c->hook(sb, c->hook_data);
+	if (r >= 0 && send(sb->sock, "g", 1, MSG_NOSIGNAL) != 1)
+		r = sl_negerrno();
+	return r;
+}
+
+static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
+{
+	struct sl_runtime *rt = sb->rt;
+	struct sl_child_plan plan = {.seccomp = rt->seccomp, .argv = c->argv, .envp = c->envp};
+	struct sl_cgroup_limits lim;
+	int sv[2] = {-1, -1}, code = -1, r;
+
+	limits_of(c, &lim);
+	r = sl_cgroup_new(&sb->cg, rt->cg, sb->id, &lim);
+	if (r < 0)
+		return r;
+	if (c->code_dir && (code = sl_rootfs_open_code(c->code_dir)) < 0)
+		return code;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = sl_negerrno();
+		goto out;
+	}
+	sb->sock = sv[0];
+	plan.sock = sv[1];
+	r = make_stdio(sb, c, plan.stdio);
+	if (r < 0)
+		goto out;
+	sl_rootfs_child_init(&plan.rootfs, sl_rootfs_mntns_fd(rt->rootfs), code,
+			     c->tmp_bytes ? c->tmp_bytes : DEFAULT_TMP);
+	plan.creds = (struct sl_creds){
+		.uid = rt->uid_base + rt->owner.slot * SL_RUNTIME_SANDBOXES + sb->uid_index,
+		.gid = rt->uid_base + rt->owner.slot * SL_RUNTIME_SANDBOXES + sb->uid_index,
+		.nofile = c->nofile ? c->nofile : DEFAULT_NOFILE,
+	};
+	plan.hostname = c->hostname ? c->hostname : "sandlot";
+	r = clone_child(sb, &plan);
+	if (r < 0)
+		goto out;
+	sb->pid = r;
+	close_child_ends(c, plan.stdio, &plan.sock, &code);
+	return release_child(sb, c);
+out:
+	close_child_ends(c, plan.stdio, &plan.sock, &code);
+	return r;
+}
+
+int sl_sandbox_spawn(struct sl_runtime *rt, const struct sl_sandbox_config *cfg,
+		     struct sl_sandbox **ret)
+{
+	struct sl_sandbox *sb;
+	int r = check_config(cfg);
+
+	if (r < 0)
+		return r;
+	sb = sandbox_alloc(rt);
+	if (!sb)
+		return -ENOMEM;
+	r = uid_alloc(rt, &sb->uid_index);
+	if (r < 0) {
+		free(sb);
+		return r;
+	}
+	snprintf(sb->id, sizeof(sb->id), "s%u-%d-%llu", rt->owner.slot, (int)getpid(),
+		 (unsigned long long)++rt->seq);
+	r = spawn(sb, cfg);
+	if (r < 0) {
+		sl_sandbox_free(&sb);
+		return r;
+	}
+	*ret = sb;
+	return 0;
+}
+
+const char *sl_sandbox_id(const struct sl_sandbox *sb)
+{
+	return sb->id;
+}
+
+int sl_sandbox_pidfd(const struct sl_sandbox *sb)
+{
+	return sb->pidfd;
+}
+
+pid_t sl_sandbox_pid(const struct sl_sandbox *sb)
+{
+	return sb->pid;
+}
+
+uid_t sl_sandbox_uid(const struct sl_sandbox *sb)
+{
+	return sb->rt->uid_base + sb->rt->owner.slot * SL_RUNTIME_SANDBOXES + sb->uid_index;
+}
+
+int sl_sandbox_stdio_fd(const struct sl_sandbox *sb, int i)
+{
+	return i >= 0 && i < 3 ? sb->stdio[i] : -1;
+}
+
+int sl_sandbox_cgroup_fd(const struct sl_sandbox *sb)
+{
+	return sl_cgroup_fd(sb->cg);
+}
+
+int sl_sandbox_cgroup_id(const struct sl_sandbox *sb, uint64_t *ret)
+{
+	return sl_cgroup_id(sb->cg, ret);
+}
+
+int sl_sandbox_netns_fd(struct sl_sandbox *sb)
+{
+	char path[64];
+
+	if (sb->netns >= 0)
+		return sb->netns;
+	if (sb->reaped)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)sb->pid);
+	sb->netns = open(path, O_RDONLY | O_CLOEXEC);
+	return sb->netns >= 0 ? sb->netns : sl_negerrno();
+}
+
+int sl_sandbox_freeze(struct sl_sandbox *sb, bool frozen)
+{
+	return sl_cgroup_freeze(sb->cg, frozen);
+}
+
+int sl_sandbox_kill(struct sl_sandbox *sb)
+{
+	return sl_cgroup_kill(sb->cg);
+}
+
+int sl_sandbox_signal(struct sl_sandbox *sb, int sig)
+{
+	if (syscall(SYS_pidfd_send_signal, sb->pidfd, sig, NULL, 0) < 0)
+		return sl_negerrno();
+	return 0;
+}
+
+int sl_sandbox_stats(struct sl_sandbox *sb, struct sl_cgroup_stats *ret)
+{
+	return sl_cgroup_stats(sb->cg, ret);
+}
+
+/* Reads the child's reports (they are queued by now: the init has exited). */
+static void read_reports(struct sl_sandbox *sb, struct sl_sandbox_result *res)
+{
+	struct sl_report rep;
+
+	while (recv(sb->sock, &rep, sizeof(rep), MSG_DONTWAIT) == sizeof(rep)) {
+		rep.step[sizeof(rep.step) - 1] = '\0';
+		switch (rep.kind) {
+		case SL_REPORT_SETUP_FAILED:
+			res->setup_err = -rep.err;
+			memcpy(res->setup_step, rep.step, sizeof(res->setup_step));
+			break;
+		case SL_REPORT_EXEC_FAILED:
+			res->exec_err = rep.err;
+			break;
+		case SL_REPORT_EXITED:
+			if (WIFSIGNALED(rep.status))
+				res->signal = WTERMSIG(rep.status);
+			break;
+		}
+	}
+}
+
+int sl_sandbox_reap(struct sl_sandbox *sb, struct sl_sandbox_result *ret)
+{
+	struct sl_sandbox_result res = {0};
+	siginfo_t si = {0};
+
+	if (sb->reaped) {
+		*ret = sb->result;
+		return 0;
+	}
+	if (waitid((idtype_t)P_PIDFD, (id_t)sb->pidfd, &si, WEXITED | WNOHANG) < 0)
+		return sl_negerrno();
+	if (si.si_pid == 0)
+		return -EAGAIN;
+	read_reports(sb, &res);
+	if (si.si_code == CLD_EXITED) {
+		res.exit_code = si.si_status;
+	} else { /* the init itself was killed: cgroup.kill, OOM, parent death */
+		res.signal = si.si_status;
+		res.exit_code = 128 + si.si_status;
+	}
+	sb->reaped = true;
+	sb->result = res;
+	*ret = res;
+	return 0;
+}
+
+int sl_sandbox_destroy(struct sl_sandbox *sb)
+{
+	struct sl_sandbox_result res;
+	int r;
+
+	if (sb->pidfd >= 0 && !sb->reaped) {
+		(void)sl_cgroup_kill(sb->cg);
+		siginfo_t si;
+		/* blocking wait is short: everything in the cgroup has SIGKILL pending */
+		if (waitid((idtype_t)P_PIDFD, (id_t)sb->pidfd, &si, WEXITED | WNOWAIT) < 0 &&
+		    errno != ECHILD)
+			return sl_negerrno();
+		r = sl_sandbox_reap(sb, &res);
+		if (r < 0 && r != -ECHILD)
+			return r;
+		sb->reaped = true;
+	}
+	return sb->cg ? sl_cgroup_destroy(sb->cg) : 0;
+}
+
+void sl_sandbox_free(struct sl_sandbox **sb)
+{
+	struct sl_sandbox *s = *sb;
+
+	if (!s)
+		return;
+	(void)sl_sandbox_destroy(s);
+	sl_cgroup_free(&s->cg);
+	sl_closep(&s->pidfd);
+	sl_closep(&s->sock);
+	sl_closep(&s->netns);
+	for (int i = 0; i < 3; i++)
+		sl_closep(&s->stdio[i]);
+	if (s->uid_index < SL_RUNTIME_SANDBOXES)
+		uid_release(s->rt, s->uid_index);
+	free(s);
+	*sb = NULL;
+}
