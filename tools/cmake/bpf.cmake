@@ -1,7 +1,7 @@
 # sandlot_bpf_skeleton(<name> <source.bpf.c> [DEPENDS hdr...])
 #
 # Compiles bpf/<name>.bpf.c with clang -target bpf (-g -O2, CO-RE against vmlinux/vmlinux.h) into
-# <name>.bpf.o and generates <name>.skel.h with `bpftool gen skeleton`. Creates the INTERFACE
+# <name>.bpf.o (-mcpu=v3: atomics) and generates <name>.skel.h with `bpftool gen skeleton`. Creates the INTERFACE
 # target <name>_skel: link it to get the skeleton's include directory and the build ordering.
 find_program(SANDLOT_CLANG NAMES clang clang-14 REQUIRED)
 find_program(SANDLOT_BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
@@ -14,7 +14,7 @@ function(sandlot_bpf_skeleton name src)
 	get_filename_component(src_abs ${src} ABSOLUTE)
 	add_custom_command(
 		OUTPUT ${obj}
-		COMMAND ${SANDLOT_CLANG} -target bpf -g -O2 -Wall -Werror
+		COMMAND ${SANDLOT_CLANG} -target bpf -mcpu=v3 -g -O2 -Wall -Werror
 			-D__TARGET_ARCH_x86
 			-I${PROJECT_SOURCE_DIR}/vmlinux
 			-I${PROJECT_SOURCE_DIR}/include

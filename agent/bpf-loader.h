@@ -1,0 +1,122 @@
+#pragma once
+/*
+ * The BPF loader: loads bpf/sandlot.bpf.c once per host, pins its maps and links under a pin
+ * root, and is the only way the agent talks to those programs. The only file that includes the
+ * skeleton (besides the probe).
+ *
+ * Lifetime. Pinned state outlives the agent: counters keep counting while it restarts, and the
+ * next sl_bpf_open() re-adopts the pinned maps and links. sl_bpf_free() closes fds only;
+ * sl_bpf_destroy_pins() removes everything (programs detach, counters are gone).
+ *
+ * Sandbox life cycle, as the sandbox runtime drives it ("parent hook"): create the v2 cgroup
+ * below opts.cgroup_parent -> sl_bpf_sandbox_add() (registers the cgroup id, its policy and
+ * addresses, attaches the cgroup programs) -> clone3(CLONE_INTO_CGROUP) -> the child opens
+ * sockets only after this -> ... -> sl_bpf_sandbox_remove() -> rmdir the cgroup.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sandlot/bpf_abi.h>
+
+#include "netpolicy.h"
+
+#define SL_BPF_PIN_ROOT "/sys/fs/bpf/sandlot"
+
+struct sl_bpf;
+
+/* Called for each ring buffer record from sl_bpf_events_consume(); return < 0 to stop. */
+typedef int (*sl_bpf_event_fn)(const struct sl_bpf_event *ev, void *userdata);
+
+struct sl_bpf_opts {
+	const char *pin_root;	     /* NULL: SL_BPF_PIN_ROOT */
+	const char *cgroup_parent;   /* required: programs attach only strictly below this v2 dir */
+	bool reset_on_schema_change; /* drop pinned state of another ABI version (else -EPROTO) */
+	bool mount_bpffs;	     /* mount bpffs at /sys/fs/bpf when missing */
+	const uint16_t *deny_ports; /* ports no sandbox may connect to; NULL: 7400 7401 7480 7481 */
+	size_t n_deny_ports;	    /* at most SL_BPF_MAX_DENY_PORTS */
+	sl_bpf_event_fn on_event;   /* may be NULL: events are then drained and dropped */
+	void *userdata;
+};
+
+/* What the loader found and did (filled by sl_bpf_open). */
+struct sl_bpf_info {
+	bool adopted;	 /* pinned maps of a previous run were re-used */
+	bool reset;	 /* pinned state of another schema was dropped */
+	bool connect6;	 /* optional programs that loaded (a missing one is logged by the caller) */
+	bool sendmsg;	 /* sendmsg4/6 */
+	unsigned pruned; /* stale sandboxes removed at open */
+	unsigned nr_cpus;   /* possible CPUs */
+	uint32_t found_abi; /* ABI version found pinned (0: none) */
+};
+
+/*
+ * Loads (or re-adopts) the programs and maps. Returns 0, or
+ *   -ENOPKG  the kernel has no BTF (/sys/kernel/btf/vmlinux),
+ *   -EPROTO  the pinned state has another SL_BPF_ABI_VERSION (see ret_info->found_abi) and
+ *            opts->reset_on_schema_change is false,
+ *   -EINVAL  bad options, or another -errno from the kernel.
+ * ret_info may be NULL.
+ */
+int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_bpf_info *ret_info);
+
+/* Closes every fd; pinned maps, programs and links stay. NULL-safe, sets *b to NULL. */
+void sl_bpf_free(struct sl_bpf **b);
+
+/* Removes every pinned object under pin_root and the directory. Missing is fine. 0 or -errno. */
+int sl_bpf_destroy_pins(const char *pin_root);
+
+/* The ABI version pinned under pin_root: 0 with *ret = 0 when nothing is pinned, or -errno. */
+int sl_bpf_pinned_abi(const char *pin_root, uint32_t *ret);
+
+struct sl_bpf_sandbox_spec {
+	const char *cgroup_path; /* the sandbox's v2 cgroup, strictly below opts.cgroup_parent */
+	uint64_t idle_ns;	 /* idle threshold; 0: SL_BPF_DEFAULT_IDLE_NS */
+	const struct sl_netpolicy *policy; /* NULL: no allow-list (only the fixed denials apply) */
+	const struct sl_bpf_addr *addrs;   /* the sandbox's own addresses (others may not reach) */
+	size_t n_addrs;
+};
+
+/*
+ * Registers a sandbox and attaches the cgroup programs to its cgroup (links pinned per cgroup
+ * id). Counters of a cgroup id registered before are kept. Returns 0 and the v2 cgroup id, or
+ * -EPERM when the cgroup is not below cgroup_parent, -ENOSPC when the maps are full, -errno.
+ */
+int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
+		       uint64_t *ret_cgid);
+
+/* Detaches and forgets a sandbox (counters included). -ENOENT when it is not registered. */
+int sl_bpf_sandbox_remove(struct sl_bpf *b, uint64_t cgid);
+
+/* Summed counters of a sandbox (last_* are maxima over CPUs). -ENOENT when unknown. */
+int sl_bpf_sandbox_counters(struct sl_bpf *b, uint64_t cgid, struct sl_bpf_counters *ret);
+
+/* SL_BPF_BUSY or SL_BPF_IDLE as the kernel sees it, or -ENOENT. */
+int sl_bpf_sandbox_state(struct sl_bpf *b, uint64_t cgid);
+
+/* Number of invocations in flight (the agent's knowledge): > 0 keeps the sandbox busy. */
+int sl_bpf_sandbox_set_inflight(struct sl_bpf *b, uint64_t cgid, uint32_t n);
+
+/* Marks an address as the host's own: denied to sandboxes unless a rule allows it. */
+int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a);
+
+/*
+ * Removes registrations whose cgroup no longer exists (and their links and addresses). Returns
+ * the number removed or -errno. sl_bpf_open() runs it once.
+ */
+int sl_bpf_prune(struct sl_bpf *b);
+
+/* The ring buffer's epoll fd: readable when events are waiting. Owned by b. */
+int sl_bpf_events_fd(struct sl_bpf *b);
+
+/* Delivers every waiting event to opts.on_event. Returns the number delivered or -errno. */
+int sl_bpf_events_consume(struct sl_bpf *b);
+
+/* Waits up to timeout_ms for events and delivers them. Returns the number or -errno. */
+int sl_bpf_events_poll(struct sl_bpf *b, int timeout_ms);
+
+/* Program fds by name ("sl_sched_switch", "sl_skb_egress", ...) for statistics; -ENOENT. */
+int sl_bpf_prog_fd(struct sl_bpf *b, const char *name);
+
+/* The v2 cgroup id of a cgroup directory. */
+int sl_cgroup_id(const char *path, uint64_t *ret);

@@ -1,0 +1,149 @@
+#pragma once
+/*
+ * The data layout shared by sandlot's BPF programs (bpf/sandlot.bpf.c) and user space
+ * (agent/bpf-loader.c, sandlotctl). Only fixed-width fields, explicit padding, no pointers.
+ *
+ * Any change to a struct below, to a map's type, key or value, or to the meaning of a field
+ * must bump SL_BPF_ABI_VERSION: the loader compares it with the version stored in the pinned
+ * meta map and refuses to mix an old pinned state with new programs.
+ *
+ * Maps (all pinned by name under the pin root, default /sys/fs/bpf/sandlot/):
+ *   sl_meta      array[1]        -> struct sl_bpf_meta      schema version, written once
+ *   sl_config    array[1]        -> struct sl_bpf_config    host-wide policy settings
+ *   sl_sandboxes hash cgid       -> struct sl_bpf_sandbox   registration: policy + idle state
+ *   sl_counters  percpu hash cgid-> struct sl_bpf_counters  accounting (summed by user space)
+ *   sl_inflight  hash cgid       -> __u32                   invocations in flight (agent)
+ *   sl_addrs     hash addr       -> struct sl_bpf_addr_owner addresses of sandboxes and host
+ *   sl_cpu       percpu array[1] -> struct sl_bpf_cpu       what runs on each CPU right now
+ *   sl_events    ringbuf                                    struct sl_bpf_event
+ */
+#ifdef __bpf__
+/* BPF side: types come from vmlinux.h, included before this header. */
+#else
+#include <linux/bpf.h>
+#include <linux/types.h>
+#endif
+
+#define SL_BPF_ABI_VERSION 1
+
+#define SL_BPF_MAX_SANDBOXES   4096 /* registered sandboxes per host */
+#define SL_BPF_MAX_RULES       16   /* allow-list rules per sandbox */
+#define SL_BPF_MAX_ADDRS       8192 /* sandbox + host addresses known to the policy */
+#define SL_BPF_MAX_DENY_PORTS  8    /* agent/control ports denied to every sandbox */
+#define SL_BPF_MAX_CPUS	       256  /* CPUs scanned by the idle timer */
+#define SL_BPF_RINGBUF_BYTES   (256 * 1024)
+#define SL_BPF_DEFAULT_IDLE_NS (50ULL * 1000 * 1000)
+#define SL_BPF_DENY_EVENT_NS   (100ULL * 1000 * 1000) /* at most one deny event per 100 ms */
+
+/* Protocols in rules and events (IPPROTO_* values; 0 = any). */
+#define SL_BPF_PROTO_ANY 0
+#define SL_BPF_PROTO_TCP 6
+#define SL_BPF_PROTO_UDP 17
+
+/* struct sl_bpf_sandbox.flags */
+#define SL_BPF_SBX_POLICY (1U << 0) /* has an allow-list: everything not allowed is denied */
+
+/* struct sl_bpf_sandbox.state */
+#define SL_BPF_IDLE 0
+#define SL_BPF_BUSY 1
+
+/* struct sl_bpf_addr_owner.kind */
+#define SL_BPF_ADDR_SANDBOX 1 /* owned by sandbox `cgid`: denied to every other sandbox */
+#define SL_BPF_ADDR_HOST    2 /* the host's own address: denied unless a rule allows it */
+
+/*
+ * Addresses are always 16 bytes in network order: IPv6 as is, IPv4 as v4-mapped
+ * ::ffff:a.b.c.d, so one code path and one rule format covers both families.
+ */
+struct sl_bpf_addr {
+	__u32 a[4];
+};
+
+/* One allow-list rule: (dst & mask) == net, port in [port_lo, port_hi], proto (0 = any). */
+struct sl_bpf_rule {
+	__u32 net[4];  /* network, already masked, network order */
+	__u32 mask[4]; /* prefix mask, network order (v4 rules: prefix + 96) */
+	__u16 port_lo; /* host order; 0..65535 = any port when port_lo == 0 && port_hi == 0 */
+	__u16 port_hi;
+	__u8 proto; /* SL_BPF_PROTO_* */
+	__u8 pad[3];
+};
+
+struct sl_bpf_meta {
+	__u32 abi_version; /* SL_BPF_ABI_VERSION of whoever created the pinned maps */
+	__u32 pad;
+	__u64 created_ns; /* CLOCK_MONOTONIC when the pinned state was created */
+};
+
+struct sl_bpf_config {
+	__u16 deny_ports[SL_BPF_MAX_DENY_PORTS]; /* host order; 0 = unused slot */
+};
+
+/*
+ * A registered sandbox. User space writes it once at registration (state fields zero); after
+ * that only BPF changes the state fields. Re-writing it resets the idle state and its timer.
+ */
+struct sl_bpf_sandbox {
+	struct bpf_timer timer; /* idle timer, owned by the kernel (opaque) */
+	__u64 cgid;		/* v2 cgroup id, the key (the timer callback needs it) */
+	__u64 idle_ns;		/* idle threshold */
+	__u64 seq;		/* transition sequence number, increases with every event */
+	__u64 last_deny_event_ns;
+	__u32 state; /* SL_BPF_IDLE / SL_BPF_BUSY */
+	__u32 flags; /* SL_BPF_SBX_* */
+	__u32 denied_unreported;
+	__u32 n_rules;
+	struct sl_bpf_rule rules[SL_BPF_MAX_RULES];
+};
+
+/* Per-CPU accounting of one sandbox; user space sums (max for last_*) over CPUs. */
+struct sl_bpf_counters {
+	__u64 cpu_ns;	   /* on-CPU time */
+	__u64 switches;	   /* times a task of the sandbox was switched out */
+	__u64 last_cpu_ns; /* CLOCK_MONOTONIC when it last left this CPU */
+	__u64 last_net_ns; /* CLOCK_MONOTONIC of its last packet on this CPU */
+	__u64 rx_bytes;	   /* IP-layer bytes (headers included) */
+	__u64 rx_packets;  /* skbs (a GSO skb counts once) */
+	__u64 tx_bytes;
+	__u64 tx_packets;
+	__u64 dropped_packets; /* egress packets dropped by policy */
+	__u64 denied_connects; /* connect()/sendmsg() refused with EPERM */
+};
+
+struct sl_bpf_addr_owner {
+	__u64 cgid; /* owning sandbox (SL_BPF_ADDR_SANDBOX), 0 for the host */
+	__u32 kind; /* SL_BPF_ADDR_* */
+	__u32 pad;
+};
+
+/* What the task running on one CPU belongs to (cgid 0: not a registered sandbox). */
+struct sl_bpf_cpu {
+	__u64 cgid;
+	__u64 since_ns; /* when it was switched in */
+};
+
+enum sl_bpf_event_type {
+	SL_BPF_EV_BUSY = 1,
+	SL_BPF_EV_IDLE = 2,
+	SL_BPF_EV_DENY = 3,
+};
+
+/* Context of the sl_sandbox_init syscall program (run by the loader after registering). */
+struct sl_bpf_init_args {
+	__u64 cgid;
+};
+
+/* One ring buffer record. */
+struct sl_bpf_event {
+	__u32 type; /* enum sl_bpf_event_type */
+	__u32 pad;
+	__u64 cgid;
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 seq;   /* BUSY/IDLE: the sandbox's transition number (orders events per sandbox) */
+	/* SL_BPF_EV_DENY only: */
+	struct sl_bpf_addr addr; /* refused destination */
+	__u16 port;		 /* host order */
+	__u8 proto;
+	__u8 pad2;
+	__u32 suppressed; /* denials not reported since the previous deny event */
+};
