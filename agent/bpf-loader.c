@@ -43,7 +43,7 @@ static const char *const optional_progs[] = {"sl_connect6", "sl_sendmsg4", "sl_s
 
 static const uint16_t default_deny_ports[] = {7400, 7401, 7480, 7481};
 
-int sl_cgroup_id(const char *path, uint64_t *ret)
+int sl_cgroup_path_id(const char *path, uint64_t *ret)
 {
 	struct {
 		struct file_handle fh;
@@ -500,7 +500,7 @@ int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 	fd = open_sandbox_cgroup(b, spec->cgroup_path);
 	if (fd < 0)
 		return fd;
-	r = sl_cgroup_id(spec->cgroup_path, &cgid);
+	r = sl_cgroup_path_id(spec->cgroup_path, &cgid);
 	if (r < 0)
 		return r;
 	r = register_sandbox(b, spec, cgid);

@@ -119,4 +119,4 @@ int sl_bpf_events_poll(struct sl_bpf *b, int timeout_ms);
 int sl_bpf_prog_fd(struct sl_bpf *b, const char *name);
 
 /* The v2 cgroup id of a cgroup directory. */
-int sl_cgroup_id(const char *path, uint64_t *ret);
+int sl_cgroup_path_id(const char *path, uint64_t *ret);
