@@ -26,6 +26,7 @@ void sl_agent_config_defaults(struct sl_agent_config *c)
 		snprintf(host, sizeof(host), "agent");
 	snprintf(c->name, sizeof(c->name), "%s", host);
 	snprintf(c->zone, sizeof(c->zone), "default");
+	snprintf(c->region, sizeof(c->region), "us-east-1");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/sandlot/agent");
 	snprintf(c->key_file, sizeof(c->key_file), "/etc/sandlot/cluster.key");
 	/* offer three quarters of the host's memory to sandboxes */
@@ -105,6 +106,10 @@ void sl_agent_config_usage(FILE *f)
 		"Usage: sandlot-agent [OPTIONS]          run the worker agent daemon\n"
 		"  --control ENDPOINT      control node to register with (tcp://127.0.0.1:7400)\n"
 		"  --listen ENDPOINT       nanomsg endpoint for commands (tcp://0.0.0.0:7401)\n"
+		"  --advertise ENDPOINT    endpoint the control node connects to (--listen, "
+		"0.0.0.0 ->\n"
+		"                          127.0.0.1)\n"
+		"  --region REGION         AWS_REGION inside sandboxes (us-east-1)\n"
 		"  --http IP:PORT          local HTTP API: /healthz, /metrics, JSON "
 		"(127.0.0.1:7481)\n"
 		"  --name NAME             this host's name (hostname)\n"
@@ -153,6 +158,18 @@ static int parse_one(struct sl_agent_config *c, int opt, const char *name, const
 				   name, val);
 		return copy_opt(opt == 'c' ? c->control : c->listen, sizeof(c->control), val, name,
 				err, errlen);
+	case 'A':
+		if (sl_validate_nn_endpoint(val) < 0 || strchr(val, '*') || strstr(val, "0.0.0.0"))
+			return bad(err, errlen,
+				   "--advertise: '%s' is not a reachable tcp://HOST:PORT or "
+				   "ipc:///PATH",
+				   val);
+		return copy_opt(c->advertise, sizeof(c->advertise), val, name, err, errlen);
+	case 'R':
+		if (sl_validate_name(val) < 0)
+			return bad(err, errlen, "--region: '%s' must be 1-%d of [A-Za-z0-9._-]",
+				   val, SL_AGENT_NAME_MAX);
+		return copy_opt(c->region, sizeof(c->region), val, name, err, errlen);
 	case 'H':
 		if (sl_validate_host_port(val) < 0)
 			return bad(err, errlen, "--http: '%s' is not IP:PORT", val);
@@ -202,6 +219,8 @@ int sl_agent_config_parse(struct sl_agent_config *c, int argc, char **argv, char
 		{"control", required_argument, NULL, 'c'},
 		{"listen", required_argument, NULL, 'L'},
 		{"http", required_argument, NULL, 'H'},
+		{"advertise", required_argument, NULL, 'A'},
+		{"region", required_argument, NULL, 'R'},
 		{"name", required_argument, NULL, 'n'},
 		{"zone", required_argument, NULL, 'z'},
 		{"state-dir", required_argument, NULL, 's'},
@@ -234,5 +253,23 @@ int sl_agent_config_parse(struct sl_agent_config *c, int argc, char **argv, char
 	}
 	if (optind < argc)
 		return bad(err, errlen, "unexpected argument '%s'", argv[optind]);
+	sl_agent_config_finish(c);
 	return 0;
+}
+
+void sl_agent_config_finish(struct sl_agent_config *c)
+{
+	const char *any;
+
+	if (c->advertise[0])
+		return;
+	any = strstr(c->listen, "0.0.0.0");
+	if (any)
+		snprintf(c->advertise, sizeof(c->advertise), "%.*s127.0.0.1%s",
+			 (int)(any - c->listen), c->listen, any + 7);
+	else if ((any = strstr(c->listen, "://*:")))
+		snprintf(c->advertise, sizeof(c->advertise), "%.*s://127.0.0.1%s",
+			 (int)(any - c->listen), c->listen, any + 4);
+	else
+		snprintf(c->advertise, sizeof(c->advertise), "%s", c->listen);
 }
