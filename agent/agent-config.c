@@ -29,6 +29,7 @@ void sl_agent_config_defaults(struct sl_agent_config *c)
 	snprintf(c->region, sizeof(c->region), "us-east-1");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/sandlot/agent");
 	snprintf(c->key_file, sizeof(c->key_file), "/etc/sandlot/cluster.key");
+	snprintf(c->bpf_pin_root, sizeof(c->bpf_pin_root), "/sys/fs/bpf/sandlot");
 	/* offer three quarters of the host's memory to sandboxes */
 	c->memory_capacity =
 		sysinfo(&si) == 0 ? (uint64_t)si.totalram * si.mem_unit / 4 * 3 : 1ULL << 30;
@@ -121,6 +122,8 @@ void sl_agent_config_usage(FILE *f)
 		"  --idle-threshold DUR    no CPU or network this long = idle (50ms)\n"
 		"  --key-file FILE         cluster key for message MACs "
 		"(/etc/sandlot/cluster.key)\n"
+		"  --bpf-pin-root DIR      pinned BPF maps and links, kept across restarts\n"
+		"                          (/sys/fs/bpf/sandlot)\n"
 		"  --log-level LEVEL       debug, info, warn, error (info)\n",
 		MAX_SANDBOXES_LIMIT);
 }
@@ -185,6 +188,12 @@ static int parse_one(struct sl_agent_config *c, int opt, const char *name, const
 		return copy_opt(c->state_dir, sizeof(c->state_dir), val, name, err, errlen);
 	case 'k':
 		return copy_opt(c->key_file, sizeof(c->key_file), val, name, err, errlen);
+	case 'P':
+		if (strncmp(val, "/sys/fs/bpf/", 12) != 0 || strstr(val, "/..") || !val[12])
+			return bad(err, errlen,
+				   "--bpf-pin-root: '%s' is not a directory below /sys/fs/bpf/",
+				   val);
+		return copy_opt(c->bpf_pin_root, sizeof(c->bpf_pin_root), val, name, err, errlen);
 	case 'm':
 		if (sl_parse_size(val, &v) < 0 || v < (16ULL << 20))
 			return bad(err, errlen,
@@ -225,6 +234,7 @@ int sl_agent_config_parse(struct sl_agent_config *c, int argc, char **argv, char
 		{"zone", required_argument, NULL, 'z'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"key-file", required_argument, NULL, 'k'},
+		{"bpf-pin-root", required_argument, NULL, 'P'},
 		{"memory-capacity", required_argument, NULL, 'm'},
 		{"max-sandboxes", required_argument, NULL, 'x'},
 		{"keep-alive", required_argument, NULL, 'a'},

@@ -21,6 +21,7 @@ struct sl_agent_config {
 	char zone[SL_AGENT_NAME_MAX + 1];      /* placement zone (default "default") */
 	char state_dir[256];		       /* code cache, runtime state */
 	char key_file[256];		       /* cluster key for message MACs */
+	char bpf_pin_root[256];		       /* where BPF maps and links are pinned */
 	uint64_t memory_capacity;	       /* bytes offered to sandboxes */
 	unsigned max_sandboxes;
 	uint64_t keep_alive_ns;	    /* idle warm sandboxes are destroyed after this */

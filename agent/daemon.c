@@ -81,6 +81,7 @@ static int mkdir_p(const char *path, mode_t mode)
 static void open_bpf(struct agent *a)
 {
 	struct sl_bpf_opts o = {
+		.pin_root = a->cfg.bpf_pin_root,
 		.cgroup_parent = a->cg_dir,
 		.reset_on_schema_change = true,
 		.mount_bpffs = true,

@@ -659,8 +659,8 @@ static int spawn(struct asb *s)
 	fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
 	s->pidfd = sl_sandbox_pidfd(s->sb);
 	if ((r = watch(s, sl_rtapi_fd(s->api), on_rtapi)) < 0 ||
-	    (r = watch(s, s->pidfd, on_runtime_exit)) < 0 || (r = watch(s, s->out_fd, on_output)) < 0 ||
-	    (r = watch(s, s->err_fd, on_output)) < 0)
+	    (r = watch(s, s->pidfd, on_runtime_exit)) < 0 ||
+	    (r = watch(s, s->out_fd, on_output)) < 0 || (r = watch(s, s->err_fd, on_output)) < 0)
 		return r;
 	s->cold = true;
 	return sl_loop_add_timer(a->loop, s->created_mono + SL_AGENT_INIT_TIMEOUT_NS,
