@@ -31,6 +31,7 @@
 
 struct agent;
 struct code_fetch;
+struct pending_event;
 
 /* One sandbox of one function, from CREATE_SANDBOX to its destruction. */
 struct asb {
@@ -67,6 +68,7 @@ struct asb {
 	uint64_t invocations;
 	struct sl_timer *init_timer;
 	struct sl_timer *destroy_timer; /* destruction deferred out of a callback */
+	struct sl_timer *rtapi_timer;	/* the Runtime API server's own time-outs */
 	uint8_t destroy_reason;
 
 	struct {
@@ -78,6 +80,7 @@ struct asb {
 		struct sl_timer *deadline;
 	} inv;
 	struct sl_logtail log;
+	struct pending_event *pending; /* an invocation that arrived before the spawn */
 };
 
 /* Outbound frames waiting for the control node's socket to take them. */

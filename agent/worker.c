@@ -28,6 +28,7 @@
 #define CPU_MB_PER_VCPU	      1769
 
 static void keepalive_rearm(struct agent *a);
+static void rtapi_service(struct asb *s);
 static void finish_invoke(struct asb *s, uint8_t status, const char *function_error,
 			  const void *payload, size_t len);
 
@@ -99,6 +100,7 @@ static void set_frozen(struct asb *s, bool frozen)
 		sl_log_warn_err(r, "sandbox %s: %s", s->id, frozen ? "freeze" : "thaw");
 		return;
 	}
+	sl_debug("sandbox %s: %s", s->id, frozen ? "frozen" : "thawed");
 	s->frozen = frozen;
 }
 
@@ -137,6 +139,7 @@ void worker_destroy(struct asb *s, uint8_t reason)
 	sl_loop_cancel_timer(a->loop, &s->init_timer);
 	sl_loop_cancel_timer(a->loop, &s->inv.deadline);
 	sl_loop_cancel_timer(a->loop, &s->destroy_timer);
+	sl_loop_cancel_timer(a->loop, &s->rtapi_timer);
 	codefetch_cancel(s);
 	if (s->api) {
 		sl_loop_del_io(a->loop, sl_rtapi_fd(s->api));
@@ -163,6 +166,7 @@ void worker_destroy(struct asb *s, uint8_t reason)
 	for (char **e = s->user_env; e && *e; e++)
 		free(*e);
 	free(s->user_env);
+	free(s->pending);
 	free(s);
 	keepalive_rearm(a);
 	agent_check_drained(a);
@@ -290,6 +294,7 @@ static void on_response(struct sl_rtapi *srv, void *data, const char *request_id
 {
 	struct asb *s = data;
 
+	sl_debug("sandbox %s: response to %s", s->id, request_id);
 	if (!s->inv.active || strcmp(request_id, s->inv.request_id) != 0)
 		return;
 	finish_invoke(s, SL_INVOKE_OK, "", body, len);
@@ -355,11 +360,13 @@ static struct asb *pick(struct agent *a, const struct sl_msg_invoke *iv)
 
 	if (iv->sandbox_id[0]) {
 		s = worker_find(a, iv->sandbox_id);
-		if (!s || s->dying || strcmp(s->function, iv->function) != 0 ||
-		    strcmp(s->version, iv->version) != 0 ||
-		    sl_pool_take_entry(&a->pool, &s->pe) < 0)
+		if (!s || s->dying || s->inv.active || strcmp(s->function, iv->function) != 0 ||
+		    strcmp(s->version, iv->version) != 0)
 			return NULL;
-		return s;
+		/* still starting: a cold start, the event waits for the runtime's first next */
+		if (s->pe.state == SL_POOL_STARTING)
+			return s;
+		return sl_pool_take_entry(&a->pool, &s->pe) < 0 ? NULL : s;
 	}
 	snprintf(key, sizeof(key), "%s:%s", iv->function, iv->version);
 	return (struct asb *)sl_pool_take(&a->pool, key);
@@ -383,10 +390,66 @@ static void refuse_invoke(struct agent *a, const struct sl_msg *m, uint8_t statu
 	control_send(a, &r);
 }
 
+/* Hands an event to s's runtime (now, or at its first next) and runs the server. */
+static int deliver(struct asb *s, const struct sl_rtapi_event *ev)
+{
+	int r = sl_rtapi_invoke_event(s->api, ev);
+
+	sl_debug("sandbox %s: event %s handed over (runtime %s%s): %d", s->id, ev->request_id,
+		 sl_rtapi_state(s->api), sl_rtapi_waiting(s->api) ? ", waiting" : "", r);
+	if (r == 0)
+		rtapi_service(s);
+	return r;
+}
+
+/* An event for a sandbox whose code is still on its way: kept until the spawn. */
+struct pending_event {
+	struct sl_rtapi_event ev;
+	char arn[SL_MSG_TEXT_MAX + 1];
+	char trace_id[SL_MSG_TEXT_MAX + 1];
+	char client_context[SL_MSG_CLIENT_CTX_MAX + 1];
+	unsigned char payload[];
+};
+
+static int keep_pending(struct asb *s, const struct sl_rtapi_event *ev)
+{
+	struct pending_event *p = malloc(sizeof(*p) + ev->len);
+
+	if (!p)
+		return -ENOMEM;
+	snprintf(p->arn, sizeof(p->arn), "%s", ev->arn);
+	snprintf(p->trace_id, sizeof(p->trace_id), "%s", ev->trace_id ? ev->trace_id : "");
+	snprintf(p->client_context, sizeof(p->client_context), "%s",
+		 ev->client_context ? ev->client_context : "");
+	memcpy(p->payload, ev->payload, ev->len);
+	p->ev = *ev;
+	p->ev.request_id = s->inv.request_id;
+	p->ev.arn = p->arn;
+	p->ev.trace_id = p->trace_id;
+	p->ev.client_context = ev->client_context ? p->client_context : NULL;
+	p->ev.payload = p->payload;
+	s->pending = p;
+	return 0;
+}
+
+static void hand_pending(struct asb *s)
+{
+	struct pending_event *p = TAKE_PTR(s->pending);
+	int r = deliver(s, &p->ev);
+
+	free(p);
+	if (r < 0) {
+		char body[256];
+		size_t n = error_json(body, sizeof(body), "Agent.InvokeFailed", "%s", strerror(-r));
+
+		finish_invoke(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
+	}
+}
+
 void worker_invoke(struct agent *a, const struct sl_msg *m)
 {
 	const struct sl_msg_invoke *iv = &m->invoke;
-	uint64_t now = sl_now_ns(), wall = sl_wall_ns(), deadline;
+	uint64_t now = sl_now_ns(), wall = sl_wall_ns(), timeout;
 	struct sl_rtapi_event ev;
 	struct asb *s;
 	int r;
@@ -403,36 +466,41 @@ void worker_invoke(struct agent *a, const struct sl_msg *m)
 						: "no warm sandbox of this function");
 		return;
 	}
+	/* the earlier of the invoker's deadline and the function's timeout */
+	timeout = MIN(iv->deadline_ns > wall ? iv->deadline_ns - wall : 0,
+		      (uint64_t)s->timeout_ms * SL_NSEC_PER_MSEC);
+	snprintf(s->inv.request_id, sizeof(s->inv.request_id), "%s", iv->request_id);
 	ev = (struct sl_rtapi_event){
-		.request_id = iv->request_id,
-		.deadline_ms = iv->deadline_ns / SL_NSEC_PER_MSEC,
+		.request_id = s->inv.request_id,
+		.deadline_ms = (wall + timeout) / SL_NSEC_PER_MSEC,
 		.arn = iv->function_arn,
 		.trace_id = iv->trace_id,
 		.client_context = iv->client_context[0] ? iv->client_context : NULL,
 		.payload = iv->payload,
 		.len = iv->payload_len,
 	};
-	r = sl_rtapi_invoke_event(s->api, &ev);
-	if (r < 0) {
-		sl_pool_put_idle(&a->pool, &s->pe, now);
-		refuse_invoke(a, m, SL_INVOKE_INTERNAL, "Agent.InvokeFailed", strerror(-r));
-		return;
-	}
+	/* Everything is in place before the event goes: a quick function may answer before
+	 * deliver() returns. Thawed first, so that the runtime wakes as the event arrives. */
+	set_frozen(s, false);
 	s->inv.active = true;
-	snprintf(s->inv.request_id, sizeof(s->inv.request_id), "%s", iv->request_id);
 	s->inv.corr = m->corr_id;
 	s->inv.start_mono = now;
 	s->inv.log_tail = iv->log_tail;
 	sl_logtail_reset(&s->log);
-	/* the earlier of the invoker's deadline and the function's timeout */
-	deadline = now + MIN(iv->deadline_ns > wall ? iv->deadline_ns - wall : 0,
-			     (uint64_t)s->timeout_ms * SL_NSEC_PER_MSEC);
-	sl_loop_add_timer(a->loop, deadline, on_deadline, s, &s->inv.deadline);
+	sl_loop_add_timer(a->loop, now + timeout, on_deadline, s, &s->inv.deadline);
 	if (s->bpf)
 		sl_bpf_sandbox_set_inflight(a->bpf, s->cgid, 1);
-	set_frozen(s, false);
 	if (s->ready)
 		transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, 0);
+	r = s->api ? deliver(s, &ev) : keep_pending(s, &ev);
+	if (r < 0) {
+		char body[256];
+		size_t n = error_json(body, sizeof(body), "Agent.InvokeFailed", "%s", strerror(-r));
+
+		finish_invoke(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
+		if (s->pe.state == SL_POOL_IN_USE)
+			invoke_done(s);
+	}
 }
 
 /* ---- the runtime's life ---- */
@@ -523,12 +591,40 @@ static void on_output(struct sl_loop *loop, int fd, uint32_t events, void *data)
 		unwatch(s->a, fd == s->out_fd ? &s->out_fd : &s->err_fd);
 }
 
-static void on_rtapi(struct sl_loop *loop, int fd, uint32_t events, void *data)
+static void on_rtapi_timer(struct sl_loop *loop, void *data)
 {
 	struct asb *s = data;
 
-	if (s->api)
-		sl_rtapi_run(s->api);
+	s->rtapi_timer = NULL;
+	rtapi_service(s);
+}
+
+/*
+ * Runs the sandbox's Runtime API server until it has nothing left to do now. libmicrohttpd's
+ * epoll mode is edge-triggered inside: after a resumed long poll or a partial write it may
+ * still have work although its fd is not readable, which sl_rtapi_timeout_ms() says (0).
+ */
+static void rtapi_service(struct asb *s)
+{
+	struct agent *a = s->a;
+	int t = 0;
+
+	sl_loop_cancel_timer(a->loop, &s->rtapi_timer);
+	for (int i = 0; i < 16 && s->api && !s->dying; i++) {
+		if (sl_rtapi_run(s->api) < 0)
+			sl_debug("sandbox %s: Runtime API run failed", s->id);
+		t = s->api ? sl_rtapi_timeout_ms(s->api) : -1;
+		if (t != 0)
+			break;
+	}
+	if (s->api && !s->dying && t >= 0)
+		sl_loop_add_timer(a->loop, sl_now_ns() + (uint64_t)t * SL_NSEC_PER_MSEC,
+				  on_rtapi_timer, s, &s->rtapi_timer);
+}
+
+static void on_rtapi(struct sl_loop *loop, int fd, uint32_t events, void *data)
+{
+	rtapi_service(data);
 }
 
 /* ---- spawning ---- */
@@ -675,6 +771,8 @@ void worker_code_ready(struct asb *s, int r, const char *why)
 		r = spawn(s);
 		if (r == 0) {
 			transition(s, SL_SANDBOX_CREATED, SL_REASON_COMMAND, 0);
+			if (s->pending) /* an invocation waited for the code */
+				hand_pending(s);
 			return;
 		}
 		why = r == -EINVAL || r == -EPERM || r == -E2BIG ? "invalid function environment"
@@ -809,6 +907,9 @@ void worker_bpf_event(struct agent *a, const struct sl_bpf_event *ev)
 	if (ev->type != SL_BPF_EV_BUSY && ev->type != SL_BPF_EV_IDLE)
 		return;
 	s = find_cgid(a, ev->cgid);
+	sl_debug("BPF: %s for cgroup %llu (sandbox %s)",
+		 ev->type == SL_BPF_EV_IDLE ? "idle" : "busy", (unsigned long long)ev->cgid,
+		 s ? s->id : "?");
 	if (!s || s->dying || !s->ready || s->inv.active)
 		return; /* during an invocation the agent's own knowledge rules: busy */
 	if (ev->type == SL_BPF_EV_IDLE) {
