@@ -184,8 +184,8 @@ static void send_register(struct agent *a)
 
 	if (a->registered)
 		backoff = REGISTER_RETRY_MIN_NS;
+	/* control_id stays: results and events of the meantime still reach the (same) node */
 	a->registered = false;
-	a->control_id = 0;
 	m.reg = (struct sl_msg_register){
 		.name = a->cfg.name,
 		.zone = a->cfg.zone,

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #define FLUSH_TIMEOUT_NS (2 * SL_NSEC_PER_SEC)
+#define LINGER_NS	 (100 * SL_NSEC_PER_MSEC)
 
 void agent_check_drained(struct agent *a)
 {
@@ -163,17 +164,26 @@ out:
 	return r;
 }
 
-/* Gives queued frames (final events) a moment to reach the control node. */
+/*
+ * Gives queued frames (final events) a moment to reach the control node. Frames nanomsg took
+ * are not on the wire yet either: its I/O thread writes them, and nn_close() drops what is
+ * left (NN_LINGER is not implemented in nanomsg 1.x), so linger a little after the queue is
+ * empty.
+ */
 static void flush(struct agent *a)
 {
-	uint64_t until = sl_now_ns() + FLUSH_TIMEOUT_NS;
+	uint64_t until = sl_now_ns() + FLUSH_TIMEOUT_NS, linger;
 
 	while (a->outq && sl_now_ns() < until)
 		sl_loop_run_once(a->loop, 50 * SL_NSEC_PER_MSEC);
+	linger = sl_now_ns() + LINGER_NS;
+	while (a->link && sl_now_ns() < linger)
+		sl_loop_run_once(a->loop, linger - sl_now_ns());
 }
 
 static void stop(struct agent *a)
 {
+	a->draining = true; /* nothing new while the last frames go out */
 	while (a->sandboxes)
 		worker_destroy(a->sandboxes, SL_REASON_DRAIN);
 	codefetch_free_all(a);

@@ -103,6 +103,27 @@ static inline const struct peer_pkg *pkg_from_disk(struct peer *p, const char *c
 	return k;
 }
 
+/* A shell runtime whose event says what to do: sleep (30 s), nap (1 s), crash, log, or just
+ * answer "done". */
+static inline const char *actions_sh(void)
+{
+	return "#!/bin/sh\n"
+	       "api=\"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime\"\n"
+	       "h=$(mktemp)\n"
+	       "while true; do\n"
+	       "  ev=$(curl -sS -D \"$h\" \"$api/invocation/next\") || exit 1\n"
+	       "  id=$(grep -i lambda-runtime-aws-request-id \"$h\" | tr -d '[:space:]' | cut -d: "
+	       "-f2)\n"
+	       "  case \"$ev\" in\n"
+	       "  *sleep*) sleep 30 ;;\n"
+	       "  *nap*) sleep 1 ;;\n"
+	       "  *crash*) echo 'crashing now' >&2; exit 7 ;;\n"
+	       "  *log*) head -c 10000 /dev/zero | tr '\\0' x >&2; echo END-OF-LOG >&2 ;;\n"
+	       "  esac\n"
+	       "  curl -sS -o /dev/null --data-binary done \"$api/invocation/$id/response\"\n"
+	       "done\n";
+}
+
 static inline const struct peer_pkg *pkg_c_example(struct peer *p)
 {
 	const char *bin = getenv("SANDLOT_BINARY_DIR");

@@ -39,22 +39,6 @@ static const char echo_py[] =
 	"        continue\n"
 	"    post('/invocation/%s/response' % rid, json.dumps(out).encode())\n";
 
-/* A shell runtime whose event says what to do: sleep, crash, log, or answer "done". */
-static const char actions_sh[] =
-	"#!/bin/sh\n"
-	"api=\"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime\"\n"
-	"h=$(mktemp)\n"
-	"while true; do\n"
-	"  ev=$(curl -sS -D \"$h\" \"$api/invocation/next\") || exit 1\n"
-	"  id=$(grep -i lambda-runtime-aws-request-id \"$h\" | tr -d '[:space:]' | cut -d: -f2)\n"
-	"  case \"$ev\" in\n"
-	"  *sleep*) sleep 30 ;;\n"
-	"  *crash*) echo 'crashing now' >&2; exit 7 ;;\n"
-	"  *log*) head -c 10000 /dev/zero | tr '\\0' x >&2; echo END-OF-LOG >&2 ;;\n"
-	"  esac\n"
-	"  curl -sS -o /dev/null --data-binary done \"$api/invocation/$id/response\"\n"
-	"done\n";
-
 static const char exits_sh[] = "#!/bin/sh\necho 'no runtime here' >&2\nexit 3\n";
 
 /* ---- the examples, cold and warm ---- */
@@ -231,7 +215,7 @@ static void timeout_destroys_the_sandbox(void **state)
 	char *s;
 
 	fx_start(f, NULL);
-	cold_start(f, "slow", "actions", pkg_script(f->p, actions_sh), "", 128, 1000);
+	cold_start(f, "slow", "actions", pkg_script(f->p, actions_sh()), "", 128, 1000);
 	r = invoke(f, "req-sleep", "slow", "actions", "\"sleep\"", false);
 	assert_int_equal(PMSG(r)->result.status, SL_INVOKE_TIMEOUT);
 	assert_string_equal(PMSG(r)->result.function_error, "Unhandled");
@@ -305,7 +289,7 @@ static void runtime_crash_mid_invocation_is_reported(void **state)
 	char *s;
 
 	fx_start(f, NULL);
-	cold_start(f, "cr", "actions", pkg_script(f->p, actions_sh), "", 128, 10000);
+	cold_start(f, "cr", "actions", pkg_script(f->p, actions_sh()), "", 128, 10000);
 	r = invoke(f, "req-crash", "", "actions", "\"crash\"", true);
 	assert_int_equal(PMSG(r)->result.status, SL_INVOKE_RUNTIME_EXIT);
 	assert_string_equal(PMSG(r)->result.function_error, "Unhandled");
@@ -326,7 +310,7 @@ static void log_tail_is_the_last_4kb(void **state)
 	const char *end = "xxxxEND-OF-LOG\n";
 
 	fx_start(f, NULL);
-	cold_start(f, "lg", "actions", pkg_script(f->p, actions_sh), "", 128, 10000);
+	cold_start(f, "lg", "actions", pkg_script(f->p, actions_sh()), "", 128, 10000);
 	r = invoke(f, "req-log", "", "actions", "\"log\"", true);
 	res = &PMSG(r)->result;
 	expect_ok(r, "done");
