@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -107,6 +108,40 @@ static int open_link(struct peer *p)
 	return sl_link_listen(p->link, p->url);
 }
 
+/* Removes what runs of this test that died left behind: /tmp/sl-agent-<pid>-*, pin roots. */
+static void sweep_stale(void)
+{
+	static bool done;
+	struct dirent *e;
+	DIR *d;
+
+	if (done)
+		return;
+	done = true;
+	const char *dirs[] = {"/tmp", "/sys/fs/bpf"};
+	const char *prefixes[] = {"sl-agent-", "sandlot-test-agent-"};
+	for (int i = 0; i < 2; i++) {
+		size_t plen = strlen(prefixes[i]);
+
+		d = opendir(dirs[i]);
+		while (d && (e = readdir(d))) {
+			char path[512];
+			long pid;
+
+			if (strncmp(e->d_name, prefixes[i], plen) != 0)
+				continue;
+			pid = strtol(e->d_name + plen, NULL, 10);
+			if (pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 ||
+			    errno != ESRCH)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[i], e->d_name);
+			rm_rf(path);
+		}
+		if (d)
+			closedir(d);
+	}
+}
+
 int peer_new(struct peer **ret)
 {
 	struct peer *p = calloc(1, sizeof(*p));
@@ -114,6 +149,7 @@ int peer_new(struct peer **ret)
 
 	if (!p)
 		return -ENOMEM;
+	sweep_stale();
 	p->n = peer_seq++;
 	p->agent = -1;
 	p->pid = -1;
@@ -656,6 +692,9 @@ static pid_t spawn_agent(struct peer *p)
 	argv[n] = NULL;
 	pid = fork();
 	if (pid == 0) {
+		/* never outlive the test: SIGTERM (a clean drain) when it dies */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1)
+			_exit(127);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
