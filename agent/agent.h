@@ -66,6 +66,7 @@ struct asb {
 	uint64_t init_ns; /* cold start: spawn to first next */
 	bool cold;	  /* the next invocation is this sandbox's first */
 	uint64_t invocations;
+	uint64_t hb_cpu_usec; /* CPU time at the last heartbeat */
 	struct sl_timer *init_timer;
 	struct sl_timer *destroy_timer; /* destruction deferred out of a callback */
 	struct sl_timer *rtapi_timer;	/* the Runtime API server's own time-outs */
@@ -133,7 +134,7 @@ struct agent {
 	bool draining;	      /* no new sandboxes or invocations */
 	bool exit_when_empty; /* SIGTERM: exit once everything is destroyed */
 	struct agent_stats stats;
-	uint64_t last_cpu_usec, last_cpu_mono; /* for the heartbeat's CPU rate */
+	uint64_t last_cpu_mono; /* the last heartbeat, for its CPU rate */
 	struct localapi *http;
 };
 

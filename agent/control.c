@@ -205,6 +205,31 @@ static void send_register(struct agent *a)
 	backoff = MIN(backoff * 2, REGISTER_RETRY_MAX_NS);
 }
 
+/*
+ * CPU used by sandboxes since the last beat, in thousandths of a CPU. Per sandbox deltas, so
+ * that a sandbox destroyed in between does not make the sum go backwards.
+ */
+static uint32_t cpu_millis(struct agent *a)
+{
+	uint64_t now = sl_now_ns(), usec = 0, elapsed_us;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct sl_cgroup_stats st;
+
+	for (struct asb *s = a->sandboxes; s; s = s->next) {
+		if (!s->sb || sl_sandbox_stats(s->sb, &st) < 0)
+			continue;
+		usec += st.cpu_usec >= s->hb_cpu_usec ? st.cpu_usec - s->hb_cpu_usec : 0;
+		s->hb_cpu_usec = st.cpu_usec;
+	}
+	elapsed_us = a->last_cpu_mono && now > a->last_cpu_mono
+			     ? (now - a->last_cpu_mono) / SL_NSEC_PER_USEC
+			     : 0;
+	a->last_cpu_mono = now;
+	if (elapsed_us == 0)
+		return 0;
+	return (uint32_t)MIN(usec * 1000 / elapsed_us, (uint64_t)MAX(ncpu, 1) * 1000);
+}
+
 static void on_heartbeat(struct sl_loop *loop, void *data)
 {
 	struct agent *a = data;
@@ -226,24 +251,7 @@ static void on_heartbeat(struct sl_loop *loop, void *data)
 		.idle = idle,
 		.frozen = frozen,
 	};
-	{ /* CPU in use by sandboxes since the last beat, in thousandths of a CPU */
-		uint64_t now = sl_now_ns(), usec = 0;
-		struct sl_cgroup_stats st;
-
-		for (struct asb *s = a->sandboxes; s; s = s->next)
-			if (s->sb && sl_sandbox_stats(s->sb, &st) == 0)
-				usec += st.cpu_usec;
-		if (a->last_cpu_mono && now > a->last_cpu_mono && usec >= a->last_cpu_usec) {
-			uint64_t millis = (usec - a->last_cpu_usec) * 1000000 /
-					  ((now - a->last_cpu_mono) / 1000);
-			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
-			m.heartbeat.cpu_millis =
-				(uint32_t)MIN(millis, (uint64_t)MAX(ncpu, 1) * 1000);
-		}
-		a->last_cpu_usec = usec;
-		a->last_cpu_mono = now;
-	}
+	m.heartbeat.cpu_millis = cpu_millis(a);
 	control_send(a, &m);
 	sl_loop_add_timer(a->loop, sl_now_ns() + a->heartbeat_ms * SL_NSEC_PER_MSEC, on_heartbeat,
 			  a, &a->heartbeat_timer);

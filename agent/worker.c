@@ -739,6 +739,8 @@ static int spawn(struct asb *s)
 	s->created_mono = sl_now_ns();
 	r = sl_sandbox_spawn(a->rt, &cfg, &s->sb);
 	free(envp);
+	sl_debug("sandbox %s: spawn took %llu us", s->id,
+		 (unsigned long long)((sl_now_ns() - s->created_mono) / 1000));
 	if (r < 0) {
 		if (ctx.listen_fd >= 0)
 			close(ctx.listen_fd);

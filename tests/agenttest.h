@@ -103,8 +103,8 @@ static inline const struct peer_pkg *pkg_from_disk(struct peer *p, const char *c
 	return k;
 }
 
-/* A shell runtime whose event says what to do: sleep (30 s), nap (1 s), crash, log, or just
- * answer "done". */
+/* A shell runtime whose event says what to do: sleep (30 s), nap (1 s), spin (burn CPU for
+ * 3 s), crash, log, or just answer "done". */
 static inline const char *actions_sh(void)
 {
 	return "#!/bin/sh\n"
@@ -117,6 +117,7 @@ static inline const char *actions_sh(void)
 	       "  case \"$ev\" in\n"
 	       "  *sleep*) sleep 30 ;;\n"
 	       "  *nap*) sleep 1 ;;\n"
+	       "  *spin*) timeout 3 sh -c 'while :; do :; done' ;;\n"
 	       "  *crash*) echo 'crashing now' >&2; exit 7 ;;\n"
 	       "  *log*) head -c 10000 /dev/zero | tr '\\0' x >&2; echo END-OF-LOG >&2 ;;\n"
 	       "  esac\n"

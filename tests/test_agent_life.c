@@ -91,6 +91,35 @@ static void full_host_evicts_the_least_recently_used(void **state)
 	assert_int_equal(n_sandboxes(f), 2);
 }
 
+static void heartbeats_report_sandbox_cpu_and_states(void **state)
+{
+	struct fx *f = *state;
+	uint64_t until = sl_now_ns() + WAIT_MS * SL_NSEC_PER_MSEC;
+	struct peer_rx *r;
+	unsigned beats;
+	int64_t corr;
+
+	fx_start(f, NULL);
+	cold_start(f, "hb", "actions", pkg_script(f->p, actions_sh()), "", 128, 10000);
+	corr = peer_invoke(f->p, "req-spin", "hb", "actions", "\"spin\"", 6, false);
+	expect_event(f, "hb", SL_SANDBOX_BUSY, SL_REASON_INVOKE);
+	/* the second beat from now covers a whole second of spinning */
+	beats = f->p->heartbeats;
+	while (f->p->heartbeats < beats + 2 && sl_now_ns() < until)
+		peer_pump(f->p, 50);
+	assert_int_equal(f->p->last_hb.busy, 1);
+	assert_int_equal(f->p->last_hb.inflight, 1);
+	assert_int_equal(f->p->last_hb.memory_used, 128ULL << 20);
+	/* 128 MB gets 128/1769 of a CPU (72 thousandths): spinning shows, capped by the quota */
+	if (f->p->last_hb.cpu_millis == 0 || f->p->last_hb.cpu_millis > 300)
+		fail_msg("cpu_millis %u while one 128 MB sandbox spins", f->p->last_hb.cpu_millis);
+	r = peer_wait(f->p, &(struct peer_match){.type = SL_MSG_INVOKE_RESULT, .corr = corr},
+		      WAIT_MS);
+	assert_non_null(r);
+	expect_ok(r, "done");
+	peer_rx_free(r);
+}
+
 /* ---- draining ---- */
 
 static void drain_finishes_in_flight_work_then_destroys(void **state)
@@ -426,6 +455,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(keep_alive_reaps_idle_sandboxes, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(full_host_evicts_the_least_recently_used, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(heartbeats_report_sandbox_cpu_and_states, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(drain_finishes_in_flight_work_then_destroys,
 						fx_setup, fx_teardown),
