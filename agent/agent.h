@@ -67,6 +67,7 @@ struct asb {
 	bool cold;	  /* the next invocation is this sandbox's first */
 	uint64_t invocations;
 	uint64_t hb_cpu_usec; /* CPU time at the last heartbeat */
+	uint64_t memory_peak; /* high-water mark, refreshed by heartbeats and idle transitions */
 	struct sl_timer *init_timer;
 	struct sl_timer *destroy_timer; /* destruction deferred out of a callback */
 	struct sl_timer *rtapi_timer;	/* the Runtime API server's own time-outs */

@@ -220,6 +220,7 @@ static uint32_t cpu_millis(struct agent *a)
 			continue;
 		usec += st.cpu_usec >= s->hb_cpu_usec ? st.cpu_usec - s->hb_cpu_usec : 0;
 		s->hb_cpu_usec = st.cpu_usec;
+		s->memory_peak = MAX(s->memory_peak, st.memory_peak_bytes);
 	}
 	elapsed_us = a->last_cpu_mono && now > a->last_cpu_mono
 			     ? (now - a->last_cpu_mono) / SL_NSEC_PER_USEC

@@ -14,6 +14,7 @@
  *   the agent's own memory per idle warm sandbox (VmRSS and RssAnon, N sandboxes, fresh agent)
  *
  * Usage: invoke-agent [WARM_N [COLD_N [IDLE_N]]]   (defaults 2000 30 50). Needs root.
+ * SL_BENCH_ONLY=warm1769,cold (for instance) runs only those phases.
  */
 #include "agentpeer.h"
 
@@ -468,6 +469,22 @@ static void find_binaries(void)
 	setenv("SL_AGENT_LOG_LEVEL", "warn", 0);
 }
 
+/* $SL_BENCH_ONLY: a comma list of phases to run (link, nosandbox, warm128, warm1769, freeze,
+ * cold, memory); all when unset. */
+static bool phase(const char *name)
+{
+	const char *only = getenv("SL_BENCH_ONLY");
+	char list[256];
+
+	if (!only)
+		return true;
+	snprintf(list, sizeof(list), ",%s,", only);
+	for (const char *p = list; (p = strstr(p, name)); p++)
+		if (p[-1] == ',' && p[strlen(name)] == ',')
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned warm_n = argc > 1 ? (unsigned)atoi(argv[1]) : 2000;
@@ -494,18 +511,28 @@ int main(int argc, char **argv)
 	printf("invoke-agent: agent pid %d, %u warm, %u cold, %u idle sandboxes\n", (int)p->pid,
 	       warm_n, cold_n, idle_n);
 	printf("round trips (one invocation in flight):\n");
-	plain_link(p, warm_n);
-	no_sandbox(p, warm_n);
-	warm(p, pkg, warm_n, 128);
-	warm(p, pkg, warm_n, 1769);
-	printf("freezing:\n");
-	freezing(p, pkg, 30);
-	printf("cold starts (CREATE -> first `next`):\n");
-	spawn_baseline(cold_n);
-	cold(p, pkg, cold_n, 128);
-	cold(p, pkg, cold_n, 1769);
-	printf("memory:\n");
+	if (phase("link"))
+		plain_link(p, warm_n);
+	if (phase("nosandbox"))
+		no_sandbox(p, warm_n);
+	if (phase("warm128"))
+		warm(p, pkg, warm_n, 128);
+	if (phase("warm1769"))
+		warm(p, pkg, warm_n, 1769);
+	if (phase("freeze")) {
+		printf("freezing:\n");
+		freezing(p, pkg, 30);
+	}
+	if (phase("cold")) {
+		printf("cold starts (CREATE -> first `next`):\n");
+		spawn_baseline(cold_n);
+		cold(p, pkg, cold_n, 128);
+		cold(p, pkg, cold_n, 1769);
+	}
 	peer_free(&p);
-	memory(idle_n);
+	if (phase("memory")) {
+		printf("memory:\n");
+		memory(idle_n);
+	}
 	return 0;
 }

@@ -54,6 +54,7 @@ static void cold_then_warm(struct fx *f, const struct peer_pkg *pkg, const char 
 	r = invoke(f, "req-1", "sb-1", "example", event, false);
 	assert_true(expect_ok(r, want) > 0);
 	assert_string_equal(PMSG(r)->result.sandbox_id, "sb-1");
+	assert_true(PMSG(r)->result.max_memory_bytes > 0);
 	peer_rx_free(r);
 	/* warm: any sandbox of the function will do; the same one serves, no init time */
 	for (int i = 2; i <= 4; i++) {
@@ -64,6 +65,8 @@ static void cold_then_warm(struct fx *f, const struct peer_pkg *pkg, const char 
 		assert_int_equal(expect_ok(r, want), 0);
 		assert_string_equal(PMSG(r)->result.sandbox_id, "sb-1");
 		assert_string_equal(PMSG(r)->result.request_id, rid);
+		assert_true(PMSG(r)->result.max_memory_bytes > 0);
+		assert_true(PMSG(r)->result.duration_ns > 0);
 		peer_rx_free(r);
 	}
 	assert_int_equal(f->p->fetches, 1); /* the code came over the protocol, once */
