@@ -498,8 +498,11 @@ void worker_invoke(struct agent *a, const struct sl_msg *m)
 	sl_loop_add_timer(a->loop, now + timeout, on_deadline, s, &s->inv.deadline);
 	if (s->bpf)
 		sl_bpf_sandbox_set_inflight(a->bpf, s->cgid, 1);
-	if (s->ready)
+	/* Back to back invocations find it still busy (BPF has not seen it go quiet): no
+	 * transition, no event; the result says which sandbox served. */
+	if (s->ready && s->state != SL_SANDBOX_BUSY)
 		transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, 0);
+	s->last_active_wall = sl_wall_ns();
 	r = s->api ? deliver(s, &ev) : keep_pending(s, &ev);
 	if (r < 0) {
 		char body[256];
@@ -925,6 +928,10 @@ void worker_bpf_event(struct agent *a, const struct sl_bpf_event *ev)
 		 s ? s->id : "?");
 	if (!s || s->dying || !s->ready || s->inv.active)
 		return; /* during an invocation the agent's own knowledge rules: busy */
+	/* Freezing makes every task of the sandbox run once more (into the freezer): that is
+	 * not work, and a frozen sandbox does none. */
+	if (s->frozen)
+		return;
 	if (ev->type == SL_BPF_EV_IDLE) {
 		if (s->pe.state == SL_POOL_IDLE)
 			go_idle(s, SL_REASON_IDLE);

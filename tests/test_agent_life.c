@@ -31,6 +31,13 @@ static void idle_sandbox_is_frozen_and_thawed_for_invocations(void **state)
 	expect_event(f, "fz", SL_SANDBOX_FROZEN, SL_REASON_FREEZE);
 	assert_int_equal(peer_sandbox_cgroup(f->p, "fz", cg, sizeof(cg)), 0);
 	assert_int_equal(peer_read_long(cg, "cgroup.freeze"), 1);
+	/* the freezer's own wake-ups are not activity: no busy/idle flapping while frozen */
+	peer_pump(f->p, 500);
+	for (uint8_t st = SL_SANDBOX_BUSY; st <= SL_SANDBOX_FROZEN; st++)
+		assert_int_equal(peer_count(f->p, &(struct peer_match){.type = SL_MSG_SANDBOX_EVENT,
+								       .sandbox_id = "fz",
+								       .state = st}),
+				 0);
 
 	corr = peer_invoke(f->p, "req-nap", "", "actions", "\"nap\"", 5, false);
 	assert_true(corr > 0);
