@@ -78,11 +78,12 @@ struct asb {
 		char request_id[SL_MSG_ID_MAX + 1];
 		uint64_t corr;
 		uint64_t start_mono;
+		uint64_t deadline_wall; /* the invoker's deadline */
 		bool log_tail;
 		struct sl_timer *deadline;
 	} inv;
 	struct sl_logtail log;
-	struct pending_event *pending; /* an invocation that arrived before the spawn */
+	struct pending_event *pending; /* an invocation waiting for the runtime's first next */
 };
 
 /* Outbound frames waiting for the control node's socket to take them. */
@@ -132,7 +133,9 @@ struct agent {
 	struct sl_timer *keepalive_timer;
 	uint64_t keepalive_at;
 
-	bool draining;	      /* no new sandboxes or invocations */
+	bool draining;		      /* no new sandboxes or invocations */
+	struct sl_timer *drain_timer; /* DRAIN's deadline for in-flight work */
+	uint64_t drain_at;
 	bool exit_when_empty; /* SIGTERM: exit once everything is destroyed */
 	struct agent_stats stats;
 	uint64_t last_cpu_mono; /* the last heartbeat, for its CPU rate */
@@ -160,7 +163,8 @@ void worker_destroy_cmd(struct agent *a, const struct sl_msg *m);
 void worker_code_ready(struct asb *s, int r, const char *why);
 void worker_destroy(struct asb *s, uint8_t reason);
 void worker_bpf_event(struct agent *a, const struct sl_bpf_event *ev);
-void worker_drain(struct agent *a);
+/* No new work; in-flight invocations finish (by deadline_ms, if not 0), the rest goes. */
+void worker_drain(struct agent *a, uint32_t deadline_ms);
 struct asb *worker_find(struct agent *a, const char *id);
 void worker_counts(struct agent *a, uint32_t *created, uint32_t *busy, uint32_t *idle,
 		   uint32_t *frozen, uint64_t *memory, uint32_t *inflight);

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#define REGISTER_RETRY_MIN_NS (250 * SL_NSEC_PER_MSEC)
+#define REGISTER_RETRY_MIN_NS \
+	(25 * SL_NSEC_PER_MSEC) /* the first try often finds no connection yet */
 #define REGISTER_RETRY_MAX_NS (5 * SL_NSEC_PER_SEC)
 
 static void send_register(struct agent *a);
@@ -306,7 +307,7 @@ static void dispatch(struct agent *a, const struct sl_link_rx *rx)
 		worker_destroy_cmd(a, m);
 		break;
 	case SL_MSG_DRAIN:
-		worker_drain(a);
+		worker_drain(a, m->drain.deadline_ms);
 		break;
 	case SL_MSG_CODE_CHUNK:
 		codefetch_chunk(a, m);

@@ -41,7 +41,7 @@ static void on_signal(struct sl_loop *loop, int signo, void *data)
 	}
 	sl_info("signal %d: draining, then exiting", signo);
 	a->exit_when_empty = true;
-	worker_drain(a);
+	worker_drain(a, 0); /* invocations finish within their own timeouts */
 }
 
 static int on_bpf_event(const struct sl_bpf_event *ev, void *userdata)
@@ -186,6 +186,8 @@ static void stop(struct agent *a)
 	a->draining = true; /* nothing new while the last frames go out */
 	while (a->sandboxes)
 		worker_destroy(a->sandboxes, SL_REASON_DRAIN);
+	if (a->loop)
+		sl_loop_cancel_timer(a->loop, &a->drain_timer);
 	codefetch_free_all(a);
 	if (a->loop)
 		flush(a);

@@ -440,18 +440,11 @@ static int keep_pending(struct asb *s, const struct sl_rtapi_event *ev)
 	return 0;
 }
 
-static void hand_pending(struct asb *s)
+/* The earlier of the invoker's deadline and the function's timeout, from now (wall). */
+static uint64_t invoke_timeout(struct asb *s, uint64_t wall)
 {
-	struct pending_event *p = TAKE_PTR(s->pending);
-	int r = deliver(s, &p->ev);
-
-	free(p);
-	if (r < 0) {
-		char body[256];
-		size_t n = error_json(body, sizeof(body), "Agent.InvokeFailed", "%s", strerror(-r));
-
-		finish_invoke(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
-	}
+	return MIN(s->inv.deadline_wall > wall ? s->inv.deadline_wall - wall : 0,
+		   (uint64_t)s->timeout_ms * SL_NSEC_PER_MSEC);
 }
 
 void worker_invoke(struct agent *a, const struct sl_msg *m)
@@ -474,10 +467,9 @@ void worker_invoke(struct agent *a, const struct sl_msg *m)
 						: "no warm sandbox of this function");
 		return;
 	}
-	/* the earlier of the invoker's deadline and the function's timeout */
-	timeout = MIN(iv->deadline_ns > wall ? iv->deadline_ns - wall : 0,
-		      (uint64_t)s->timeout_ms * SL_NSEC_PER_MSEC);
 	snprintf(s->inv.request_id, sizeof(s->inv.request_id), "%s", iv->request_id);
+	s->inv.deadline_wall = iv->deadline_ns;
+	timeout = invoke_timeout(s, wall);
 	ev = (struct sl_rtapi_event){
 		.request_id = s->inv.request_id,
 		.deadline_ms = (wall + timeout) / SL_NSEC_PER_MSEC,
@@ -495,7 +487,9 @@ void worker_invoke(struct agent *a, const struct sl_msg *m)
 	s->inv.start_mono = now;
 	s->inv.log_tail = iv->log_tail;
 	sl_logtail_reset(&s->log);
-	sl_loop_add_timer(a->loop, now + timeout, on_deadline, s, &s->inv.deadline);
+	/* a cold start's clock starts at the runtime's first next (init has its own limit) */
+	if (s->ready)
+		sl_loop_add_timer(a->loop, now + timeout, on_deadline, s, &s->inv.deadline);
 	if (s->bpf)
 		sl_bpf_sandbox_set_inflight(a->bpf, s->cgid, 1);
 	/* Back to back invocations find it still busy (BPF has not seen it go quiet): no
@@ -503,7 +497,7 @@ void worker_invoke(struct agent *a, const struct sl_msg *m)
 	if (s->ready && s->state != SL_SANDBOX_BUSY)
 		transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, 0);
 	s->last_active_wall = sl_wall_ns();
-	r = s->api ? deliver(s, &ev) : keep_pending(s, &ev);
+	r = s->ready ? deliver(s, &ev) : keep_pending(s, &ev);
 	if (r < 0) {
 		char body[256];
 		size_t n = error_json(body, sizeof(body), "Agent.InvokeFailed", "%s", strerror(-r));
@@ -515,6 +509,34 @@ void worker_invoke(struct agent *a, const struct sl_msg *m)
 }
 
 /* ---- the runtime's life ---- */
+
+/*
+ * Hands the event that waited for the cold start to the runtime, from inside its first next
+ * (the server answers that very request with it), with the deadline counted from now.
+ * Returns false when the event could not go (the invocation is answered with an error).
+ */
+static bool start_pending(struct asb *s)
+{
+	struct pending_event *p = TAKE_PTR(s->pending);
+	uint64_t wall = sl_wall_ns(), now = sl_now_ns(), timeout = invoke_timeout(s, wall);
+	char body[256];
+	size_t n;
+	int r;
+
+	if (!p)
+		return true;
+	p->ev.deadline_ms = (wall + timeout) / SL_NSEC_PER_MSEC;
+	r = sl_rtapi_invoke_event(s->api, &p->ev);
+	free(p);
+	if (r == 0) {
+		s->inv.start_mono = now;
+		sl_loop_add_timer(s->a->loop, now + timeout, on_deadline, s, &s->inv.deadline);
+		return true;
+	}
+	n = error_json(body, sizeof(body), "Agent.InvokeFailed", "%s", strerror(-r));
+	finish_invoke(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
+	return false;
+}
 
 static void on_ready(struct sl_rtapi *srv, void *data)
 {
@@ -531,7 +553,7 @@ static void on_ready(struct sl_rtapi *srv, void *data)
 	s->init_ns = s->ready_mono - s->created_mono;
 	s->create_reply = false;
 	a->stats.cold_starts++;
-	if (s->inv.active) { /* an invocation waited for the cold start: it runs now */
+	if (s->inv.active && start_pending(s)) { /* an invocation waited: it runs now */
 		transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, corr);
 		return;
 	}
@@ -787,8 +809,6 @@ void worker_code_ready(struct asb *s, int r, const char *why)
 		r = spawn(s);
 		if (r == 0) {
 			transition(s, SL_SANDBOX_CREATED, SL_REASON_COMMAND, 0);
-			if (s->pending) /* an invocation waited for the code */
-				hand_pending(s);
 			return;
 		}
 		why = r == -EINVAL || r == -EPERM || r == -E2BIG ? "invalid function environment"
@@ -942,7 +962,17 @@ void worker_bpf_event(struct agent *a, const struct sl_bpf_event *ev)
 
 /* ---- drain ---- */
 
-void worker_drain(struct agent *a)
+static void on_drain_deadline(struct sl_loop *loop, void *data)
+{
+	struct agent *a = data;
+
+	a->drain_timer = NULL;
+	sl_warn("drain deadline: destroying %u sandboxes with work in flight", a->n_sandboxes);
+	while (a->sandboxes)
+		worker_destroy(a->sandboxes, SL_REASON_DRAIN);
+}
+
+void worker_drain(struct agent *a, uint32_t deadline_ms)
 {
 	struct asb *s, *next;
 
@@ -954,6 +984,17 @@ void worker_drain(struct agent *a)
 		next = s->next;
 		if (!s->inv.active)
 			worker_destroy(s, SL_REASON_DRAIN);
+	}
+	/* what is still running gets until the deadline (the earliest asked for) */
+	if (deadline_ms && a->n_sandboxes) {
+		uint64_t at = sl_now_ns() + (uint64_t)deadline_ms * SL_NSEC_PER_MSEC;
+
+		if (!a->drain_timer || at < a->drain_at) {
+			sl_loop_cancel_timer(a->loop, &a->drain_timer);
+			if (sl_loop_add_timer(a->loop, at, on_drain_deadline, a, &a->drain_timer) ==
+			    0)
+				a->drain_at = at;
+		}
 	}
 	agent_check_drained(a);
 }

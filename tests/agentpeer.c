@@ -589,9 +589,9 @@ int64_t peer_destroy(struct peer *p, const char *sandbox_id)
 	return peer_send(p, &m);
 }
 
-int64_t peer_drain(struct peer *p)
+int64_t peer_drain(struct peer *p, uint32_t deadline_ms)
 {
-	struct sl_msg m = {.type = SL_MSG_DRAIN, .drain = {.deadline_ms = 60000}};
+	struct sl_msg m = {.type = SL_MSG_DRAIN, .drain = {.deadline_ms = deadline_ms}};
 
 	return peer_send(p, &m);
 }

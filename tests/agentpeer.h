@@ -148,7 +148,8 @@ int64_t peer_create_env(struct peer *p, const char *sandbox_id, const char *func
 int64_t peer_invoke(struct peer *p, const char *request_id, const char *sandbox_id,
 		    const char *function, const void *payload, size_t len, bool log_tail);
 int64_t peer_destroy(struct peer *p, const char *sandbox_id);
-int64_t peer_drain(struct peer *p);
+/* DRAIN: in-flight work gets deadline_ms (0: its own timeout). */
+int64_t peer_drain(struct peer *p, uint32_t deadline_ms);
 
 /*
  * Creates a sandbox and waits for it to be ready (SANDBOX_EVENT idle answering the create).

@@ -95,6 +95,38 @@ static void python_example_runs_cold_then_warm(void **state)
 		       "{\"say\":\"hello\"}", "{\"SAY\":\"HELLO\"}");
 }
 
+static void invocation_waits_for_a_starting_sandbox(void **state)
+{
+	struct fx *f = *state;
+	struct peer_rx *r;
+	int64_t create;
+
+	fx_start(f, NULL);
+	/* sent at once: the code is still being fetched, then the runtime starts */
+	create = peer_create(f->p, "q-1", "queued", pkg_c_example(f->p), "", 128, 10000);
+	assert_true(create > 0);
+	r = invoke(f, "req-queued", "q-1", "queued", "\"abc\"", false);
+	assert_true(expect_ok(r, "\"ABC\"") > 0); /* a cold start */
+	peer_rx_free(r);
+	/* the create is answered when the runtime takes the event: busy, not idle */
+	r = peer_wait(f->p, &(struct peer_match){.corr = (uint64_t)create}, WAIT_MS);
+	assert_non_null(r);
+	assert_int_equal(PMSG(r)->type, SL_MSG_SANDBOX_EVENT);
+	assert_int_equal(PMSG(r)->event.state, SL_SANDBOX_BUSY);
+	peer_rx_free(r);
+	/* a second one may not queue behind it */
+	assert_true(peer_create(f->p, "q-2", "queued", pkg_c_example(f->p), "", 128, 10000) > 0);
+	assert_true(peer_invoke(f->p, "req-a", "q-2", "queued", "1", 1, false) > 0);
+	r = invoke(f, "req-b", "q-2", "queued", "2", false);
+	assert_int_equal(PMSG(r)->result.status, SL_INVOKE_NO_SANDBOX);
+	peer_rx_free(r);
+	r = peer_wait(f->p, &(struct peer_match){.type = SL_MSG_INVOKE_RESULT, .sandbox_id = "q-2"},
+		      WAIT_MS);
+	assert_non_null(r);
+	expect_ok(r, "1");
+	peer_rx_free(r);
+}
+
 static void examples_report_function_errors(void **state)
 {
 	struct fx *f = *state;
@@ -353,6 +385,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(shell_example_runs_cold_then_warm, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(python_example_runs_cold_then_warm, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(invocation_waits_for_a_starting_sandbox, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(examples_report_function_errors, fx_setup,
 						fx_teardown),

@@ -143,7 +143,7 @@ static void drain_finishes_in_flight_work_then_destroys(void **state)
 	cold_start(f, "d-idle", "actions", pkg, "", 128, 10000);
 	nap = peer_invoke(f->p, "req-nap", "d-busy", "actions", "\"nap\"", 5, false);
 	expect_event(f, "d-busy", SL_SANDBOX_BUSY, SL_REASON_INVOKE);
-	assert_true(peer_drain(f->p) > 0);
+	assert_true(peer_drain(f->p, 60000) > 0);
 	expect_event(f, "d-idle", SL_SANDBOX_DESTROYED, SL_REASON_DRAIN);
 	/* no new work while draining */
 	r = invoke(f, "req-new", "", "actions", "{}", false);
@@ -167,6 +167,26 @@ static void drain_finishes_in_flight_work_then_destroys(void **state)
 	assert_int_equal(peer_http_get(f->p, "/healthz", &body), 200);
 	assert_non_null(strstr(body, "\"draining\""));
 	free(body);
+	assert_int_equal(n_sandboxes(f), 0);
+}
+
+static void drain_deadline_cuts_in_flight_work(void **state)
+{
+	struct fx *f = *state;
+	struct peer_rx *r;
+	int64_t corr;
+
+	fx_start(f, NULL);
+	cold_start(f, "dd", "actions", pkg_script(f->p, actions_sh()), "", 128, 60000);
+	corr = peer_invoke(f->p, "req-long", "dd", "actions", "\"sleep\"", 7, false);
+	expect_event(f, "dd", SL_SANDBOX_BUSY, SL_REASON_INVOKE);
+	assert_true(peer_drain(f->p, 200) > 0);
+	r = peer_wait(f->p, &(struct peer_match){.type = SL_MSG_INVOKE_RESULT, .corr = corr},
+		      WAIT_MS);
+	assert_non_null(r);
+	assert_int_equal(PMSG(r)->result.status, SL_INVOKE_INTERNAL);
+	peer_rx_free(r);
+	expect_event(f, "dd", SL_SANDBOX_DESTROYED, SL_REASON_DRAIN);
 	assert_int_equal(n_sandboxes(f), 0);
 }
 
@@ -467,6 +487,8 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(drain_finishes_in_flight_work_then_destroys,
 						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(drain_deadline_cuts_in_flight_work, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(sigterm_drains_and_exits_zero, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(reconnects_after_the_control_node_restarts,
