@@ -29,6 +29,8 @@
 
 static void keepalive_rearm(struct agent *a);
 static void rtapi_service(struct asb *s);
+static size_t error_json(char *buf, size_t len, const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 static void finish_invoke(struct asb *s, uint8_t status, const char *function_error,
 			  const void *payload, size_t len);
 
@@ -314,15 +316,22 @@ static void on_error(struct sl_rtapi *srv, void *data, const char *request_id,
 {
 	struct asb *s = data;
 
+	char body[768];
+	size_t n;
+
 	if (!s->inv.active || strcmp(request_id, s->inv.request_id) != 0)
 		return;
-	finish_invoke(s, SL_INVOKE_FUNCTION_ERROR, "Unhandled", err->body, err->body_len);
+	if (err->body_len || !err->error_type) {
+		finish_invoke(s, SL_INVOKE_FUNCTION_ERROR, "Unhandled", err->body, err->body_len);
+	} else { /* the server's own verdict (a response too large): say it as Lambda does */
+		n = error_json(body, sizeof(body), err->error_type, "%s",
+			       err->error_message ? err->error_message : "");
+		finish_invoke(s, SL_INVOKE_FUNCTION_ERROR, "Unhandled", body, n);
+	}
 	invoke_done(s);
 }
 
 /* A JSON error body as Lambda writes it, into buf. */
-static size_t error_json(char *buf, size_t len, const char *type, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 static size_t error_json(char *buf, size_t len, const char *type, const char *fmt, ...)
 {
 	char msg[512];

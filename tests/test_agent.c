@@ -363,6 +363,47 @@ static void log_tail_is_the_last_4kb(void **state)
 	peer_rx_free(r);
 }
 
+/* A runtime that answers with more than Lambda's 6 MB, then behaves. */
+static const char big_py[] =
+	"#!/usr/bin/env python3\n"
+	"import os, urllib.request\n"
+	"api = 'http://%s/2018-06-01/runtime' % os.environ['AWS_LAMBDA_RUNTIME_API']\n"
+	"while True:\n"
+	"    with urllib.request.urlopen(api + '/invocation/next') as r:\n"
+	"        rid = r.headers['Lambda-Runtime-Aws-Request-Id']\n"
+	"        event = r.read()\n"
+	"    body = b'x' * (7 << 20) if event == b'\"big\"' else b'small'\n"
+	"    req = urllib.request.Request(api + '/invocation/%s/response' % rid, data=body)\n"
+	"    try:\n"
+	"        urllib.request.urlopen(req).read()\n"
+	"    except Exception:\n"
+	"        pass\n";
+
+static void oversized_response_is_a_function_error(void **state)
+{
+	struct fx *f = *state;
+	struct peer_rx *r;
+	char *s;
+
+	fx_start(f, NULL);
+	cold_start(f, "big", "big", pkg_script(f->p, big_py), "", 256, 20000);
+	cold_start(f, "other", "cfn", pkg_c_example(f->p), "", 128, 10000);
+	r = invoke(f, "req-big", "big", "big", "\"big\"", false);
+	assert_int_equal(PMSG(r)->result.status, SL_INVOKE_FUNCTION_ERROR);
+	s = payload_str(r);
+	if (!strstr(s, "ResponseSizeTooLarge"))
+		fail_msg("oversized response: %s", s);
+	free(s);
+	peer_rx_free(r);
+	/* the sandbox and its neighbour go on */
+	r = invoke(f, "req-small", "big", "big", "\"small\"", false);
+	expect_ok(r, "small");
+	peer_rx_free(r);
+	r = invoke(f, "req-other", "other", "cfn", "\"x\"", false);
+	expect_ok(r, "\"X\"");
+	peer_rx_free(r);
+}
+
 static void invoke_without_a_warm_sandbox_says_so(void **state)
 {
 	struct fx *f = *state;
@@ -401,6 +442,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(runtime_crash_mid_invocation_is_reported, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(log_tail_is_the_last_4kb, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(oversized_response_is_a_function_error, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(invoke_without_a_warm_sandbox_says_so, fx_setup,
 						fx_teardown),
 	};

@@ -474,6 +474,50 @@ static void malicious_code_is_rejected_and_nothing_left(void **state)
 	cold_start(f, "fine", "cfn", pkg_c_example(f->p), "", 128, 10000);
 }
 
+static void bad_create_requests_are_refused_clearly(void **state)
+{
+	struct fx *f = *state;
+	const struct peer_pkg *pkg = pkg_c_example(f->p);
+	const char *reserved[] = {"AWS_REGION=mars-1", NULL};
+	struct peer_rx *r;
+	int64_t corr;
+
+	fx_start(f, NULL);
+	/* a memory size the protocol carries but Lambda refuses */
+	corr = peer_create(f->p, "small", "cfn", pkg, "", 64, 10000);
+	r = peer_wait(f->p, &(struct peer_match){.corr = corr, .type = SL_MSG_ERROR}, WAIT_MS);
+	assert_non_null(r);
+	assert_int_equal(PMSG(r)->error.code, SL_ERR_CODE_INVALID);
+	assert_non_null(strstr(PMSG(r)->error.message, "small"));
+	peer_rx_free(r);
+	/* a reserved environment variable */
+	corr = peer_create_env(f->p, "env", "cfn", pkg, "", 128, 10000, reserved);
+	r = peer_wait(f->p, &(struct peer_match){.corr = corr, .type = SL_MSG_ERROR}, WAIT_MS);
+	assert_non_null(r);
+	assert_int_equal(PMSG(r)->error.code, SL_ERR_CODE_INVALID);
+	peer_rx_free(r);
+	/* a sandbox id that exists */
+	cold_start(f, "twice", "cfn", pkg, "", 128, 10000);
+	corr = peer_create(f->p, "twice", "cfn", pkg, "", 128, 10000);
+	r = peer_wait(f->p, &(struct peer_match){.corr = corr, .type = SL_MSG_ERROR}, WAIT_MS);
+	assert_non_null(r);
+	assert_int_equal(PMSG(r)->error.code, SL_ERR_BAD_REQUEST);
+	peer_rx_free(r);
+	/* code the control node cannot serve */
+	f->p->refuse_code = true;
+	const struct peer_file other = {.name = "bootstrap", .data = "#!/bin/sh\n", .mode = 0755};
+	corr = peer_create(f->p, "nocode", "cfn", peer_pkg_add(f->p, &other, 1), "", 128, 10000);
+	r = peer_wait(f->p, &(struct peer_match){.corr = corr, .type = SL_MSG_ERROR}, WAIT_MS);
+	assert_non_null(r);
+	assert_non_null(strstr(PMSG(r)->error.message, "refused"));
+	peer_rx_free(r);
+	/* none of it touched the sandbox that works */
+	assert_int_equal(n_sandboxes(f), 1);
+	r = invoke(f, "req-ok", "twice", "cfn", "\"fine\"", false);
+	expect_ok(r, "\"FINE\"");
+	peer_rx_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +542,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(forged_and_replayed_messages_are_not_acted_on,
 						fx_setup, fx_teardown),
 		cmocka_unit_test(bad_options_exit_2_with_a_message),
+		cmocka_unit_test_setup_teardown(bad_create_requests_are_refused_clearly, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(malicious_code_is_rejected_and_nothing_left,
 						fx_setup, fx_teardown),
 	};
