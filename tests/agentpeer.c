@@ -386,7 +386,8 @@ static bool matches(const struct sl_msg *m, const struct peer_match *w)
 
 	if (w->type && m->type != w->type)
 		return false;
-	if (w->corr && m->corr_id != w->corr)
+	/* our corr ids and the agent's own (REGISTER, CODE_FETCH) are separate spaces */
+	if (w->corr && (m->corr_id != w->corr || !(m->flags & SL_MSG_F_REPLY)))
 		return false;
 	if (m->type == SL_MSG_SANDBOX_EVENT) {
 		sb = m->event.sandbox_id;

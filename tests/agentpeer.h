@@ -55,7 +55,7 @@ struct peer_rx {
 /* What peer_wait() looks for; zero fields match anything. */
 struct peer_match {
 	uint16_t type;
-	uint64_t corr;
+	uint64_t corr;		/* a reply to our message with this corr_id */
 	const char *sandbox_id; /* SANDBOX_EVENT: event.sandbox_id, INVOKE_RESULT: result's */
 	uint8_t state;		/* SANDBOX_EVENT only */
 	uint8_t reason;		/* SANDBOX_EVENT only */
