@@ -724,11 +724,14 @@ static int spawn_hook(struct sl_sandbox *sb, void *data)
 	char path[SL_CGROUP_PATH_MAX + 2 * SL_SANDBOX_ID_MAX];
 	int netns = sl_sandbox_netns_fd(sb), r;
 
+	uint64_t t0 = sl_now_ns(), t1;
+
 	if (netns < 0)
 		return netns;
 	c->listen_fd = listener_in(a, netns);
 	if (c->listen_fd < 0)
 		return c->listen_fd;
+	t1 = sl_now_ns();
 	if (a->bpf) {
 		struct sl_bpf_sandbox_spec spec = {.cgroup_path = path,
 						   .idle_ns = a->cfg.idle_threshold_ns};
@@ -743,6 +746,9 @@ static int spawn_hook(struct sl_sandbox *sb, void *data)
 	}
 	if (!s->bpf)
 		sl_sandbox_cgroup_id(sb, &s->cgid);
+	sl_debug("sandbox %s: hook: Runtime API socket %llu us, BPF %llu us", s->id,
+		 (unsigned long long)((t1 - t0) / 1000),
+		 (unsigned long long)((sl_now_ns() - t1) / 1000));
 	return 0;
 }
 
