@@ -137,11 +137,13 @@ void worker_destroy(struct asb *s, uint8_t reason)
 	if (s->dying)
 		return;
 	s->dying = true;
-	if (s->inv.active)
-		finish_invoke(s, SL_INVOKE_INTERNAL, "Unhandled",
-			      "{\"errorMessage\":\"sandbox "
-			      "destroyed\",\"errorType\":\"Runtime.Destroyed\"}",
-			      70);
+	if (s->inv.active) {
+		char body[256];
+		size_t n = error_json(body, sizeof(body), "Runtime.Destroyed",
+				      "sandbox destroyed (%s)", sl_proto_reason_name(reason));
+
+		finish_invoke(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
+	}
 	sl_loop_cancel_timer(a->loop, &s->init_timer);
 	sl_loop_cancel_timer(a->loop, &s->inv.deadline);
 	sl_loop_cancel_timer(a->loop, &s->destroy_timer);
@@ -315,7 +317,6 @@ static void on_error(struct sl_rtapi *srv, void *data, const char *request_id,
 		     const struct sl_rtapi_error *err)
 {
 	struct asb *s = data;
-
 	char body[768];
 	size_t n;
 
@@ -419,7 +420,7 @@ static int deliver(struct asb *s, const struct sl_rtapi_event *ev)
 	return r;
 }
 
-/* An event for a sandbox whose code is still on its way: kept until the spawn. */
+/* An event for a sandbox still starting: kept until the runtime's first next. */
 struct pending_event {
 	struct sl_rtapi_event ev;
 	char arn[SL_MSG_TEXT_MAX + 1];

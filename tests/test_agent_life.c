@@ -185,6 +185,10 @@ static void drain_deadline_cuts_in_flight_work(void **state)
 		      WAIT_MS);
 	assert_non_null(r);
 	assert_int_equal(PMSG(r)->result.status, SL_INVOKE_INTERNAL);
+	char *s = payload_str(r);
+	assert_string_equal(s, "{\"errorMessage\":\"sandbox destroyed "
+			       "(drain)\",\"errorType\":\"Runtime.Destroyed\"}");
+	free(s);
 	peer_rx_free(r);
 	expect_event(f, "dd", SL_SANDBOX_DESTROYED, SL_REASON_DRAIN);
 	assert_int_equal(n_sandboxes(f), 0);
