@@ -1,4 +1,5 @@
 /* sandlot-agent: the per-host worker agent. Dispatches to subcommands. */
+#include "agent.h"
 #include "cmd.h"
 
 #include <sandlot/log.h>
@@ -21,10 +22,12 @@ static const struct {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: sandlot-agent [--log-level LEVEL] COMMAND [OPTIONS]\n"
+		   "       sandlot-agent [--log-level LEVEL] [DAEMON OPTIONS]\n"
 		   "       sandlot-agent --version | --help\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
-	fprintf(f, "\nRun 'sandlot-agent COMMAND --help' for a command's options.\n");
+	fprintf(f, "\nRun 'sandlot-agent COMMAND --help' for a command's options.\n\n");
+	sl_agent_config_usage(f);
 }
 
 /* libbpf's messages go through our logger: warnings stay warnings, the rest is debug. */
@@ -45,50 +48,40 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"log-level", required_argument, NULL, 'l'},
-		{},
-	};
-	int c, l;
+	int i, l;
 
 	libbpf_set_print(libbpf_print);
-	/* '+': stop at the first non-option, which is the command */
-	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
+	/* Global options come first; then a command, or the daemon's own options. */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return SL_EXIT_OK;
-		case 'V':
+		}
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
 			printf("sandlot-agent %s\n", SANDLOT_VERSION);
 			return SL_EXIT_OK;
-		case 'l':
-			l = sl_log_parse_level(optarg);
-			if (l < 0) {
-				fprintf(stderr, "sandlot-agent: unknown log level '%s'\n", optarg);
-				return SL_EXIT_USAGE;
-			}
-			sl_log_set_level((enum sl_log_level)l);
-			break;
-		default:
-			usage(stderr);
+		}
+		if (strcmp(argv[i], "--log-level") != 0)
+			break; /* a daemon option */
+		l = i + 1 < argc ? sl_log_parse_level(argv[i + 1]) : -EINVAL;
+		if (l < 0) {
+			fprintf(stderr, "sandlot-agent: unknown log level '%s'\n",
+				i + 1 < argc ? argv[i + 1] : "");
 			return SL_EXIT_USAGE;
 		}
+		sl_log_set_level((enum sl_log_level)l);
+		i++;
 	}
-	if (optind >= argc) {
+	if (i < argc && argv[i][0] != '-') {
+		for (size_t k = 0; k < ARRAY_SIZE(cmds); k++) {
+			if (strcmp(argv[i], cmds[k].name) == 0) {
+				optind = 0; /* each command parses its own argv, argv[0] its name */
+				return cmds[k].fn(argc - i, argv + i);
+			}
+		}
+		fprintf(stderr, "sandlot-agent: unknown command '%s'\n", argv[i]);
 		usage(stderr);
 		return SL_EXIT_USAGE;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
-		if (strcmp(argv[optind], cmds[i].name) == 0) {
-			int idx = optind;
-
-			optind = 0; /* each command parses its own argv, argv[0] being its name */
-			return cmds[i].fn(argc - idx, argv + idx);
-		}
-	}
-	fprintf(stderr, "sandlot-agent: unknown command '%s'\n", argv[optind]);
-	usage(stderr);
-	return SL_EXIT_USAGE;
+	return sl_agent_main(argc, argv);
 }

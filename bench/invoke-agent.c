@@ -1,0 +1,538 @@
+/*
+ * bench/invoke-agent: the worker agent alone, driven through the test control node
+ * (tests/agentpeer.c) over its real protocol, with the C example function. Prints, each beside
+ * a baseline measured in the same run:
+ *
+ *   warm invocation round trip (INVOKE in -> sandbox -> INVOKE_RESULT out), p50/p99, per second
+ *       baselines: a plain nanomsg + HMAC round trip through the same link code (an echo
+ *       process, no agent), and the agent answering NO_SANDBOX (its protocol path alone)
+ *   invocation of a frozen sandbox (thaw on the way) vs a warm one that is not frozen
+ *   cost of a freeze + thaw pair written directly to a sandbox's v2 cgroup.freeze
+ *   cold start to the runtime's first `next`, from the agent's init_ns and the peer's clock,
+ *       for 128 MB and 1769 MB (one vCPU) functions; baseline: the sandbox runtime spawning and
+ *       reaping /bin/true in this process
+ *   the agent's own memory per idle warm sandbox (VmRSS and RssAnon, N sandboxes, fresh agent)
+ *
+ * Usage: invoke-agent [WARM_N [COLD_N [IDLE_N]]]   (defaults 2000 30 50). Needs root.
+ * SL_BENCH_ONLY=warm1769,cold (for instance) runs only those phases.
+ */
+#include "agentpeer.h"
+
+#include <sandlot/time.h>
+#include <sandlot/util.h>
+
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WAIT_MS 15000
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct stats {
+	double p50, p99, mean; /* microseconds */
+};
+
+static struct stats summarize(uint64_t *v, size_t n)
+{
+	struct stats s = {0};
+	double sum = 0;
+
+	if (n == 0)
+		return s;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	for (size_t i = 0; i < n; i++)
+		sum += (double)v[i];
+	s.p50 = (double)v[n / 2] / 1e3;
+	s.p99 = (double)v[MIN(n - 1, (n * 99 + 99) / 100 - 1)] / 1e3;
+	s.mean = sum / (double)n / 1e3;
+	return s;
+}
+
+static void row(const char *what, struct stats s, const char *extra)
+{
+	printf("  %-52s p50 %9.1f us  p99 %9.1f us  mean %9.1f us%s\n", what, s.p50, s.p99, s.mean,
+	       extra ? extra : "");
+}
+
+static void die(const char *what, int r)
+{
+	fprintf(stderr, "invoke-agent: %s: %s\n", what, strerror(r < 0 ? -r : r));
+	exit(1);
+}
+
+/* ---- packages ---- */
+
+static const struct peer_pkg *c_example(struct peer *p)
+{
+	char path[600];
+	const char *bin = getenv("SANDLOT_BINARY_DIR");
+	struct peer_file f = {.name = "bootstrap", .mode = 0755};
+	void *data;
+	size_t len;
+	const struct peer_pkg *k;
+
+	snprintf(path, sizeof(path), "%s/examples/c/bootstrap", bin);
+	if (peer_read_file(path, &data, &len) < 0)
+		die(path, -ENOENT);
+	f.data = data;
+	f.len = len;
+	k = peer_pkg_add(p, &f, 1);
+	free(data);
+	if (!k)
+		die("zip", -ENOMEM);
+	return k;
+}
+
+/* ---- invocations ---- */
+
+/* One invocation; returns its round trip in ns (0 on failure) and the result's init_ns. */
+static uint64_t invoke_once(struct peer *p, const char *sandbox, const char *fn, uint8_t want,
+			    uint64_t *ret_init)
+{
+	static unsigned seq;
+	char rid[32];
+	uint64_t t0 = sl_now_ns(), dt;
+	struct peer_rx *r;
+
+	snprintf(rid, sizeof(rid), "bench-%u", ++seq);
+	r = peer_invoke_wait(p, rid, sandbox, fn, "{\"bench\":\"x\"}", false, WAIT_MS);
+	dt = sl_now_ns() - t0;
+	if (!r || PMSG(r)->result.status != want) {
+		fprintf(stderr, "invoke %s: %s (status %d)\n", rid, r ? "unexpected" : "no result",
+			r ? PMSG(r)->result.status : -1);
+		peer_rx_free(r);
+		return 0;
+	}
+	if (ret_init)
+		*ret_init = PMSG(r)->result.init_ns;
+	peer_rx_free(r);
+	peer_clear(p); /* the BUSY events */
+	return dt;
+}
+
+static void warm(struct peer *p, const struct peer_pkg *pkg, unsigned n, uint32_t mb)
+{
+	uint64_t *v = calloc(n, sizeof(*v)), t0, total;
+	char id[32], what[96], extra[64];
+	unsigned got = 0;
+
+	snprintf(id, sizeof(id), "warm-%u", mb);
+	if (peer_cold_start(p, id, "warm", pkg, "", mb, 10000, WAIT_MS) < 0)
+		die("cold start", -EIO);
+	for (unsigned i = 0; i < 200; i++) /* warm-up */
+		invoke_once(p, "", "warm", SL_INVOKE_OK, NULL);
+	t0 = sl_now_ns();
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t dt = invoke_once(p, "", "warm", SL_INVOKE_OK, NULL);
+
+		if (dt)
+			v[got++] = dt;
+	}
+	total = sl_now_ns() - t0;
+	snprintf(what, sizeof(what), "warm invoke, C example, %u MB (n=%u)", mb, got);
+	snprintf(extra, sizeof(extra), "  %8.0f/s", (double)n * 1e9 / (double)total);
+	row(what, summarize(v, got), extra);
+	peer_destroy(p, id);
+	peer_wait(p, &(struct peer_match){.sandbox_id = id, .state = SL_SANDBOX_DESTROYED},
+		  WAIT_MS);
+	peer_clear(p);
+	free(v);
+}
+
+static void no_sandbox(struct peer *p, unsigned n)
+{
+	uint64_t *v = calloc(n, sizeof(*v));
+	unsigned got = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t dt = invoke_once(p, "", "nobody", SL_INVOKE_NO_SANDBOX, NULL);
+
+		if (dt)
+			v[got++] = dt;
+	}
+	row("baseline: the agent answering NO_SANDBOX", summarize(v, got), NULL);
+	free(v);
+}
+
+/* ---- plain link round trip: an echo process with the same link code ---- */
+
+_noreturn_ static void echo_child(const char *in_url, const char *out_url, const char *key_path)
+{
+	struct sl_key *key = NULL;
+	struct sl_link *l = NULL;
+	int peer;
+
+	if (sl_key_load(&key, key_path, NULL) < 0 ||
+	    sl_link_new(&l, &(struct sl_link_config){.self_id = 77, .key = key}) < 0 ||
+	    sl_link_listen(l, in_url) < 0 || (peer = sl_link_connect(l, out_url)) < 0)
+		_exit(1);
+	for (;;) {
+		struct pollfd pfd = {.fd = sl_link_recv_fd(l), .events = POLLIN};
+		struct sl_link_rx rx;
+
+		if (poll(&pfd, 1, 5000) <= 0)
+			_exit(0);
+		while (sl_link_recv(l, &rx) == 0) {
+			struct sl_msg m = {.type = SL_MSG_INVOKE_RESULT,
+					   .flags = SL_MSG_F_REPLY,
+					   .corr_id = rx.msg.corr_id,
+					   .dst_id = rx.msg.src_id};
+
+			m.result = (struct sl_msg_invoke_result){
+				.request_id = rx.msg.invoke.request_id,
+				.sandbox_id = "echo",
+				.function_error = "",
+				.payload = rx.msg.invoke.payload,
+				.payload_len = rx.msg.invoke.payload_len,
+			};
+			while (sl_link_send(l, peer, &m) == -EAGAIN)
+				usleep(100);
+			sl_link_rx_done(&rx);
+		}
+	}
+}
+
+static void plain_link(struct peer *p, unsigned n)
+{
+	char in_url[200];
+	uint64_t *v = calloc(n + 100, sizeof(*v));
+	unsigned got = 0;
+	pid_t pid;
+	int st;
+
+	snprintf(in_url, sizeof(in_url), "ipc://%s/echo", p->base);
+	/* a fresh process: nanomsg's threads do not survive a fork */
+	pid = fork();
+	if (pid == 0) {
+		execl("/proc/self/exe", "invoke-agent", "--echo", in_url, p->url, p->key_path,
+		      (char *)NULL);
+		_exit(127);
+	}
+	/* pose as the agent: our sends go to the echo process, its replies come to us */
+	int saved = p->agent;
+	uint64_t saved_id = p->agent_id;
+
+	p->agent = sl_link_connect(p->link, in_url);
+	p->agent_id = 77;
+	for (unsigned i = 0; i < n + 100; i++) {
+		uint64_t dt = invoke_once(p, "", "echo", SL_INVOKE_OK, NULL);
+
+		if (dt && i >= 100)
+			v[got++] = dt;
+	}
+	sl_link_disconnect(p->link, p->agent);
+	p->agent = saved;
+	p->agent_id = saved_id;
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	row("baseline: nanomsg + HMAC round trip, echo process", summarize(v, got), NULL);
+	free(v);
+}
+
+/* ---- freezing ---- */
+
+static int write_str(const char *dir, const char *file, const char *val)
+{
+	char path[1300];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sl_negerrno();
+	if (write(fd, val, strlen(val)) < 0)
+		r = sl_negerrno();
+	close(fd);
+	return r;
+}
+
+static bool is_frozen(const char *dir)
+{
+	char path[1300], buf[256] = "";
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strstr(buf, "frozen 1") != NULL;
+}
+
+static void freezing(struct peer *p, const struct peer_pkg *pkg, unsigned n)
+{
+	uint64_t *pair = calloc(n, sizeof(*pair)), *frozen = calloc(n, sizeof(*frozen));
+	uint64_t *hot = calloc(n, sizeof(*hot));
+	unsigned np = 0, nf = 0, nh = 0;
+	char cg[1200];
+
+	if (peer_cold_start(p, "fz", "fz", pkg, "", 1769, 10000, WAIT_MS) < 0 ||
+	    peer_sandbox_cgroup(p, "fz", cg, sizeof(cg)) < 0)
+		die("freeze sandbox", -EIO);
+	for (unsigned i = 0; i < n; i++) {
+		/* warm, not frozen: right after the previous invocation */
+		uint64_t dt = invoke_once(p, "fz", "fz", SL_INVOKE_OK, NULL);
+
+		dt = invoke_once(p, "fz", "fz", SL_INVOKE_OK, NULL);
+		if (dt)
+			hot[nh++] = dt;
+		/* frozen: wait until the idle detector froze it */
+		if (!peer_wait(p,
+			       &(struct peer_match){.sandbox_id = "fz", .state = SL_SANDBOX_FROZEN},
+			       WAIT_MS))
+			die("no freeze", -ETIMEDOUT);
+		peer_clear(p);
+		/* a freeze + thaw pair, written directly (it stays frozen as the agent thinks) */
+		uint64_t t0 = sl_now_ns();
+		write_str(cg, "cgroup.freeze", "0");
+		write_str(cg, "cgroup.freeze", "1");
+		while (!is_frozen(cg))
+			;
+		pair[np++] = sl_now_ns() - t0;
+		dt = invoke_once(p, "fz", "fz", SL_INVOKE_OK, NULL);
+		if (dt)
+			frozen[nf++] = dt;
+	}
+	row("warm invoke, 1769 MB, not frozen", summarize(hot, nh), NULL);
+	row("warm invoke, 1769 MB, frozen (thawed on the way)", summarize(frozen, nf), NULL);
+	row("thaw + freeze of cgroup.freeze until 'frozen 1'", summarize(pair, np), NULL);
+	peer_destroy(p, "fz");
+	peer_wait(p, &(struct peer_match){.sandbox_id = "fz", .state = SL_SANDBOX_DESTROYED},
+		  WAIT_MS);
+	peer_clear(p);
+	free(pair);
+	free(frozen);
+	free(hot);
+}
+
+/* ---- cold starts ---- */
+
+static void cold(struct peer *p, const struct peer_pkg *pkg, unsigned n, uint32_t mb)
+{
+	uint64_t *agent = calloc(n, sizeof(*agent)), *clock = calloc(n, sizeof(*clock));
+	unsigned got = 0;
+	char what[96];
+
+	for (unsigned i = 0; i < n; i++) {
+		char id[32];
+		uint64_t t0 = sl_now_ns(), t1, init = 0;
+		int r;
+
+		snprintf(id, sizeof(id), "cold-%u-%u", mb, i);
+		r = peer_cold_start(p, id, "cold", pkg, "", mb, 10000, WAIT_MS);
+		t1 = sl_now_ns();
+		if (r == 0 && invoke_once(p, id, "cold", SL_INVOKE_OK, &init) && init) {
+			agent[got] = init;
+			clock[got++] = t1 - t0;
+		}
+		peer_destroy(p, id);
+		peer_wait(p, &(struct peer_match){.sandbox_id = id, .state = SL_SANDBOX_DESTROYED},
+			  WAIT_MS);
+		peer_clear(p);
+	}
+	snprintf(what, sizeof(what), "cold start, %u MB: agent's init_ns (n=%u)", mb, got);
+	row(what, summarize(agent, got), NULL);
+	snprintf(what, sizeof(what), "cold start, %u MB: CREATE -> ready event, peer", mb);
+	row(what, summarize(clock, got), NULL);
+	free(agent);
+	free(clock);
+}
+
+static void spawn_baseline(unsigned n)
+{
+	struct sl_runtime *rt = NULL;
+	uint64_t *v = calloc(n, sizeof(*v));
+	char *argv[] = {"/bin/true", NULL};
+	unsigned got = 0;
+	int r = sl_runtime_new(&rt, NULL);
+
+	if (r < 0) {
+		fprintf(stderr, "baseline sandbox runtime: %s\n", strerror(-r));
+		free(v);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct sl_sandbox_config cfg = {
+			.argv = argv,
+			.memory_bytes = 128ULL << 20,
+			.stdio = {SL_STDIO_NULL, SL_STDIO_NULL, SL_STDIO_NULL}};
+		struct sl_sandbox *sb = NULL;
+		struct sl_sandbox_result res;
+		uint64_t t0 = sl_now_ns();
+
+		if (sl_sandbox_spawn(rt, &cfg, &sb) < 0)
+			continue;
+		struct pollfd pfd = {.fd = sl_sandbox_pidfd(sb), .events = POLLIN};
+		poll(&pfd, 1, 5000);
+		if (sl_sandbox_reap(sb, &res) == 0)
+			v[got++] = sl_now_ns() - t0;
+		sl_sandbox_free(&sb);
+	}
+	row("baseline: sandbox runtime, spawn /bin/true to exit", summarize(v, got), NULL);
+	sl_runtime_free(&rt);
+	free(v);
+}
+
+/* ---- memory ---- */
+
+static long proc_kb(pid_t pid, const char *file, const char *key)
+{
+	char path[64], line[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = strtol(line + strlen(key), NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* In a fresh agent, so that memory freed by earlier phases does not hide the growth. */
+static void memory(unsigned n)
+{
+	long anon0, rss0, anon1, rss1;
+	const struct peer_pkg *pkg;
+	struct peer *p = NULL;
+	unsigned made = 0;
+	int r = peer_new(&p);
+
+	if (r == 0)
+		r = peer_agent_start(p, WAIT_MS);
+	if (r < 0)
+		die("second agent", r);
+	pkg = c_example(p);
+
+	/* one sandbox first, so that one-time allocations are not counted */
+	if (peer_cold_start(p, "mem-0", "mem", pkg, "", 128, 10000, WAIT_MS) < 0)
+		die("memory sandbox", -EIO);
+	usleep(300000);
+	peer_clear(p);
+	anon0 = proc_kb(p->pid, "status", "RssAnon:");
+	rss0 = proc_kb(p->pid, "status", "VmRSS:");
+	for (unsigned i = 1; i <= n; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "mem-%u", i);
+		if (peer_cold_start(p, id, "mem", pkg, "", 128, 10000, WAIT_MS) == 0)
+			made++;
+		peer_clear(p);
+	}
+	usleep(300000); /* all idle and frozen */
+	peer_pump(p, 0);
+	anon1 = proc_kb(p->pid, "status", "RssAnon:");
+	rss1 = proc_kb(p->pid, "status", "VmRSS:");
+	/* Not Pss: each sandbox's init is a fork of the agent that shares its pages (COW), so
+	 * the agent's proportional share shrinks as sandboxes are added. */
+	printf("  agent memory per idle warm sandbox (%u sandboxes): VmRSS %+.1f KB, RssAnon "
+	       "%+.1f KB (VmRSS %ld -> %ld KB)\n",
+	       made, (double)(rss1 - rss0) / MAX(made, 1u), (double)(anon1 - anon0) / MAX(made, 1u),
+	       rss0, rss1);
+	peer_free(&p);
+}
+
+static void find_binaries(void)
+{
+	char exe[600], dir[512];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	snprintf(dir, sizeof(dir), "%s", dirname(exe)); /* <build>/bench */
+	snprintf(exe, sizeof(exe), "%s/..", dir);
+	setenv("SANDLOT_BINARY_DIR", exe, 0);
+	snprintf(exe, sizeof(exe), "%s/../agent/sandlot-agent", dir);
+	setenv("SANDLOT_AGENT", exe, 0);
+	setenv("SL_AGENT_LOG_LEVEL", "warn", 0);
+}
+
+/* $SL_BENCH_ONLY: a comma list of phases to run (link, nosandbox, warm128, warm1769, freeze,
+ * cold, memory); all when unset. */
+static bool phase(const char *name)
+{
+	const char *only = getenv("SL_BENCH_ONLY");
+	char list[256];
+
+	if (!only)
+		return true;
+	snprintf(list, sizeof(list), ",%s,", only);
+	for (const char *p = list; (p = strstr(p, name)); p++)
+		if (p[-1] == ',' && p[strlen(name)] == ',')
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned warm_n = argc > 1 ? (unsigned)atoi(argv[1]) : 2000;
+	unsigned cold_n = argc > 2 ? (unsigned)atoi(argv[2]) : 30;
+	unsigned idle_n = argc > 3 ? (unsigned)atoi(argv[3]) : 50;
+	const struct peer_pkg *pkg;
+	struct peer *p = NULL;
+	int r;
+
+	if (argc == 5 && strcmp(argv[1], "--echo") == 0)
+		echo_child(argv[2], argv[3], argv[4]);
+	if (geteuid() != 0) {
+		fprintf(stderr, "invoke-agent: needs root\n");
+		return 1;
+	}
+	find_binaries();
+	r = peer_new(&p);
+	if (r < 0)
+		die("peer", r);
+	r = peer_agent_start(p, WAIT_MS);
+	if (r < 0)
+		die("agent start", r);
+	pkg = c_example(p);
+	printf("invoke-agent: agent pid %d, %u warm, %u cold, %u idle sandboxes\n", (int)p->pid,
+	       warm_n, cold_n, idle_n);
+	printf("round trips (one invocation in flight):\n");
+	if (phase("link"))
+		plain_link(p, warm_n);
+	if (phase("nosandbox"))
+		no_sandbox(p, warm_n);
+	if (phase("warm128"))
+		warm(p, pkg, warm_n, 128);
+	if (phase("warm1769"))
+		warm(p, pkg, warm_n, 1769);
+	if (phase("freeze")) {
+		printf("freezing:\n");
+		freezing(p, pkg, 30);
+	}
+	if (phase("cold")) {
+		printf("cold starts (CREATE -> first `next`):\n");
+		spawn_baseline(cold_n);
+		cold(p, pkg, cold_n, 128);
+		cold(p, pkg, cold_n, 1769);
+	}
+	peer_free(&p);
+	if (phase("memory")) {
+		printf("memory:\n");
+		memory(idle_n);
+	}
+	return 0;
+}
