@@ -329,7 +329,10 @@ static int run_net(const struct run_opts *o, struct sl_runnet **ret)
 	r = sl_runnet_new(ret, &no);
 	if (r < 0)
 		return r;
-	if (o->json && sl_runnet_bpf_mode(*ret) == SL_RUNNET_BPF_NONE)
+	if (o->json && sl_runnet_bpf_mode(*ret) == SL_RUNNET_BPF_NONE && no.no_bpf)
+		sl_warn("BPF disabled (SANDLOT_BPF=off): cpu_seconds from cpu.stat, network "
+			"counters null");
+	else if (o->json && sl_runnet_bpf_mode(*ret) == SL_RUNNET_BPF_NONE)
 		sl_log_warn_err(sl_runnet_bpf_error(*ret),
 				"BPF accounting unavailable: cpu_seconds from cpu.stat, network "
 				"counters null");

@@ -251,11 +251,12 @@ int sl_runnet_finish(struct sl_runnet *n, struct sl_bpf_stats *ret)
 		n->gateway_added = false;
 	}
 	if (n->have_lease) {
-		int q = sl_netpool_veth_del(&n->lease);
-
-		/* gone already when the kernel freed the sandbox's namespace first */
-		if (q < 0 && q != -ENODEV && r >= 0)
-			r = q;
+		/*
+		 * Not deleted here: the pair goes away with the sandbox's network namespace, which
+		 * the kernel frees asynchronously once its processes are gone, while an explicit
+		 * RTM_DELLINK waits ~17 ms for the device to unregister. A run that finds the name
+		 * still taken uses the next one.
+		 */
 		sl_netpool_release(n->pool, &n->lease);
 		n->have_lease = false;
 	}
