@@ -316,9 +316,14 @@ static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *
 		r = map_update(b->fd_cgrp, &cg_fd, &idx, BPF_ANY);
 	if (r < 0)
 		return r;
-	if (bpf_prog_test_run_opts(b->fd_init, &run) < 0)
-		return sl_negerrno();
-	return (int)run.retval < 0 ? (int)run.retval : 0;
+	/* bpf_timer_init allocates with GFP_ATOMIC too: retried like map_update() */
+	for (int i = 0;; i++) {
+		if (bpf_prog_test_run_opts(b->fd_init, &run) < 0)
+			return sl_negerrno();
+		if ((int)run.retval != -ENOMEM || i == 20)
+			return (int)run.retval < 0 ? (int)run.retval : 0;
+		usleep(1000);
+	}
 }
 
 static int add_addrs(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)

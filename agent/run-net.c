@@ -155,26 +155,37 @@ static int veth_take(struct sl_runnet *n, int netns_fd)
 	return -ENOSPC;
 }
 
-/* Lets the sandbox's gid open ICMP echo (ping) sockets in its own network namespace. */
-static int allow_ping(int netns_fd, gid_t gid)
+static int write_fd(int fd, const char *val)
+{
+	int r = write(fd, val, strlen(val)) < 0 ? sl_negerrno() : 0;
+
+	close(fd);
+	return r;
+}
+
+/*
+ * Inside the sandbox's namespace (its /proc/sys/net): lets the sandbox's gid open ICMP echo
+ * (ping) sockets, and switches IPv6 off on eth0 (the pool is IPv4: this way the host end's
+ * link-local address, which no policy map knows, is out of reach).
+ */
+static int sandbox_sysctls(int netns_fd, gid_t gid)
 {
 	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	char val[32];
-	int fd, r = 0;
+	int ping, v6, r;
 
 	if (self < 0)
 		return sl_negerrno();
 	if (setns(netns_fd, CLONE_NEWNET) < 0)
 		return sl_negerrno();
-	fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+	ping = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+	v6 = open("/proc/sys/net/ipv6/conf/eth0/disable_ipv6", O_WRONLY | O_CLOEXEC);
 	if (setns(self, CLONE_NEWNET) < 0)
 		abort(); /* going on in the sandbox's namespace would be far worse */
-	if (fd < 0)
-		return sl_negerrno();
 	snprintf(val, sizeof(val), "%u %u", (unsigned)gid, (unsigned)gid);
-	if (write(fd, val, strlen(val)) < 0)
-		r = sl_negerrno();
-	close(fd);
+	r = ping < 0 ? sl_negerrno() : write_fd(ping, val);
+	if (v6 >= 0) /* no IPv6 in this kernel: nothing to switch off */
+		r = write_fd(v6, "1") < 0 && r >= 0 ? -EIO : r;
 	return r;
 }
 
@@ -219,13 +230,18 @@ int sl_runnet_hook(struct sl_sandbox *sb, void *data)
 	}
 	if (n->bpf) {
 		r = bpf_register(n, sb);
-		if (r < 0)
+		if (r < 0 && n->opts.egress)
 			return sl_log_err(r, "registering the sandbox with BPF");
+		if (r < 0) { /* accounting only: degrade */
+			sl_log_warn_err(r, "registering the sandbox with BPF failed: no counters");
+			n->bpf_err = r;
+			n->cgid = 0;
+		}
 	}
 	if (n->opts.egress) {
-		r = allow_ping(netns, (gid_t)sl_sandbox_uid(sb));
+		r = sandbox_sysctls(netns, (gid_t)sl_sandbox_uid(sb));
 		if (r < 0)
-			return sl_log_err(r, "ping_group_range in the sandbox");
+			return sl_log_err(r, "sysctls in the sandbox's network namespace");
 	}
 	return 0;
 }

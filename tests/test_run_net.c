@@ -13,6 +13,8 @@
 
 #include <sandlot/util.h>
 
+#include <bpf/bpf.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +40,7 @@ static uint16_t ports[3];
 static long sink_received = -1;
 static pthread_t server;
 static bool server_started;
+static int stop_pipe[2] = {-1, -1}; /* written to stop the server thread */
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -125,11 +128,14 @@ static void *serve(void *arg)
 	static char buf[65536];
 
 	for (;;) {
-		struct pollfd p[3];
+		struct pollfd p[4];
 		for (int i = 0; i < 3; i++)
 			p[i] = (struct pollfd){.fd = listeners[i], .events = POLLIN};
-		if (poll(p, 3, -1) < 0)
+		p[3] = (struct pollfd){.fd = stop_pipe[0], .events = POLLIN};
+		if (poll(p, 4, -1) < 0)
 			continue;
+		if (p[3].revents)
+			return NULL;
 		for (int i = 0; i < 3; i++) {
 			if (!(p[i].revents & POLLIN))
 				continue;
@@ -175,7 +181,7 @@ static int setup(void **state)
 		return -1;
 	if (in_ns(ns_t, listen_all, NULL) < 0)
 		return -1;
-	if (pthread_create(&server, NULL, serve, NULL) != 0)
+	if (pipe2(stop_pipe, O_CLOEXEC) < 0 || pthread_create(&server, NULL, serve, NULL) != 0)
 		return -1;
 	server_started = true;
 	setenv("SANDLOT_BPF_PINS", pin_root, 1); /* no agent there unless a test makes one */
@@ -185,9 +191,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	if (server_started) {
-		pthread_cancel(server);
+		(void)!write(stop_pipe[1], "x", 1);
 		pthread_join(server, NULL);
 	}
+	sl_closep(&stop_pipe[0]);
+	sl_closep(&stop_pipe[1]);
 	for (int i = 0; i < 3; i++)
 		sl_closep(&listeners[i]);
 	if (ns_h[0])
@@ -543,6 +551,71 @@ static void sigkilled_private_run_leaves_nothing(void **state)
 	assert_h_clean();
 }
 
+/* ---- the private load itself ------------------------------------------------------------- */
+
+static uint32_t prog_id(int fd)
+{
+	struct bpf_prog_info info = {0};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+/* True when some bpf_link in the system runs program id. */
+static bool linked(uint32_t id)
+{
+	uint32_t lid = 0;
+
+	while (bpf_link_get_next_id(lid, &lid) == 0) {
+		struct bpf_link_info info = {0};
+		uint32_t len = sizeof(info);
+		int fd = bpf_link_get_fd_by_id(lid);
+
+		if (fd < 0)
+			continue;
+		bool hit = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.prog_id == id;
+		close(fd);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
+static void private_bpf_pins_nothing_and_detaches_at_exit(void **state)
+{
+	struct sl_cgroup_host h;
+	struct sl_bpf *b = NULL;
+	struct sl_bpf_opts o = {.ephemeral = true, .pin_root = pin_root};
+	char parent[SL_CGROUP_PATH_MAX + 64], cg[SL_CGROUP_PATH_MAX + 128];
+	struct sl_bpf_sandbox_spec spec = {.cgroup_path = cg};
+	uint32_t count = 0;
+	struct stat st;
+
+	sl_test_require_root();
+	assert_int_equal(sl_cgroup_host_detect(&h), 0);
+	snprintf(parent, sizeof(parent), "%s/sandlot-test-runbpf-%d", h.v2_self_dir, (int)getpid());
+	snprintf(cg, sizeof(cg), "%s/a", parent);
+	assert_true(mkdir(parent, 0755) == 0 || errno == EEXIST);
+	assert_true(mkdir(cg, 0755) == 0 || errno == EEXIST);
+	o.cgroup_parent = parent;
+	assert_int_equal(sl_bpf_open(&o, &b, NULL), 0);
+	assert_int_equal(sl_bpf_sandbox_add(b, &spec, NULL), 0);
+	uint32_t sched = prog_id(sl_bpf_prog_fd(b, "sl_sched_switch"));
+	assert_true(sched != 0 && linked(sched));
+	int cgfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(bpf_prog_query(cgfd, BPF_CGROUP_INET_EGRESS, 0, NULL, NULL, &count), 0);
+	assert_int_equal(count, 1);
+	assert_true(stat(pin_root, &st) < 0 && errno == ENOENT); /* pin_root ignored */
+
+	sl_bpf_free(&b); /* what a process exit does to its fds */
+	assert_int_equal(bpf_prog_query(cgfd, BPF_CGROUP_INET_EGRESS, 0, NULL, NULL, &count), 0);
+	assert_int_equal(count, 0);
+	assert_false(linked(sched));
+	close(cgfd);
+	rmdir(cg);
+	rmdir(parent);
+}
+
 /* ---- bad input ------------------------------------------------------------------------------ */
 
 static void expect_usage(const char *const *args, const char *needle)
@@ -605,6 +678,7 @@ int main(void)
 		cmocka_unit_test(cpu_seconds_agree_with_cpu_stat),
 		cmocka_unit_test(uses_agent_pins_when_present_and_leaves_none),
 		cmocka_unit_test(sigkilled_private_run_leaves_nothing),
+		cmocka_unit_test(private_bpf_pins_nothing_and_detaches_at_exit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
