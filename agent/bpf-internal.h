@@ -7,10 +7,21 @@
 #include "bpf-loader.h"
 
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #define SL_BPF_PIN_ROOT_MAX 256 /* longer pin roots are refused */
 #define SL_BPF_N_CGPROGS    6
-#define SL_BPF_LINKS_DIR    "cg" /* <pin root>/cg/<cgroup id>/<program>: pinned cgroup links */
+#define SL_BPF_LINKS_DIR    "cg"   /* <pin root>/cg/<cgroup id>/<program>: pinned cgroup links */
+#define SL_BPF_PROGS_DIR    "prog" /* <pin root>/prog/<program>: for sl_bpf_open_pinned() */
+
+/* The cgroup programs attached to every sandbox, by skeleton program name. */
+struct sl_bpf_progdef {
+	const char *name;
+	int attach_type; /* enum bpf_attach_type */
+	bool optional;	 /* may fail to load on older kernels */
+};
+extern const struct sl_bpf_progdef sl_bpf_cgprog_defs[SL_BPF_N_CGPROGS];
 
 /* A cgroup program to attach to every sandbox (fd < 0: not loaded on this kernel). */
 struct sl_bpf_cgprog {
@@ -19,8 +30,18 @@ struct sl_bpf_cgprog {
 	int attach_type; /* enum bpf_attach_type */
 };
 
+/* Cgroup links of one sandbox held only by fd (ephemeral mode). */
+struct sl_bpf_fdlinks {
+	uint64_t cgid;
+	int fd[SL_BPF_N_CGPROGS];
+};
+
 struct sl_bpf {
-	struct sandlot_bpf *skel;
+	struct sandlot_bpf *skel; /* NULL after sl_bpf_open_pinned(): the fds below are ours */
+	bool ephemeral;		  /* nothing pinned: cgroup links in fdlinks */
+	int pin_fd;		  /* pin root directory (flock), -1 when ephemeral */
+	struct sl_bpf_fdlinks *fdlinks;
+	size_t n_fdlinks;
 	struct bpf_link *sched_link;
 	struct ring_buffer *rb;
 	sl_bpf_event_fn on_event;
@@ -35,6 +56,21 @@ struct sl_bpf {
 	char pin_root[SL_BPF_PIN_ROOT_MAX];
 	char cg_parent[PATH_MAX];
 };
+
+/* Takes (LOCK_EX) or drops (LOCK_UN) the cross-process registration lock; no-op if ephemeral. */
+void sl_bpf_lock(struct sl_bpf *b, int op);
+
+/* Opens (and checks) opts.cgroup_parent into b->cg_parent / b->cg_fd. */
+int sl_bpf_open_cgroup_parent(struct sl_bpf *b, const char *path);
+
+/* Pins the cgroup and syscall programs under <pin root>/prog/ (replacing older pins). */
+int sl_bpf_pin_progs(struct sl_bpf *b);
+
+/* Closes the map and program fds of a loader opened by sl_bpf_open_pinned(). */
+void sl_bpf_close_borrowed(struct sl_bpf *b);
+
+/* Closes (detaches) every cgroup link held by fd (ephemeral mode). */
+void sl_bpf_close_fdlinks(struct sl_bpf *b);
 
 /* Removes a file or a directory tree (of bpffs pins). Missing is fine. */
 int sl_bpf_rm_tree(const char *path);

@@ -19,12 +19,7 @@
 #define BTF_PATH       "/sys/kernel/btf/vmlinux"
 #define SCHED_LINK_PIN "link_sched_switch"
 
-/* The cgroup programs attached to every sandbox, by skeleton program name. */
-static const struct {
-	const char *name;
-	enum bpf_attach_type type;
-	bool optional;
-} cgroup_progs[SL_BPF_N_CGPROGS] = {
+const struct sl_bpf_progdef sl_bpf_cgprog_defs[SL_BPF_N_CGPROGS] = {
 	{"sl_skb_ingress", BPF_CGROUP_INET_INGRESS, false},
 	{"sl_skb_egress", BPF_CGROUP_INET_EGRESS, false},
 	{"sl_connect4", BPF_CGROUP_INET4_CONNECT, false},
@@ -139,13 +134,19 @@ static int load_skel(struct sl_bpf *b, bool storage, bool optional, struct sandl
 		return sl_negerrno();
 	skel->rodata->nr_cpus = b->nr_cpus;
 	bpf_map__set_autocreate(skel->maps.sl_cgrp, storage);
+	if (b->ephemeral) {
+		struct bpf_map *m;
+
+		bpf_object__for_each_map (m, skel->obj)
+			bpf_map__set_pin_path(m, NULL); /* NULL cannot fail */
+	}
 	bpf_program__set_autoload(skel->progs.sl_sched_switch, storage);
 	bpf_program__set_autoload(skel->progs.sl_sched_switch_hash, !storage);
-	for (size_t i = 0; i < ARRAY_SIZE(cgroup_progs); i++)
-		if (cgroup_progs[i].optional)
-			bpf_program__set_autoload(
-				bpf_object__find_program_by_name(skel->obj, cgroup_progs[i].name),
-				optional);
+	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++)
+		if (sl_bpf_cgprog_defs[i].optional)
+			bpf_program__set_autoload(bpf_object__find_program_by_name(
+							  skel->obj, sl_bpf_cgprog_defs[i].name),
+						  optional);
 	r = sandlot_bpf__load(skel);
 	if (r < 0) {
 		sandlot_bpf__destroy(skel);
@@ -186,12 +187,12 @@ static void take_fds(struct sl_bpf *b)
 	b->fd_attach = bpf_map__fd(k->maps.sl_attach);
 	b->fd_init = bpf_program__fd(k->progs.sl_sandbox_init);
 	b->fd_clock = bpf_program__fd(k->progs.sl_clock);
-	for (size_t i = 0; i < ARRAY_SIZE(cgroup_progs); i++) {
+	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++) {
 		struct bpf_program *p =
-			bpf_object__find_program_by_name(k->obj, cgroup_progs[i].name);
+			bpf_object__find_program_by_name(k->obj, sl_bpf_cgprog_defs[i].name);
 
-		b->cgprogs[i].name = cgroup_progs[i].name;
-		b->cgprogs[i].attach_type = cgroup_progs[i].type;
+		b->cgprogs[i].name = sl_bpf_cgprog_defs[i].name;
+		b->cgprogs[i].attach_type = sl_bpf_cgprog_defs[i].attach_type;
 		b->cgprogs[i].fd = p && bpf_program__autoload(p) ? bpf_program__fd(p) : -1;
 	}
 }
@@ -267,7 +268,7 @@ static int attach_sched(struct sl_bpf *b)
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", b->pin_root, SCHED_LINK_PIN);
-	l = access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
+	l = !b->ephemeral && access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
 	if (l) {
 		b->sched_link = l;
 		return 0;
@@ -277,6 +278,10 @@ static int attach_sched(struct sl_bpf *b)
 					: b->skel->progs.sl_sched_switch_hash);
 	if (!l)
 		return sl_negerrno();
+	if (b->ephemeral) {
+		b->sched_link = l; /* detached when this process closes it */
+		return 0;
+	}
 	r = bpf_link__pin(l, path);
 	if (r < 0) {
 		bpf_link__destroy(l);
@@ -295,7 +300,7 @@ static int rb_event(void *ctx, void *data, size_t size)
 	return b->on_event(data, b->userdata);
 }
 
-static int open_cgroup_parent(struct sl_bpf *b, const char *path)
+int sl_bpf_open_cgroup_parent(struct sl_bpf *b, const char *path)
 {
 	struct statfs st;
 
@@ -313,24 +318,32 @@ static int bpf_open(struct sl_bpf *b, const struct sl_bpf_opts *opts, struct sl_
 {
 	int r;
 
-	r = open_cgroup_parent(b, opts->cgroup_parent);
+	r = sl_bpf_open_cgroup_parent(b, opts->cgroup_parent);
 	if (r < 0)
 		return r;
 	if (access(opts->btf_path ? opts->btf_path : BTF_PATH, R_OK) < 0)
 		return -ENOPKG;
-	r = pin_dir_ensure(b->pin_root, opts->mount_bpffs);
-	if (r < 0)
-		return r;
-	r = check_schema(opts, b->pin_root, info);
-	if (r < 0)
-		return r;
-	r = pin_dir_ensure(b->pin_root, false);
-	if (r < 0)
-		return r;
+	if (!b->ephemeral) {
+		r = pin_dir_ensure(b->pin_root, opts->mount_bpffs);
+		if (r < 0)
+			return r;
+		r = check_schema(opts, b->pin_root, info);
+		if (r < 0)
+			return r;
+		r = pin_dir_ensure(b->pin_root, false);
+		if (r < 0)
+			return r;
+		b->pin_fd = open(b->pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (b->pin_fd < 0)
+			return sl_negerrno();
+	}
 	r = load_best(b, opts->no_cgroup_storage, info);
 	if (r < 0)
 		return r;
 	take_fds(b);
+	r = b->ephemeral ? 0 : sl_bpf_pin_progs(b);
+	if (r < 0)
+		return r;
 	r = find_hz(b);
 	if (r < 0)
 		return r;
@@ -366,13 +379,15 @@ int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_b
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->cg_fd = b->fd_cgrp = -1;
+	b->cg_fd = b->fd_cgrp = b->pin_fd = -1;
 	b->nr_cpus = (unsigned)n;
 	b->on_event = opts->on_event;
 	b->userdata = opts->userdata;
+	b->ephemeral = opts->ephemeral;
 	info.nr_cpus = b->nr_cpus;
-	snprintf(b->pin_root, sizeof(b->pin_root), "%s",
-		 opts->pin_root ? opts->pin_root : SL_BPF_PIN_ROOT);
+	if (!b->ephemeral) /* pin_root "" keeps every pin path away from bpffs */
+		snprintf(b->pin_root, sizeof(b->pin_root), "%s",
+			 opts->pin_root ? opts->pin_root : SL_BPF_PIN_ROOT);
 	r = bpf_open(b, opts, &info);
 	if (ret_info)
 		*ret_info = info;
@@ -413,9 +428,14 @@ void sl_bpf_free(struct sl_bpf **pb)
 	if (!b)
 		return;
 	ring_buffer__free(b->rb);
-	bpf_link__destroy(b->sched_link); /* pinned: stays attached */
-	sandlot_bpf__destroy(b->skel);
+	bpf_link__destroy(b->sched_link); /* pinned: stays attached; ephemeral: detached */
+	sl_bpf_close_fdlinks(b);	  /* ephemeral: detaches the cgroup programs */
+	if (b->skel)
+		sandlot_bpf__destroy(b->skel);
+	else
+		sl_bpf_close_borrowed(b);
 	sl_closep(&b->cg_fd);
+	sl_closep(&b->pin_fd);
 	free(b);
 	*pb = NULL;
 }
@@ -424,22 +444,26 @@ void sl_bpf_free(struct sl_bpf **pb)
 
 int sl_bpf_events_fd(struct sl_bpf *b)
 {
-	return ring_buffer__epoll_fd(b->rb);
+	return b->rb ? ring_buffer__epoll_fd(b->rb) : -EOPNOTSUPP;
 }
 
 int sl_bpf_events_consume(struct sl_bpf *b)
 {
-	return ring_buffer__consume(b->rb);
+	return b->rb ? ring_buffer__consume(b->rb) : -EOPNOTSUPP;
 }
 
 int sl_bpf_events_poll(struct sl_bpf *b, int timeout_ms)
 {
-	return ring_buffer__poll(b->rb, timeout_ms);
+	return b->rb ? ring_buffer__poll(b->rb, timeout_ms) : -EOPNOTSUPP;
 }
 
 int sl_bpf_prog_fd(struct sl_bpf *b, const char *name)
 {
-	struct bpf_program *p = bpf_object__find_program_by_name(b->skel->obj, name);
+	struct bpf_program *p;
+
+	if (!b->skel)
+		return -EOPNOTSUPP;
+	p = bpf_object__find_program_by_name(b->skel->obj, name);
 
 	if (!p || bpf_program__fd(p) < 0)
 		return -ENOENT;

@@ -8,6 +8,16 @@
  * next sl_bpf_open() re-adopts the pinned maps and links. sl_bpf_free() closes fds only;
  * sl_bpf_destroy_pins() removes everything (programs detach, counters are gone).
  *
+ * Three ways to open:
+ *   sl_bpf_open()          the agent: load (or re-adopt) and pin maps, programs (<pin root>/prog/)
+ *                          and links under the pin root;
+ *   sl_bpf_open() with .ephemeral: load, pin nothing; maps, programs and links live exactly as
+ *                          long as this process's fds (a one-shot `run` without an agent: a
+ *                          SIGKILL leaves nothing behind);
+ *   sl_bpf_open_pinned()   a one-shot `run` next to an agent: use the agent's pinned maps and
+ *                          programs without loading anything (no verifier, no BTF parsing).
+ * Processes sharing a pin root serialise registrations with a flock on the pin root directory.
+ *
  * Sandbox life cycle, as the sandbox runtime drives it ("parent hook"): create the v2 cgroup
  * below opts.cgroup_parent -> sl_bpf_sandbox_add() (registers the cgroup id, its policy and
  * addresses, attaches the cgroup programs) -> clone3(CLONE_INTO_CGROUP) -> the child opens
@@ -40,6 +50,7 @@ struct sl_bpf_opts {
 	const char *btf_path;	    /* NULL: /sys/kernel/btf/vmlinux (tests point it elsewhere) */
 	sl_bpf_event_fn on_event;   /* may be NULL: events are then drained and dropped */
 	void *userdata;
+	bool ephemeral; /* pin nothing (pin_root and mount_bpffs are ignored): see above */
 };
 
 /* What the loader found and did (filled by sl_bpf_open). */
@@ -64,6 +75,15 @@ struct sl_bpf_info {
  * ret_info may be NULL.
  */
 int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_bpf_info *ret_info);
+
+/*
+ * Uses the maps and programs pinned under opts->pin_root (by an agent's sl_bpf_open()) without
+ * loading anything: for registering sandboxes and reading their counters only (no events, no
+ * statistics, the pinned configuration and the sched_switch link are left as they are). Only
+ * pin_root and cgroup_parent of opts are used. Returns 0, -ENOENT when nothing or no programs
+ * are pinned there, -EPROTO when the pinned state has another SL_BPF_ABI_VERSION, or -errno.
+ */
+int sl_bpf_open_pinned(const struct sl_bpf_opts *opts, struct sl_bpf **ret);
 
 /* A one-line explanation of an sl_bpf_open() error, for the operator (static string). */
 const char *sl_bpf_open_strerror(int r);
@@ -121,6 +141,9 @@ int sl_bpf_sandbox_set_inflight(struct sl_bpf *b, uint64_t cgid, uint32_t n);
 /* Marks an address as the host's own: denied to sandboxes unless a rule allows it. */
 int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a);
 
+/* Forgets a host address added before (an egress gateway going away). -ENOENT when unknown. */
+int sl_bpf_host_addr_remove(struct sl_bpf *b, const struct sl_bpf_addr *a);
+
 /*
  * Marks every address of the caller's network namespace (getifaddrs; loopback excluded) as the
  * host's own. Returns the number added or -errno. The agent runs it at start-up.
@@ -133,7 +156,8 @@ int sl_bpf_host_addrs_sync(struct sl_bpf *b);
  */
 int sl_bpf_prune(struct sl_bpf *b);
 
-/* The ring buffer's epoll fd: readable when events are waiting. Owned by b. */
+/* The ring buffer's epoll fd: readable when events are waiting. Owned by b. -EOPNOTSUPP after
+ * sl_bpf_open_pinned() (also for the two functions below). */
 int sl_bpf_events_fd(struct sl_bpf *b);
 
 /* Delivers every waiting event to opts.on_event. Returns the number delivered or -errno. */

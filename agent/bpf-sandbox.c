@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <bpf/bpf.h>
@@ -106,10 +107,80 @@ static void links_dir(const struct sl_bpf *b, uint64_t cgid, char *buf, size_t l
 	snprintf(buf, len, "%s/%s/%llu", b->pin_root, SL_BPF_LINKS_DIR, (unsigned long long)cgid);
 }
 
+/* Ephemeral mode: the links of cgid held by fd (created when create), or NULL. */
+static struct sl_bpf_fdlinks *fdlinks_of(struct sl_bpf *b, uint64_t cgid, bool create)
+{
+	struct sl_bpf_fdlinks *n;
+
+	for (size_t i = 0; i < b->n_fdlinks; i++)
+		if (b->fdlinks[i].cgid == cgid)
+			return &b->fdlinks[i];
+	if (!create)
+		return NULL;
+	n = realloc(b->fdlinks, (b->n_fdlinks + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	b->fdlinks = n;
+	n = &b->fdlinks[b->n_fdlinks++];
+	n->cgid = cgid;
+	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++)
+		n->fd[i] = -1;
+	return n;
+}
+
+static void close_fdlinks(struct sl_bpf *b, uint64_t cgid)
+{
+	struct sl_bpf_fdlinks *l = fdlinks_of(b, cgid, false);
+
+	if (!l)
+		return;
+	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++)
+		sl_closep(&l->fd[i]); /* the last reference: the program detaches */
+	*l = b->fdlinks[--b->n_fdlinks];
+}
+
+void sl_bpf_close_fdlinks(struct sl_bpf *b)
+{
+	while (b->n_fdlinks)
+		close_fdlinks(b, b->fdlinks[0].cgid);
+	free(b->fdlinks);
+	b->fdlinks = NULL;
+}
+
+/* Ephemeral mode: attaches (or re-points) the programs with links held by fd only. */
+static int attach_fdlinks(struct sl_bpf *b, uint64_t cgid, int cg_fd)
+{
+	struct sl_bpf_fdlinks *l = fdlinks_of(b, cgid, true);
+
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++) {
+		const struct sl_bpf_cgprog *p = &b->cgprogs[i];
+
+		if (p->fd < 0)
+			continue;
+		if (l->fd[i] >= 0) {
+			if (bpf_link_update(l->fd[i], p->fd, NULL) < 0)
+				return sl_negerrno();
+			continue;
+		}
+		l->fd[i] =
+			bpf_link_create(p->fd, cg_fd, (enum bpf_attach_type)p->attach_type, NULL);
+		if (l->fd[i] < 0)
+			return sl_negerrno();
+	}
+	return 0;
+}
+
 /* Detaches and unpins every cgroup link of cgid. */
 static int unpin_links(struct sl_bpf *b, uint64_t cgid)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32];
+
+	if (b->ephemeral) {
+		close_fdlinks(b, cgid);
+		return 0;
+	}
 
 	links_dir(b, cgid, dir, sizeof(dir));
 	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++) {
@@ -152,6 +223,10 @@ static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_
 	char dir[PATH_MAX], top[PATH_MAX];
 	int r;
 
+	if (b->ephemeral) {
+		r = attach_fdlinks(b, cgid, cg_fd);
+		return r < 0 ? r : map_update(b->fd_attach, &cgid, &at, BPF_ANY);
+	}
 	snprintf(top, sizeof(top), "%s/%s", b->pin_root, SL_BPF_LINKS_DIR);
 	links_dir(b, cgid, dir, sizeof(dir));
 	if ((mkdir(top, 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
@@ -241,9 +316,14 @@ static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *
 		r = map_update(b->fd_cgrp, &cg_fd, &idx, BPF_ANY);
 	if (r < 0)
 		return r;
-	if (bpf_prog_test_run_opts(b->fd_init, &run) < 0)
-		return sl_negerrno();
-	return (int)run.retval < 0 ? (int)run.retval : 0;
+	/* bpf_timer_init allocates with GFP_ATOMIC too: retried like map_update() */
+	for (int i = 0;; i++) {
+		if (bpf_prog_test_run_opts(b->fd_init, &run) < 0)
+			return sl_negerrno();
+		if ((int)run.retval != -ENOMEM || i == 20)
+			return (int)run.retval < 0 ? (int)run.retval : 0;
+		usleep(1000);
+	}
 }
 
 static int add_addrs(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
@@ -259,7 +339,9 @@ static int add_addrs(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, u
 	return 0;
 }
 
-int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
+static int sandbox_remove(struct sl_bpf *b, uint64_t cgid);
+
+static int sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
 {
 	_cleanup_close_ int fd = -1;
 	uint64_t cgid;
@@ -282,12 +364,22 @@ int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 	if (r >= 0)
 		r = attach_cgroup(b, cgid, slot, fd);
 	if (r < 0) {
-		sl_bpf_sandbox_remove(b, cgid);
+		sandbox_remove(b, cgid);
 		return r;
 	}
 	if (ret_cgid)
 		*ret_cgid = cgid;
 	return 0;
+}
+
+int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
+{
+	int r;
+
+	sl_bpf_lock(b, LOCK_EX);
+	r = sandbox_add(b, spec, ret_cgid);
+	sl_bpf_lock(b, LOCK_UN);
+	return r;
 }
 
 /* Deletes every sl_addrs entry owned by cgid. */
@@ -312,7 +404,7 @@ static void remove_addrs(struct sl_bpf *b, uint64_t cgid)
 	}
 }
 
-int sl_bpf_sandbox_remove(struct sl_bpf *b, uint64_t cgid)
+static int sandbox_remove(struct sl_bpf *b, uint64_t cgid)
 {
 	struct sl_bpf_sandbox free_slot;
 	uint32_t slot;
@@ -334,6 +426,16 @@ int sl_bpf_sandbox_remove(struct sl_bpf *b, uint64_t cgid)
 	if (bpf_map_update_elem(b->fd_sandboxes, &slot, &free_slot, BPF_ANY) < 0)
 		return sl_negerrno();
 	return reset_counters(b, slot);
+}
+
+int sl_bpf_sandbox_remove(struct sl_bpf *b, uint64_t cgid)
+{
+	int r;
+
+	sl_bpf_lock(b, LOCK_EX);
+	r = sandbox_remove(b, cgid);
+	sl_bpf_lock(b, LOCK_UN);
+	return r;
 }
 
 /* ---- reading ----------------------------------------------------------------------------- */
@@ -418,6 +520,19 @@ int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a)
 	return 0;
 }
 
+int sl_bpf_host_addr_remove(struct sl_bpf *b, const struct sl_bpf_addr *a)
+{
+	struct sl_bpf_addr_owner o;
+
+	if (bpf_map_lookup_elem(b->fd_addrs, a, &o) < 0)
+		return sl_negerrno();
+	if (o.kind != SL_BPF_ADDR_HOST)
+		return -ENOENT;
+	if (bpf_map_delete_elem(b->fd_addrs, a) < 0)
+		return sl_negerrno();
+	return 0;
+}
+
 int sl_bpf_host_addrs_sync(struct sl_bpf *b)
 {
 	struct ifaddrs *all, *i;
@@ -454,6 +569,8 @@ static void prune_link_dirs(struct sl_bpf *b)
 	uint32_t slot;
 	DIR *d;
 
+	if (b->ephemeral)
+		return;
 	snprintf(top, sizeof(top), "%s/%s", b->pin_root, SL_BPF_LINKS_DIR);
 	d = opendir(top);
 	if (!d)
@@ -467,7 +584,7 @@ static void prune_link_dirs(struct sl_bpf *b)
 	closedir(d);
 }
 
-int sl_bpf_prune(struct sl_bpf *b)
+static int prune(struct sl_bpf *b)
 {
 	_cleanup_free_ uint64_t *ids = calloc(SL_BPF_MAX_SANDBOXES, sizeof(uint64_t));
 	uint64_t key, *prev = NULL;
@@ -488,9 +605,19 @@ int sl_bpf_prune(struct sl_bpf *b)
 		}
 		if (fd != -ENOENT)
 			return fd;
-		sl_bpf_sandbox_remove(b, ids[i]);
+		sandbox_remove(b, ids[i]);
 		n++;
 	}
 	prune_link_dirs(b);
 	return n;
+}
+
+int sl_bpf_prune(struct sl_bpf *b)
+{
+	int r;
+
+	sl_bpf_lock(b, LOCK_EX);
+	r = prune(b);
+	sl_bpf_lock(b, LOCK_UN);
+	return r;
 }

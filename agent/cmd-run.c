@@ -4,6 +4,8 @@
  * signals), reap, read the cgroup's figures, destroy.
  */
 #include "cmd.h"
+#include "netpool.h"
+#include "run-net.h"
 #include "sandbox.h"
 
 #include <sandlot/json.h>
@@ -36,6 +38,8 @@ struct run_opts {
 	char *env[SL_SANDBOX_ENV_MAX + 1];
 	size_t n_env;
 	bool json;
+	bool egress;		   /* --net egress */
+	struct sl_netpolicy allow; /* --allow rules */
 };
 
 static void run_usage(FILE *f)
@@ -50,9 +54,22 @@ static void run_usage(FILE *f)
 		   "/lib*)\n"
 		   "  --code DIR         mounted read-only at /var/task\n"
 		   "  --env K=V          environment variable (repeatable)\n"
-		   "  --net none         own network namespace with only loopback (the default)\n"
-		   "  --json             print one JSON object with the outcome at exit\n"
-		   "Exit status: CMD's, 128+signal if killed, 127 CMD not found, 125 sandbox setup "
+		   "  --net none         own network namespace with only loopback (the default)\n");
+	fprintf(f,
+		"  --net egress       plus a veth to this host, address from the pool; the BPF\n"
+		"                     policy decides what it reaches (no forwarding or NAT is\n"
+		"                     set up: reaching past this host is the operator's choice)\n"
+		"  --allow RULE       with --net egress: allow CIDR[:PORT[-PORT]][/tcp|udp]\n"
+		"                     (repeatable, at most %d; none: all but the always-denied)\n"
+		"  --json             print one JSON object with the outcome at exit, with the\n"
+		"                     CPU and network counters from BPF\n"
+		"BPF is used only with --json, --net egress or --allow: an agent's pinned\n"
+		"programs when present (fast), else loaded for this run alone (about 0.1 s).\n"
+		"Environment: SANDLOT_BPF=off (no BPF; --json takes CPU from cpu.stat),\n"
+		"  SANDLOT_BPF_PINS=DIR (the agent's pin root, default " SL_BPF_PIN_ROOT "),\n"
+		"  SANDLOT_NET_POOL=CIDR (egress pool, default " SL_NETPOOL_DEFAULT ").\n",
+		SL_NETPOLICY_MAX_RULES);
+	fprintf(f, "Exit status: CMD's, 128+signal if killed, 127 CMD not found, 125 sandbox setup "
 		   "failed, 2 bad usage.\n");
 }
 
@@ -92,6 +109,17 @@ static int parse_env(struct run_opts *o, char *arg)
 	return 0;
 }
 
+static int parse_allow(struct run_opts *o, const char *arg)
+{
+	char err[SL_NETPOLICY_ERR_MAX];
+
+	if (strnlen(arg, 128) >= 128)
+		return bad("--allow '%.32s...': too long (at most 127 characters)", arg);
+	if (sl_netpolicy_add(&o->allow, arg, err, sizeof(err)) < 0)
+		return bad("--allow '%s': %s", arg, err);
+	return 0;
+}
+
 static int parse_one(struct run_opts *o, int c, char *arg)
 {
 	uint64_t v;
@@ -127,8 +155,12 @@ static int parse_one(struct run_opts *o, int c, char *arg)
 	case 'e':
 		return parse_env(o, arg);
 	case 'n':
-		return strcmp(arg, "none") == 0 ? 0
-						: bad("--net '%s': only 'none' is supported", arg);
+		if (strcmp(arg, "none") != 0 && strcmp(arg, "egress") != 0)
+			return bad("--net '%s': expected 'none' or 'egress'", arg);
+		o->egress = strcmp(arg, "egress") == 0;
+		return 0;
+	case 'a':
+		return parse_allow(o, arg);
 	case 'j':
 		o->json = true;
 		return 0;
@@ -150,6 +182,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{"env", required_argument, NULL, 'e'},
 		{"net", required_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
+		{"allow", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -167,6 +200,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind >= argc)
 		return bad("%s", "missing CMD (sandlot-agent run [OPTIONS] -- CMD [ARGS...])");
+	if (o->allow.n_rules && !o->egress)
+		return bad("--allow needs --net egress (with --net none there is only loopback)");
 	return 0;
 }
 
@@ -226,8 +261,25 @@ static int wait_sandbox(struct sl_sandbox *sb, uint64_t timeout_ns, int sigfd, b
 	return r;
 }
 
+/* BPF's figures (k NULL: no BPF: CPU from cpu.stat, network counters null). */
+static void json_bpf(json_t *o, const struct sl_bpf_stats *k)
+{
+	static const char *const net[] = {"rx_bytes",	"tx_bytes",	   "rx_packets",
+					  "tx_packets", "denied_connects", "dropped_packets"};
+	const uint64_t v[] = {k ? k->rx_bytes : 0,	  k ? k->tx_bytes : 0,
+			      k ? k->rx_packets : 0,	  k ? k->tx_packets : 0,
+			      k ? k->denied_connects : 0, k ? k->dropped_packets : 0};
+
+	for (size_t i = 0; i < ARRAY_SIZE(net); i++)
+		json_object_set_new(o, net[i], k ? json_integer((json_int_t)v[i]) : json_null());
+	if (k)
+		sl_json_set_real(o, "cpu_seconds", (double)k->cpu_ns / 1e9);
+	sl_json_set_str(o, "cpu_source", k ? "bpf" : "cgroup");
+}
+
 static void print_json(struct sl_sandbox *sb, const struct sl_sandbox_result *res,
-		       const struct sl_cgroup_stats *st, uint64_t wall_ns, bool timed_out)
+		       const struct sl_cgroup_stats *st, uint64_t wall_ns, bool timed_out,
+		       const struct sl_bpf_stats *k)
 {
 	json_t *o = json_object();
 
@@ -239,6 +291,7 @@ static void print_json(struct sl_sandbox *sb, const struct sl_sandbox_result *re
 	sl_json_set_int(o, "peak_memory_bytes", (long long)st->memory_peak_bytes);
 	sl_json_set_bool(o, "oom_killed", st->oom_kills > 0);
 	sl_json_set_bool(o, "timed_out", timed_out);
+	json_bpf(o, k);
 	sl_json_print(stdout, o, false);
 }
 
@@ -255,6 +308,35 @@ static int report(const char *cmd, const struct sl_sandbox_result *res)
 		fprintf(stderr, "sandlot-agent run: %s: cannot execute: %s\n", cmd,
 			strerror(res->exec_err));
 	return res->exit_code;
+}
+
+/* BPF and egress for this run, when the options need them (else *ret stays NULL). */
+static int run_net(const struct run_opts *o, struct sl_runnet **ret)
+{
+	const char *bpf = getenv("SANDLOT_BPF");
+	struct sl_runnet_opts no = {
+		.accounting = o->json,
+		.egress = o->egress,
+		.policy = o->allow.n_rules ? &o->allow : NULL,
+		.no_bpf = bpf && strcmp(bpf, "off") == 0,
+		.pin_root = getenv("SANDLOT_BPF_PINS"),
+		.pool = getenv("SANDLOT_NET_POOL"),
+	};
+	int r;
+
+	if (!sl_runnet_needed(&no))
+		return 0;
+	r = sl_runnet_new(ret, &no);
+	if (r < 0)
+		return r;
+	if (o->json && sl_runnet_bpf_mode(*ret) == SL_RUNNET_BPF_NONE && no.no_bpf)
+		sl_warn("BPF disabled (SANDLOT_BPF=off): cpu_seconds from cpu.stat, network "
+			"counters null");
+	else if (o->json && sl_runnet_bpf_mode(*ret) == SL_RUNNET_BPF_NONE)
+		sl_log_warn_err(sl_runnet_bpf_error(*ret),
+				"BPF accounting unavailable: cpu_seconds from cpu.stat, network "
+				"counters null");
+	return 0;
 }
 
 static int run(struct run_opts *o, char **cmd)
@@ -274,6 +356,9 @@ static int run(struct run_opts *o, char **cmd)
 	struct sl_sandbox *sb = NULL;
 	struct sl_sandbox_result res = {0};
 	struct sl_cgroup_stats st = {0};
+	struct sl_runnet *net = NULL;
+	struct sl_bpf_stats k;
+	int have_k = 0;
 	_cleanup_close_ int sigfd = forward_signals_fd();
 	bool timed_out = false;
 	uint64_t start;
@@ -282,6 +367,12 @@ static int run(struct run_opts *o, char **cmd)
 	r = sl_runtime_new(&rt, &ro);
 	if (r < 0)
 		return sl_log_err(r, "sandbox runtime"), SL_EXIT_FAIL;
+	if (run_net(o, &net) < 0) {
+		sl_runtime_free(&rt);
+		return EXIT_SETUP;
+	}
+	cfg.hook = net ? sl_runnet_hook : NULL;
+	cfg.hook_data = net;
 	start = sl_now_ns(); /* wall_seconds: from spawn to exit, runtime set-up excluded */
 	r = sl_sandbox_spawn(rt, &cfg, &sb);
 	if (r >= 0)
@@ -291,14 +382,19 @@ static int run(struct run_opts *o, char **cmd)
 	uint64_t wall = sl_now_ns() - start;
 	if (r >= 0 && sb)
 		r = sl_sandbox_destroy(sb);
+	if (r >= 0 && net)
+		have_k = sl_runnet_finish(net, &k);
+	sl_runnet_free(&net);
 	if (r < 0) {
 		sl_log_err(r, "sandbox %s", sb ? sl_sandbox_id(sb) : "spawn");
 		sl_sandbox_free(&sb);
 		sl_runtime_free(&rt);
 		return SL_EXIT_FAIL;
 	}
+	if (have_k < 0)
+		sl_log_warn_err(have_k, "reading the sandbox's BPF counters");
 	if (o->json)
-		print_json(sb, &res, &st, wall, timed_out);
+		print_json(sb, &res, &st, wall, timed_out, have_k > 0 ? &k : NULL);
 	sl_sandbox_free(&sb);
 	sl_runtime_free(&rt);
 	return report(cmd[0], &res);
