@@ -138,7 +138,10 @@ static int start(struct agent *a)
 		goto out;
 	}
 	snprintf(a->cg_dir, sizeof(a->cg_dir), "%s/sandlot", cg->v2_self_dir);
-	r = sl_runtime_new(&a->rt, NULL);
+	/* a few shells (cgroups + netns) made ahead take their cost off every cold start */
+	struct sl_runtime_opts ro = {.pool_size = 4};
+
+	r = sl_runtime_new(&a->rt, &ro);
 	if (r < 0) {
 		sl_log_err(r, "sandbox runtime");
 		goto out;
