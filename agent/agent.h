@@ -4,7 +4,8 @@
  *
  *   daemon.c     start-up, signals, drain, shutdown; owns everything below
  *   control.c    the link to the control node: register, heartbeat, commands, events, replay
- *   worker.c     sandboxes of functions: create, cold start, invoke, freeze/thaw, reap, destroy
+ *   worker.c     sandboxes of functions: create, cold start, freeze/thaw, reap, destroy
+ *   invoke.c     invocations: pick a sandbox, hand the event over, answer with the result
  *   codefetch.c  code packages fetched from the control node in chunks into the code cache
  *   localapi.c   the local HTTP API (/healthz, JSON listings for sandlotctl)
  *
@@ -169,6 +170,33 @@ struct asb *worker_find(struct agent *a, const char *id);
 void worker_counts(struct agent *a, uint32_t *created, uint32_t *busy, uint32_t *idle,
 		   uint32_t *frozen, uint64_t *memory, uint32_t *inflight);
 void worker_fill_msg(struct asb *s, struct sl_msg_sandbox *ret);
+
+/* Shared by worker.c and invoke.c. */
+/* Records and reports a transition (corr: the command it answers, or 0). */
+void worker_transition(struct asb *s, uint8_t state, uint8_t reason, uint64_t corr);
+void worker_set_frozen(struct asb *s, bool frozen);
+/* Idle and frozen: what a warm sandbox is between invocations. */
+void worker_go_idle(struct asb *s, uint8_t reason);
+/* Destroys s from the loop, not from inside a callback of its own Runtime API server. */
+void worker_destroy_later(struct asb *s, uint8_t reason);
+void worker_keepalive_rearm(struct agent *a);
+/* Runs s's Runtime API server until it has nothing left to do now. */
+void worker_rtapi_service(struct asb *s);
+
+/* invoke.c */
+/* Answers the invocation in flight on s with INVOKE_RESULT (no-op when none is). */
+void invoke_finish(struct asb *s, uint8_t status, const char *function_error, const void *payload,
+		   size_t len);
+/* A JSON error body as Lambda writes it ({"errorMessage", "errorType"}) into buf. */
+size_t invoke_error_json(char *buf, size_t len, const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Hands the event that waited for the cold start to the runtime; false when it could not go. */
+bool invoke_start_pending(struct asb *s);
+/* Runtime API callbacks of an invocation's end. */
+void invoke_on_response(struct sl_rtapi *srv, void *data, const char *request_id, const void *body,
+			size_t len, const char *content_type);
+void invoke_on_error(struct sl_rtapi *srv, void *data, const char *request_id,
+		     const struct sl_rtapi_error *err);
 
 /* codefetch.c */
 /* Gets s's code: from the cache, or by fetching it (worker_code_ready() is called either way). */

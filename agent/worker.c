@@ -27,13 +27,6 @@
 #define CPU_MILLIS_PER_MB_NUM 1000 /* Lambda: 1769 MB = one vCPU */
 #define CPU_MB_PER_VCPU	      1769
 
-static void keepalive_rearm(struct agent *a);
-static void rtapi_service(struct asb *s);
-static size_t error_json(char *buf, size_t len, const char *type, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void finish_invoke(struct asb *s, uint8_t status, const char *function_error,
-			  const void *payload, size_t len);
-
 /* ---- bookkeeping ---- */
 
 struct asb *worker_find(struct agent *a, const char *id)
@@ -82,7 +75,7 @@ void worker_counts(struct agent *a, uint32_t *created, uint32_t *busy, uint32_t 
 }
 
 /* Records and reports a transition (corr: the command it answers, or 0). */
-static void transition(struct asb *s, uint8_t state, uint8_t reason, uint64_t corr)
+void worker_transition(struct asb *s, uint8_t state, uint8_t reason, uint64_t corr)
 {
 	s->state = state;
 	s->reason = reason;
@@ -91,7 +84,7 @@ static void transition(struct asb *s, uint8_t state, uint8_t reason, uint64_t co
 	control_sandbox_event(s->a, s, corr);
 }
 
-static void set_frozen(struct asb *s, bool frozen)
+void worker_set_frozen(struct asb *s, bool frozen)
 {
 	int r;
 
@@ -107,17 +100,17 @@ static void set_frozen(struct asb *s, bool frozen)
 }
 
 /* Idle and frozen: what a warm sandbox is between invocations. */
-static void go_idle(struct asb *s, uint8_t reason)
+void worker_go_idle(struct asb *s, uint8_t reason)
 {
 	struct sl_cgroup_stats st;
 
 	if (s->sb && sl_sandbox_stats(s->sb, &st) == 0) /* off the invocation's path */
 		s->memory_peak = MAX(s->memory_peak, st.memory_peak_bytes);
 	if (s->state != SL_SANDBOX_IDLE)
-		transition(s, SL_SANDBOX_IDLE, reason, 0);
-	set_frozen(s, true);
+		worker_transition(s, SL_SANDBOX_IDLE, reason, 0);
+	worker_set_frozen(s, true);
 	if (s->frozen)
-		transition(s, SL_SANDBOX_FROZEN, SL_REASON_FREEZE, 0);
+		worker_transition(s, SL_SANDBOX_FROZEN, SL_REASON_FREEZE, 0);
 }
 
 /* ---- destruction ---- */
@@ -139,10 +132,11 @@ void worker_destroy(struct asb *s, uint8_t reason)
 	s->dying = true;
 	if (s->inv.active) {
 		char body[256];
-		size_t n = error_json(body, sizeof(body), "Runtime.Destroyed",
-				      "sandbox destroyed (%s)", sl_proto_reason_name(reason));
+		size_t n =
+			invoke_error_json(body, sizeof(body), "Runtime.Destroyed",
+					  "sandbox destroyed (%s)", sl_proto_reason_name(reason));
 
-		finish_invoke(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
+		invoke_finish(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
 	}
 	sl_loop_cancel_timer(a->loop, &s->init_timer);
 	sl_loop_cancel_timer(a->loop, &s->inv.deadline);
@@ -170,13 +164,13 @@ void worker_destroy(struct asb *s, uint8_t reason)
 	a->n_sandboxes--;
 	a->stats.destroyed++;
 	s->create_reply = false;
-	transition(s, SL_SANDBOX_DESTROYED, reason, corr);
+	worker_transition(s, SL_SANDBOX_DESTROYED, reason, corr);
 	for (char **e = s->user_env; e && *e; e++)
 		free(*e);
 	free(s->user_env);
 	free(s->pending);
 	free(s);
-	keepalive_rearm(a);
+	worker_keepalive_rearm(a);
 	agent_check_drained(a);
 }
 
@@ -189,7 +183,7 @@ static void on_destroy_later(struct sl_loop *loop, void *data)
 }
 
 /* Destroys s from the loop, not from inside a callback of its own Runtime API server. */
-static void destroy_later(struct asb *s, uint8_t reason)
+void worker_destroy_later(struct asb *s, uint8_t reason)
 {
 	if (s->destroy_timer || s->dying)
 		return;
@@ -209,10 +203,10 @@ static void on_keepalive(struct sl_loop *loop, void *data)
 	a->keepalive_at = 0;
 	while ((e = sl_pool_expired(&a->pool, sl_now_ns(), a->cfg.keep_alive_ns)))
 		worker_destroy((struct asb *)e, SL_REASON_KEEP_ALIVE);
-	keepalive_rearm(a);
+	worker_keepalive_rearm(a);
 }
 
-static void keepalive_rearm(struct agent *a)
+void worker_keepalive_rearm(struct agent *a)
 {
 	uint64_t at = sl_pool_next_expiry(&a->pool, a->cfg.keep_alive_ns);
 
@@ -225,328 +219,7 @@ static void keepalive_rearm(struct agent *a)
 		a->keepalive_at = at;
 }
 
-/* ---- invocations ---- */
-
-/* Reads whatever the sandbox wrote so far into its log tail. */
-static void drain_output(struct asb *s, int fd)
-{
-	char buf[16384];
-	ssize_t n;
-
-	if (fd < 0)
-		return;
-	for (int i = 0; i < 64 && (n = read(fd, buf, sizeof(buf))) > 0; i++)
-		sl_logtail_write(&s->log, buf, (size_t)n);
-}
-
-static void finish_invoke(struct asb *s, uint8_t status, const char *function_error,
-			  const void *payload, size_t len)
-{
-	struct agent *a = s->a;
-	struct sl_msg m = {.type = SL_MSG_INVOKE_RESULT, .flags = SL_MSG_F_REPLY};
-	struct sl_cgroup_stats st = {0};
-	char tail[SL_LOGTAIL_SIZE];
-	size_t tail_len = 0;
-
-	if (!s->inv.active)
-		return;
-	s->inv.active = false;
-	sl_loop_cancel_timer(a->loop, &s->inv.deadline);
-	if (s->bpf)
-		sl_bpf_sandbox_set_inflight(a->bpf, s->cgid, 0);
-	if (s->inv.log_tail) {
-		drain_output(s, s->out_fd);
-		drain_output(s, s->err_fd);
-		tail_len = sl_logtail_read(&s->log, tail);
-	}
-	/* Reading cgroup stats costs about a tenth of the agent's work per warm invocation
-	 * (cpu.stat flushes the kernel's per-CPU counters): a normal end reports the peak known
-	 * from the last heartbeat or idle transition (at most a second old); the rest reads it. */
-	if (s->sb && status != SL_INVOKE_OK && status != SL_INVOKE_FUNCTION_ERROR &&
-	    sl_sandbox_stats(s->sb, &st) == 0)
-		s->memory_peak = MAX(s->memory_peak, st.memory_peak_bytes);
-	m.corr_id = s->inv.corr;
-	m.result = (struct sl_msg_invoke_result){
-		.request_id = s->inv.request_id,
-		.sandbox_id = s->id,
-		.function_error = function_error,
-		.status = status,
-		.init_ns = s->cold ? s->init_ns : 0,
-		.duration_ns = sl_now_ns() - s->inv.start_mono,
-		.max_memory_bytes = s->memory_peak,
-		.payload = payload,
-		.payload_len = (uint32_t)MIN(len, (size_t)SL_MSG_PAYLOAD_MAX),
-		.log_tail = tail,
-		.log_tail_len = (uint32_t)tail_len,
-	};
-	s->cold = false;
-	s->invocations++;
-	a->stats.invocations[status < 8 ? status : SL_INVOKE_INTERNAL]++;
-	control_send(a, &m);
-}
-
-/* The invocation ended well or with a function error: the sandbox stays warm. */
-static void invoke_done(struct asb *s)
-{
-	struct agent *a = s->a;
-
-	if (a->draining) {
-		destroy_later(s, SL_REASON_DRAIN);
-		return;
-	}
-	sl_pool_put_idle(&a->pool, &s->pe, sl_now_ns());
-	keepalive_rearm(a);
-	/* Without BPF nobody will say when it goes quiet: freeze now. */
-	if (!s->bpf || sl_bpf_sandbox_state(a->bpf, s->cgid) == SL_BPF_IDLE)
-		go_idle(s, SL_REASON_COMPLETE);
-}
-
-static void on_response(struct sl_rtapi *srv, void *data, const char *request_id, const void *body,
-			size_t len, const char *content_type)
-{
-	struct asb *s = data;
-
-	sl_debug("sandbox %s: response to %s", s->id, request_id);
-	if (!s->inv.active || strcmp(request_id, s->inv.request_id) != 0)
-		return;
-	finish_invoke(s, SL_INVOKE_OK, "", body, len);
-	invoke_done(s);
-}
-
-static void on_error(struct sl_rtapi *srv, void *data, const char *request_id,
-		     const struct sl_rtapi_error *err)
-{
-	struct asb *s = data;
-	char body[768];
-	size_t n;
-
-	if (!s->inv.active || strcmp(request_id, s->inv.request_id) != 0)
-		return;
-	if (err->body_len || !err->error_type) {
-		finish_invoke(s, SL_INVOKE_FUNCTION_ERROR, "Unhandled", err->body, err->body_len);
-	} else { /* the server's own verdict (a response too large): say it as Lambda does */
-		n = error_json(body, sizeof(body), err->error_type, "%s",
-			       err->error_message ? err->error_message : "");
-		finish_invoke(s, SL_INVOKE_FUNCTION_ERROR, "Unhandled", body, n);
-	}
-	invoke_done(s);
-}
-
-/* A JSON error body as Lambda writes it, into buf. */
-static size_t error_json(char *buf, size_t len, const char *type, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	json_t *o;
-	char *txt;
-	size_t n = 0;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	o = json_pack("{s:s, s:s}", "errorMessage", msg, "errorType", type);
-	txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	if (txt) {
-		n = (size_t)snprintf(buf, len, "%s", txt);
-		n = MIN(n, len - 1);
-	}
-	free(txt);
-	json_decref(o);
-	return n;
-}
-
-static void on_deadline(struct sl_loop *loop, void *data)
-{
-	struct asb *s = data;
-	char body[768], ts[40];
-	size_t n;
-
-	s->inv.deadline = NULL;
-	sl_format_rfc3339(sl_wall_ns(), ts, sizeof(ts));
-	n = error_json(body, sizeof(body), "Sandbox.Timedout",
-		       "%s %s Task timed out after %.2f seconds", ts, s->inv.request_id,
-		       s->timeout_ms / 1000.0);
-	finish_invoke(s, SL_INVOKE_TIMEOUT, "Unhandled", body, n);
-	worker_destroy(s, SL_REASON_TIMEOUT);
-}
-
-/* Takes the sandbox an INVOKE asks for, or a warm one of its function. */
-static struct asb *pick(struct agent *a, const struct sl_msg_invoke *iv)
-{
-	char key[SL_POOL_KEY_MAX];
-	struct asb *s;
-
-	if (iv->sandbox_id[0]) {
-		s = worker_find(a, iv->sandbox_id);
-		if (!s || s->dying || s->inv.active || strcmp(s->function, iv->function) != 0 ||
-		    strcmp(s->version, iv->version) != 0)
-			return NULL;
-		/* still starting: a cold start, the event waits for the runtime's first next */
-		if (s->pe.state == SL_POOL_STARTING)
-			return s;
-		return sl_pool_take_entry(&a->pool, &s->pe) < 0 ? NULL : s;
-	}
-	snprintf(key, sizeof(key), "%s:%s", iv->function, iv->version);
-	return (struct asb *)sl_pool_take(&a->pool, key);
-}
-
-static void refuse_invoke(struct agent *a, const struct sl_msg *m, uint8_t status, const char *type,
-			  const char *why)
-{
-	struct sl_msg r = {
-		.type = SL_MSG_INVOKE_RESULT, .flags = SL_MSG_F_REPLY, .corr_id = m->corr_id};
-	char body[768];
-	size_t n = error_json(body, sizeof(body), type, "%s", why);
-
-	r.result = (struct sl_msg_invoke_result){.request_id = m->invoke.request_id,
-						 .sandbox_id = "",
-						 .function_error = "",
-						 .status = status,
-						 .payload = body,
-						 .payload_len = (uint32_t)n};
-	a->stats.invocations[status]++;
-	control_send(a, &r);
-}
-
-/* Hands an event to s's runtime (now, or at its first next) and runs the server. */
-static int deliver(struct asb *s, const struct sl_rtapi_event *ev)
-{
-	int r = sl_rtapi_invoke_event(s->api, ev);
-
-	sl_debug("sandbox %s: event %s handed over (runtime %s%s): %d", s->id, ev->request_id,
-		 sl_rtapi_state(s->api), sl_rtapi_waiting(s->api) ? ", waiting" : "", r);
-	if (r == 0)
-		rtapi_service(s);
-	return r;
-}
-
-/* An event for a sandbox still starting: kept until the runtime's first next. */
-struct pending_event {
-	struct sl_rtapi_event ev;
-	char arn[SL_MSG_TEXT_MAX + 1];
-	char trace_id[SL_MSG_TEXT_MAX + 1];
-	char client_context[SL_MSG_CLIENT_CTX_MAX + 1];
-	unsigned char payload[];
-};
-
-static int keep_pending(struct asb *s, const struct sl_rtapi_event *ev)
-{
-	struct pending_event *p = malloc(sizeof(*p) + ev->len);
-
-	if (!p)
-		return -ENOMEM;
-	snprintf(p->arn, sizeof(p->arn), "%s", ev->arn);
-	snprintf(p->trace_id, sizeof(p->trace_id), "%s", ev->trace_id ? ev->trace_id : "");
-	snprintf(p->client_context, sizeof(p->client_context), "%s",
-		 ev->client_context ? ev->client_context : "");
-	memcpy(p->payload, ev->payload, ev->len);
-	p->ev = *ev;
-	p->ev.request_id = s->inv.request_id;
-	p->ev.arn = p->arn;
-	p->ev.trace_id = p->trace_id;
-	p->ev.client_context = ev->client_context ? p->client_context : NULL;
-	p->ev.payload = p->payload;
-	s->pending = p;
-	return 0;
-}
-
-/* The earlier of the invoker's deadline and the function's timeout, from now (wall). */
-static uint64_t invoke_timeout(struct asb *s, uint64_t wall)
-{
-	return MIN(s->inv.deadline_wall > wall ? s->inv.deadline_wall - wall : 0,
-		   (uint64_t)s->timeout_ms * SL_NSEC_PER_MSEC);
-}
-
-void worker_invoke(struct agent *a, const struct sl_msg *m)
-{
-	const struct sl_msg_invoke *iv = &m->invoke;
-	uint64_t now = sl_now_ns(), wall = sl_wall_ns(), timeout;
-	struct sl_rtapi_event ev;
-	struct asb *s;
-	int r;
-
-	if (a->draining) {
-		refuse_invoke(a, m, SL_INVOKE_NO_SANDBOX, "Agent.Draining",
-			      "the agent is draining");
-		return;
-	}
-	s = pick(a, iv);
-	if (!s) {
-		refuse_invoke(a, m, SL_INVOKE_NO_SANDBOX, "Agent.NoSandbox",
-			      iv->sandbox_id[0] ? "no such sandbox, or it is busy"
-						: "no warm sandbox of this function");
-		return;
-	}
-	snprintf(s->inv.request_id, sizeof(s->inv.request_id), "%s", iv->request_id);
-	s->inv.deadline_wall = iv->deadline_ns;
-	timeout = invoke_timeout(s, wall);
-	ev = (struct sl_rtapi_event){
-		.request_id = s->inv.request_id,
-		.deadline_ms = (wall + timeout) / SL_NSEC_PER_MSEC,
-		.arn = iv->function_arn,
-		.trace_id = iv->trace_id,
-		.client_context = iv->client_context[0] ? iv->client_context : NULL,
-		.payload = iv->payload,
-		.len = iv->payload_len,
-	};
-	/* Everything is in place before the event goes: a quick function may answer before
-	 * deliver() returns. Thawed first, so that the runtime wakes as the event arrives. */
-	set_frozen(s, false);
-	s->inv.active = true;
-	s->inv.corr = m->corr_id;
-	s->inv.start_mono = now;
-	s->inv.log_tail = iv->log_tail;
-	sl_logtail_reset(&s->log);
-	/* a cold start's clock starts at the runtime's first next (init has its own limit) */
-	if (s->ready)
-		sl_loop_add_timer(a->loop, now + timeout, on_deadline, s, &s->inv.deadline);
-	if (s->bpf)
-		sl_bpf_sandbox_set_inflight(a->bpf, s->cgid, 1);
-	/* Back to back invocations find it still busy (BPF has not seen it go quiet): no
-	 * transition, no event; the result says which sandbox served. */
-	if (s->ready && s->state != SL_SANDBOX_BUSY)
-		transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, 0);
-	s->last_active_wall = sl_wall_ns();
-	r = s->ready ? deliver(s, &ev) : keep_pending(s, &ev);
-	if (r < 0) {
-		char body[256];
-		size_t n = error_json(body, sizeof(body), "Agent.InvokeFailed", "%s", strerror(-r));
-
-		finish_invoke(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
-		if (s->pe.state == SL_POOL_IN_USE)
-			invoke_done(s);
-	}
-}
-
 /* ---- the runtime's life ---- */
-
-/*
- * Hands the event that waited for the cold start to the runtime, from inside its first next
- * (the server answers that very request with it), with the deadline counted from now.
- * Returns false when the event could not go (the invocation is answered with an error).
- */
-static bool start_pending(struct asb *s)
-{
-	struct pending_event *p = TAKE_PTR(s->pending);
-	uint64_t wall = sl_wall_ns(), now = sl_now_ns(), timeout = invoke_timeout(s, wall);
-	char body[256];
-	size_t n;
-	int r;
-
-	if (!p)
-		return true;
-	p->ev.deadline_ms = (wall + timeout) / SL_NSEC_PER_MSEC;
-	r = sl_rtapi_invoke_event(s->api, &p->ev);
-	free(p);
-	if (r == 0) {
-		s->inv.start_mono = now;
-		sl_loop_add_timer(s->a->loop, now + timeout, on_deadline, s, &s->inv.deadline);
-		return true;
-	}
-	n = error_json(body, sizeof(body), "Agent.InvokeFailed", "%s", strerror(-r));
-	finish_invoke(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
-	return false;
-}
 
 static void on_ready(struct sl_rtapi *srv, void *data)
 {
@@ -563,15 +236,15 @@ static void on_ready(struct sl_rtapi *srv, void *data)
 	s->init_ns = s->ready_mono - s->created_mono;
 	s->create_reply = false;
 	a->stats.cold_starts++;
-	if (s->inv.active && start_pending(s)) { /* an invocation waited: it runs now */
-		transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, corr);
+	if (s->inv.active && invoke_start_pending(s)) { /* an invocation waited: it runs now */
+		worker_transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, corr);
 		return;
 	}
-	transition(s, SL_SANDBOX_IDLE, SL_REASON_COMMAND, corr);
+	worker_transition(s, SL_SANDBOX_IDLE, SL_REASON_COMMAND, corr);
 	sl_pool_put_idle(&a->pool, &s->pe, s->ready_mono);
-	keepalive_rearm(a);
+	worker_keepalive_rearm(a);
 	if (!s->bpf)
-		go_idle(s, SL_REASON_COMPLETE);
+		worker_go_idle(s, SL_REASON_COMPLETE);
 }
 
 static void on_init_error(struct sl_rtapi *srv, void *data, const struct sl_rtapi_error *err)
@@ -579,8 +252,8 @@ static void on_init_error(struct sl_rtapi *srv, void *data, const struct sl_rtap
 	struct asb *s = data;
 
 	if (s->inv.active)
-		finish_invoke(s, SL_INVOKE_INIT_ERROR, "Unhandled", err->body, err->body_len);
-	destroy_later(s, SL_REASON_INIT_ERROR);
+		invoke_finish(s, SL_INVOKE_INIT_ERROR, "Unhandled", err->body, err->body_len);
+	worker_destroy_later(s, SL_REASON_INIT_ERROR);
 }
 
 static void on_init_timeout(struct sl_loop *loop, void *data)
@@ -590,11 +263,11 @@ static void on_init_timeout(struct sl_loop *loop, void *data)
 	size_t n;
 
 	s->init_timer = NULL;
-	n = error_json(body, sizeof(body), "Runtime.InitTimeout",
-		       "the runtime did not ask for an event within %llu seconds",
-		       (unsigned long long)(SL_AGENT_INIT_TIMEOUT_NS / SL_NSEC_PER_SEC));
+	n = invoke_error_json(body, sizeof(body), "Runtime.InitTimeout",
+			      "the runtime did not ask for an event within %llu seconds",
+			      (unsigned long long)(SL_AGENT_INIT_TIMEOUT_NS / SL_NSEC_PER_SEC));
 	if (s->inv.active)
-		finish_invoke(s, SL_INVOKE_INIT_ERROR, "Unhandled", body, n);
+		invoke_finish(s, SL_INVOKE_INIT_ERROR, "Unhandled", body, n);
 	worker_destroy(s, SL_REASON_INIT_ERROR);
 }
 
@@ -608,15 +281,16 @@ static void on_runtime_exit(struct sl_loop *loop, int fd, uint32_t events, void 
 	if (sl_sandbox_reap(s->sb, &res) == -EAGAIN)
 		return;
 	if (res.signal)
-		n = error_json(body, sizeof(body), "Runtime.ExitError",
-			       "RequestId: %s Error: Runtime exited with signal: %d",
-			       s->inv.request_id, res.signal);
+		n = invoke_error_json(body, sizeof(body), "Runtime.ExitError",
+				      "RequestId: %s Error: Runtime exited with signal: %d",
+				      s->inv.request_id, res.signal);
 	else
-		n = error_json(body, sizeof(body), "Runtime.ExitError",
-			       "RequestId: %s Error: Runtime exited with error: exit status %d",
-			       s->inv.request_id, res.exit_code);
+		n = invoke_error_json(
+			body, sizeof(body), "Runtime.ExitError",
+			"RequestId: %s Error: Runtime exited with error: exit status %d",
+			s->inv.request_id, res.exit_code);
 	if (s->inv.active)
-		finish_invoke(s, s->ready ? SL_INVOKE_RUNTIME_EXIT : SL_INVOKE_INIT_ERROR,
+		invoke_finish(s, s->ready ? SL_INVOKE_RUNTIME_EXIT : SL_INVOKE_INIT_ERROR,
 			      "Unhandled", body, n);
 	sl_info("sandbox %s: runtime exited (status %d, signal %d%s%s)", s->id, res.exit_code,
 		res.signal, res.setup_step[0] ? ", setup step " : "", res.setup_step);
@@ -642,7 +316,7 @@ static void on_rtapi_timer(struct sl_loop *loop, void *data)
 	struct asb *s = data;
 
 	s->rtapi_timer = NULL;
-	rtapi_service(s);
+	worker_rtapi_service(s);
 }
 
 /*
@@ -650,7 +324,7 @@ static void on_rtapi_timer(struct sl_loop *loop, void *data)
  * epoll mode is edge-triggered inside: after a resumed long poll or a partial write it may
  * still have work although its fd is not readable, which sl_rtapi_timeout_ms() says (0).
  */
-static void rtapi_service(struct asb *s)
+void worker_rtapi_service(struct asb *s)
 {
 	struct agent *a = s->a;
 	int t = 0;
@@ -670,15 +344,15 @@ static void rtapi_service(struct asb *s)
 
 static void on_rtapi(struct sl_loop *loop, int fd, uint32_t events, void *data)
 {
-	rtapi_service(data);
+	worker_rtapi_service(data);
 }
 
 /* ---- spawning ---- */
 
 static const struct sl_rtapi_ops rtapi_ops = {
 	.ready = on_ready,
-	.response = on_response,
-	.error = on_error,
+	.response = invoke_on_response,
+	.error = invoke_on_error,
 	.init_error = on_init_error,
 };
 
@@ -824,7 +498,7 @@ void worker_code_ready(struct asb *s, int r, const char *why)
 	if (r == 0) {
 		r = spawn(s);
 		if (r == 0) {
-			transition(s, SL_SANDBOX_CREATED, SL_REASON_COMMAND, 0);
+			worker_transition(s, SL_SANDBOX_CREATED, SL_REASON_COMMAND, 0);
 			return;
 		}
 		why = r == -EINVAL || r == -EPERM || r == -E2BIG ? "invalid function environment"
@@ -937,10 +611,10 @@ void worker_destroy_cmd(struct agent *a, const struct sl_msg *m)
 	}
 	if (s->inv.active) {
 		char body[256];
-		size_t n = error_json(body, sizeof(body), "Sandbox.Destroyed",
-				      "the sandbox was destroyed during the invocation");
+		size_t n = invoke_error_json(body, sizeof(body), "Sandbox.Destroyed",
+					     "the sandbox was destroyed during the invocation");
 
-		finish_invoke(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
+		invoke_finish(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
 	}
 	s->create_reply = false;
 	/* the DESTROYED event answers the command */
@@ -970,9 +644,9 @@ void worker_bpf_event(struct agent *a, const struct sl_bpf_event *ev)
 		return;
 	if (ev->type == SL_BPF_EV_IDLE) {
 		if (s->pe.state == SL_POOL_IDLE)
-			go_idle(s, SL_REASON_IDLE);
+			worker_go_idle(s, SL_REASON_IDLE);
 	} else if (s->state == SL_SANDBOX_IDLE || s->state == SL_SANDBOX_FROZEN) {
-		transition(s, SL_SANDBOX_BUSY, SL_REASON_ACTIVE, 0);
+		worker_transition(s, SL_SANDBOX_BUSY, SL_REASON_ACTIVE, 0);
 	}
 }
 
