@@ -19,8 +19,9 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
-#define FLUSH_TIMEOUT_NS (2 * SL_NSEC_PER_SEC)
-#define LINGER_NS	 (100 * SL_NSEC_PER_MSEC)
+#define FLUSH_TIMEOUT_NS  (2 * SL_NSEC_PER_SEC)
+#define SWEEP_INTERVAL_NS (30 * SL_NSEC_PER_SEC) /* stale sandboxes of dead runtimes */
+#define LINGER_NS	  (100 * SL_NSEC_PER_MSEC)
 
 void agent_check_drained(struct agent *a)
 {
@@ -42,6 +43,19 @@ static void on_signal(struct sl_loop *loop, int signo, void *data)
 	sl_info("signal %d: draining, then exiting", signo);
 	a->exit_when_empty = true;
 	worker_drain(a, 0); /* invocations finish within their own timeouts */
+}
+
+/* Sandboxes left by runtimes that died since we started (a SIGKILLed `run`, say) go too. */
+static void on_sweep(struct sl_loop *loop, void *data)
+{
+	struct agent *a = data;
+	int r = sl_runtime_sweep(a->rt);
+
+	if (r > 0)
+		sl_info("removed %d stale sandboxes of runtimes that are gone", r);
+	else if (r < 0)
+		sl_log_warn_err(r, "sweeping stale sandboxes");
+	sl_loop_add_timer(loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
 }
 
 static int on_bpf_event(const struct sl_bpf_event *ev, void *userdata)
@@ -147,6 +161,7 @@ static int start(struct agent *a)
 		goto out;
 	}
 	sl_info("sandbox runtime ready (cgroup backend %s)", sl_runtime_cgroup_backend(a->rt));
+	sl_loop_add_timer(a->loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
 	open_bpf(a);
 	snprintf(cache_dir, sizeof(cache_dir), "%s/code", a->cfg.state_dir);
 	co.dir = cache_dir;
