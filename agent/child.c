@@ -3,7 +3,8 @@
  *   join the v1 cgroups (hybrid) -> enter the pool's network namespace
  *   -> wait for the parent's release (it runs its hook meanwhile)
  *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)
- *   -> file system (needs CAP_SYS_ADMIN) -> hostname -> loopback up (own netns only)
+ *   -> file system: /tmp, /proc, /var/task in our copy of the template (needs CAP_SYS_ADMIN)
+ *   -> hostname -> loopback up (own netns only)
  *   -> stdio and closing every other inherited fd -> rlimits
  *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
  *   -> seccomp (last: the steps above use syscalls the list refuses) -> init + CMD.

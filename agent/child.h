@@ -2,8 +2,8 @@
 /*
  * The child side of a sandbox, as one ordered list of steps (sl_child_main). Everything it
  * uses was prepared by the parent (sandbox.c) before clone3; the child only makes syscalls on
- * it. clone3 already put it in the sandbox's v2 cgroup and new pid, uts and ipc namespaces
- * (and a new net namespace when the pool had none ready).
+ * it. clone3 already put it in the sandbox's v2 cgroup and new pid, mount (a copy of the
+ * template), uts and ipc namespaces (and a new net namespace when the pool had none ready).
  */
 #include <stdbool.h>
 
@@ -21,7 +21,7 @@ struct sl_child_plan {
 	size_t n_join;
 	int netns_fd;  /* network namespace to enter (lo up already); -1: clone3 made one */
 	bool announce; /* tell the parent when joined (it runs a hook that expects that) */
-	struct sl_rootfs_child rootfs; /* template namespace, code mount, /tmp options */
+	struct sl_rootfs_child rootfs; /* code mount, /tmp options */
 	struct sl_creds creds;	       /* uid/gid and rlimits */
 	const struct sl_seccomp *seccomp;
 	const char *hostname;

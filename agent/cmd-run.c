@@ -259,7 +259,7 @@ static int report(const char *cmd, const struct sl_sandbox_result *res)
 
 static int run(struct run_opts *o, char **cmd)
 {
-	struct sl_runtime_opts ro = {.rootfs = o->rootfs};
+	struct sl_runtime_opts ro = {.rootfs = o->rootfs, .one_shot = true};
 	struct sl_sandbox_config cfg = {
 		.argv = cmd,
 		.envp = o->env,
@@ -286,7 +286,7 @@ static int run(struct run_opts *o, char **cmd)
 	r = sl_sandbox_spawn(rt, &cfg, &sb);
 	if (r >= 0)
 		r = wait_sandbox(sb, o->timeout_ns, sigfd, &timed_out, &res);
-	if (r >= 0)
+	if (r >= 0 && o->json)
 		(void)sl_sandbox_stats(sb, &st);
 	uint64_t wall = sl_now_ns() - start;
 	if (r >= 0 && sb)

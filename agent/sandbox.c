@@ -36,7 +36,6 @@ struct sl_runtime {
 	struct sl_owner owner;
 	struct sl_cgroup_root *cg;
 	const struct sl_seccomp *seccomp; /* built in */
-	struct sl_rootfs *rootfs;
 	struct sl_shellpool *pool;
 	struct sl_spawner *spawner; /* clone3s every sandbox, under the base seccomp filter */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
@@ -68,18 +67,24 @@ static void runtime_set_state_dir(struct sl_runtime *rt, const struct sl_runtime
 
 static void limits_of(const struct sl_sandbox_config *c, struct sl_cgroup_limits *l);
 
-/* The pool starts with the limits of a default sandbox (128 MB, as `run`). */
-static int runtime_pool(struct sl_runtime *rt, unsigned size)
+/*
+ * The pool starts with the limits of a default sandbox (128 MB, as `run`). A one-shot runtime
+ * gets a pool that makes exactly one shell, while the rest of the set-up goes on.
+ */
+static int runtime_pool(struct sl_runtime *rt, const struct sl_runtime_opts *o)
 {
+	unsigned size = o ? o->pool_size : 0, limit = 0;
 	static char *const argv[] = {"-", NULL};
 	struct sl_sandbox_config def = {
 		.argv = argv, .memory_bytes = 128ULL << 20, .cpu_millis = 72};
 	struct sl_cgroup_limits lim;
 	char prefix[32];
 
+	if (o && o->one_shot && !size)
+		size = limit = 1;
 	limits_of(&def, &lim);
 	snprintf(prefix, sizeof(prefix), "s%u-%d-", rt->owner.slot, (int)getpid());
-	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim);
+	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, limit, &lim);
 }
 
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
@@ -92,23 +97,22 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 		return -ENOMEM;
 	rt->owner.lock_fd = -1;
 	runtime_set_state_dir(rt, opts);
-	/* the template helper and the spawner thread (JIT of the base filter) work meanwhile */
-	r = sl_rootfs_start(&rt->rootfs, opts ? opts->rootfs : NULL);
 	rt->seccomp = sl_seccomp_builtin();
+	/* the spawner thread builds the root template and loads the base filter meanwhile */
+	r = sl_rootfs_check(opts ? opts->rootfs : NULL);
 	if (r >= 0)
-		r = sl_spawner_new(&rt->spawner, rt->seccomp);
+		r = sl_spawner_new(&rt->spawner, rt->seccomp, opts ? opts->rootfs : NULL);
 	if (r >= 0)
 		r = sl_owner_acquire(rt->state_dir, &rt->owner);
 	if (r >= 0)
 		r = sl_cgroup_host_detect(&host);
 	if (r >= 0)
 		r = sl_cgroup_root_open(&rt->cg, &host);
+	/* the pool's filler makes shells (cgroups, netns) meanwhile; the sweep spares them */
+	if (r >= 0)
+		r = runtime_pool(rt, opts);
 	if (r >= 0)
 		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, true);
-	if (r >= 0)
-		r = sl_rootfs_finish(rt->rootfs);
-	if (r >= 0)
-		r = runtime_pool(rt, opts ? opts->pool_size : 0);
 	if (r >= 0)
 		r = sl_spawner_wait_ready(rt->spawner);
 	if (r < 0) {
@@ -125,7 +129,6 @@ void sl_runtime_free(struct sl_runtime **rt)
 		return;
 	sl_spawner_free(&(*rt)->spawner);
 	sl_shellpool_free(&(*rt)->pool);
-	sl_rootfs_free(&(*rt)->rootfs);
 	sl_cgroup_root_free(&(*rt)->cg);
 	sl_owner_release(&(*rt)->owner);
 	free(*rt);
@@ -250,8 +253,8 @@ static int clone_on_spawner(void *data)
 	struct sl_sandbox *sb = req->sb;
 	const struct sl_child_plan *plan = req->plan;
 	struct clone_args args = {
-		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWUTS |
-			 CLONE_NEWIPC | (plan->netns_fd < 0 ? CLONE_NEWNET : 0),
+		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWNS |
+			 CLONE_NEWUTS | CLONE_NEWIPC | (plan->netns_fd < 0 ? CLONE_NEWNET : 0),
 		.pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)sl_cgroup_fd(sb->cg),
@@ -322,8 +325,7 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	r = make_stdio(sb, c, plan.stdio);
 	if (r < 0)
 		goto out;
-	sl_rootfs_child_init(&plan.rootfs, sl_rootfs_mntns_fd(rt->rootfs), code,
-			     c->tmp_bytes ? c->tmp_bytes : DEFAULT_TMP);
+	sl_rootfs_child_init(&plan.rootfs, code, c->tmp_bytes ? c->tmp_bytes : DEFAULT_TMP);
 	plan.creds = (struct sl_creds){
 		.uid = rt->uid_base + rt->owner.slot * SL_RUNTIME_SANDBOXES + sb->uid_index,
 		.gid = rt->uid_base + rt->owner.slot * SL_RUNTIME_SANDBOXES + sb->uid_index,

@@ -3,20 +3,20 @@
  * The sandbox runtime: creating, watching and destroying isolated sandboxes without blocking.
  *
  * A runtime (one per agent process) holds what every sandbox shares and is prepared once: the
- * compiled seccomp filter, the template mount namespace of the root file system, the cgroup
- * directories, an owner slot and a pool of shells (shellpool.h). A sandbox is one clone3()d child
- * that becomes the sandbox's pid 1 and runs CMD; isolation, in this order (parent prepares, child
- * applies):
+ * spawner thread (spawner.h) whose own mount namespace is the root file system template
+ * (rootfs.h) and which carries the base seccomp filter, the cgroup directories, an owner slot
+ * and a pool of shells (shellpool.h). A sandbox is one clone3()d child that becomes the
+ * sandbox's pid 1 and runs CMD; isolation, in this order (parent prepares, child applies):
  *
  *   parent: a shell from the pool (shellpool.h): fresh v2 cgroup (+ v1 memory/cpu/pids on hybrid
  *           hosts) and a fresh netns with lo up, made ahead; limits; sync socket; pipes
- *   clone3: CLONE_INTO_CGROUP + new pid, uts, ipc namespaces (+ net when no shell was ready)
+ *   clone3: (on the spawner thread) CLONE_INTO_CGROUP + new pid, mount (a private copy of the
+ *           template: ro binds, /dev nodes), uts, ipc namespaces (+ net when no shell was ready)
  *   child:  joins the v1 cgroups and the shell's netns, waits for the release
  *   parent: caller's hook (BPF registration, veth, ...); release
- *   child:  cgroup ns; private copy of the template mount ns (ro binds, /dev nodes) with
- *           tmpfs /tmp (size), new /proc, ro /var/task; hostname; lo up; stdio; rlimits;
- *           unprivileged uid/gid, no capabilities in any set, no_new_privs; seccomp allow-list;
- *           init (pid 1: reaps, forwards signals) starts CMD.
+ *   child:  cgroup ns; tmpfs /tmp (size), new /proc, ro /var/task; hostname; lo up; stdio;
+ *           rlimits; unprivileged uid/gid, no capabilities in any set, no_new_privs; seccomp
+ *           allow-list; init (pid 1: reaps, forwards signals) starts CMD.
  *
  * Event-loop use (the daemon): sl_sandbox_spawn() returns at once with a pidfd; poll it (and
  * the stdio pipes); when the pidfd is readable, sl_sandbox_reap() gives the result without
@@ -28,12 +28,11 @@
  * Sandbox cgroups whose slot lock nobody holds are stale (their agent died, even by SIGKILL):
  * sl_runtime_new() and sl_runtime_sweep() kill their processes through cgroup.kill and remove
  * them from every hierarchy. Mount and network namespaces die with the sandbox's processes
- * (the template namespace with the runtime's fd); sandbox processes also get SIGKILL as their
+ * (the template namespace with the spawner thread); sandbox processes also get SIGKILL as their
  * parent-death signal, so they do not outlive the thread that spawned them.
  *
- * Threads: not thread-safe; use one runtime from one thread (the one that spawns must outlive
- * its sandboxes: the parent-death signal follows the spawning thread). Create the runtime
- * before starting other threads (it forks a helper).
+ * Threads: not thread-safe; use one runtime from one thread. The runtime starts its own
+ * threads (spawner, pool filler) and forks nothing.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,7 +54,9 @@ struct sl_runtime_opts {
 	const char *rootfs;    /* NULL: host /usr, /bin, /sbin, /lib* + minimal /etc */
 	const char *state_dir; /* slot locks; NULL: /run/sandlot */
 	uid_t uid_base;	       /* 0: 100000. uid = base + slot * SL_RUNTIME_SANDBOXES + n */
-	unsigned pool_size;    /* shells kept ready by a filler thread; 0: none (one-shot use) */
+	unsigned pool_size;    /* shells kept ready by a filler thread; 0: none */
+	bool one_shot;	       /* one sandbox expected soon: its shell (cgroups, netns) is made
+				  in parallel with the runtime's set-up (with pool_size 0) */
 };
 
 /*

@@ -1,4 +1,4 @@
-/* Shells made ahead by a filler thread (see pool.h). */
+/* Shells made ahead by a filler thread (see shellpool.h). */
 #include "shellpool.h"
 
 #include "net.h"
@@ -23,12 +23,16 @@ struct sl_shellpool {
 	char prefix[32];
 	atomic_ulong seq;
 	size_t target;
+	size_t limit; /* shells the filler makes in all; 0: no limit */
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	pthread_cond_t wake; /* to the filler: a shell was taken, or stop */
+	pthread_cond_t made; /* from the filler: a shell is ready, or it gave up */
 	bool stop, thread_started;
 	pthread_t thread;
 	struct sl_cgroup_limits lim; /* under lock */
 	size_t n;		     /* ready shells, under lock */
+	size_t n_made;		     /* shells the filler made, under lock */
+	bool making;		     /* the filler is making one, under lock */
 	struct sl_shell **ready;     /* [target] */
 };
 
@@ -51,8 +55,15 @@ static int shell_new(struct sl_shellpool *p, const struct sl_cgroup_limits *lim,
 	if (!s)
 		return -ENOMEM;
 	s->netns_fd = -1;
-	snprintf(s->id, sizeof(s->id), "%s%lu", p->prefix, atomic_fetch_add(&p->seq, 1) + 1);
-	r = sl_cgroup_new(&s->cg, p->root, s->id, lim);
+	/* a name taken already is a leftover of an earlier process with our slot and pid: the
+	 * next sweep by another process removes it; we take the next number */
+	for (int tries = 0; tries < 8; tries++) {
+		snprintf(s->id, sizeof(s->id), "%s%lu", p->prefix,
+			 atomic_fetch_add(&p->seq, 1) + 1);
+		r = sl_cgroup_new(&s->cg, p->root, s->id, lim);
+		if (r != -EEXIST)
+			break;
+	}
 	if (r < 0) {
 		free(s);
 		return r;
@@ -89,21 +100,25 @@ static void *filler(void *arg)
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		if (p->n >= p->target) {
+		if (p->n >= p->target || (p->limit && p->n_made >= p->limit)) {
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
 		}
 		struct sl_cgroup_limits lim = p->lim;
 		struct sl_shell *s = NULL;
+		p->making = true;
 		pthread_mutex_unlock(&p->lock);
 		int r = shell_new(p, &lim, &s);
 		if (r >= 0 && (s->netns_fd = make_netns()) < 0)
 			sl_shell_free(&s);
 		pthread_mutex_lock(&p->lock);
+		p->making = false;
+		pthread_cond_broadcast(&p->made);
 		if (!s) { /* out of resources: retry when a shell is taken or freed */
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
 		}
+		p->n_made++;
 		p->ready[p->n++] = s;
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -111,7 +126,7 @@ static void *filler(void *arg)
 }
 
 int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, const char *prefix,
-		     size_t target, const struct sl_cgroup_limits *lim)
+		     size_t target, size_t limit, const struct sl_cgroup_limits *lim)
 {
 	struct sl_shellpool *p = calloc(1, sizeof(*p));
 
@@ -119,10 +134,12 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 		return -ENOMEM;
 	p->root = root;
 	p->target = target;
+	p->limit = limit;
 	p->lim = *lim;
 	snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
+	pthread_cond_init(&p->made, NULL);
 	p->ready = calloc(target ? target : 1, sizeof(*p->ready));
 	if (!p->ready) {
 		sl_shellpool_free(&p);
@@ -157,6 +174,7 @@ void sl_shellpool_free(struct sl_shellpool **pp)
 		sl_shell_free(&p->ready[i]);
 	free(p->ready);
 	pthread_cond_destroy(&p->wake);
+	pthread_cond_destroy(&p->made);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 	*pp = NULL;
@@ -175,6 +193,8 @@ int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret)
 	struct sl_shell *s = NULL;
 
 	pthread_mutex_lock(&p->lock);
+	while (p->n == 0 && p->making) /* one is nearly done: cheaper than starting anew */
+		pthread_cond_wait(&p->made, &p->lock);
 	if (p->n > 0)
 		s = p->ready[--p->n];
 	lim = p->lim;

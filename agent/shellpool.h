@@ -28,11 +28,13 @@ struct sl_shellpool;
 
 /*
  * Starts a pool keeping up to target shells ready (0: no thread; every take makes a shell on
- * the spot, without a network namespace). Shell ids are "<prefix><seq>". root must outlive
- * the pool. Returns 0 or -errno.
+ * the spot, without a network namespace). The filler stops after making limit shells in all
+ * (0: no limit; a one-shot user asks for target 1, limit 1: its one shell is made while it
+ * does the rest of its set-up). Shell ids are "<prefix><seq>". root must outlive the pool.
+ * Returns 0 or -errno.
  */
 int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, const char *prefix,
-		     size_t target, const struct sl_cgroup_limits *lim);
+		     size_t target, size_t limit, const struct sl_cgroup_limits *lim);
 
 /* Stops the thread and destroys the shells not taken. NULL-safe; sets *p to NULL. */
 void sl_shellpool_free(struct sl_shellpool **p);
@@ -41,8 +43,8 @@ void sl_shellpool_free(struct sl_shellpool **p);
 void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim);
 
 /*
- * Hands out a ready shell, or makes one now (without netns) when none is ready. The caller
- * owns it (sl_shell_free). Returns 0 or -errno.
+ * Hands out a ready shell, waiting for the one the filler is making if any, or makes one now
+ * (without netns) when none is ready. The caller owns it (sl_shell_free). Returns 0 or -errno.
  */
 int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret);
 

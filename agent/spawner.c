@@ -2,6 +2,7 @@
 #include "spawner.h"
 
 #include "creds.h"
+#include "rootfs.h"
 
 #include <sandlot/util.h>
 
@@ -20,6 +21,7 @@ struct sl_spawner {
 	void *arg;
 	int result;
 	const struct sl_seccomp *sc;
+	const char *rootfs; /* for sl_rootfs_build(); only during set-up */
 };
 
 static void *spawner_main(void *data)
@@ -32,6 +34,10 @@ static void *spawner_main(void *data)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
 	r = sl_creds_drop_bounding();
+	/* this thread's mount namespace becomes the template every child copies */
+	if (r >= 0)
+		r = sl_rootfs_build(sp->rootfs);
+	/* last: the base filter refuses pivot_root and umount2, which the build uses */
 	if (r >= 0)
 		r = sl_seccomp_apply_base(sp->sc);
 	pthread_mutex_lock(&sp->lock);
@@ -69,7 +75,7 @@ static int wait_done(struct sl_spawner *sp)
 	return r;
 }
 
-int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc)
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs)
 {
 	struct sl_spawner *sp = calloc(1, sizeof(*sp));
 	int r;
@@ -77,6 +83,7 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc)
 	if (!sp)
 		return -ENOMEM;
 	sp->sc = sc;
+	sp->rootfs = rootfs;
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
 	r = -pthread_create(&sp->thread, NULL, spawner_main, sp);

@@ -2,7 +2,7 @@
  * bench/coldstart: how long a sandbox takes from nothing to CMD exited and everything removed,
  * side by side with its peers, in one run.
  *
- *   coldstart [-n ITERATIONS] [--agent PATH]
+ *   coldstart [-n ITERATIONS] [--agent PATH] [--only true,floor,pool,nopool,run]
  *
  * Rows (each: p50, p99, mean, sequential sandboxes/s):
  *   fork+exec /bin/true              the process floor
@@ -248,7 +248,7 @@ out:
 static void print_row(const struct row *r)
 {
 	if (!r->ok) {
-		printf("%-34s %9s\n", r->name, "failed");
+		printf("%-34s %9s\n", r->name, "-");
 		return;
 	}
 	printf("%-34s %9.3f %9.3f %9.3f %10.0f\n", r->name, r->p50, r->p99, r->mean,
@@ -257,8 +257,10 @@ static void print_row(const struct row *r)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"agent", required_argument, NULL, 'a'}, {}};
-	const char *agent = SANDLOT_AGENT_PATH;
+	static const struct option opts[] = {{"agent", required_argument, NULL, 'a'},
+					     {"only", required_argument, NULL, 'o'},
+					     {}};
+	const char *agent = SANDLOT_AGENT_PATH, *only = NULL;
 	int n = 300, c;
 
 	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
@@ -266,6 +268,8 @@ int main(int argc, char **argv)
 			n = atoi(optarg);
 		else if (c == 'a')
 			agent = optarg;
+		else if (c == 'o')
+			only = optarg;
 		else
 			return 2;
 	}
@@ -310,11 +314,17 @@ int main(int argc, char **argv)
 			      {.name = "sandlot-agent run -- /bin/true"},
 			      {.name = "bwrap --unshare-all"}};
 
-	bench_cmd(&rows[0], true_argv, n);
-	bench_floor(&rows[1], n);
-	bench_inprocess(&rows[2], n, 4);
-	bench_inprocess(&rows[3], n, 0);
-	bench_cmd_pair(&rows[4], run_argv, &rows[5], bwrap_argv, n / 2 > 10 ? n / 2 : 10);
+	/* --only LIST: the groups to measure, of "true", "floor", "pool", "nopool", "run" */
+	if (!only || strstr(only, "true"))
+		bench_cmd(&rows[0], true_argv, n);
+	if (!only || strstr(only, "floor"))
+		bench_floor(&rows[1], n);
+	if (!only || strstr(only, "pool,") || (strstr(only, "pool") && !strstr(only, "nopool")))
+		bench_inprocess(&rows[2], n, 4);
+	if (!only || strstr(only, "nopool"))
+		bench_inprocess(&rows[3], n, 0);
+	if (!only || strstr(only, "run"))
+		bench_cmd_pair(&rows[4], run_argv, &rows[5], bwrap_argv, n / 2 > 10 ? n / 2 : 10);
 
 	printf("%-34s %9s %9s %9s %10s\n", "ms (n=", "p50", "p99", "mean", "per s");
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
