@@ -92,7 +92,7 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, step, r);
 	if (sethostname(p->hostname, strlen(p->hostname)) < 0)
 		fail(p->sock, "sethostname", sl_negerrno());
-	r = p->netns_fd < 0 ? sl_net_lo_up() : 0;
+	r = p->new_netns ? sl_net_lo_up() : 0;
 	if (r < 0)
 		fail(p->sock, "loopback up", r);
 	r = arrange_fds(p, &step);

@@ -19,7 +19,9 @@ struct sl_child_plan {
 	int stdio[3];	       /* fds to become 0, 1, 2; -1 = /dev/null inside */
 	int join_fds[SL_CG_N]; /* v1 "tasks" files to write "0" to (sl_cgroup_join_fds) */
 	size_t n_join;
-	int netns_fd;  /* network namespace to enter (lo up already); -1: clone3 made one */
+	int netns_fd;	/* network namespace to enter (lo up already), or -1 */
+	bool new_netns; /* clone3 made a network namespace (lo is down) */
+	bool new_mntns; /* clone3 copied the template; else we share the spawner's (one-shot) */
 	bool announce; /* tell the parent when joined (it runs a hook that expects that) */
 	struct sl_rootfs_child rootfs; /* code mount, /tmp options */
 	struct sl_creds creds;	       /* uid/gid and rlimits */

@@ -38,6 +38,8 @@ struct sl_runtime {
 	const struct sl_seccomp *seccomp; /* built in */
 	struct sl_shellpool *pool;
 	struct sl_spawner *spawner; /* clone3s every sandbox, under the base seccomp filter */
+	bool one_shot;		    /* see sl_runtime_opts */
+	bool spawned;		    /* a sandbox was spawned (one-shot: the only one) */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
 };
 
@@ -67,24 +69,18 @@ static void runtime_set_state_dir(struct sl_runtime *rt, const struct sl_runtime
 
 static void limits_of(const struct sl_sandbox_config *c, struct sl_cgroup_limits *l);
 
-/*
- * The pool starts with the limits of a default sandbox (128 MB, as `run`). A one-shot runtime
- * gets a pool that makes exactly one shell, while the rest of the set-up goes on.
- */
-static int runtime_pool(struct sl_runtime *rt, const struct sl_runtime_opts *o)
+/* The pool starts with the limits of a default sandbox (128 MB, as `run`). */
+static int runtime_pool(struct sl_runtime *rt, unsigned size)
 {
-	unsigned size = o ? o->pool_size : 0, limit = 0;
 	static char *const argv[] = {"-", NULL};
 	struct sl_sandbox_config def = {
 		.argv = argv, .memory_bytes = 128ULL << 20, .cpu_millis = 72};
 	struct sl_cgroup_limits lim;
 	char prefix[32];
 
-	if (o && o->one_shot && !size)
-		size = limit = 1;
 	limits_of(&def, &lim);
 	snprintf(prefix, sizeof(prefix), "s%u-%d-", rt->owner.slot, (int)getpid());
-	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, limit, &lim);
+	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim);
 }
 
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
@@ -98,10 +94,13 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	rt->owner.lock_fd = -1;
 	runtime_set_state_dir(rt, opts);
 	rt->seccomp = sl_seccomp_builtin();
-	/* the spawner thread builds the root template and loads the base filter meanwhile */
+	rt->one_shot = opts && opts->one_shot;
+	/* the spawner thread makes the one-shot netns, the root template and loads the base
+	 * filter meanwhile */
 	r = sl_rootfs_check(opts ? opts->rootfs : NULL);
 	if (r >= 0)
-		r = sl_spawner_new(&rt->spawner, rt->seccomp, opts ? opts->rootfs : NULL);
+		r = sl_spawner_new(&rt->spawner, rt->seccomp, opts ? opts->rootfs : NULL,
+				   rt->one_shot);
 	if (r >= 0)
 		r = sl_owner_acquire(rt->state_dir, &rt->owner);
 	if (r >= 0)
@@ -110,7 +109,7 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 		r = sl_cgroup_root_open(&rt->cg, &host);
 	/* the pool's filler makes shells (cgroups, netns) meanwhile; the sweep spares them */
 	if (r >= 0)
-		r = runtime_pool(rt, opts);
+		r = runtime_pool(rt, opts && !rt->one_shot ? opts->pool_size : 0);
 	if (r >= 0)
 		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, true);
 	if (r >= 0)
@@ -253,8 +252,9 @@ static int clone_on_spawner(void *data)
 	struct sl_sandbox *sb = req->sb;
 	const struct sl_child_plan *plan = req->plan;
 	struct clone_args args = {
-		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWNS |
-			 CLONE_NEWUTS | CLONE_NEWIPC | (plan->netns_fd < 0 ? CLONE_NEWNET : 0),
+		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWUTS |
+			 CLONE_NEWIPC | (plan->new_mntns ? CLONE_NEWNS : 0) |
+			 (plan->new_netns ? CLONE_NEWNET : 0),
 		.pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)sl_cgroup_fd(sb->cg),
@@ -313,6 +313,9 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 		return r;
 	plan.n_join = sl_cgroup_join_fds(sb->cg, plan.join_fds);
 	plan.netns_fd = sb->shell->netns_fd;
+	/* one-shot: the spawner's namespaces are the sandbox's (see sl_runtime_opts) */
+	plan.new_netns = !rt->one_shot && plan.netns_fd < 0;
+	plan.new_mntns = !rt->one_shot;
 	plan.announce = c->hook != NULL;
 	if (c->code_dir && (code = sl_rootfs_open_code(c->code_dir)) < 0)
 		return code;
@@ -351,6 +354,9 @@ int sl_sandbox_spawn(struct sl_runtime *rt, const struct sl_sandbox_config *cfg,
 
 	if (r < 0)
 		return r;
+	if (rt->one_shot && rt->spawned)
+		return -EBUSY;
+	rt->spawned = true;
 	sb = sandbox_alloc(rt);
 	if (!sb)
 		return -ENOMEM;
@@ -506,6 +512,9 @@ int sl_sandbox_destroy(struct sl_sandbox *sb)
 			return r;
 		sb->reaped = true;
 	}
+	/* one-shot: the spawner's namespaces (the sandbox's) go while we remove the cgroups */
+	if (sb->rt->one_shot)
+		sl_spawner_stop(sb->rt->spawner);
 	return sb->cg ? sl_cgroup_destroy(sb->cg) : 0;
 }
 

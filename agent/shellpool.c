@@ -23,7 +23,6 @@ struct sl_shellpool {
 	char prefix[32];
 	atomic_ulong seq;
 	size_t target;
-	size_t limit; /* shells the filler makes in all; 0: no limit */
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* to the filler: a shell was taken, or stop */
 	pthread_cond_t made; /* from the filler: a shell is ready, or it gave up */
@@ -31,7 +30,6 @@ struct sl_shellpool {
 	pthread_t thread;
 	struct sl_cgroup_limits lim; /* under lock */
 	size_t n;		     /* ready shells, under lock */
-	size_t n_made;		     /* shells the filler made, under lock */
 	bool making;		     /* the filler is making one, under lock */
 	struct sl_shell **ready;     /* [target] */
 };
@@ -100,7 +98,7 @@ static void *filler(void *arg)
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		if (p->n >= p->target || (p->limit && p->n_made >= p->limit)) {
+		if (p->n >= p->target) {
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
 		}
@@ -118,7 +116,6 @@ static void *filler(void *arg)
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
 		}
-		p->n_made++;
 		p->ready[p->n++] = s;
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -126,7 +123,7 @@ static void *filler(void *arg)
 }
 
 int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, const char *prefix,
-		     size_t target, size_t limit, const struct sl_cgroup_limits *lim)
+		     size_t target, const struct sl_cgroup_limits *lim)
 {
 	struct sl_shellpool *p = calloc(1, sizeof(*p));
 
@@ -134,7 +131,6 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 		return -ENOMEM;
 	p->root = root;
 	p->target = target;
-	p->limit = limit;
 	p->lim = *lim;
 	snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
 	pthread_mutex_init(&p->lock, NULL);

@@ -28,13 +28,11 @@ struct sl_shellpool;
 
 /*
  * Starts a pool keeping up to target shells ready (0: no thread; every take makes a shell on
- * the spot, without a network namespace). The filler stops after making limit shells in all
- * (0: no limit; a one-shot user asks for target 1, limit 1: its one shell is made while it
- * does the rest of its set-up). Shell ids are "<prefix><seq>". root must outlive the pool.
- * Returns 0 or -errno.
+ * the spot, without a network namespace). Shell ids are "<prefix><seq>". root must outlive
+ * the pool. Returns 0 or -errno.
  */
 int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, const char *prefix,
-		     size_t target, size_t limit, const struct sl_cgroup_limits *lim);
+		     size_t target, const struct sl_cgroup_limits *lim);
 
 /* Stops the thread and destroys the shells not taken. NULL-safe; sets *p to NULL. */
 void sl_shellpool_free(struct sl_shellpool **p);

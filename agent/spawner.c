@@ -2,11 +2,13 @@
 #include "spawner.h"
 
 #include "creds.h"
+#include "net.h"
 #include "rootfs.h"
 
 #include <sandlot/util.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -22,7 +24,15 @@ struct sl_spawner {
 	int result;
 	const struct sl_seccomp *sc;
 	const char *rootfs; /* for sl_rootfs_build(); only during set-up */
+	bool netns;	    /* set-up makes a network namespace for the thread */
 };
+
+static int make_netns(void)
+{
+	if (unshare(CLONE_NEWNET) < 0)
+		return sl_negerrno();
+	return sl_net_lo_up();
+}
 
 static void *spawner_main(void *data)
 {
@@ -32,8 +42,11 @@ static void *spawner_main(void *data)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* first, being the slowest step: a one-shot runtime's sandbox inherits it */
+	r = sp->netns ? make_netns() : 0;
 	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
-	r = sl_creds_drop_bounding();
+	if (r >= 0)
+		r = sl_creds_drop_bounding();
 	/* this thread's mount namespace becomes the template every child copies */
 	if (r >= 0)
 		r = sl_rootfs_build(sp->rootfs);
@@ -75,7 +88,8 @@ static int wait_done(struct sl_spawner *sp)
 	return r;
 }
 
-int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs)
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
+		   bool netns)
 {
 	struct sl_spawner *sp = calloc(1, sizeof(*sp));
 	int r;
@@ -84,6 +98,7 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const c
 		return -ENOMEM;
 	sp->sc = sc;
 	sp->rootfs = rootfs;
+	sp->netns = netns;
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
 	r = -pthread_create(&sp->thread, NULL, spawner_main, sp);
@@ -96,6 +111,14 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const c
 	return 0;
 }
 
+void sl_spawner_stop(struct sl_spawner *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	sp->stop = true;
+	pthread_cond_broadcast(&sp->cond);
+	pthread_mutex_unlock(&sp->lock);
+}
+
 void sl_spawner_free(struct sl_spawner **spp)
 {
 	struct sl_spawner *sp = *spp;
@@ -103,10 +126,7 @@ void sl_spawner_free(struct sl_spawner **spp)
 	if (!sp)
 		return;
 	if (sp->started) {
-		pthread_mutex_lock(&sp->lock);
-		sp->stop = true;
-		pthread_cond_broadcast(&sp->cond);
-		pthread_mutex_unlock(&sp->lock);
+		sl_spawner_stop(sp);
 		pthread_join(sp->thread, NULL);
 	}
 	pthread_cond_destroy(&sp->cond);
