@@ -1,7 +1,7 @@
 /*
  * The sandbox child, step by step (see child.h). The order matters:
  *   join the v1 cgroups (hybrid) -> enter the pool's network namespace
- *   -> wait for the parent's release (it runs its hook meanwhile)
+ *   -> with a hook: wait for the parent's release (it runs the hook meanwhile)
  *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)
  *   -> file system: /tmp, /proc, /var/task in our copy of the template (needs CAP_SYS_ADMIN)
  *   -> hostname -> loopback up (own netns only)
@@ -81,9 +81,7 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, "join v1 cgroups", r);
 	if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) < 0)
 		fail(p->sock, "setns net", sl_negerrno());
-	if (p->announce && write(p->sock, "r", 1) != 1)
-		_exit(SETUP_FAILED_STATUS);
-	if (read(p->sock, &go, 1) != 1)
+	if (p->hooked && (write(p->sock, "r", 1) != 1 || read(p->sock, &go, 1) != 1))
 		_exit(SETUP_FAILED_STATUS); /* parent gone or gave up: nothing to report to */
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		fail(p->sock, "unshare cgroup", sl_negerrno());

@@ -22,7 +22,7 @@ struct sl_child_plan {
 	int netns_fd;	/* network namespace to enter (lo up already), or -1 */
 	bool new_netns; /* clone3 made a network namespace (lo is down) */
 	bool new_mntns; /* clone3 copied the template; else we share the spawner's (one-shot) */
-	bool announce; /* tell the parent when joined (it runs a hook that expects that) */
+	bool hooked;	/* the parent runs a hook: tell it when joined, wait for its go */
 	struct sl_rootfs_child rootfs; /* code mount, /tmp options */
 	struct sl_creds creds;	       /* uid/gid and rlimits */
 	const struct sl_seccomp *seccomp;

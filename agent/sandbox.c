@@ -5,6 +5,7 @@
 #include "sandbox.h"
 
 #include "child.h"
+#include "net.h"
 #include "init.h"
 #include "owner.h"
 #include "shellpool.h"
@@ -40,6 +41,7 @@ struct sl_runtime {
 	struct sl_spawner *spawner; /* clone3s every sandbox, under the base seccomp filter */
 	bool one_shot;		    /* see sl_runtime_opts */
 	bool spawned;		    /* a sandbox was spawned (one-shot: the only one) */
+	struct sl_shell *prepared;  /* one-shot: the sandbox's shell, made during set-up */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
 };
 
@@ -83,9 +85,26 @@ static int runtime_pool(struct sl_runtime *rt, unsigned size)
 	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim);
 }
 
+/* One-shot: the sandbox's shell, made before the spawner is ready (cgroups here, netns on the
+ * maker thread), so that spawn has nothing left to make. */
+static int prepare_shell(struct sl_runtime *rt, struct sl_net_maker *netns)
+{
+	int r = sl_shellpool_take(rt->pool, &rt->prepared);
+	int fd = sl_net_maker_finish(netns);
+
+	if (r < 0 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r < 0 ? r : fd;
+	}
+	rt->prepared->netns_fd = fd;
+	return 0;
+}
+
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 {
 	struct sl_cgroup_host host;
+	struct sl_net_maker netns = {0};
 	struct sl_runtime *rt = calloc(1, sizeof(*rt));
 	int r;
 
@@ -95,12 +114,13 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	runtime_set_state_dir(rt, opts);
 	rt->seccomp = sl_seccomp_builtin();
 	rt->one_shot = opts && opts->one_shot;
-	/* the spawner thread makes the one-shot netns, the root template and loads the base
-	 * filter meanwhile */
+	/* the spawner thread builds the root template and loads the base filter meanwhile;
+	 * a one-shot runtime's network namespace is made on a third thread */
 	r = sl_rootfs_check(opts ? opts->rootfs : NULL);
 	if (r >= 0)
-		r = sl_spawner_new(&rt->spawner, rt->seccomp, opts ? opts->rootfs : NULL,
-				   rt->one_shot);
+		r = sl_spawner_new(&rt->spawner, rt->seccomp, opts ? opts->rootfs : NULL);
+	if (r >= 0 && rt->one_shot)
+		r = sl_net_maker_start(&netns);
 	if (r >= 0)
 		r = sl_owner_acquire(rt->state_dir, &rt->owner);
 	if (r >= 0)
@@ -112,8 +132,15 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 		r = runtime_pool(rt, opts && !rt->one_shot ? opts->pool_size : 0);
 	if (r >= 0)
 		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, true);
+	if (r >= 0 && rt->one_shot)
+		r = prepare_shell(rt, &netns);
 	if (r >= 0)
 		r = sl_spawner_wait_ready(rt->spawner);
+	if (netns.started) {
+		int fd = sl_net_maker_finish(&netns);
+		if (fd >= 0)
+			close(fd);
+	}
 	if (r < 0) {
 		sl_runtime_free(&rt);
 		return r;
@@ -127,6 +154,7 @@ void sl_runtime_free(struct sl_runtime **rt)
 	if (!*rt)
 		return;
 	sl_spawner_free(&(*rt)->spawner);
+	sl_shell_free(&(*rt)->prepared);
 	sl_shellpool_free(&(*rt)->pool);
 	sl_cgroup_root_free(&(*rt)->cg);
 	sl_owner_release(&(*rt)->owner);
@@ -274,20 +302,22 @@ static pid_t clone_child(struct sl_sandbox *sb, const struct sl_child_plan *plan
 }
 
 /*
- * Parent side between clone3 and the release: the caller's hook (once the child is in all its
- * cgroups and namespaces), then go.
+ * Parent side between clone3 and the release, with a hook: the caller's hook (once the child
+ * is in all its cgroups and namespaces), then go. Without one the child does not wait.
  */
 static int release_child(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 {
 	struct sl_report rep;
 	int r = 0;
 
+	if (!c->hook)
+		return 0;
 	/* "r" when ready; a full report instead means a set-up step failed: left for reap */
-	if (c->hook && recv(sb->sock, &rep, sizeof(rep), MSG_PEEK) != 1)
+	if (recv(sb->sock, &rep, sizeof(rep), MSG_PEEK) != 1)
 		r = -ECHILD;
-	if (r >= 0 && c->hook && recv(sb->sock, &rep, 1, 0) != 1)
+	if (r >= 0 && recv(sb->sock, &rep, 1, 0) != 1)
 		r = -EIO;
-	if (r >= 0 && c->hook)
+	if (r >= 0)
 		r = c->hook(sb, c->hook_data);
 	if (r >= 0 && send(sb->sock, "g", 1, MSG_NOSIGNAL) != 1)
 		r = sl_negerrno();
@@ -303,7 +333,8 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 
 	limits_of(c, &lim);
 	sl_shellpool_set_limits(rt->pool, &lim);
-	r = sl_shellpool_take(rt->pool, &sb->shell);
+	sb->shell = TAKE_PTR(rt->prepared);
+	r = sb->shell ? 0 : sl_shellpool_take(rt->pool, &sb->shell);
 	if (r < 0)
 		return r;
 	sb->cg = sb->shell->cg;
@@ -313,10 +344,10 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 		return r;
 	plan.n_join = sl_cgroup_join_fds(sb->cg, plan.join_fds);
 	plan.netns_fd = sb->shell->netns_fd;
-	/* one-shot: the spawner's namespaces are the sandbox's (see sl_runtime_opts) */
-	plan.new_netns = !rt->one_shot && plan.netns_fd < 0;
+	plan.new_netns = plan.netns_fd < 0;
+	/* one-shot: the spawner's mount namespace is the sandbox's (see sl_runtime_opts) */
 	plan.new_mntns = !rt->one_shot;
-	plan.announce = c->hook != NULL;
+	plan.hooked = c->hook != NULL;
 	if (c->code_dir && (code = sl_rootfs_open_code(c->code_dir)) < 0)
 		return code;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -512,7 +543,7 @@ int sl_sandbox_destroy(struct sl_sandbox *sb)
 			return r;
 		sb->reaped = true;
 	}
-	/* one-shot: the spawner's namespaces (the sandbox's) go while we remove the cgroups */
+	/* one-shot: the template (the sandbox's mount ns) goes while we remove the cgroups */
 	if (sb->rt->one_shot)
 		sl_spawner_stop(sb->rt->spawner);
 	return sb->cg ? sl_cgroup_destroy(sb->cg) : 0;

@@ -55,10 +55,11 @@ struct sl_runtime_opts {
 	const char *state_dir; /* slot locks; NULL: /run/sandlot */
 	uid_t uid_base;	       /* 0: 100000. uid = base + slot * SL_RUNTIME_SANDBOXES + n */
 	unsigned pool_size;    /* shells kept ready by a filler thread; 0: none */
-	bool one_shot;	       /* exactly one sandbox (sandlot-agent run): it lives in the
-				  spawner thread's own mount namespace (the template, no copy)
-				  and network namespace (made during set-up, in parallel); a
-				  second spawn fails with -EBUSY; pool_size is ignored */
+	bool one_shot;	       /* exactly one sandbox (sandlot-agent run): its cgroups and
+				  network namespace are made during set-up (the netns on a thread
+				  of its own, in parallel) and it lives in the spawner thread's
+				  mount namespace (the template itself, no copy); a second spawn
+				  fails with -EBUSY; pool_size is ignored */
 };
 
 /*
@@ -119,8 +120,8 @@ struct sl_sandbox_result {
 /*
  * Creates and starts a sandbox; does not wait for CMD. Returns 0 with *ret set, -EINVAL (bad
  * config), -EMFILE (SL_RUNTIME_SANDBOXES live), -EBUSY (a one-shot runtime's second sandbox),
- * the hook's error, or -errno; on failure nothing is left behind. Errors inside the child after the release (CMD not found, a mount failing)
- * are not spawn errors: sl_sandbox_reap() reports them.
+ * the hook's error, or -errno; on failure nothing is left behind. Errors inside the child after the
+ * release (CMD not found, a mount failing) are not spawn errors: sl_sandbox_reap() reports them.
  */
 int sl_sandbox_spawn(struct sl_runtime *rt, const struct sl_sandbox_config *cfg,
 		     struct sl_sandbox **ret);

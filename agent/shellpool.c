@@ -2,12 +2,11 @@
 #include "shellpool.h"
 
 #include "net.h"
+#include "thread.h"
 
 #include <sandlot/util.h>
 
-#include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -70,24 +69,6 @@ static int shell_new(struct sl_shellpool *p, const struct sl_cgroup_limits *lim,
 	return 0;
 }
 
-/* In the filler thread: a new netns for this thread, kept by fd, with lo up. */
-static int make_netns(void)
-{
-	int fd, r;
-
-	if (unshare(CLONE_NEWNET) < 0)
-		return sl_negerrno();
-	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return sl_negerrno();
-	r = sl_net_lo_up();
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 static void *filler(void *arg)
 {
 	struct sl_shellpool *p = arg;
@@ -107,7 +88,7 @@ static void *filler(void *arg)
 		p->making = true;
 		pthread_mutex_unlock(&p->lock);
 		int r = shell_new(p, &lim, &s);
-		if (r >= 0 && (s->netns_fd = make_netns()) < 0)
+		if (r >= 0 && (s->netns_fd = sl_net_new_ns()) < 0)
 			sl_shell_free(&s);
 		pthread_mutex_lock(&p->lock);
 		p->making = false;
@@ -142,7 +123,7 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 		return -ENOMEM;
 	}
 	if (target) {
-		int r = -pthread_create(&p->thread, NULL, filler, p);
+		int r = sl_thread_start(&p->thread, filler, p);
 		if (r < 0) {
 			sl_shellpool_free(&p);
 			return r;

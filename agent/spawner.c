@@ -2,13 +2,12 @@
 #include "spawner.h"
 
 #include "creds.h"
-#include "net.h"
 #include "rootfs.h"
+#include "thread.h"
 
 #include <sandlot/util.h>
 
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -24,15 +23,7 @@ struct sl_spawner {
 	int result;
 	const struct sl_seccomp *sc;
 	const char *rootfs; /* for sl_rootfs_build(); only during set-up */
-	bool netns;	    /* set-up makes a network namespace for the thread */
 };
-
-static int make_netns(void)
-{
-	if (unshare(CLONE_NEWNET) < 0)
-		return sl_negerrno();
-	return sl_net_lo_up();
-}
 
 static void *spawner_main(void *data)
 {
@@ -42,11 +33,8 @@ static void *spawner_main(void *data)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	/* first, being the slowest step: a one-shot runtime's sandbox inherits it */
-	r = sp->netns ? make_netns() : 0;
 	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
-	if (r >= 0)
-		r = sl_creds_drop_bounding();
+	r = sl_creds_drop_bounding();
 	/* this thread's mount namespace becomes the template every child copies */
 	if (r >= 0)
 		r = sl_rootfs_build(sp->rootfs);
@@ -88,8 +76,7 @@ static int wait_done(struct sl_spawner *sp)
 	return r;
 }
 
-int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
-		   bool netns)
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs)
 {
 	struct sl_spawner *sp = calloc(1, sizeof(*sp));
 	int r;
@@ -98,10 +85,9 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const c
 		return -ENOMEM;
 	sp->sc = sc;
 	sp->rootfs = rootfs;
-	sp->netns = netns;
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
-	r = -pthread_create(&sp->thread, NULL, spawner_main, sp);
+	r = sl_thread_start(&sp->thread, spawner_main, sp);
 	if (r < 0) {
 		sl_spawner_free(&sp);
 		return r;

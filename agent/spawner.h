@@ -8,21 +8,16 @@
  * Sandbox children are children of the agent process (any thread may wait for them); their
  * parent-death signal follows this thread, which lives as long as the runtime.
  */
-#include <stdbool.h>
-
 #include "seccomp.h"
 
 struct sl_spawner;
 
 /*
- * Starts the thread, which makes itself a new network namespace with loopback up when netns
- * is true (children cloned without CLONE_NEWNET share it: for a one-shot runtime's sandbox),
- * empties its capability bounding set, builds the template from rootfs (sl_rootfs_build: NULL
- * = the host's; the string must live until the thread is ready) and loads the base filter,
- * without making the caller wait. Returns 0 or -errno.
+ * Starts the thread, which empties its capability bounding set, builds the template from
+ * rootfs (sl_rootfs_build: NULL = the host's; the string must live until the thread is ready)
+ * and loads the base filter, without making the caller wait. Returns 0 or -errno.
  */
-int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
-		   bool netns);
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs);
 
 /* Waits until the thread is set up. Returns 0 or its -errno. */
 int sl_spawner_wait_ready(struct sl_spawner *sp);
