@@ -5,6 +5,7 @@
  * it. clone3 already put it in the sandbox's v2 cgroup and new pid, mount (a copy of the
  * template), uts and ipc namespaces (and a new net namespace when the pool had none ready).
  */
+#include <sched.h>
 #include <stdbool.h>
 
 #include <sandlot/util.h>
@@ -27,7 +28,8 @@ struct sl_child_plan {
 	struct sl_creds creds;	       /* uid/gid and rlimits */
 	const struct sl_seccomp *seccomp;
 	const char *hostname;
-	char *const *argv; /* CMD */
+	const cpu_set_t *cpus; /* CPUs to take back before init (spawner was pinned), or NULL */
+	char *const *argv;     /* CMD */
 	char *const *envp;
 };
 

@@ -10,6 +10,7 @@
 #include "owner.h"
 #include "shellpool.h"
 #include "spawner.h"
+#include "thread.h"
 
 #include <sandlot/util.h>
 
@@ -42,6 +43,8 @@ struct sl_runtime {
 	bool one_shot;		    /* see sl_runtime_opts */
 	bool spawned;		    /* a sandbox was spawned (one-shot: the only one) */
 	struct sl_shell *prepared;  /* one-shot: the sandbox's shell, made during set-up */
+	bool pinned;		    /* spawner and filler on CPUs of their own */
+	cpu_set_t cpus, fg, bg;	    /* all the process's CPUs; spawner's; filler's */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
 };
 
@@ -74,6 +77,7 @@ static void limits_of(const struct sl_sandbox_config *c, struct sl_cgroup_limits
 /* The pool starts with the limits of a default sandbox (128 MB, as `run`). */
 static int runtime_pool(struct sl_runtime *rt, unsigned size)
 {
+	const cpu_set_t *cpus = rt->pinned ? &rt->bg : NULL;
 	static char *const argv[] = {"-", NULL};
 	struct sl_sandbox_config def = {
 		.argv = argv, .memory_bytes = 128ULL << 20, .cpu_millis = 72};
@@ -82,7 +86,7 @@ static int runtime_pool(struct sl_runtime *rt, unsigned size)
 
 	limits_of(&def, &lim);
 	snprintf(prefix, sizeof(prefix), "s%u-%d-", rt->owner.slot, (int)getpid());
-	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim);
+	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim, cpus);
 }
 
 /* One-shot: the sandbox's shell, made before the spawner is ready (cgroups here, netns on the
@@ -114,11 +118,15 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	runtime_set_state_dir(rt, opts);
 	rt->seccomp = sl_seccomp_builtin();
 	rt->one_shot = opts && opts->one_shot;
+	/* a pool's filler gets a CPU of its own, the spawner (and so sandbox set-up) the rest */
+	if (opts && opts->pool_size && !rt->one_shot)
+		rt->pinned = sl_thread_split_cpus(&rt->cpus, &rt->fg, &rt->bg);
 	/* the spawner thread builds the root template and loads the base filter meanwhile;
 	 * a one-shot runtime's network namespace is made on a third thread */
 	r = sl_rootfs_check(opts ? opts->rootfs : NULL);
 	if (r >= 0)
-		r = sl_spawner_new(&rt->spawner, rt->seccomp, opts ? opts->rootfs : NULL);
+		r = sl_spawner_new(&rt->spawner, rt->seccomp, opts ? opts->rootfs : NULL,
+				   rt->pinned ? &rt->fg : NULL);
 	if (r >= 0 && rt->one_shot)
 		r = sl_net_maker_start(&netns);
 	if (r >= 0)
@@ -366,6 +374,7 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 		.nofile = c->nofile ? c->nofile : DEFAULT_NOFILE,
 	};
 	plan.hostname = c->hostname ? c->hostname : "sandlot";
+	plan.cpus = rt->pinned ? &rt->cpus : NULL;
 	r = clone_child(sb, &plan);
 	if (r < 0)
 		goto out;

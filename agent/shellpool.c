@@ -7,6 +7,7 @@
 #include <sandlot/util.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -15,7 +16,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-#define FILLER_NICE 5 /* behind the spawn path when both want a CPU */
+#define FILLER_NICE 19 /* behind everything else when both want a CPU */
 
 struct sl_shellpool {
 	struct sl_cgroup_root *root;
@@ -31,6 +32,8 @@ struct sl_shellpool {
 	size_t n;		     /* ready shells, under lock */
 	bool making;		     /* the filler is making one, under lock */
 	struct sl_shell **ready;     /* [target] */
+	cpu_set_t cpus;		     /* the filler's, if pinned */
+	bool pinned;
 };
 
 void sl_shell_free(struct sl_shell **s)
@@ -76,7 +79,15 @@ static void *filler(void *arg)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/*
+	 * Lowest nice, on CPUs of its own when the runtime gave it some (see
+	 * sl_thread_split_cpus). Not SCHED_IDLE: a CPU running only SCHED_IDLE tasks counts as
+	 * idle, so wake-ups and execs of sandbox tasks would be sent there, behind a filler that
+	 * holds it for ~1 ms inside setup_net (this kernel does not preempt kernel code).
+	 */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);
+	if (p->pinned)
+		(void)sched_setaffinity(0, sizeof(p->cpus), &p->cpus);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		if (p->n >= p->target) {
@@ -104,7 +115,7 @@ static void *filler(void *arg)
 }
 
 int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, const char *prefix,
-		     size_t target, const struct sl_cgroup_limits *lim)
+		     size_t target, const struct sl_cgroup_limits *lim, const cpu_set_t *cpus)
 {
 	struct sl_shellpool *p = calloc(1, sizeof(*p));
 
@@ -113,6 +124,10 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 	p->root = root;
 	p->target = target;
 	p->lim = *lim;
+	if (cpus) {
+		p->cpus = *cpus;
+		p->pinned = true;
+	}
 	snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);

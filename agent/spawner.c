@@ -8,6 +8,7 @@
 #include <sandlot/util.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -23,6 +24,8 @@ struct sl_spawner {
 	int result;
 	const struct sl_seccomp *sc;
 	const char *rootfs; /* for sl_rootfs_build(); only during set-up */
+	cpu_set_t cpus;	    /* the thread's (so its children's) CPUs, if pinned */
+	bool pinned;
 };
 
 static void *spawner_main(void *data)
@@ -33,6 +36,8 @@ static void *spawner_main(void *data)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (sp->pinned)
+		(void)sched_setaffinity(0, sizeof(sp->cpus), &sp->cpus);
 	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
 	r = sl_creds_drop_bounding();
 	/* this thread's mount namespace becomes the template every child copies */
@@ -76,7 +81,8 @@ static int wait_done(struct sl_spawner *sp)
 	return r;
 }
 
-int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs)
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
+		   const cpu_set_t *cpus)
 {
 	struct sl_spawner *sp = calloc(1, sizeof(*sp));
 	int r;
@@ -85,6 +91,10 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const c
 		return -ENOMEM;
 	sp->sc = sc;
 	sp->rootfs = rootfs;
+	if (cpus) {
+		sp->cpus = *cpus;
+		sp->pinned = true;
+	}
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
 	r = sl_thread_start(&sp->thread, spawner_main, sp);

@@ -8,6 +8,8 @@
  * Sandbox children are children of the agent process (any thread may wait for them); their
  * parent-death signal follows this thread, which lives as long as the runtime.
  */
+#include <sched.h>
+
 #include "seccomp.h"
 
 struct sl_spawner;
@@ -15,9 +17,12 @@ struct sl_spawner;
 /*
  * Starts the thread, which empties its capability bounding set, builds the template from
  * rootfs (sl_rootfs_build: NULL = the host's; the string must live until the thread is ready)
- * and loads the base filter, without making the caller wait. Returns 0 or -errno.
+ * and loads the base filter, without making the caller wait. cpus: the CPUs the thread (and
+ * the children it clones) run on, or NULL to leave them (see sl_thread_split_cpus). Returns
+ * 0 or -errno.
  */
-int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs);
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
+		   const cpu_set_t *cpus);
 
 /* Waits until the thread is set up. Returns 0 or its -errno. */
 int sl_spawner_wait_ready(struct sl_spawner *sp);

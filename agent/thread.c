@@ -21,6 +21,24 @@ static void *trampoline(void *data)
 	return fn(arg);
 }
 
+bool sl_thread_split_cpus(cpu_set_t *all, cpu_set_t *fg, cpu_set_t *bg)
+{
+	int last = -1;
+
+	if (sched_getaffinity(0, sizeof(*all), all) < 0)
+		return false; /* callers then pin nothing */
+	*fg = *bg = *all;
+	if (CPU_COUNT(all) < 2)
+		return false;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, all))
+			last = i;
+	CPU_CLR(last, fg);
+	CPU_ZERO(bg);
+	CPU_SET(last, bg);
+	return true;
+}
+
 int sl_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg)
 {
 	struct start s = {.fn = fn, .arg = arg};

@@ -12,9 +12,22 @@
  * but two context switches. No affinity is set: processes the helpers create inherit theirs.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 
 /*
  * pthread_create(ret, NULL, fn, arg), returning once the new thread is running. Returns 0 or
  * -errno.
  */
 int sl_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg);
+
+/*
+ * Splits the CPUs the process may use into a foreground set (*fg: all but the highest) and a
+ * background set (*bg: the highest), for a runtime whose pool filler runs in the background.
+ * Why: the kernel here runs without preemption (PREEMPT_NONE), so a filler making a network
+ * namespace holds its CPU for ~1 ms of kernel code, and a sandbox child queued behind it
+ * waits that long; kept apart, the spawn path never queues behind it. *all gets the whole
+ * set (what sandboxed commands get back). Returns false, with fg = bg = all, when the process
+ * may use only one CPU.
+ */
+bool sl_thread_split_cpus(cpu_set_t *all, cpu_set_t *fg, cpu_set_t *bg);
