@@ -284,6 +284,10 @@ static int run(struct run_opts *o, char **cmd)
 		return sl_log_err(r, "sandbox runtime"), SL_EXIT_FAIL;
 	start = sl_now_ns(); /* wall_seconds: from spawn to exit, runtime set-up excluded */
 	r = sl_sandbox_spawn(rt, &cfg, &sb);
+	/* stale sandboxes of dead agents: removed while ours starts (one-shot runtime) */
+	int sr = sl_runtime_sweep(rt);
+	if (sr < 0)
+		sl_log_warn_err(sr, "stale sandboxes");
 	if (r >= 0)
 		r = wait_sandbox(sb, o->timeout_ns, sigfd, &timed_out, &res);
 	if (r >= 0 && o->json)

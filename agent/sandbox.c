@@ -42,6 +42,7 @@ struct sl_runtime {
 	struct sl_spawner *spawner; /* clone3s every sandbox, under the base seccomp filter */
 	bool one_shot;		    /* see sl_runtime_opts */
 	bool spawned;		    /* a sandbox was spawned (one-shot: the only one) */
+	bool swept;		    /* the start-up sweep was done (one-shot: after spawn) */
 	struct sl_shell *prepared;  /* one-shot: the sandbox's shell, made during set-up */
 	bool pinned;		    /* spawner and filler on CPUs of their own */
 	cpu_set_t cpus, fg, bg;	    /* all the process's CPUs; spawner's; filler's */
@@ -138,8 +139,9 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	/* the pool's filler makes shells (cgroups, netns) meanwhile; the sweep spares them */
 	if (r >= 0)
 		r = runtime_pool(rt, opts && !rt->one_shot ? opts->pool_size : 0);
-	if (r >= 0)
+	if (r >= 0 && !rt->one_shot)
 		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, true);
+	rt->swept = !rt->one_shot;
 	if (r >= 0 && rt->one_shot)
 		r = prepare_shell(rt, &netns);
 	if (r >= 0)
@@ -172,7 +174,10 @@ void sl_runtime_free(struct sl_runtime **rt)
 
 int sl_runtime_sweep(struct sl_runtime *rt)
 {
-	return sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, false);
+	bool first = !rt->swept;
+
+	rt->swept = true;
+	return sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, first);
 }
 
 const char *sl_runtime_cgroup_backend(const struct sl_runtime *rt)

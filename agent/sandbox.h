@@ -63,16 +63,21 @@ struct sl_runtime_opts {
 };
 
 /*
- * Takes a free owner slot, cleans stale sandboxes of dead runtimes, opens the cgroup
- * directories, compiles seccomp and builds the root template. Needs root. Returns 0, -EBUSY
- * (all slots taken), -ENOTSUP (no cgroup2), -ENOENT/-ENOTDIR (bad rootfs) or -errno.
+ * Takes a free owner slot, cleans stale sandboxes of dead runtimes (a one-shot runtime leaves
+ * that to the caller's first sl_runtime_sweep(), so that it runs while the sandbox starts),
+ * opens the cgroup directories and starts the spawner (root template, base filter). Needs
+ * root. Returns 0, -EBUSY (all slots taken), -ENOTSUP (no cgroup2), -ENOENT/-ENOTDIR (bad
+ * rootfs) or -errno.
  */
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts);
 
 /* NULL-safe. Free every sandbox first. Releases the slot. Sets *rt to NULL. */
 void sl_runtime_free(struct sl_runtime **rt);
 
-/* Removes stale sandboxes of runtimes that are gone. Returns how many, or -errno. */
+/*
+ * Removes stale sandboxes of runtimes that are gone (and, the first time for a one-shot
+ * runtime, earlier owners' leftovers of our own slot). Returns how many, or -errno.
+ */
 int sl_runtime_sweep(struct sl_runtime *rt);
 
 /* "v2" or "hybrid": where limits are enforced. */
