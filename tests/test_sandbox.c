@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
 
 static struct sl_runtime *rt;
@@ -230,6 +231,80 @@ static void concurrent_sandboxes_get_distinct_uids(void **state)
 	sl_sandbox_free(&b);
 }
 
+/* Reads CMD's whole stdout (pipe), waits for it, destroys the sandbox. */
+static void run_capture(char *const *argv, char *out, size_t len)
+{
+	struct sl_sandbox_config c = config(argv);
+	struct sl_sandbox_result res;
+	struct sl_sandbox *sb;
+	size_t n = 0;
+	ssize_t k;
+
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), 0);
+	while (n < len - 1 && (k = read(sl_sandbox_stdio_fd(sb, 1), out + n, len - 1 - n)) > 0)
+		n += (size_t)k;
+	out[n] = '\0';
+	wait_exit(sb, &res);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(sl_sandbox_destroy(sb), 0);
+	sl_sandbox_free(&sb);
+}
+
+/* CMD starts with no signal blocked or ignored, whatever the agent ignores. */
+static void cmd_gets_default_signal_dispositions(void **state)
+{
+	char *const argv[] = {"/bin/sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status", NULL};
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	char out[256];
+
+	sl_test_require_root();
+	assert_int_equal(sigaction(SIGPIPE, &ign, &old), 0);
+	run_capture(argv, out, sizeof(out));
+	sigaction(SIGPIPE, &old, NULL);
+	if (!strstr(out, "SigBlk:\t0000000000000000") || !strstr(out, "SigIgn:\t0000000000000000"))
+		fail_msg("CMD's signal state is not the default: %s", out);
+}
+
+/* The spawner runs on a subset of the CPUs (the pool filler has its own); CMD gets them all. */
+static void cmd_gets_every_cpu_of_the_agent(void **state)
+{
+	char *const argv[] = {"/bin/sh", "-c", "grep ^Cpus_allowed_list /proc/self/status", NULL};
+	char out[256], want[256], line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	sl_test_require_root();
+	assert_non_null(f);
+	want[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Cpus_allowed_list", 17) == 0)
+			snprintf(want, sizeof(want), "%s", line);
+	fclose(f);
+	run_capture(argv, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+/* A one-shot runtime serves one sandbox; a second spawn is refused and leaves nothing. */
+static void one_shot_runtime_refuses_a_second_sandbox(void **state)
+{
+	char *const argv[] = {"/bin/true", NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct sl_runtime *one = NULL;
+	struct sl_sandbox_result res;
+	struct sl_sandbox *sb, *second = NULL;
+
+	sl_test_require_root();
+	assert_int_equal(sl_runtime_new(&one, &(struct sl_runtime_opts){.one_shot = true}), 0);
+	assert_true(sl_runtime_sweep(one) >= 0);
+	assert_int_equal(sl_sandbox_spawn(one, &c, &sb), 0);
+	assert_int_equal(sl_sandbox_spawn(one, &c, &second), -EBUSY);
+	assert_null(second);
+	wait_exit(sb, &res);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(sl_sandbox_destroy(sb), 0);
+	sl_sandbox_free(&sb);
+	sl_runtime_free(&one);
+}
+
 static void bad_config_is_refused(void **state)
 {
 	char *const empty[] = {NULL};
@@ -250,6 +325,9 @@ int main(void)
 		cmocka_unit_test(freeze_thaw_and_kill),
 		cmocka_unit_test(stats_count_cpu_time),
 		cmocka_unit_test(concurrent_sandboxes_get_distinct_uids),
+		cmocka_unit_test(cmd_gets_default_signal_dispositions),
+		cmocka_unit_test(cmd_gets_every_cpu_of_the_agent),
+		cmocka_unit_test(one_shot_runtime_refuses_a_second_sandbox),
 		cmocka_unit_test(bad_config_is_refused),
 	};
 
