@@ -16,7 +16,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-#define FILLER_NICE 19 /* behind everything else when both want a CPU */
+#define FILLER_NICE 5 /* behind the spawn path when both want a CPU */
 
 struct sl_shellpool {
 	struct sl_cgroup_root *root;
@@ -25,12 +25,10 @@ struct sl_shellpool {
 	size_t target;
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* to the filler: a shell was taken, or stop */
-	pthread_cond_t made; /* from the filler: a shell is ready, or it gave up */
 	bool stop, thread_started;
 	pthread_t thread;
 	struct sl_cgroup_limits lim; /* under lock */
 	size_t n;		     /* ready shells, under lock */
-	bool making;		     /* the filler is making one, under lock */
 	struct sl_shell **ready;     /* [target] */
 	cpu_set_t cpus;		     /* the filler's, if pinned */
 	bool pinned;
@@ -80,10 +78,11 @@ static void *filler(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	/*
-	 * Lowest nice, on CPUs of its own when the runtime gave it some (see
-	 * sl_thread_split_cpus). Not SCHED_IDLE: a CPU running only SCHED_IDLE tasks counts as
-	 * idle, so wake-ups and execs of sandbox tasks would be sent there, behind a filler that
-	 * holds it for ~1 ms inside setup_net (this kernel does not preempt kernel code).
+	 * Niced, on a CPU of its own when the runtime gave it one (see sl_thread_split_cpus).
+	 * Not SCHED_IDLE: a CPU running only SCHED_IDLE tasks counts as idle, so wake-ups and
+	 * execs of sandbox tasks would be sent there, behind a filler that holds it for ~1 ms
+	 * inside setup_net (this kernel does not preempt kernel code). Not nice 19 either: on a
+	 * busy host it starved, the pool ran dry and every spawn made its own shell.
 	 */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);
 	if (p->pinned)
@@ -96,14 +95,11 @@ static void *filler(void *arg)
 		}
 		struct sl_cgroup_limits lim = p->lim;
 		struct sl_shell *s = NULL;
-		p->making = true;
 		pthread_mutex_unlock(&p->lock);
 		int r = shell_new(p, &lim, &s);
 		if (r >= 0 && (s->netns_fd = sl_net_new_ns()) < 0)
 			sl_shell_free(&s);
 		pthread_mutex_lock(&p->lock);
-		p->making = false;
-		pthread_cond_broadcast(&p->made);
 		if (!s) { /* out of resources: retry when a shell is taken or freed */
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
@@ -131,7 +127,6 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 	snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
-	pthread_cond_init(&p->made, NULL);
 	p->ready = calloc(target ? target : 1, sizeof(*p->ready));
 	if (!p->ready) {
 		sl_shellpool_free(&p);
@@ -166,7 +161,6 @@ void sl_shellpool_free(struct sl_shellpool **pp)
 		sl_shell_free(&p->ready[i]);
 	free(p->ready);
 	pthread_cond_destroy(&p->wake);
-	pthread_cond_destroy(&p->made);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 	*pp = NULL;
@@ -185,8 +179,6 @@ int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret)
 	struct sl_shell *s = NULL;
 
 	pthread_mutex_lock(&p->lock);
-	while (p->n == 0 && p->making) /* one is nearly done: cheaper than starting anew */
-		pthread_cond_wait(&p->made, &p->lock);
 	if (p->n > 0)
 		s = p->ready[--p->n];
 	lim = p->lim;
