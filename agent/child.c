@@ -7,7 +7,8 @@
  *   -> hostname -> loopback up (own netns only)
  *   -> stdio and closing every other inherited fd -> rlimits
  *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
- *   -> every CPU of the agent back (when the spawner runs on a subset, see thread.h)
+ *   -> every CPU of the agent back (when the spawner runs on a subset and the CPU quota
+ *      is larger than that subset, see sandbox.c)
  *   -> seccomp (last: the steps above use syscalls the list refuses) -> init + CMD.
  */
 #include "child.h"
@@ -104,7 +105,7 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	if (r < 0)
 		fail(REPORT_FD, "drop privileges", r);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* CMD may use every CPU of the agent, not just the spawner's */
+	/* a CMD allowed more CPU than the spawner's CPUs give gets them all (sandbox.c) */
 	if (p->cpus && sched_setaffinity(0, sizeof(*p->cpus), p->cpus) < 0)
 		fail(REPORT_FD, "cpu affinity", sl_negerrno());
 	r = sl_seccomp_apply(p->seccomp);

@@ -28,7 +28,7 @@ struct sl_child_plan {
 	struct sl_creds creds;	       /* uid/gid and rlimits */
 	const struct sl_seccomp *seccomp;
 	const char *hostname;
-	const cpu_set_t *cpus; /* CPUs to take back before init (spawner was pinned), or NULL */
+	const cpu_set_t *cpus; /* CPUs to take back before init (see cmd_cpus), or NULL */
 	char *const *argv;     /* CMD */
 	char *const *envp;
 };

@@ -101,7 +101,9 @@ struct sl_sandbox_config {
 	char *const *argv;	 /* CMD; argv[0] absolute, or looked up in envp's PATH inside */
 	char *const *envp;	 /* NULL-terminated; NULL = empty */
 	uint64_t memory_bytes;	 /* required, > 0 */
-	uint32_t cpu_millis;	 /* CPU quota in thousandths of a CPU; 0 = unlimited */
+	uint32_t cpu_millis;	 /* CPU quota in thousandths of a CPU; 0 = unlimited. With a
+				    pool, a sandbox whose quota fits in the CPUs other than the
+				    filler's runs on those; else on all the agent's CPUs */
 	uint64_t pids_max;	 /* 0 = 1024 */
 	uint64_t tmp_bytes;	 /* size of /tmp; 0 = 64 MiB */
 	uint64_t nofile;	 /* RLIMIT_NOFILE; 0 = 1024 */
