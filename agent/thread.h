@@ -6,18 +6,19 @@
  * Why: on our hosts (2 vCPUs sharing a cache) a new thread is queued on its creator's CPU and
  * waits there until the creator blocks or the next load balance, ~2 ms later, even with the
  * other CPU idle (measured: 1.6-2.4 ms). Overlapping set-up steps with a helper thread only
- * pays if the helper starts now. So the creator waits until the new thread runs: it sleeps,
- * the helper runs on its CPU, and the creator's wake-up puts it on an idle CPU if there is
- * one (the kernel spreads wake-ups, not new threads). When no CPU is idle nothing is lost
- * but two context switches. No affinity is set: processes the helpers create inherit theirs.
+ * pays if the helper starts now. So the creator sleeps until the new thread runs, at most
+ * 100 us: the helper runs on its CPU, and the creator's wake-up puts it on an idle CPU if
+ * there is one (the kernel spreads wake-ups, not new threads). On a busy host the helper may
+ * not get a CPU that soon; the creator then goes on (waiting without a bound cost up to ~2
+ * ms per thread under load). No affinity is set: processes the helpers create inherit it.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 
 /*
- * pthread_create(ret, NULL, fn, arg), returning once the new thread is running. Returns 0 or
- * -errno.
+ * pthread_create(ret, NULL, fn, arg), returning once the new thread runs (or after 100 us).
+ * Returns 0 or -errno.
  */
 int sl_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg);
 
