@@ -57,16 +57,20 @@
  *     --json.
  *   - A new thread is queued on its creator's CPU and waits there ~1.9 ms (until the creator
  *     blocks or the next balance), even with the other CPU idle: sl_thread_start makes the
- *     creator wait until the thread runs, after which the creator is woken on the idle CPU.
+ *     creator sleep until the thread runs (it is then woken on the idle CPU), at most 100 us
+ *     (unbounded, under load it cost up to ~2 ms per thread). The netns maker, the longest
+ *     lane, starts first.
  *   - Cold process: each page a fresh process touches is a fault (~4 us here). Detecting the
  *     cgroup layout copied a 53 KB struct three times through stdio buffers: 0.37 -> 0.20 ms.
  *   - A child built from scratch in its own namespace (no spawner thread at all: fewer
  *     hand-offs, serial work) measured slower: 7.2 ms against 6.4 (alternating, n=200).
  *   - Pool: with PREEMPT_NONE a filler inside setup_net holds its CPU ~1 ms and a sandbox
  *     child queued behind it waits as long (0.4-1.2 ms per spawn). The filler now runs on the
- *     last CPU and the spawner on the others (CMD gets all CPUs back); not SCHED_IDLE (that
- *     CPU would look idle and attract wake-ups and execs); spawn never waits for a shell in
- *     the making (under load that took up to 30 ms: p99 70 ms).
+ *     last CPU, niced, and the spawner on the others; not SCHED_IDLE (that CPU would look
+ *     idle and attract wake-ups and execs); spawn never waits for a shell in the making
+ *     (under load that took up to 30 ms: p99 70 ms). A sandbox whose CPU quota fits in the
+ *     spawner's CPUs stays on them: given every CPU back, its exec was balanced onto the
+ *     filler's (lightly loaded) CPU and waited there (0.5-0.7 ms); bigger quotas get all.
  *   - glibc's posix_spawn in the init reset all 64 signals one syscall each and mapped a
  *     stack (~50 us): a vfork-style clone resets only the ignored ones.
  *   - Without a hook the child no longer waits for a release message.
