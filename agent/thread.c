@@ -58,13 +58,13 @@ static void wait_running(struct start *s)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts); /* sem_timedwait's clock */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_nsec += START_WAIT_NS;
 	if (ts.tv_nsec >= 1000000000) {
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000;
 	}
-	while (sem_timedwait(&s->running, &ts) < 0 && errno == EINTR)
+	while (sem_clockwait(&s->running, CLOCK_MONOTONIC, &ts) < 0 && errno == EINTR)
 		;
 }
 
