@@ -1,11 +1,14 @@
 /*
  * The sandbox child, step by step (see child.h). The order matters:
  *   join the v1 cgroups (hybrid) -> enter the pool's network namespace
- *   -> wait for the parent's release (it runs its hook meanwhile)
+ *   -> with a hook: wait for the parent's release (it runs the hook meanwhile)
  *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)
- *   -> file system (needs CAP_SYS_ADMIN) -> hostname -> loopback up (own netns only)
+ *   -> file system: /tmp, /proc, /var/task in our copy of the template (needs CAP_SYS_ADMIN)
+ *   -> hostname -> loopback up (own netns only)
  *   -> stdio and closing every other inherited fd -> rlimits
  *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
+ *   -> every CPU of the agent back (when the spawner runs on a subset and the CPU quota
+ *      is larger than that subset, see sandbox.c)
  *   -> seccomp (last: the steps above use syscalls the list refuses) -> init + CMD.
  */
 #include "child.h"
@@ -80,9 +83,7 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, "join v1 cgroups", r);
 	if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) < 0)
 		fail(p->sock, "setns net", sl_negerrno());
-	if (p->announce && write(p->sock, "r", 1) != 1)
-		_exit(SETUP_FAILED_STATUS);
-	if (read(p->sock, &go, 1) != 1)
+	if (p->hooked && (write(p->sock, "r", 1) != 1 || read(p->sock, &go, 1) != 1))
 		_exit(SETUP_FAILED_STATUS); /* parent gone or gave up: nothing to report to */
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		fail(p->sock, "unshare cgroup", sl_negerrno());
@@ -91,7 +92,7 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, step, r);
 	if (sethostname(p->hostname, strlen(p->hostname)) < 0)
 		fail(p->sock, "sethostname", sl_negerrno());
-	r = p->netns_fd < 0 ? sl_net_lo_up() : 0;
+	r = p->new_netns ? sl_net_lo_up() : 0;
 	if (r < 0)
 		fail(p->sock, "loopback up", r);
 	r = arrange_fds(p, &step);
@@ -104,6 +105,9 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	if (r < 0)
 		fail(REPORT_FD, "drop privileges", r);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* a CMD allowed more CPU than the spawner's CPUs give gets them all (sandbox.c) */
+	if (p->cpus && sched_setaffinity(0, sizeof(*p->cpus), p->cpus) < 0)
+		fail(REPORT_FD, "cpu affinity", sl_negerrno());
 	r = sl_seccomp_apply(p->seccomp);
 	if (r < 0)
 		fail(REPORT_FD, "seccomp", r);

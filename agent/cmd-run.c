@@ -341,7 +341,7 @@ static int run_net(const struct run_opts *o, struct sl_runnet **ret)
 
 static int run(struct run_opts *o, char **cmd)
 {
-	struct sl_runtime_opts ro = {.rootfs = o->rootfs};
+	struct sl_runtime_opts ro = {.rootfs = o->rootfs, .one_shot = true};
 	struct sl_sandbox_config cfg = {
 		.argv = cmd,
 		.envp = o->env,
@@ -375,9 +375,13 @@ static int run(struct run_opts *o, char **cmd)
 	cfg.hook_data = net;
 	start = sl_now_ns(); /* wall_seconds: from spawn to exit, runtime set-up excluded */
 	r = sl_sandbox_spawn(rt, &cfg, &sb);
+	/* stale sandboxes of dead agents: removed while ours starts (one-shot runtime) */
+	int sr = sl_runtime_sweep(rt);
+	if (sr < 0)
+		sl_log_warn_err(sr, "stale sandboxes");
 	if (r >= 0)
 		r = wait_sandbox(sb, o->timeout_ns, sigfd, &timed_out, &res);
-	if (r >= 0)
+	if (r >= 0 && o->json)
 		(void)sl_sandbox_stats(sb, &st);
 	uint64_t wall = sl_now_ns() - start;
 	if (r >= 0 && sb)

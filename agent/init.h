@@ -1,8 +1,8 @@
 #pragma once
 /*
- * The sandbox's pid 1. It starts CMD (posix_spawn: vfork semantics, so exec errors come back
- * as an errno), forwards the signals an operator sends (TERM, INT, HUP, QUIT, USR1, USR2,
- * ALRM, WINCH, CONT) to it, reaps every orphan that gets reparented to it, and when CMD exits
+ * The sandbox's pid 1. It starts CMD (vfork-style clone + exec, so exec errors come back as an
+ * errno), forwards the signals an operator sends (TERM, INT, HUP, QUIT, USR1, USR2, ALRM,
+ * WINCH, CONT) to it, reaps every orphan that gets reparented to it, and when CMD exits
  * reports CMD's wait status on the report socket and exits; the kernel then kills whatever is
  * left in the pid namespace.
  */

@@ -1,10 +1,13 @@
 /* sandlot-agent: the per-host worker agent. Dispatches to subcommands. */
-#include "agent.h"
 #include "cmd.h"
 
 #include <sandlot/log.h>
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,8 +29,10 @@ static void usage(FILE *f)
 		   "       sandlot-agent --version | --help\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
-	fprintf(f, "\nRun 'sandlot-agent COMMAND --help' for a command's options.\n\n");
-	sl_agent_config_usage(f);
+	fprintf(f,
+		"\nRun 'sandlot-agent COMMAND --help' for a command's options.\n"
+		"Without a command it runs the worker agent daemon (sandlot-agentd, next to this\n"
+		"binary); 'sandlot-agent --daemon-help' lists the daemon's options.\n");
 }
 
 /* libbpf's messages go through our logger: warnings stay warnings, the rest is debug. */
@@ -44,6 +49,36 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		buf[--n] = '\0';
 	sl_log(level == LIBBPF_WARN ? SL_LOG_WARN : SL_LOG_DEBUG, "libbpf: %s", buf);
 	return 0;
+}
+
+/*
+ * The daemon is sandlot-agentd in our own directory: it links what this static binary must not
+ * (HTTP, zip, crypto, nanomsg). argv goes over as it is.
+ */
+static int exec_daemon(int argc, char **argv, bool help)
+{
+	char self[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0) {
+		fprintf(stderr, "sandlot-agent: cannot find my own binary: %s\n", strerror(errno));
+		return SL_EXIT_FAIL;
+	}
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	snprintf(path, sizeof(path), "%.*s/sandlot-agentd", slash ? (int)(slash - self) : 1,
+		 slash ? self : ".");
+	if (help) {
+		char *hargv[] = {path, "--help", NULL};
+
+		execv(path, hargv);
+	} else {
+		argv[0] = path;
+		execv(path, argv);
+	}
+	fprintf(stderr, "sandlot-agent: cannot run the daemon %s: %s\n", path, strerror(errno));
+	return SL_EXIT_FAIL;
 }
 
 int main(int argc, char **argv)
@@ -83,5 +118,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return SL_EXIT_USAGE;
 	}
-	return sl_agent_main(argc, argv);
+	return exec_daemon(argc, argv, i < argc && !strcmp(argv[i], "--daemon-help"));
 }

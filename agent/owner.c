@@ -97,7 +97,11 @@ int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cg
 	enum slot_state state[SL_OWNER_SLOTS] = {0};
 	int locks[SL_OWNER_SLOTS];
 	struct names ns = {0};
+	char mine[32];
 	int r, removed = 0;
+
+	/* this process's own sandboxes (the runtime names them so) are never stale */
+	snprintf(mine, sizeof(mine), "s%u-%d-", o->slot, (int)getpid());
 
 	ns.v = calloc(MAX_NAMES, sizeof(*ns.v));
 	if (!ns.v)
@@ -112,7 +116,7 @@ int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cg
 		(void)sl_owner_slot_of(ns.v[i], &slot); /* collect() kept only parsable names */
 		if (state[slot] == UNKNOWN)
 			state[slot] = check_slot(state_dir, slot, locks);
-		if (state[slot] != DEAD)
+		if (state[slot] != DEAD || strncmp(ns.v[i], mine, strlen(mine)) == 0)
 			continue;
 		r = sl_cgroup_root_remove(root, ns.v[i]);
 		if (r >= 0)

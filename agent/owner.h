@@ -30,7 +30,8 @@ int sl_owner_slot_of(const char *name, unsigned *ret);
 
 /*
  * Removes every sandbox cgroup below root whose owner is gone. Sandboxes of our own slot are
- * removed too when own is true (at start-up, before we create any). Returns the number of
+ * removed too when own is true (at start-up: a previous owner's), except this process's own,
+ * named "s<slot>-<pid>-..." (made meanwhile by a filler thread). Returns the number of
  * sandboxes removed, or -errno of the first failure.
  */
 int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cgroup_root *root,

@@ -1,4 +1,5 @@
-/* The template mount namespace (parent) and entering a copy of it (child). See rootfs.h. */
+/* The template mount namespace (spawner thread) and the per-sandbox mounts (child). See rootfs.h.
+ */
 #include "rootfs.h"
 
 #include <sandlot/util.h>
@@ -7,7 +8,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,16 +15,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 
-#define BUILD_DIR "/tmp" /* where the helper, in its private namespace, assembles the root */
-
-struct sl_rootfs {
-	int mntns_fd; /* the template namespace, once finished */
-	pid_t helper; /* building it, until finished */
-	int res_fd;   /* helper's result */
-	int hold_fd;  /* closing it lets the helper exit */
-};
+#define BUILD_DIR "/tmp" /* where the builder, in its private namespace, assembles the root */
 
 static const char *const host_entries[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
 static const char *const skipped_entries[] = {"proc", "dev", "sys", "tmp", "run", "var"};
@@ -208,12 +200,25 @@ static int populate(const char *dir)
 	return r;
 }
 
-/* In the helper: builds the tree in a private namespace, then makes it that namespace's root. */
-static int build_template(const char *dir)
+int sl_rootfs_check(const char *dir)
+{
+	struct stat st;
+
+	if (dir && stat(dir, &st) < 0)
+		return sl_negerrno();
+	if (dir && !S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return 0;
+}
+
+int sl_rootfs_build(const char *dir)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
-	int r;
+	int r = sl_rootfs_check(dir);
 
+	if (r < 0)
+		return r;
+	/* a thread may do this: it implies a private fs_struct (root, cwd) for the thread */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return sl_negerrno();
 	if (mount("tmpfs", BUILD_DIR, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0)
@@ -228,118 +233,6 @@ static int build_template(const char *dir)
 	if (mount_setattr(AT_FDCWD, "/", 0, &ro, sizeof(ro)) < 0)
 		return sl_negerrno();
 	return 0;
-}
-
-/* Starts the helper; it reports its result on a pipe and stays until we hold its namespace. */
-static int start_helper(struct sl_rootfs *r, const char *dir)
-{
-	int res[2], hold[2], err = 0;
-
-	if (pipe2(res, O_CLOEXEC) < 0)
-		return sl_negerrno();
-	if (pipe2(hold, O_CLOEXEC) < 0) {
-		close(res[0]), close(res[1]);
-		return sl_negerrno();
-	}
-	r->helper = fork();
-	if (r->helper == 0) {
-		close(res[0]), close(hold[1]);
-		err = build_template(dir);
-		(void)!write(res[1], &err, sizeof(err));
-		(void)!read(hold[0], &err, 1); /* EOF when the parent is done */
-		_exit(0);
-	}
-	close(res[1]), close(hold[0]);
-	if (r->helper < 0) {
-		close(res[0]), close(hold[1]);
-		return sl_negerrno();
-	}
-	r->res_fd = res[0];
-	r->hold_fd = hold[1];
-	return 0;
-}
-
-/* Lets the helper go and reaps it. */
-static void end_helper(struct sl_rootfs *r)
-{
-	sl_closep(&r->res_fd);
-	sl_closep(&r->hold_fd);
-	if (r->helper > 0)
-		waitpid(r->helper, NULL, 0);
-	r->helper = 0;
-}
-
-int sl_rootfs_start(struct sl_rootfs **ret, const char *dir)
-{
-	struct sl_rootfs *r;
-	struct stat st;
-	int e;
-
-	if (dir && stat(dir, &st) < 0)
-		return sl_negerrno();
-	if (dir && !S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->mntns_fd = r->res_fd = r->hold_fd = -1;
-	e = start_helper(r, dir);
-	if (e < 0) {
-		free(r);
-		return e;
-	}
-	*ret = r;
-	return 0;
-}
-
-int sl_rootfs_finish(struct sl_rootfs *r)
-{
-	char path[64];
-	int err;
-
-	if (r->mntns_fd >= 0)
-		return 0;
-	if (read(r->res_fd, &err, sizeof(err)) != sizeof(err))
-		err = -EIO;
-	if (err == 0) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)r->helper);
-		r->mntns_fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (r->mntns_fd < 0)
-			err = sl_negerrno();
-	}
-	end_helper(r);
-	return err;
-}
-
-int sl_rootfs_new(struct sl_rootfs **ret, const char *dir)
-{
-	struct sl_rootfs *r;
-	int e = sl_rootfs_start(&r, dir);
-
-	if (e < 0)
-		return e;
-	e = sl_rootfs_finish(r);
-	if (e < 0) {
-		sl_rootfs_free(&r);
-		return e;
-	}
-	*ret = r;
-	return 0;
-}
-
-void sl_rootfs_free(struct sl_rootfs **r)
-{
-	if (!*r)
-		return;
-	end_helper(*r);
-	sl_closep(&(*r)->mntns_fd);
-	free(*r);
-	*r = NULL;
-}
-
-int sl_rootfs_mntns_fd(const struct sl_rootfs *r)
-{
-	return r->mntns_fd;
 }
 
 int sl_rootfs_open_code(const char *dir)
@@ -358,21 +251,14 @@ int sl_rootfs_open_code(const char *dir)
 	return fd;
 }
 
-void sl_rootfs_child_init(struct sl_rootfs_child *c, int mntns_fd, int code_fd, uint64_t tmp_bytes)
+void sl_rootfs_child_init(struct sl_rootfs_child *c, int code_fd, uint64_t tmp_bytes)
 {
-	c->mntns_fd = mntns_fd;
 	c->code_fd = code_fd;
 	snprintf(c->tmp_options, sizeof(c->tmp_options), "size=%" PRIu64 ",mode=1777", tmp_bytes);
 }
 
 int sl_rootfs_enter(const struct sl_rootfs_child *c, const char **ret_step)
 {
-	*ret_step = "setns mnt";
-	if (setns(c->mntns_fd, CLONE_NEWNS) < 0)
-		return sl_negerrno();
-	*ret_step = "unshare mnt";
-	if (unshare(CLONE_NEWNS) < 0)
-		return sl_negerrno();
 	*ret_step = "mount /tmp";
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c->tmp_options) < 0)
 		return sl_negerrno();

@@ -2,41 +2,35 @@
 /*
  * The sandbox's file system view.
  *
- * Parent side, once per runtime: sl_rootfs_new() builds a *template mount namespace* whose
- * root is a small read-only tmpfs holding read-only binds of the host's /usr (and the
- * /bin, /sbin, /lib* symlinks or binds), a minimal generated /etc, the device nodes null, zero,
- * full, random and urandom, and empty mount points /proc, /tmp, /var/task. It is built by a
- * helper process that pivot_root()s into it and detaches the host root, so the namespace
- * contains only those few mounts and nothing of the host's tree; we keep an fd to it.
+ * Once per runtime, on the spawner thread (spawner.h): sl_rootfs_build() turns the calling
+ * thread's own mount namespace into the *template*: a small read-only tmpfs root holding
+ * read-only binds of the host's /usr (and the /bin, /sbin, /lib* symlinks or binds), a minimal
+ * generated /etc, the device nodes null, zero, full, random and urandom, and empty mount points
+ * /proc, /tmp, /var/task. The thread pivot_root()s into it and detaches the host root, so the
+ * namespace holds only those few mounts and nothing of the host's tree. No process is forked
+ * for it, and only that thread sees it.
  *
- * Child side, per sandbox: setns() into the template and unshare(CLONE_NEWNS) copies about ten
- * mounts instead of the host's whole table and needs no per-sandbox pivot_root or binds; then
- * a size-limited tmpfs /tmp, a new /proc and the function's code at /var/task (moved in from a
- * detached read-only clone the parent made with open_tree()).
+ * Per sandbox: the spawner thread clone3()s the child with CLONE_NEWNS, which copies the
+ * template's ~10 mounts (not the host's table) and needs no per-sandbox pivot_root or binds;
+ * the child then mounts a size-limited tmpfs /tmp, a new /proc and the function's code at
+ * /var/task (moved in from a detached read-only clone the parent made with open_tree()).
  */
 #include <stdint.h>
 
-struct sl_rootfs;
+/*
+ * Checks a root directory given by the user: 0 (NULL is the host's), -ENOENT, -ENOTDIR or
+ * -errno. sl_rootfs_build() checks again; this lets the caller fail before starting threads.
+ */
+int sl_rootfs_check(const char *dir);
 
 /*
- * Builds the template. dir: NULL for the host's /usr, /bin, /sbin, /lib* plus a generated
- * /etc; else every top-level entry of dir (but proc, dev, sys, tmp, run, var) bound read-only
- * (its own /etc if it has one). Returns 0 or -errno (-ENOTDIR/-ENOENT for a bad dir).
+ * Makes the calling thread's mount namespace the template (see above); the thread's root and
+ * cwd become the template's root. dir: NULL for the host's /usr, /bin, /sbin, /lib* plus a
+ * generated /etc; else every top-level entry of dir (but proc, dev, sys, tmp, run, var) bound
+ * read-only (its own /etc if it has one). Needs CAP_SYS_ADMIN. Returns 0 or -errno; on
+ * failure the thread may be left in a private, half-built namespace (let it exit).
  */
-int sl_rootfs_new(struct sl_rootfs **ret, const char *dir);
-
-/*
- * The same in two halves, so the caller can work while the helper builds: start forks the
- * helper (validating dir first), finish waits for it. Free works after either.
- */
-int sl_rootfs_start(struct sl_rootfs **ret, const char *dir);
-int sl_rootfs_finish(struct sl_rootfs *r);
-
-/* NULL-safe; the template namespace disappears with its last fd. Sets *r to NULL. */
-void sl_rootfs_free(struct sl_rootfs **r);
-
-/* fd of the template mount namespace (owned by r). */
-int sl_rootfs_mntns_fd(const struct sl_rootfs *r);
+int sl_rootfs_build(const char *dir);
 
 /*
  * Parent side, per sandbox: a detached, recursive, read-only, nosuid, nodev clone of dir to
@@ -46,17 +40,16 @@ int sl_rootfs_open_code(const char *dir);
 
 /* What the child needs; prepared by the parent (no formatting in the child). */
 struct sl_rootfs_child {
-	int mntns_fd;	      /* sl_rootfs_mntns_fd() */
 	int code_fd;	      /* sl_rootfs_open_code() or -1 */
 	char tmp_options[64]; /* tmpfs options for /tmp, e.g. "size=67108864,mode=1777" */
 };
 
 /* Formats the /tmp options for a size in bytes. */
-void sl_rootfs_child_init(struct sl_rootfs_child *c, int mntns_fd, int code_fd, uint64_t tmp_bytes);
+void sl_rootfs_child_init(struct sl_rootfs_child *c, int code_fd, uint64_t tmp_bytes);
 
 /*
- * Child side, in a new pid namespace: enters a private copy of the template and mounts /tmp,
- * /proc and /var/task; cwd becomes "/". Async-signal-safe. Returns 0 or -errno; *ret_step
- * names the step that failed.
+ * Child side, in its own copy of the template (clone3 with CLONE_NEWNS from the spawner
+ * thread) and a new pid namespace: mounts /tmp, /proc and /var/task; cwd becomes "/".
+ * Async-signal-safe. Returns 0 or -errno; *ret_step names the step that failed.
  */
 int sl_rootfs_enter(const struct sl_rootfs_child *c, const char **ret_step);

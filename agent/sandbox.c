@@ -5,10 +5,12 @@
 #include "sandbox.h"
 
 #include "child.h"
+#include "net.h"
 #include "init.h"
 #include "owner.h"
 #include "shellpool.h"
 #include "spawner.h"
+#include "thread.h"
 
 #include <sandlot/util.h>
 
@@ -36,9 +38,14 @@ struct sl_runtime {
 	struct sl_owner owner;
 	struct sl_cgroup_root *cg;
 	const struct sl_seccomp *seccomp; /* built in */
-	struct sl_rootfs *rootfs;
 	struct sl_shellpool *pool;
 	struct sl_spawner *spawner; /* clone3s every sandbox, under the base seccomp filter */
+	bool one_shot;		    /* see sl_runtime_opts */
+	bool spawned;		    /* a sandbox was spawned (one-shot: the only one) */
+	bool swept;		    /* the start-up sweep was done (one-shot: after spawn) */
+	struct sl_shell *prepared;  /* one-shot: the sandbox's shell, made during set-up */
+	bool pinned;		    /* spawner and filler on CPUs of their own */
+	cpu_set_t cpus, fg, bg;	    /* all the process's CPUs; spawner's; filler's */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
 };
 
@@ -71,6 +78,7 @@ static void limits_of(const struct sl_sandbox_config *c, struct sl_cgroup_limits
 /* The pool starts with the limits of a default sandbox (128 MB, as `run`). */
 static int runtime_pool(struct sl_runtime *rt, unsigned size)
 {
+	const cpu_set_t *cpus = rt->pinned ? &rt->bg : NULL;
 	static char *const argv[] = {"-", NULL};
 	struct sl_sandbox_config def = {
 		.argv = argv, .memory_bytes = 128ULL << 20, .cpu_millis = 72};
@@ -79,12 +87,29 @@ static int runtime_pool(struct sl_runtime *rt, unsigned size)
 
 	limits_of(&def, &lim);
 	snprintf(prefix, sizeof(prefix), "s%u-%d-", rt->owner.slot, (int)getpid());
-	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim);
+	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim, cpus);
+}
+
+/* One-shot: the sandbox's shell, made before the spawner is ready (cgroups here, netns on the
+ * maker thread), so that spawn has nothing left to make. */
+static int prepare_shell(struct sl_runtime *rt, struct sl_net_maker *netns)
+{
+	int r = sl_shellpool_take(rt->pool, &rt->prepared);
+	int fd = sl_net_maker_finish(netns);
+
+	if (r < 0 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r < 0 ? r : fd;
+	}
+	rt->prepared->netns_fd = fd;
+	return 0;
 }
 
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 {
 	struct sl_cgroup_host host;
+	struct sl_net_maker netns = {0};
 	struct sl_runtime *rt = calloc(1, sizeof(*rt));
 	int r;
 
@@ -92,25 +117,41 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 		return -ENOMEM;
 	rt->owner.lock_fd = -1;
 	runtime_set_state_dir(rt, opts);
-	/* the template helper and the spawner thread (JIT of the base filter) work meanwhile */
-	r = sl_rootfs_start(&rt->rootfs, opts ? opts->rootfs : NULL);
 	rt->seccomp = sl_seccomp_builtin();
+	rt->one_shot = opts && opts->one_shot;
+	/* a pool's filler gets a CPU of its own, the spawner (and so sandbox set-up) the rest */
+	if (opts && opts->pool_size && !rt->one_shot)
+		rt->pinned = sl_thread_split_cpus(&rt->cpus, &rt->fg, &rt->bg);
+	/* the spawner thread builds the root template and loads the base filter meanwhile;
+	 * a one-shot runtime's network namespace is made on a third thread, started first
+	 * (the longest of the three: ~1 ms in setup_net) */
+	r = sl_rootfs_check(opts ? opts->rootfs : NULL);
+	if (r >= 0 && rt->one_shot)
+		r = sl_net_maker_start(&netns);
 	if (r >= 0)
-		r = sl_spawner_new(&rt->spawner, rt->seccomp);
+		r = sl_spawner_new(&rt->spawner, rt->seccomp, opts ? opts->rootfs : NULL,
+				   rt->pinned ? &rt->fg : NULL);
 	if (r >= 0)
 		r = sl_owner_acquire(rt->state_dir, &rt->owner);
 	if (r >= 0)
 		r = sl_cgroup_host_detect(&host);
 	if (r >= 0)
 		r = sl_cgroup_root_open(&rt->cg, &host);
+	/* the pool's filler makes shells (cgroups, netns) meanwhile; the sweep spares them */
 	if (r >= 0)
+		r = runtime_pool(rt, opts && !rt->one_shot ? opts->pool_size : 0);
+	if (r >= 0 && !rt->one_shot)
 		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, true);
-	if (r >= 0)
-		r = sl_rootfs_finish(rt->rootfs);
-	if (r >= 0)
-		r = runtime_pool(rt, opts ? opts->pool_size : 0);
+	rt->swept = !rt->one_shot;
+	if (r >= 0 && rt->one_shot)
+		r = prepare_shell(rt, &netns);
 	if (r >= 0)
 		r = sl_spawner_wait_ready(rt->spawner);
+	if (netns.started) {
+		int fd = sl_net_maker_finish(&netns);
+		if (fd >= 0)
+			close(fd);
+	}
 	if (r < 0) {
 		sl_runtime_free(&rt);
 		return r;
@@ -124,8 +165,8 @@ void sl_runtime_free(struct sl_runtime **rt)
 	if (!*rt)
 		return;
 	sl_spawner_free(&(*rt)->spawner);
+	sl_shell_free(&(*rt)->prepared);
 	sl_shellpool_free(&(*rt)->pool);
-	sl_rootfs_free(&(*rt)->rootfs);
 	sl_cgroup_root_free(&(*rt)->cg);
 	sl_owner_release(&(*rt)->owner);
 	free(*rt);
@@ -134,7 +175,10 @@ void sl_runtime_free(struct sl_runtime **rt)
 
 int sl_runtime_sweep(struct sl_runtime *rt)
 {
-	return sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, false);
+	bool first = !rt->swept;
+
+	rt->swept = true;
+	return sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, first);
 }
 
 const char *sl_runtime_cgroup_backend(const struct sl_runtime *rt)
@@ -251,7 +295,8 @@ static int clone_on_spawner(void *data)
 	const struct sl_child_plan *plan = req->plan;
 	struct clone_args args = {
 		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWUTS |
-			 CLONE_NEWIPC | (plan->netns_fd < 0 ? CLONE_NEWNET : 0),
+			 CLONE_NEWIPC | (plan->new_mntns ? CLONE_NEWNS : 0) |
+			 (plan->new_netns ? CLONE_NEWNET : 0),
 		.pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)sl_cgroup_fd(sb->cg),
@@ -271,24 +316,42 @@ static pid_t clone_child(struct sl_sandbox *sb, const struct sl_child_plan *plan
 }
 
 /*
- * Parent side between clone3 and the release: the caller's hook (once the child is in all its
- * cgroups and namespaces), then go.
+ * Parent side between clone3 and the release, with a hook: the caller's hook (once the child
+ * is in all its cgroups and namespaces), then go. Without one the child does not wait.
  */
 static int release_child(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 {
 	struct sl_report rep;
 	int r = 0;
 
+	if (!c->hook)
+		return 0;
 	/* "r" when ready; a full report instead means a set-up step failed: left for reap */
-	if (c->hook && recv(sb->sock, &rep, sizeof(rep), MSG_PEEK) != 1)
+	if (recv(sb->sock, &rep, sizeof(rep), MSG_PEEK) != 1)
 		r = -ECHILD;
-	if (r >= 0 && c->hook && recv(sb->sock, &rep, 1, 0) != 1)
+	if (r >= 0 && recv(sb->sock, &rep, 1, 0) != 1)
 		r = -EIO;
-	if (r >= 0 && c->hook)
+	if (r >= 0)
 		r = c->hook(sb, c->hook_data);
 	if (r >= 0 && send(sb->sock, "g", 1, MSG_NOSIGNAL) != 1)
 		r = sl_negerrno();
 	return r;
+}
+
+/*
+ * With a pool filler on a CPU of its own (sl_thread_split_cpus), a sandbox whose CPU quota
+ * fits in the other CPUs stays on them: its exec would otherwise be balanced onto the
+ * filler's CPU (lightly loaded: niced) and wait there behind ~1 ms of setup_net, which this
+ * kernel does not preempt (0.5-0.7 ms per spawn measured). A sandbox allowed more CPU time
+ * than that (or unlimited) gets every CPU back. NULL: leave the child's CPUs as they are.
+ */
+static const cpu_set_t *cmd_cpus(const struct sl_runtime *rt, const struct sl_sandbox_config *c)
+{
+	if (!rt->pinned)
+		return NULL;
+	if (c->cpu_millis && c->cpu_millis <= (uint32_t)CPU_COUNT(&rt->fg) * 1000)
+		return NULL; /* stays on the spawner's (foreground) CPUs */
+	return &rt->cpus;
 }
 
 static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
@@ -300,7 +363,8 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 
 	limits_of(c, &lim);
 	sl_shellpool_set_limits(rt->pool, &lim);
-	r = sl_shellpool_take(rt->pool, &sb->shell);
+	sb->shell = TAKE_PTR(rt->prepared);
+	r = sb->shell ? 0 : sl_shellpool_take(rt->pool, &sb->shell);
 	if (r < 0)
 		return r;
 	sb->cg = sb->shell->cg;
@@ -310,7 +374,10 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 		return r;
 	plan.n_join = sl_cgroup_join_fds(sb->cg, plan.join_fds);
 	plan.netns_fd = sb->shell->netns_fd;
-	plan.announce = c->hook != NULL;
+	plan.new_netns = plan.netns_fd < 0;
+	/* one-shot: the spawner's mount namespace is the sandbox's (see sl_runtime_opts) */
+	plan.new_mntns = !rt->one_shot;
+	plan.hooked = c->hook != NULL;
 	if (c->code_dir && (code = sl_rootfs_open_code(c->code_dir)) < 0)
 		return code;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -322,14 +389,14 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	r = make_stdio(sb, c, plan.stdio);
 	if (r < 0)
 		goto out;
-	sl_rootfs_child_init(&plan.rootfs, sl_rootfs_mntns_fd(rt->rootfs), code,
-			     c->tmp_bytes ? c->tmp_bytes : DEFAULT_TMP);
+	sl_rootfs_child_init(&plan.rootfs, code, c->tmp_bytes ? c->tmp_bytes : DEFAULT_TMP);
 	plan.creds = (struct sl_creds){
 		.uid = rt->uid_base + rt->owner.slot * SL_RUNTIME_SANDBOXES + sb->uid_index,
 		.gid = rt->uid_base + rt->owner.slot * SL_RUNTIME_SANDBOXES + sb->uid_index,
 		.nofile = c->nofile ? c->nofile : DEFAULT_NOFILE,
 	};
 	plan.hostname = c->hostname ? c->hostname : "sandlot";
+	plan.cpus = cmd_cpus(rt, c);
 	r = clone_child(sb, &plan);
 	if (r < 0)
 		goto out;
@@ -349,6 +416,9 @@ int sl_sandbox_spawn(struct sl_runtime *rt, const struct sl_sandbox_config *cfg,
 
 	if (r < 0)
 		return r;
+	if (rt->one_shot && rt->spawned)
+		return -EBUSY;
+	rt->spawned = true;
 	sb = sandbox_alloc(rt);
 	if (!sb)
 		return -ENOMEM;
@@ -504,6 +574,9 @@ int sl_sandbox_destroy(struct sl_sandbox *sb)
 			return r;
 		sb->reaped = true;
 	}
+	/* one-shot: the template (the sandbox's mount ns) goes while we remove the cgroups */
+	if (sb->rt->one_shot)
+		sl_spawner_stop(sb->rt->spawner);
 	return sb->cg ? sl_cgroup_destroy(sb->cg) : 0;
 }
 

@@ -3,20 +3,20 @@
  * The sandbox runtime: creating, watching and destroying isolated sandboxes without blocking.
  *
  * A runtime (one per agent process) holds what every sandbox shares and is prepared once: the
- * compiled seccomp filter, the template mount namespace of the root file system, the cgroup
- * directories, an owner slot and a pool of shells (shellpool.h). A sandbox is one clone3()d child
- * that becomes the sandbox's pid 1 and runs CMD; isolation, in this order (parent prepares, child
- * applies):
+ * spawner thread (spawner.h) whose own mount namespace is the root file system template
+ * (rootfs.h) and which carries the base seccomp filter, the cgroup directories, an owner slot
+ * and a pool of shells (shellpool.h). A sandbox is one clone3()d child that becomes the
+ * sandbox's pid 1 and runs CMD; isolation, in this order (parent prepares, child applies):
  *
  *   parent: a shell from the pool (shellpool.h): fresh v2 cgroup (+ v1 memory/cpu/pids on hybrid
  *           hosts) and a fresh netns with lo up, made ahead; limits; sync socket; pipes
- *   clone3: CLONE_INTO_CGROUP + new pid, uts, ipc namespaces (+ net when no shell was ready)
+ *   clone3: (on the spawner thread) CLONE_INTO_CGROUP + new pid, mount (a private copy of the
+ *           template: ro binds, /dev nodes), uts, ipc namespaces (+ net when no shell was ready)
  *   child:  joins the v1 cgroups and the shell's netns, waits for the release
  *   parent: caller's hook (BPF registration, veth, ...); release
- *   child:  cgroup ns; private copy of the template mount ns (ro binds, /dev nodes) with
- *           tmpfs /tmp (size), new /proc, ro /var/task; hostname; lo up; stdio; rlimits;
- *           unprivileged uid/gid, no capabilities in any set, no_new_privs; seccomp allow-list;
- *           init (pid 1: reaps, forwards signals) starts CMD.
+ *   child:  cgroup ns; tmpfs /tmp (size), new /proc, ro /var/task; hostname; lo up; stdio;
+ *           rlimits; unprivileged uid/gid, no capabilities in any set, no_new_privs; seccomp
+ *           allow-list; init (pid 1: reaps, forwards signals) starts CMD.
  *
  * Event-loop use (the daemon): sl_sandbox_spawn() returns at once with a pidfd; poll it (and
  * the stdio pipes); when the pidfd is readable, sl_sandbox_reap() gives the result without
@@ -28,12 +28,11 @@
  * Sandbox cgroups whose slot lock nobody holds are stale (their agent died, even by SIGKILL):
  * sl_runtime_new() and sl_runtime_sweep() kill their processes through cgroup.kill and remove
  * them from every hierarchy. Mount and network namespaces die with the sandbox's processes
- * (the template namespace with the runtime's fd); sandbox processes also get SIGKILL as their
+ * (the template namespace with the spawner thread); sandbox processes also get SIGKILL as their
  * parent-death signal, so they do not outlive the thread that spawned them.
  *
- * Threads: not thread-safe; use one runtime from one thread (the one that spawns must outlive
- * its sandboxes: the parent-death signal follows the spawning thread). Create the runtime
- * before starting other threads (it forks a helper).
+ * Threads: not thread-safe; use one runtime from one thread. The runtime starts its own
+ * threads (spawner, pool filler) and forks nothing.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,20 +54,30 @@ struct sl_runtime_opts {
 	const char *rootfs;    /* NULL: host /usr, /bin, /sbin, /lib* + minimal /etc */
 	const char *state_dir; /* slot locks; NULL: /run/sandlot */
 	uid_t uid_base;	       /* 0: 100000. uid = base + slot * SL_RUNTIME_SANDBOXES + n */
-	unsigned pool_size;    /* shells kept ready by a filler thread; 0: none (one-shot use) */
+	unsigned pool_size;    /* shells kept ready by a filler thread; 0: none */
+	bool one_shot;	       /* exactly one sandbox (sandlot-agent run): its cgroups and
+				  network namespace are made during set-up (the netns on a thread
+				  of its own, in parallel) and it lives in the spawner thread's
+				  mount namespace (the template itself, no copy); a second spawn
+				  fails with -EBUSY; pool_size is ignored */
 };
 
 /*
- * Takes a free owner slot, cleans stale sandboxes of dead runtimes, opens the cgroup
- * directories, compiles seccomp and builds the root template. Needs root. Returns 0, -EBUSY
- * (all slots taken), -ENOTSUP (no cgroup2), -ENOENT/-ENOTDIR (bad rootfs) or -errno.
+ * Takes a free owner slot, cleans stale sandboxes of dead runtimes (a one-shot runtime leaves
+ * that to the caller's first sl_runtime_sweep(), so that it runs while the sandbox starts),
+ * opens the cgroup directories and starts the spawner (root template, base filter). Needs
+ * root. Returns 0, -EBUSY (all slots taken), -ENOTSUP (no cgroup2), -ENOENT/-ENOTDIR (bad
+ * rootfs) or -errno.
  */
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts);
 
 /* NULL-safe. Free every sandbox first. Releases the slot. Sets *rt to NULL. */
 void sl_runtime_free(struct sl_runtime **rt);
 
-/* Removes stale sandboxes of runtimes that are gone. Returns how many, or -errno. */
+/*
+ * Removes stale sandboxes of runtimes that are gone (and, the first time for a one-shot
+ * runtime, earlier owners' leftovers of our own slot). Returns how many, or -errno.
+ */
 int sl_runtime_sweep(struct sl_runtime *rt);
 
 /* "v2" or "hybrid": where limits are enforced. */
@@ -92,7 +101,9 @@ struct sl_sandbox_config {
 	char *const *argv;	 /* CMD; argv[0] absolute, or looked up in envp's PATH inside */
 	char *const *envp;	 /* NULL-terminated; NULL = empty */
 	uint64_t memory_bytes;	 /* required, > 0 */
-	uint32_t cpu_millis;	 /* CPU quota in thousandths of a CPU; 0 = unlimited */
+	uint32_t cpu_millis;	 /* CPU quota in thousandths of a CPU; 0 = unlimited. With a
+				    pool, a sandbox whose quota fits in the CPUs other than the
+				    filler's runs on those; else on all the agent's CPUs */
 	uint64_t pids_max;	 /* 0 = 1024 */
 	uint64_t tmp_bytes;	 /* size of /tmp; 0 = 64 MiB */
 	uint64_t nofile;	 /* RLIMIT_NOFILE; 0 = 1024 */
@@ -115,9 +126,9 @@ struct sl_sandbox_result {
 
 /*
  * Creates and starts a sandbox; does not wait for CMD. Returns 0 with *ret set, -EINVAL (bad
- * config), -EMFILE (SL_RUNTIME_SANDBOXES live), the hook's error, or -errno; on failure nothing
- * is left behind. Errors inside the child after the release (CMD not found, a mount failing)
- * are not spawn errors: sl_sandbox_reap() reports them.
+ * config), -EMFILE (SL_RUNTIME_SANDBOXES live), -EBUSY (a one-shot runtime's second sandbox),
+ * the hook's error, or -errno; on failure nothing is left behind. Errors inside the child after the
+ * release (CMD not found, a mount failing) are not spawn errors: sl_sandbox_reap() reports them.
  */
 int sl_sandbox_spawn(struct sl_runtime *rt, const struct sl_sandbox_config *cfg,
 		     struct sl_sandbox **ret);

@@ -1,11 +1,11 @@
-/* Shells made ahead by a filler thread (see pool.h). */
+/* Shells made ahead by a filler thread (see shellpool.h). */
 #include "shellpool.h"
 
 #include "net.h"
+#include "thread.h"
 
 #include <sandlot/util.h>
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,12 +24,14 @@ struct sl_shellpool {
 	atomic_ulong seq;
 	size_t target;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	pthread_cond_t wake; /* to the filler: a shell was taken, or stop */
 	bool stop, thread_started;
 	pthread_t thread;
 	struct sl_cgroup_limits lim; /* under lock */
 	size_t n;		     /* ready shells, under lock */
 	struct sl_shell **ready;     /* [target] */
+	cpu_set_t cpus;		     /* the filler's, if pinned */
+	bool pinned;
 };
 
 void sl_shell_free(struct sl_shell **s)
@@ -51,32 +53,21 @@ static int shell_new(struct sl_shellpool *p, const struct sl_cgroup_limits *lim,
 	if (!s)
 		return -ENOMEM;
 	s->netns_fd = -1;
-	snprintf(s->id, sizeof(s->id), "%s%lu", p->prefix, atomic_fetch_add(&p->seq, 1) + 1);
-	r = sl_cgroup_new(&s->cg, p->root, s->id, lim);
+	/* a name taken already is a leftover of an earlier process with our slot and pid: the
+	 * next sweep by another process removes it; we take the next number */
+	for (int tries = 0; tries < 8; tries++) {
+		snprintf(s->id, sizeof(s->id), "%s%lu", p->prefix,
+			 atomic_fetch_add(&p->seq, 1) + 1);
+		r = sl_cgroup_new(&s->cg, p->root, s->id, lim);
+		if (r != -EEXIST)
+			break;
+	}
 	if (r < 0) {
 		free(s);
 		return r;
 	}
 	*ret = s;
 	return 0;
-}
-
-/* In the filler thread: a new netns for this thread, kept by fd, with lo up. */
-static int make_netns(void)
-{
-	int fd, r;
-
-	if (unshare(CLONE_NEWNET) < 0)
-		return sl_negerrno();
-	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return sl_negerrno();
-	r = sl_net_lo_up();
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	return fd;
 }
 
 static void *filler(void *arg)
@@ -86,7 +77,16 @@ static void *filler(void *arg)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/*
+	 * Niced, on a CPU of its own when the runtime gave it one (see sl_thread_split_cpus).
+	 * Not SCHED_IDLE: a CPU running only SCHED_IDLE tasks counts as idle, so wake-ups and
+	 * execs of sandbox tasks would be sent there, behind a filler that holds it for ~1 ms
+	 * inside setup_net (this kernel does not preempt kernel code). Not nice 19 either: on a
+	 * busy host it starved, the pool ran dry and every spawn made its own shell.
+	 */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);
+	if (p->pinned)
+		(void)sched_setaffinity(0, sizeof(p->cpus), &p->cpus);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		if (p->n >= p->target) {
@@ -97,7 +97,7 @@ static void *filler(void *arg)
 		struct sl_shell *s = NULL;
 		pthread_mutex_unlock(&p->lock);
 		int r = shell_new(p, &lim, &s);
-		if (r >= 0 && (s->netns_fd = make_netns()) < 0)
+		if (r >= 0 && (s->netns_fd = sl_net_new_ns()) < 0)
 			sl_shell_free(&s);
 		pthread_mutex_lock(&p->lock);
 		if (!s) { /* out of resources: retry when a shell is taken or freed */
@@ -111,7 +111,7 @@ static void *filler(void *arg)
 }
 
 int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, const char *prefix,
-		     size_t target, const struct sl_cgroup_limits *lim)
+		     size_t target, const struct sl_cgroup_limits *lim, const cpu_set_t *cpus)
 {
 	struct sl_shellpool *p = calloc(1, sizeof(*p));
 
@@ -120,6 +120,10 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 	p->root = root;
 	p->target = target;
 	p->lim = *lim;
+	if (cpus) {
+		p->cpus = *cpus;
+		p->pinned = true;
+	}
 	snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
@@ -129,7 +133,7 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 		return -ENOMEM;
 	}
 	if (target) {
-		int r = -pthread_create(&p->thread, NULL, filler, p);
+		int r = sl_thread_start(&p->thread, filler, p);
 		if (r < 0) {
 			sl_shellpool_free(&p);
 			return r;

@@ -12,6 +12,7 @@
  * touches the queue under the pool's mutex. Leftovers after a crash are ordinary stale
  * sandbox cgroups (named with the owner's slot, see owner.h); the netns go with the process.
  */
+#include <sched.h>
 #include <stddef.h>
 
 #include "cgroup.h"
@@ -29,10 +30,11 @@ struct sl_shellpool;
 /*
  * Starts a pool keeping up to target shells ready (0: no thread; every take makes a shell on
  * the spot, without a network namespace). Shell ids are "<prefix><seq>". root must outlive
- * the pool. Returns 0 or -errno.
+ * the pool. cpus: where the filler runs (sl_thread_split_cpus), NULL to leave it. Returns 0
+ * or -errno.
  */
 int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, const char *prefix,
-		     size_t target, const struct sl_cgroup_limits *lim);
+		     size_t target, const struct sl_cgroup_limits *lim, const cpu_set_t *cpus);
 
 /* Stops the thread and destroys the shells not taken. NULL-safe; sets *p to NULL. */
 void sl_shellpool_free(struct sl_shellpool **p);
@@ -41,8 +43,9 @@ void sl_shellpool_free(struct sl_shellpool **p);
 void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim);
 
 /*
- * Hands out a ready shell, or makes one now (without netns) when none is ready. The caller
- * owns it (sl_shell_free). Returns 0 or -errno.
+ * Hands out a ready shell, or makes one now (without netns) when none is ready; it never waits
+ * for the filler (at nice 19 on a busy CPU, a shell in the making took up to 30 ms). The
+ * caller owns it (sl_shell_free). Returns 0 or -errno.
  */
 int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret);
 

@@ -2,10 +2,13 @@
 #include "spawner.h"
 
 #include "creds.h"
+#include "rootfs.h"
+#include "thread.h"
 
 #include <sandlot/util.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -20,6 +23,9 @@ struct sl_spawner {
 	void *arg;
 	int result;
 	const struct sl_seccomp *sc;
+	const char *rootfs; /* for sl_rootfs_build(); only during set-up */
+	cpu_set_t cpus;	    /* the thread's (so its children's) CPUs, if pinned */
+	bool pinned;
 };
 
 static void *spawner_main(void *data)
@@ -30,8 +36,14 @@ static void *spawner_main(void *data)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (sp->pinned)
+		(void)sched_setaffinity(0, sizeof(sp->cpus), &sp->cpus);
 	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
 	r = sl_creds_drop_bounding();
+	/* this thread's mount namespace becomes the template every child copies */
+	if (r >= 0)
+		r = sl_rootfs_build(sp->rootfs);
+	/* last: the base filter refuses pivot_root and umount2, which the build uses */
 	if (r >= 0)
 		r = sl_seccomp_apply_base(sp->sc);
 	pthread_mutex_lock(&sp->lock);
@@ -69,7 +81,8 @@ static int wait_done(struct sl_spawner *sp)
 	return r;
 }
 
-int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc)
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
+		   const cpu_set_t *cpus)
 {
 	struct sl_spawner *sp = calloc(1, sizeof(*sp));
 	int r;
@@ -77,9 +90,14 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc)
 	if (!sp)
 		return -ENOMEM;
 	sp->sc = sc;
+	sp->rootfs = rootfs;
+	if (cpus) {
+		sp->cpus = *cpus;
+		sp->pinned = true;
+	}
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
-	r = -pthread_create(&sp->thread, NULL, spawner_main, sp);
+	r = sl_thread_start(&sp->thread, spawner_main, sp);
 	if (r < 0) {
 		sl_spawner_free(&sp);
 		return r;
@@ -89,6 +107,14 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc)
 	return 0;
 }
 
+void sl_spawner_stop(struct sl_spawner *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	sp->stop = true;
+	pthread_cond_broadcast(&sp->cond);
+	pthread_mutex_unlock(&sp->lock);
+}
+
 void sl_spawner_free(struct sl_spawner **spp)
 {
 	struct sl_spawner *sp = *spp;
@@ -96,10 +122,7 @@ void sl_spawner_free(struct sl_spawner **spp)
 	if (!sp)
 		return;
 	if (sp->started) {
-		pthread_mutex_lock(&sp->lock);
-		sp->stop = true;
-		pthread_cond_broadcast(&sp->cond);
-		pthread_mutex_unlock(&sp->lock);
+		sl_spawner_stop(sp);
 		pthread_join(sp->thread, NULL);
 	}
 	pthread_cond_destroy(&sp->cond);

@@ -1,25 +1,39 @@
 #pragma once
 /*
- * The runtime's spawner thread: the one thread that clone3()s sandboxes. It carries the base
- * seccomp filter (seccomp.h), loaded once when it starts, so every sandbox inherits that
- * filter instead of JIT-compiling its own; nothing else in the agent runs under it.
+ * The runtime's spawner thread: the one thread that clone3()s sandboxes. What every sandbox
+ * inherits from it is prepared once, when it starts: an empty capability bounding set, the
+ * template mount namespace of the root file system (rootfs.h: the thread's own namespace,
+ * which each child copies with CLONE_NEWNS) and the base seccomp filter (seccomp.h), so no
+ * sandbox JIT-compiles the allow-list; nothing else in the agent runs under them.
  * Sandbox children are children of the agent process (any thread may wait for them); their
  * parent-death signal follows this thread, which lives as long as the runtime.
  */
+#include <sched.h>
+
 #include "seccomp.h"
 
 struct sl_spawner;
 
 /*
- * Starts the thread, which empties its capability bounding set (children inherit it) and
- * loads the base filter without making the caller wait. Returns 0 or -errno.
+ * Starts the thread, which empties its capability bounding set, builds the template from
+ * rootfs (sl_rootfs_build: NULL = the host's; the string must live until the thread is ready)
+ * and loads the base filter, without making the caller wait. cpus: the CPUs the thread (and
+ * the children it clones) run on, or NULL to leave them (see sl_thread_split_cpus). Returns
+ * 0 or -errno.
  */
-int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc);
+int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
+		   const cpu_set_t *cpus);
 
 /* Waits until the thread is set up. Returns 0 or its -errno. */
 int sl_spawner_wait_ready(struct sl_spawner *sp);
 
-/* Stops the thread. NULL-safe; sets *sp to NULL. */
+/*
+ * Tells the thread to exit without waiting for it; its namespaces are torn down meanwhile.
+ * Only once its children are gone (their parent-death signal follows the thread).
+ */
+void sl_spawner_stop(struct sl_spawner *sp);
+
+/* Stops the thread and waits for it. NULL-safe; sets *sp to NULL. */
 void sl_spawner_free(struct sl_spawner **sp);
 
 /*

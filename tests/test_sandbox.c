@@ -9,7 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 static struct sl_runtime *rt;
@@ -230,6 +233,119 @@ static void concurrent_sandboxes_get_distinct_uids(void **state)
 	sl_sandbox_free(&b);
 }
 
+/* Reads CMD's whole stdout (pipe), waits for it, destroys the sandbox. */
+static void run_capture_cfg(const struct sl_sandbox_config *c, char *out, size_t len)
+{
+	struct sl_sandbox_result res;
+	struct sl_sandbox *sb;
+	size_t n = 0;
+	ssize_t k;
+
+	assert_int_equal(sl_sandbox_spawn(rt, c, &sb), 0);
+	while (n < len - 1 && (k = read(sl_sandbox_stdio_fd(sb, 1), out + n, len - 1 - n)) > 0)
+		n += (size_t)k;
+	out[n] = '\0';
+	wait_exit(sb, &res);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(sl_sandbox_destroy(sb), 0);
+	sl_sandbox_free(&sb);
+}
+
+static void run_capture(char *const *argv, char *out, size_t len)
+{
+	struct sl_sandbox_config c = config(argv);
+
+	run_capture_cfg(&c, out, len);
+}
+
+/* CMD starts with no signal blocked or ignored, whatever the agent ignores. */
+static void cmd_gets_default_signal_dispositions(void **state)
+{
+	char *const argv[] = {"/bin/sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status", NULL};
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	char out[256];
+
+	sl_test_require_root();
+	assert_int_equal(sigaction(SIGPIPE, &ign, &old), 0);
+	run_capture(argv, out, sizeof(out));
+	sigaction(SIGPIPE, &old, NULL);
+	if (!strstr(out, "SigBlk:\t0000000000000000") || !strstr(out, "SigIgn:\t0000000000000000"))
+		fail_msg("CMD's signal state is not the default: %s", out);
+}
+
+/* CPUs of a process, from its status ("Cpus_allowed:" mask line). */
+static void read_cpus(const char *status, cpu_set_t *ret)
+{
+	const char *p = strstr(status, "Cpus_allowed_list:");
+	char *end;
+
+	assert_non_null(p);
+	CPU_ZERO(ret);
+	p += strlen("Cpus_allowed_list:");
+	while (*p == '\t' || *p == ' ')
+		p++;
+	while (*p >= '0' && *p <= '9') { /* "0-1,4" */
+		long a = strtol(p, &end, 10), b = a;
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		for (long i = a; i <= b && i < CPU_SETSIZE; i++)
+			CPU_SET((int)i, ret);
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
+/*
+ * The spawner runs on all CPUs but the pool filler's. A CMD with no CPU limit gets every CPU
+ * of the agent; one whose quota fits in the spawner's CPUs stays on those.
+ */
+static void cmd_cpus_follow_its_cpu_quota(void **state)
+{
+	char *const argv[] = {"/bin/cat", "/proc/self/status", NULL};
+	struct sl_sandbox_config c = config(argv);
+	cpu_set_t agent, unlimited, small, fg;
+	char out[4096];
+
+	sl_test_require_root();
+	assert_int_equal(sched_getaffinity(0, sizeof(agent), &agent), 0);
+	run_capture_cfg(&c, out, sizeof(out));
+	read_cpus(out, &unlimited);
+	assert_true(CPU_EQUAL(&unlimited, &agent));
+	c.cpu_millis = 100;
+	run_capture_cfg(&c, out, sizeof(out));
+	read_cpus(out, &small);
+	fg = agent;
+	if (CPU_COUNT(&agent) > 1) { /* the highest CPU is the filler's */
+		int last = 0;
+		for (int i = 0; i < CPU_SETSIZE; i++)
+			if (CPU_ISSET(i, &agent))
+				last = i;
+		CPU_CLR(last, &fg);
+	}
+	assert_true(CPU_EQUAL(&small, &fg));
+}
+
+/* A one-shot runtime serves one sandbox; a second spawn is refused and leaves nothing. */
+static void one_shot_runtime_refuses_a_second_sandbox(void **state)
+{
+	char *const argv[] = {"/bin/true", NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct sl_runtime *one = NULL;
+	struct sl_sandbox_result res;
+	struct sl_sandbox *sb, *second = NULL;
+
+	sl_test_require_root();
+	assert_int_equal(sl_runtime_new(&one, &(struct sl_runtime_opts){.one_shot = true}), 0);
+	assert_true(sl_runtime_sweep(one) >= 0);
+	assert_int_equal(sl_sandbox_spawn(one, &c, &sb), 0);
+	assert_int_equal(sl_sandbox_spawn(one, &c, &second), -EBUSY);
+	assert_null(second);
+	wait_exit(sb, &res);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(sl_sandbox_destroy(sb), 0);
+	sl_sandbox_free(&sb);
+	sl_runtime_free(&one);
+}
+
 static void bad_config_is_refused(void **state)
 {
 	char *const empty[] = {NULL};
@@ -250,6 +366,9 @@ int main(void)
 		cmocka_unit_test(freeze_thaw_and_kill),
 		cmocka_unit_test(stats_count_cpu_time),
 		cmocka_unit_test(concurrent_sandboxes_get_distinct_uids),
+		cmocka_unit_test(cmd_gets_default_signal_dispositions),
+		cmocka_unit_test(cmd_cpus_follow_its_cpu_quota),
+		cmocka_unit_test(one_shot_runtime_refuses_a_second_sandbox),
 		cmocka_unit_test(bad_config_is_refused),
 	};
 
