@@ -276,6 +276,12 @@ int sl_runnet_finish(struct sl_runnet *n, struct sl_bpf_stats *ret)
 		sl_netpool_release(n->pool, &n->lease);
 		n->have_lease = false;
 	}
+	/*
+	 * Once more at the end: a one-shot runtime sweeps the cgroups of dead runs only after our
+	 * spawn, so registrations whose cgroup went in that sweep are pruned here.
+	 */
+	if (n->mode == SL_RUNNET_BPF_AGENT)
+		(void)sl_bpf_prune(n->bpf);
 	return r < 0 ? r : got;
 }
 
