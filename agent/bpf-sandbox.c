@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -291,6 +292,42 @@ static void fill_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spe
 	}
 }
 
+/*
+ * Runs the program that arms the sandbox's idle timer. bpf_timer_init() allocates without
+ * reclaim and without blocking (__GFP_HIGH, or kmalloc_nolock() on newer kernels); on this
+ * kernel that fails now and then with -ENOMEM for tens of milliseconds on one CPU while the
+ * other has room. So: retry for up to ~0.2 s, moving the calling thread from CPU to CPU, and
+ * put its CPU affinity back afterwards.
+ */
+static int init_timer(struct sl_bpf *b, struct bpf_test_run_opts *run)
+{
+	cpu_set_t saved, one;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	bool moved = false;
+	int r = 0;
+
+	for (int i = 0;; i++) {
+		if (bpf_prog_test_run_opts(b->fd_init, run) < 0) {
+			r = sl_negerrno();
+			break;
+		}
+		r = (int)run->retval < 0 ? (int)run->retval : 0;
+		if (r != -ENOMEM || i == 100)
+			break;
+		if (!moved && sched_getaffinity(0, sizeof(saved), &saved) == 0)
+			moved = true;
+		if (moved && ncpu > 1) {
+			CPU_ZERO(&one);
+			CPU_SET(i % ncpu, &one);
+			(void)sched_setaffinity(0, sizeof(one), &one);
+		}
+		usleep(2000);
+	}
+	if (moved)
+		(void)sched_setaffinity(0, sizeof(saved), &saved);
+	return r;
+}
+
 static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid,
 			    int cg_fd)
 {
@@ -316,14 +353,7 @@ static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *
 		r = map_update(b->fd_cgrp, &cg_fd, &idx, BPF_ANY);
 	if (r < 0)
 		return r;
-	/* bpf_timer_init allocates with GFP_ATOMIC too: retried like map_update() */
-	for (int i = 0;; i++) {
-		if (bpf_prog_test_run_opts(b->fd_init, &run) < 0)
-			return sl_negerrno();
-		if ((int)run.retval != -ENOMEM || i == 20)
-			return (int)run.retval < 0 ? (int)run.retval : 0;
-		usleep(1000);
-	}
+	return init_timer(b, &run);
 }
 
 static int add_addrs(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
