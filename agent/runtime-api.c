@@ -106,14 +106,12 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct M
 }
 
 /* A {"errorMessage": msg, "errorType": type} body as Lambda's runtime API sends, or NULL. */
-static struct MHD_Response *error_response(const char *type, const char *msg)
+/* An application/json response holding o (which it consumes), or NULL. */
+static struct MHD_Response *json_response(json_t *o)
 {
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	struct MHD_Response *r;
-	json_t *o;
-	char *s;
 
-	o = json_pack("{s:s, s:s}", "errorMessage", msg, "errorType", type);
-	s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (!s)
 		return NULL;
@@ -124,6 +122,11 @@ static struct MHD_Response *error_response(const char *type, const char *msg)
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	return r;
+}
+
+static struct MHD_Response *error_response(const char *type, const char *msg)
+{
+	return json_response(json_pack("{s:s, s:s}", "errorMessage", msg, "errorType", type));
 }
 
 static enum MHD_Result _printf_(4, 5) reply_error(struct MHD_Connection *c, unsigned status,
@@ -554,20 +557,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static struct MHD_Response *accepted_response(void)
 {
-	struct MHD_Response *r;
-	json_t *o = json_pack("{s:s}", "status", "OK");
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-	json_decref(o);
-	if (!s)
-		return NULL;
-	r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(s);
-		return NULL;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	return r;
+	return json_response(json_pack("{s:s}", "status", "OK"));
 }
 
 static int start_mhd(struct sl_rtapi *srv, int listen_fd, unsigned conns, unsigned timeout_s)
