@@ -105,7 +105,6 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct M
 	return ret;
 }
 
-/* A {"errorMessage": msg, "errorType": type} body as Lambda's runtime API sends, or NULL. */
 /* An application/json response holding o (which it consumes), or NULL. */
 static struct MHD_Response *json_response(json_t *o)
 {
@@ -124,6 +123,7 @@ static struct MHD_Response *json_response(json_t *o)
 	return r;
 }
 
+/* A {"errorMessage": msg, "errorType": type} body as Lambda's runtime API sends, or NULL. */
 static struct MHD_Response *error_response(const char *type, const char *msg)
 {
 	return json_response(json_pack("{s:s, s:s}", "errorMessage", msg, "errorType", type));
