@@ -426,21 +426,32 @@ static enum MHD_Result finish_too_large(struct req *q)
 	return reply_too_large(q);
 }
 
+/*
+ * Whether q's route may go on in the server's state: init/error only before the first next, the
+ * others only for the current invocation. On false, *ret is the error reply already queued.
+ */
+static bool route_allowed(struct req *q, bool id_ok, enum MHD_Result *ret)
+{
+	bool ok = true;
+
+	if (q->route == R_INIT_ERROR) {
+		if (q->srv->state == RT_STARTED)
+			return true;
+		*ret = reply_state(q, "InitError");
+		return false;
+	}
+	*ret = check_invocation(q, id_ok, &ok);
+	return ok;
+}
+
 /* The whole body is in: complete the invocation (or the init error). */
 static enum MHD_Result finish_post(struct req *q)
 {
 	struct sl_rtapi *srv = q->srv;
-	bool ok = true;
 	enum MHD_Result r;
 
-	if (q->route == R_INIT_ERROR) {
-		if (srv->state != RT_STARTED)
-			return reply_state(q, "InitError");
-	} else {
-		r = check_invocation(q, true, &ok); /* again: another request may have won */
-		if (!ok)
-			return r;
-	}
+	if (!route_allowed(q, true, &r)) /* again: another request may have won */
+		return r;
 	if (q->too_large && q->route == R_RESPONSE)
 		return finish_too_large(q);
 	if (q->too_large)
@@ -468,17 +479,10 @@ static enum MHD_Result begin_post(struct req *q, bool id_ok)
 	struct sl_rtapi *srv = q->srv;
 	const char *cl = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Content-Length");
 	unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
-	bool ok = true;
 	enum MHD_Result r;
 
-	if (q->route == R_INIT_ERROR) {
-		if (srv->state != RT_STARTED)
-			return reply_state(q, "InitError");
-	} else {
-		r = check_invocation(q, id_ok, &ok);
-		if (!ok)
-			return r;
-	}
+	if (!route_allowed(q, id_ok, &r))
+		return r;
 	if (n > srv->max_payload) {
 		q->too_large = true;
 		return finish_post(q); /* answer now: do not read what will not be kept */
