@@ -114,13 +114,7 @@ static int hybrid_stats(struct sl_cgroup *cg, struct sl_cgroup_stats *st)
 	r = sl_cgroup_read_key(fd, "memory.oom_control", "oom_kill", &st->oom_kills);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	char buf[32];
-	_cleanup_close_ int f = openat(fd, "memory.max_usage_in_bytes", O_RDONLY | O_CLOEXEC);
-	ssize_t n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
-	if (n > 0) {
-		buf[n] = '\0';
-		st->memory_peak_bytes = strtoull(buf, NULL, 10);
-	}
+	st->memory_peak_bytes = sl_cgroup_read_u64(fd, "memory.max_usage_in_bytes");
 	return 0;
 }
 

@@ -49,6 +49,9 @@ int sl_cgroup_mkdirat(int dirfd, const char *name);
 /* Reads "key value" from a flat-keyed file below dirfd (cpu.stat, memory.events). */
 int sl_cgroup_read_key(int dirfd, const char *file, const char *key, uint64_t *ret);
 
+/* The number a one-value file (memory.peak, ...) holds; 0 when it is missing or unreadable. */
+uint64_t sl_cgroup_read_u64(int dirfd, const char *file);
+
 /* Writes a decimal number to file below dirfd. */
 int sl_cgroup_write_u64(int dirfd, const char *file, uint64_t v);
 

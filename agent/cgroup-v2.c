@@ -70,18 +70,12 @@ static int v2_set_limits(struct sl_cgroup *cg, const struct sl_cgroup_limits *ol
 
 static int v2_stats(struct sl_cgroup *cg, struct sl_cgroup_stats *st)
 {
-	char buf[32];
 	int r;
 
 	r = sl_cgroup_read_key(cg->v2_fd, "memory.events", "oom_kill", &st->oom_kills);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	_cleanup_close_ int f = openat(cg->v2_fd, "memory.peak", O_RDONLY | O_CLOEXEC);
-	ssize_t n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
-	if (n > 0) {
-		buf[n] = '\0';
-		st->memory_peak_bytes = strtoull(buf, NULL, 10);
-	}
+	st->memory_peak_bytes = sl_cgroup_read_u64(cg->v2_fd, "memory.peak");
 	return 0;
 }
 

@@ -25,6 +25,13 @@ int sl_cgroup_mkdirat(int dirfd, const char *name)
 	return fd < 0 ? sl_negerrno() : fd;
 }
 
+uint64_t sl_cgroup_read_u64(int dirfd, const char *file)
+{
+	char buf[32];
+
+	return sl_read_fileat(dirfd, file, buf, sizeof(buf)) > 0 ? strtoull(buf, NULL, 10) : 0;
+}
+
 int sl_cgroup_read_key(int dirfd, const char *file, const char *key, uint64_t *ret)
 {
 	_cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);

@@ -245,7 +245,7 @@ static void on_heartbeat(struct sl_loop *loop, void *data)
 	worker_counts(a, &created, &busy, &idle, &frozen, &mem, &inflight);
 	m.heartbeat = (struct sl_msg_heartbeat){
 		.endpoint = a->cfg.advertise,
-		.cpu_millis = 0,
+		.cpu_millis = cpu_millis(a),
 		.inflight = inflight,
 		.memory_used = mem,
 		.created = created,
@@ -253,7 +253,6 @@ static void on_heartbeat(struct sl_loop *loop, void *data)
 		.idle = idle,
 		.frozen = frozen,
 	};
-	m.heartbeat.cpu_millis = cpu_millis(a);
 	control_send(a, &m);
 	sl_loop_add_timer(a->loop, sl_now_ns() + a->heartbeat_ms * SL_NSEC_PER_MSEC, on_heartbeat,
 			  a, &a->heartbeat_timer);

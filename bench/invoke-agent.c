@@ -249,32 +249,17 @@ static void plain_link(struct peer *p, unsigned n)
 static int write_str(const char *dir, const char *file, const char *val)
 {
 	char path[1300];
-	int fd, r = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return sl_negerrno();
-	if (write(fd, val, strlen(val)) < 0)
-		r = sl_negerrno();
-	close(fd);
-	return r;
+	return sl_write_file(path, val);
 }
 
 static bool is_frozen(const char *dir)
 {
-	char path[1300], buf[256] = "";
-	int fd;
-	ssize_t n;
+	char path[1300], buf[256];
 
 	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return strstr(buf, "frozen 1") != NULL;
+	return sl_read_file(path, buf, sizeof(buf)) >= 0 && strstr(buf, "frozen 1") != NULL;
 }
 
 static void freezing(struct peer *p, const struct peer_pkg *pkg, unsigned n)

@@ -5,7 +5,12 @@
 
 int sl_read_file(const char *path, char *buf, size_t max)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return sl_read_fileat(AT_FDCWD, path, buf, max);
+}
+
+int sl_read_fileat(int dirfd, const char *name, char *buf, size_t max)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	size_t len = 0;
 
 	if (fd < 0)

@@ -12,6 +12,7 @@
  *   burn MS                   burns MS milliseconds of CPU (CLOCK_PROCESS_CPUTIME_ID)
  *   ifaddr                    prints the IPv4 address of eth0 (or "none")
  */
+#include "inet_csum.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -159,18 +160,6 @@ static int do_lo(long n)
 	return outcome("lo", err ? err : (status == 0 ? 0 : EIO));
 }
 
-static uint16_t csum(const void *p, size_t n)
-{
-	const uint16_t *w = p;
-	uint32_t s = 0;
-
-	for (; n > 1; n -= 2)
-		s += *w++;
-	s = (s >> 16) + (s & 0xffff);
-	s += s >> 16;
-	return (uint16_t)~s;
-}
-
 static int do_ping(const char *a)
 {
 	struct sockaddr_in s = addr_of(a, "0");
@@ -181,7 +170,7 @@ static int do_ping(const char *a)
 
 	if (fd < 0)
 		return outcome("socket", errno);
-	h.checksum = csum(&h, sizeof(h));
+	h.checksum = inet_csum(&h, sizeof(h));
 	if (sendto(fd, &h, sizeof(h), 0, (struct sockaddr *)&s, sizeof(s)) < 0)
 		return outcome("ping", errno);
 	if (poll(&p, 1, 1000) == 1 && read(fd, buf, sizeof(buf)) >= (ssize_t)sizeof(h) &&

@@ -255,19 +255,13 @@ static void reconnects_after_the_control_node_restarts(void **state)
 
 static bool pid_gone(pid_t pid)
 {
-	char path[64], buf[256];
-	int fd;
-	ssize_t n;
+	char path[64], buf[2048];
 
 	if (kill(pid, 0) < 0 && errno == ESRCH)
 		return true;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (sl_read_file(path, buf, sizeof(buf)) < 0)
 		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
 	return strstr(buf, ") Z ") != NULL; /* a zombie runs nothing */
 }
 

@@ -2,6 +2,7 @@
  * The BPF network policy on the real kernel: processes in test cgroups (in the sandbox network
  * namespace) try to reach a test host in its own namespace across a veth pair.
  */
+#include "inet_csum.h"
 #include "testutil.h"
 
 #include "bpf-loader.h"
@@ -253,18 +254,6 @@ static void host_addresses_synced_from_interfaces(void **state)
 
 /* ---- ICMP (no connect() to check): dropped per packet at cgroup_skb egress ---- */
 
-static uint16_t csum(const void *p, size_t n)
-{
-	const uint16_t *w = p;
-	uint32_t s = 0;
-
-	for (; n > 1; n -= 2)
-		s += *w++;
-	s = (s >> 16) + (s & 0xffff);
-	s += s >> 16;
-	return (uint16_t)~s;
-}
-
 /* One ICMP echo over a raw socket: 0 when a reply came within 500 ms, else an errno. */
 static int ping(void *arg)
 {
@@ -276,7 +265,7 @@ static int ping(void *arg)
 	char buf[256];
 
 	inet_pton(AF_INET, addr, &a.sin_addr);
-	h.checksum = csum(&h, sizeof(h));
+	h.checksum = inet_csum(&h, sizeof(h));
 	if (fd < 0)
 		return errno;
 	if (sendto(fd, &h, sizeof(h), 0, (struct sockaddr *)&a, sizeof(a)) < 0)

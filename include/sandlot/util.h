@@ -79,6 +79,9 @@ static inline int sl_negerrno(void)
  */
 int sl_read_file(const char *path, char *buf, size_t max);
 
+/* Same, relative to a directory fd. */
+int sl_read_fileat(int dirfd, const char *name, char *buf, size_t max);
+
 /* Writes s to path (open O_WRONLY, one write). Returns 0 or -errno. */
 int sl_write_file(const char *path, const char *s);
 
