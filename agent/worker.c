@@ -481,6 +481,8 @@ static int spawn(struct asb *s)
 		close(ctx.listen_fd);
 		return r;
 	}
+	sl_debug("sandbox %s: Runtime API server started in %llu us", s->id,
+		 (unsigned long long)((sl_now_ns() - s->spawned_mono) / 1000));
 	s->out_fd = sl_sandbox_stdio_fd(s->sb, 1);
 	s->err_fd = sl_sandbox_stdio_fd(s->sb, 2);
 	fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
