@@ -64,8 +64,9 @@ struct asb {
 	bool create_reply; /* the CREATE still waits for its answer */
 	uint64_t create_corr;
 	uint64_t created_wall, created_mono, ready_mono, last_active_wall;
-	uint64_t init_ns; /* cold start: spawn to first next */
-	bool cold;	  /* the next invocation is this sandbox's first */
+	uint64_t spawned_mono; /* sl_sandbox_spawn() returned: the child runs its setup */
+	uint64_t init_ns;      /* cold start: spawn to first next */
+	bool cold;	       /* the next invocation is this sandbox's first */
 	uint64_t invocations;
 	uint64_t hb_cpu_usec; /* CPU time at the last heartbeat */
 	uint64_t memory_peak; /* high-water mark, refreshed by heartbeats and idle transitions */

@@ -40,8 +40,6 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 		return;
 	s->inv.active = false;
 	sl_loop_cancel_timer(a->loop, &s->inv.deadline);
-	if (s->bpf)
-		sl_bpf_sandbox_set_inflight(a->bpf, s->cgid, 0);
 	if (s->inv.log_tail) {
 		drain_output(s, s->out_fd);
 		drain_output(s, s->err_fd);
@@ -71,6 +69,9 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 	s->invocations++;
 	a->stats.invocations[status < 8 ? status : SL_INVOKE_INTERNAL]++;
 	control_send(a, &m);
+	/* after the result: the BPF map update is two syscalls the invoker need not wait for */
+	if (s->bpf)
+		sl_bpf_sandbox_set_inflight(a->bpf, s->cgid, 0);
 }
 
 /* The invocation ended well or with a function error: the sandbox stays warm. */
@@ -245,6 +246,22 @@ static uint64_t invoke_timeout(struct asb *s, uint64_t wall)
 		   (uint64_t)s->timeout_ms * SL_NSEC_PER_MSEC);
 }
 
+/*
+ * Bookkeeping of an invocation that is running, done while the runtime works on the event
+ * rather than before it goes: the BPF in-flight flag (two map syscalls) and, once the runtime
+ * is ready, unless back to back invocations find the sandbox still busy (BPF has not seen it go
+ * quiet), the BUSY event (a frame the control node would read before the result). The agent ignores
+ * BPF idle events while an invocation is active, so setting the flag after the event left changes
+ * nothing the agent decides.
+ */
+static void mark_busy(struct asb *s)
+{
+	if (s->bpf)
+		sl_bpf_sandbox_set_inflight(s->a->bpf, s->cgid, 1);
+	if (s->ready && s->state != SL_SANDBOX_BUSY)
+		worker_transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, 0);
+}
+
 void worker_invoke(struct agent *a, const struct sl_msg *m)
 {
 	const struct sl_msg_invoke *iv = &m->invoke;
@@ -277,8 +294,9 @@ void worker_invoke(struct agent *a, const struct sl_msg *m)
 		.payload = iv->payload,
 		.len = iv->payload_len,
 	};
-	/* Everything is in place before the event goes: a quick function may answer before
-	 * deliver() returns. Thawed first, so that the runtime wakes as the event arrives. */
+	/* What the result needs is in place before the event goes: a quick function may answer
+	 * before deliver() returns. Thawed first, so that the runtime wakes as the event
+	 * arrives. */
 	worker_set_frozen(s, false);
 	s->inv.active = true;
 	s->inv.corr = m->corr_id;
@@ -288,14 +306,10 @@ void worker_invoke(struct agent *a, const struct sl_msg *m)
 	/* a cold start's clock starts at the runtime's first next (init has its own limit) */
 	if (s->ready)
 		sl_loop_add_timer(a->loop, now + timeout, on_deadline, s, &s->inv.deadline);
-	if (s->bpf)
-		sl_bpf_sandbox_set_inflight(a->bpf, s->cgid, 1);
-	/* Back to back invocations find it still busy (BPF has not seen it go quiet): no
-	 * transition, no event; the result says which sandbox served. */
-	if (s->ready && s->state != SL_SANDBOX_BUSY)
-		worker_transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, 0);
 	s->last_active_wall = sl_wall_ns();
 	r = s->ready ? deliver(s, &ev) : keep_pending(s, &ev);
+	if (r == 0 && s->inv.active)
+		mark_busy(s);
 	if (r < 0) {
 		char body[256];
 		size_t n = invoke_error_json(body, sizeof(body), "Agent.InvokeFailed", "%s",

@@ -234,6 +234,9 @@ static void on_ready(struct sl_rtapi *srv, void *data)
 	s->ready = true;
 	s->ready_mono = sl_now_ns();
 	s->init_ns = s->ready_mono - s->created_mono;
+	sl_debug("sandbox %s: first next %llu us after the spawn began, %llu us after it returned",
+		 s->id, (unsigned long long)(s->init_ns / 1000),
+		 (unsigned long long)((s->ready_mono - s->spawned_mono) / 1000));
 	s->create_reply = false;
 	a->stats.cold_starts++;
 	if (s->inv.active && invoke_start_pending(s)) { /* an invocation waited: it runs now */
@@ -465,8 +468,9 @@ static int spawn(struct asb *s)
 	s->created_mono = sl_now_ns();
 	r = sl_sandbox_spawn(a->rt, &cfg, &s->sb);
 	free(envp);
+	s->spawned_mono = sl_now_ns();
 	sl_debug("sandbox %s: spawn took %llu us", s->id,
-		 (unsigned long long)((sl_now_ns() - s->created_mono) / 1000));
+		 (unsigned long long)((s->spawned_mono - s->created_mono) / 1000));
 	if (r < 0) {
 		if (ctx.listen_fd >= 0)
 			close(ctx.listen_fd);
@@ -477,6 +481,8 @@ static int spawn(struct asb *s)
 		close(ctx.listen_fd);
 		return r;
 	}
+	sl_debug("sandbox %s: Runtime API server started in %llu us", s->id,
+		 (unsigned long long)((sl_now_ns() - s->spawned_mono) / 1000));
 	s->out_fd = sl_sandbox_stdio_fd(s->sb, 1);
 	s->err_fd = sl_sandbox_stdio_fd(s->sb, 2);
 	fcntl(s->out_fd, F_SETFL, O_NONBLOCK);

@@ -5,7 +5,9 @@
  *
  *   warm invocation round trip (INVOKE in -> sandbox -> INVOKE_RESULT out), p50/p99, per second
  *       baselines: a plain nanomsg + HMAC round trip through the same link code (an echo
- *       process, no agent), and the agent answering NO_SANDBOX (its protocol path alone)
+ *       process, no agent), and the agent answering NO_SANDBOX (its protocol path alone);
+ *       the floor: the echo process passing each payload through one loopback TCP round trip
+ *       to a third process (the architecture's hops with no HTTP, no agent, no runtime)
  *   invocation of a frozen sandbox (thaw on the way) vs a warm one that is not frozen
  *   cost of a freeze + thaw pair written directly to a sandbox's v2 cgroup.freeze
  *   cold start to the runtime's first `next`, from the agent's init_ns and the peer's clock,
@@ -14,7 +16,14 @@
  *   the agent's own memory per idle warm sandbox (VmRSS and RssAnon, N sandboxes, fresh agent)
  *
  * Usage: invoke-agent [WARM_N [COLD_N [IDLE_N]]]   (defaults 2000 30 50). Needs root.
- * SL_BENCH_ONLY=warm1769,cold (for instance) runs only those phases.
+ * SL_BENCH_ONLY=warm1769,cold (for instance) runs only those phases; SL_PEER_TCP=1 links over
+ * loopback TCP (as deployed) instead of ipc://.
+ *
+ * Figures on the 2-vCPU development VM, same run, main -> perf-warm (docs/agent.md has the
+ * breakdown): nanomsg echo 82 -> 79 us; floor 129 us; NO_SANDBOX 130 -> 102 us; warm 1769 MB
+ * p50/p99 281/363 -> 257/349 us (target 150/500: the floor alone is ~129 us here); frozen
+ * 656 -> 526 us; cold start 128/1769 MB 4.4/4.6 -> 3.6/4.0 ms (spawn of /bin/true 3.8-4.2 ms;
+ * target 3 ms); memory per idle warm sandbox +5 -> +1.6 KB.
  */
 #include "agentpeer.h"
 
@@ -26,11 +35,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,13 +184,67 @@ static void no_sandbox(struct peer *p, unsigned n)
 
 /* ---- plain link round trip: an echo process with the same link code ---- */
 
-_noreturn_ static void echo_child(const char *in_url, const char *out_url, const char *key_path)
+/*
+ * The floor's stand-in for the sandbox: a process at the other end of a loopback TCP
+ * connection that sends back whatever it reads. Returns the connected socket, or -1.
+ */
+static int tcp_mirror(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c, a, one = 1;
+	char buf[4096];
+	ssize_t n;
+
+	if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&sin, &len) < 0)
+		return -1;
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    (a = accept(l, NULL, NULL)) < 0)
+		return -1;
+	close(l);
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (fork() == 0) { /* before any nanomsg socket: its threads do not survive a fork */
+		close(c);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		while ((n = read(a, buf, sizeof(buf))) > 0)
+			if (write(a, buf, (size_t)n) != n)
+				break;
+		_exit(0);
+	}
+	close(a);
+	return c;
+}
+
+/* Sends len bytes through the mirror and reads them back. */
+static void mirror_round_trip(int fd, const void *data, size_t len)
+{
+	char buf[4096];
+	size_t got = 0;
+
+	len = MIN(len, sizeof(buf));
+	if (write(fd, data, len) != (ssize_t)len)
+		_exit(1);
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n <= 0)
+			_exit(1);
+		got += (size_t)n;
+	}
+}
+
+/* With mirror >= 0, each payload goes through the TCP mirror before the reply (the floor). */
+_noreturn_ static void echo_child(const char *in_url, const char *out_url, const char *key_path,
+				  bool tcp)
 {
 	struct sl_key *key = NULL;
 	struct sl_link *l = NULL;
-	int peer;
+	int peer, mirror = tcp ? tcp_mirror() : -1;
 
-	if (sl_key_load(&key, key_path, NULL) < 0 ||
+	if ((tcp && mirror < 0) || sl_key_load(&key, key_path, NULL) < 0 ||
 	    sl_link_new(&l, &(struct sl_link_config){.self_id = 77, .key = key}) < 0 ||
 	    sl_link_listen(l, in_url) < 0 || (peer = sl_link_connect(l, out_url)) < 0)
 		_exit(1);
@@ -188,6 +255,9 @@ _noreturn_ static void echo_child(const char *in_url, const char *out_url, const
 		if (poll(&pfd, 1, 5000) <= 0)
 			_exit(0);
 		while (sl_link_recv(l, &rx) == 0) {
+			if (mirror >= 0)
+				mirror_round_trip(mirror, rx.msg.invoke.payload,
+						  rx.msg.invoke.payload_len);
 			struct sl_msg m = {.type = SL_MSG_INVOKE_RESULT,
 					   .flags = SL_MSG_F_REPLY,
 					   .corr_id = rx.msg.corr_id,
@@ -207,7 +277,7 @@ _noreturn_ static void echo_child(const char *in_url, const char *out_url, const
 	}
 }
 
-static void plain_link(struct peer *p, unsigned n)
+static void plain_link(struct peer *p, unsigned n, bool tcp)
 {
 	char in_url[200];
 	uint64_t *v = calloc(n + 100, sizeof(*v));
@@ -215,12 +285,15 @@ static void plain_link(struct peer *p, unsigned n)
 	pid_t pid;
 	int st;
 
-	snprintf(in_url, sizeof(in_url), "ipc://%s/echo", p->base);
+	if (getenv("SL_PEER_TCP"))
+		snprintf(in_url, sizeof(in_url), "tcp://127.0.0.1:%d", peer_free_port());
+	else
+		snprintf(in_url, sizeof(in_url), "ipc://%s/echo", p->base);
 	/* a fresh process: nanomsg's threads do not survive a fork */
 	pid = fork();
 	if (pid == 0) {
-		execl("/proc/self/exe", "invoke-agent", "--echo", in_url, p->url, p->key_path,
-		      (char *)NULL);
+		execl("/proc/self/exe", "invoke-agent", tcp ? "--echo-tcp" : "--echo", in_url,
+		      p->url, p->key_path, (char *)NULL);
 		_exit(127);
 	}
 	/* pose as the agent: our sends go to the echo process, its replies come to us */
@@ -240,7 +313,9 @@ static void plain_link(struct peer *p, unsigned n)
 	p->agent_id = saved_id;
 	kill(pid, SIGTERM);
 	waitpid(pid, &st, 0);
-	row("baseline: nanomsg + HMAC round trip, echo process", summarize(v, got), NULL);
+	row(tcp ? "floor: the same + a TCP round trip to a mirror process"
+		: "baseline: nanomsg + HMAC round trip, echo process",
+	    summarize(v, got), NULL);
 	free(v);
 }
 
@@ -454,8 +529,8 @@ static void find_binaries(void)
 	setenv("SL_AGENT_LOG_LEVEL", "warn", 0);
 }
 
-/* $SL_BENCH_ONLY: a comma list of phases to run (link, nosandbox, warm128, warm1769, freeze,
- * cold, memory); all when unset. */
+/* $SL_BENCH_ONLY: a comma list of phases to run (link, floor, nosandbox, warm128, warm1769,
+ * freeze, cold, memory); all when unset. */
 static bool phase(const char *name)
 {
 	const char *only = getenv("SL_BENCH_ONLY");
@@ -479,8 +554,8 @@ int main(int argc, char **argv)
 	struct peer *p = NULL;
 	int r;
 
-	if (argc == 5 && strcmp(argv[1], "--echo") == 0)
-		echo_child(argv[2], argv[3], argv[4]);
+	if (argc == 5 && strncmp(argv[1], "--echo", 6) == 0)
+		echo_child(argv[2], argv[3], argv[4], strcmp(argv[1], "--echo-tcp") == 0);
 	if (geteuid() != 0) {
 		fprintf(stderr, "invoke-agent: needs root\n");
 		return 1;
@@ -497,7 +572,9 @@ int main(int argc, char **argv)
 	       warm_n, cold_n, idle_n);
 	printf("round trips (one invocation in flight):\n");
 	if (phase("link"))
-		plain_link(p, warm_n);
+		plain_link(p, warm_n, false);
+	if (phase("floor"))
+		plain_link(p, warm_n, true);
 	if (phase("nosandbox"))
 		no_sandbox(p, warm_n);
 	if (phase("warm128"))

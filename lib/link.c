@@ -9,6 +9,7 @@
 
 #include <nanomsg/nn.h>
 #include <nanomsg/pipeline.h>
+#include <nanomsg/tcp.h>
 
 struct sl_link {
 	uint64_t self_id, nonce, seq;
@@ -148,6 +149,8 @@ int sl_link_listen(struct sl_link *l, const char *url)
 		r = set_int(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, (int)SL_PROTO_MAX_FRAME);
 		if (r == 0)
 			r = set_int(s, NN_SOL_SOCKET, NN_IPV4ONLY, 0);
+		if (r == 0)
+			r = set_int(s, NN_TCP, NN_TCP_NODELAY, 1);
 		if (r < 0) {
 			nn_close(s);
 			return r;
@@ -173,6 +176,8 @@ static int open_push(const struct sl_link *l, const char *url)
 	r = set_int(s, NN_SOL_SOCKET, NN_RECONNECT_IVL, l->reconnect_ms);
 	if (r == 0)
 		r = set_int(s, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, l->reconnect_max_ms);
+	if (r == 0)
+		r = set_int(s, NN_TCP, NN_TCP_NODELAY, 1);
 	/* nanomsg 1.1.5 aborts (usock_posix.inc:195) connecting to an IPv4 address with
 	 * NN_IPV4ONLY off, so only IPv6 literals get it. */
 	if (r == 0 && strchr(url, '['))

@@ -162,8 +162,14 @@ int peer_new(struct peer **ret)
 		return sl_negerrno();
 	}
 	snprintf(p->key_path, sizeof(p->key_path), "%s/key", p->base);
-	snprintf(p->url, sizeof(p->url), "ipc://%s/ctl", p->base);
-	snprintf(p->listen_url, sizeof(p->listen_url), "ipc://%s/agent", p->base);
+	if (getenv("SL_PEER_TCP")) { /* as deployed: loopback TCP instead of ipc:// */
+		snprintf(p->url, sizeof(p->url), "tcp://127.0.0.1:%d", peer_free_port());
+		snprintf(p->listen_url, sizeof(p->listen_url), "tcp://127.0.0.1:%d",
+			 peer_free_port());
+	} else {
+		snprintf(p->url, sizeof(p->url), "ipc://%s/ctl", p->base);
+		snprintf(p->listen_url, sizeof(p->listen_url), "ipc://%s/agent", p->base);
+	}
 	snprintf(p->state_dir, sizeof(p->state_dir), "%s/state", p->base);
 	snprintf(p->pin_root, sizeof(p->pin_root), PEER_PIN_ROOT, (int)getpid());
 	r = write_key(p->key_path);
@@ -295,6 +301,7 @@ static void on_fetch(struct peer *p, const struct sl_msg *m)
 	const struct peer_pkg *pkg = NULL;
 
 	p->fetches++;
+	p->fetch_starts += f->offset == 0;
 	for (unsigned i = 0; i < p->npkgs; i++)
 		if (memcmp(p->pkgs[i].sha, f->sha256, 32) == 0)
 			pkg = &p->pkgs[i];
@@ -648,7 +655,7 @@ struct peer_rx *peer_invoke_wait(struct peer *p, const char *request_id, const c
 
 /* ---- the agent process ---- */
 
-static int free_port(void)
+int peer_free_port(void)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sin);
@@ -705,7 +712,7 @@ static pid_t spawn_agent(struct peer *p)
 int peer_agent_start(struct peer *p, int timeout_ms)
 {
 	uint64_t until = sl_now_ns() + (uint64_t)timeout_ms * SL_NSEC_PER_MSEC;
-	int port = free_port(), st;
+	int port = peer_free_port(), st;
 
 	if (port < 0)
 		return port;

@@ -76,6 +76,7 @@ struct peer {
 	uint64_t agent_id;
 	char agent_url[SL_MSG_TEXT_MAX + 1];
 	unsigned registers, heartbeats, full_states, fetches, not_registered_sent;
+	unsigned fetch_starts;		 /* CODE_FETCHes at offset 0: package downloads begun */
 	struct sl_msg_heartbeat last_hb; /* counters only (its endpoint is not kept) */
 
 	/* behaviour */
@@ -95,7 +96,13 @@ struct peer {
 	const char *extra[PEER_ARGS_MAX]; /* extra options for the next start, NULL-terminated */
 };
 
-/* Creates the directory, key and link (listening). Returns 0 or -errno. */
+/* A loopback TCP port that was free a moment ago, or -errno. */
+int peer_free_port(void);
+
+/*
+ * Creates the directory, key and link (listening). Returns 0 or -errno. The link is ipc://
+ * below the directory, or loopback TCP when $SL_PEER_TCP is set (as deployed).
+ */
 int peer_new(struct peer **ret);
 /* Stops the agent (SIGTERM, then SIGKILL), frees everything, removes every file. NULL-safe. */
 void peer_free(struct peer **p);

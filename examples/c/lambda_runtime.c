@@ -160,6 +160,24 @@ static int get_next(struct client *c)
 	return c->status == 200 && c->id[0] ? 0 : -1;
 }
 
+/*
+ * One thread, one connection: no locks, and epoll's changelist, which folds the add/delete
+ * pairs evhttp makes on each request into one epoll_ctl per loop iteration (12 epoll_ctl per
+ * invocation without it, each about 1 us here: a tenth of this client's CPU per invocation).
+ */
+static struct event_base *new_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (!cfg)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 static int client_init(struct client *c)
 {
 	const char *api = getenv("AWS_LAMBDA_RUNTIME_API"), *colon;
@@ -176,7 +194,7 @@ static int client_init(struct client *c)
 		return -1;
 	}
 	snprintf(c->host, sizeof(c->host), "%.*s", (int)(colon - api), api);
-	c->base = event_base_new();
+	c->base = new_base();
 	c->conn =
 		c->base ? evhttp_connection_base_new(c->base, NULL, c->host, (uint16_t)port) : NULL;
 	if (!c->conn)
