@@ -133,6 +133,7 @@ static int load_skel(struct sl_bpf *b, bool storage, bool optional, struct sandl
 	if (!skel)
 		return sl_negerrno();
 	skel->rodata->nr_cpus = b->nr_cpus;
+	skel->rodata->ablate = b->ablate;
 	bpf_map__set_autocreate(skel->maps.sl_cgrp, storage);
 	if (b->ephemeral) {
 		struct bpf_map *m;
@@ -179,6 +180,7 @@ static void take_fds(struct sl_bpf *b)
 	struct sandlot_bpf *k = b->skel;
 
 	b->fd_index = bpf_map__fd(k->maps.sl_index);
+	b->fd_cgslot = bpf_map__fd(k->maps.sl_cgslot);
 	b->fd_cgrp = bpf_map__autocreate(k->maps.sl_cgrp) ? bpf_map__fd(k->maps.sl_cgrp) : -1;
 	b->fd_sandboxes = bpf_map__fd(k->maps.sl_sandboxes);
 	b->fd_counters = bpf_map__fd(k->maps.sl_counters);
@@ -379,11 +381,12 @@ int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_b
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->cg_fd = b->fd_cgrp = b->pin_fd = -1;
+	b->cg_fd = b->fd_cgrp = b->fd_cgslot = b->pin_fd = -1;
 	b->nr_cpus = (unsigned)n;
 	b->on_event = opts->on_event;
 	b->userdata = opts->userdata;
 	b->ephemeral = opts->ephemeral;
+	b->ablate = opts->ablate;
 	info.nr_cpus = b->nr_cpus;
 	if (!b->ephemeral) /* pin_root "" keeps every pin path away from bpffs */
 		snprintf(b->pin_root, sizeof(b->pin_root), "%s",

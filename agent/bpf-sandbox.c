@@ -328,6 +328,62 @@ static int init_timer(struct sl_bpf *b, struct bpf_test_run_opts *run)
 	return r;
 }
 
+static uint32_t cgslot_bucket(uint64_t cgid)
+{
+	return (uint32_t)cgid & (SL_BPF_CGSLOT_BUCKETS - 1);
+}
+
+/* Puts cgid into its sl_cgslot bucket, or marks the bucket shared when another holds it. */
+static int cgslot_add(struct sl_bpf *b, uint64_t cgid, uint32_t slot)
+{
+	uint32_t key = cgslot_bucket(cgid);
+	struct sl_bpf_cgslot e = {0};
+
+	if (bpf_map_lookup_elem(b->fd_cgslot, &key, &e) < 0)
+		return sl_negerrno();
+	if (e.cgid && e.cgid != cgid) {
+		e.shared = 1;
+	} else {
+		e.cgid = cgid;
+		e.slot1 = slot + 1;
+	}
+	return map_update(b->fd_cgslot, &key, &e, BPF_ANY);
+}
+
+/*
+ * Takes cgid out of its bucket. A shared bucket is rebuilt from the other registered ids of
+ * the bucket (sl_index); it is marked shared-and-empty first, so that sched_switch never pairs
+ * one sandbox's id with another's slot while it is rewritten.
+ */
+static void cgslot_remove(struct sl_bpf *b, uint64_t cgid)
+{
+	uint32_t key = cgslot_bucket(cgid);
+	struct sl_bpf_cgslot e = {0}, n = {0}, gap = {.shared = 1};
+	struct sl_bpf_index idx;
+	uint64_t id, *prev = NULL;
+
+	if (bpf_map_lookup_elem(b->fd_cgslot, &key, &e) < 0)
+		return;
+	if (!e.shared) {
+		if (e.cgid == cgid)
+			bpf_map_update_elem(b->fd_cgslot, &key, &n, BPF_ANY);
+		return;
+	}
+	bpf_map_update_elem(b->fd_cgslot, &key, &gap, BPF_ANY);
+	for (; bpf_map_get_next_key(b->fd_index, prev, &id) == 0; prev = &id) {
+		if (id == cgid || cgslot_bucket(id) != key ||
+		    bpf_map_lookup_elem(b->fd_index, &id, &idx) < 0)
+			continue;
+		if (n.cgid) {
+			n.shared = 1;
+		} else {
+			n.cgid = id;
+			n.slot1 = idx.slot + 1;
+		}
+	}
+	bpf_map_update_elem(b->fd_cgslot, &key, &n, BPF_ANY);
+}
+
 static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid,
 			    int cg_fd)
 {
@@ -351,6 +407,8 @@ static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *
 		r = map_update(b->fd_index, &cgid, &idx, BPF_ANY);
 	if (r >= 0 && b->fd_cgrp >= 0)
 		r = map_update(b->fd_cgrp, &cg_fd, &idx, BPF_ANY);
+	if (r >= 0)
+		r = cgslot_add(b, cgid, idx.slot);
 	if (r < 0)
 		return r;
 	return init_timer(b, &run);
@@ -436,16 +494,19 @@ static void remove_addrs(struct sl_bpf *b, uint64_t cgid)
 
 static int sandbox_remove(struct sl_bpf *b, uint64_t cgid)
 {
+	struct sl_bpf_attach unset = {0};
 	struct sl_bpf_sandbox free_slot;
 	uint32_t slot;
 	int r, cg;
 
 	memset(&free_slot, 0, sizeof(free_slot));
+	bpf_map_update_elem(b->fd_attach, &cgid, &unset, BPF_EXIST); /* the packets stop counting */
 	unpin_links(b, cgid);
 	remove_addrs(b, cgid);
 	r = slot_of(b, cgid, &slot);
 	if (r < 0)
 		return r;
+	cgslot_remove(b, cgid);
 	cg = b->fd_cgrp >= 0 ? open_cgroup_by_id(b->cg_fd, cgid) : -1;
 	if (cg >= 0) {
 		bpf_map_delete_elem(b->fd_cgrp, &cg);

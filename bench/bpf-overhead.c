@@ -30,6 +30,7 @@
 #define PINGPONGS  100000
 #define IPERF_SECS "3"
 #define IPERF_PORT "5201"
+#define MAX_REPS   16
 
 static struct sc sc;
 
@@ -123,70 +124,6 @@ static void floor_close(struct floor *f, const char *cg)
 	}
 }
 
-static struct prog_stat progs[] = {
-	{.name = "sl_sched_switch"},   {.name = "sl_skb_egress"}, {.name = "sl_skb_ingress"},
-	{.name = "sl_connect4"},       {.name = "empty tp_btf"},  {.name = "empty skb egress"},
-	{.name = "empty skb ingress"},
-};
-
-static struct floor flr;
-
-static int prog_fd(struct sl_bpf *b, const char *name)
-{
-	if (!strcmp(name, "empty tp_btf"))
-		return flr.fd[FLOOR_SCHED];
-	if (!strcmp(name, "empty skb egress"))
-		return flr.fd[FLOOR_EGRESS];
-	if (!strcmp(name, "empty skb ingress"))
-		return flr.fd[FLOOR_INGRESS];
-	if (!strcmp(name, "sl_sched_switch") && sl_bpf_prog_fd(b, name) < 0)
-		return sl_bpf_prog_fd(b, "sl_sched_switch_hash");
-	return sl_bpf_prog_fd(b, name);
-}
-
-static void snap(struct sl_bpf *b, struct prog_stat *out)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
-		struct bpf_prog_info info = {};
-		uint32_t len = sizeof(info);
-		int fd = prog_fd(b, progs[i].name);
-
-		out[i] = progs[i];
-		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
-			out[i].ns = info.run_time_ns;
-			out[i].cnt = info.run_cnt;
-		}
-	}
-}
-
-static double per_run(const struct prog_stat *a, const struct prog_stat *b, const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(progs); i++)
-		if (!strcmp(a[i].name, name) && b[i].cnt > a[i].cnt)
-			return (double)(b[i].ns - a[i].ns) / (double)(b[i].cnt - a[i].cnt);
-	return 0;
-}
-
-static void print_delta(const char *load, const struct prog_stat *a, const struct prog_stat *b)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
-		uint64_t cnt = b[i].cnt - a[i].cnt, ns = b[i].ns - a[i].ns;
-
-		if (cnt)
-			printf("  %-28s %-16s %10llu runs %8.1f ns/run\n", load, a[i].name,
-			       (unsigned long long)cnt, (double)ns / (double)cnt);
-	}
-	double fl_s = per_run(a, b, "empty tp_btf"), fl_e = per_run(a, b, "empty skb egress"),
-	       fl_i = per_run(a, b, "empty skb ingress");
-	double sw = per_run(a, b, "sl_sched_switch"), eg = per_run(a, b, "sl_skb_egress"),
-	       in = per_run(a, b, "sl_skb_ingress");
-
-	printf("  %-28s net of floor: sched_switch %.1f ns", load, sw - fl_s);
-	if (eg > 0 && fl_e > 0)
-		printf(", skb_egress %.1f ns, skb_ingress %.1f ns", eg - fl_e, in - fl_i);
-	printf("\n");
-}
-
 static int pingpong(void *arg)
 {
 	int ab[2], ba[2];
@@ -219,18 +156,20 @@ static double run_pingpong(const char *cg)
 	return (double)(sl_now_ns() - t0) / PINGPONGS;
 }
 
+static const char *iperf_secs = IPERF_SECS;
+
 static int exec_iperf_client(void *arg)
 {
 	int fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	if (fd < 0 || dup2(fd, 1) < 0)
 		return 125;
-	execlp("iperf3", "iperf3", "-c", SC_NET_H, "-p", IPERF_PORT, "-t", IPERF_SECS, "-J", NULL);
+	execlp("iperf3", "iperf3", "-c", SC_NET_H, "-p", IPERF_PORT, "-t", iperf_secs, "-J", NULL);
 	return 127;
 }
 
 /* One iperf3 run from cgroup cg (sandbox netns) to the test host; Gbit/s or < 0. */
-static double run_iperf(const char *cg)
+static double run_iperf(const char *cg, const char *secs)
 {
 	char out[128], cmd[256];
 	pid_t server, client;
@@ -245,6 +184,7 @@ static double run_iperf(const char *cg)
 		execl("/bin/sh", "sh", "-c", cmd, NULL);
 		_exit(127);
 	}
+	iperf_secs = secs;
 	usleep(300000); /* the server binds; a refused client is retried below */
 	for (int i = 0; i < 3; i++) {
 		client = sc_spawn(cg, sc.ns_s_fd, exec_iperf_client, out);
@@ -261,9 +201,10 @@ static double run_iperf(const char *cg)
 	return j ? bps / 1e9 : -1;
 }
 
-static int open_loader(struct sl_bpf **b, const char *cg, uint64_t *id)
+static int open_loader(struct sl_bpf **b, const char *cg, uint32_t ablate, uint64_t *id)
 {
-	struct sl_bpf_opts o = {.pin_root = sc.pin_root, .cgroup_parent = sc.cg_parent};
+	struct sl_bpf_opts o = {
+		.pin_root = sc.pin_root, .cgroup_parent = sc.cg_parent, .ablate = ablate};
 	struct sl_bpf_sandbox_spec spec = {.cgroup_path = cg};
 	int r = sl_bpf_open(&o, b, NULL);
 
@@ -285,37 +226,157 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int program_costs(const char *plain, const char *sbx)
-{
-	struct prog_stat a[ARRAY_SIZE(progs)], b[ARRAY_SIZE(progs)];
-	struct sl_bpf *bpf = NULL;
-	uint64_t id;
-	int r = open_loader(&bpf, sbx, &id);
+static struct floor flr;
 
-	if (r < 0)
-		return r;
-	r = floor_open(&flr, sbx);
-	if (r < 0)
-		return r;
-	printf("program cost (BPF_ENABLE_STATS, stats overhead included; compare with the empty "
-	       "programs' floor)\n");
-	snap(bpf, a);
-	double rt = run_pingpong(plain);
-	snap(bpf, b);
-	print_delta("sched, unregistered cgroup", a, b);
-	snap(bpf, a);
-	double rt_sbx = run_pingpong(sbx);
-	snap(bpf, b);
-	print_delta("sched, sandbox cgroup", a, b);
-	snap(bpf, a);
-	double g = run_iperf(sbx);
-	snap(bpf, b);
-	print_delta("packets (iperf3, sandbox)", a, b);
-	printf("  pipe round trip: %.0f ns unregistered, %.0f ns in a sandbox; iperf3 %.2f "
-	       "Gbit/s\n\n",
-	       rt, rt_sbx, g);
-	floor_close(&flr, sbx);
-	close_loader(&bpf);
+/* The program costs measured in one setup: ns per run, per load. */
+enum { M_SCHED_PLAIN, M_SCHED_SBX, M_EGRESS, M_INGRESS, M_N };
+static const char *const metric_names[M_N] = {"sched_switch, other task", "sched_switch, sandbox",
+					      "skb egress", "skb ingress"};
+
+struct cost_setup {
+	const char *label;
+	bool floor;	 /* the empty programs instead of sandlot's */
+	uint32_t ablate; /* SL_BPF_ABLATE_* (sandlot's programs with parts left out) */
+	double v[M_N][MAX_REPS];
+};
+
+static int stat_of(int fd, uint64_t *ns, uint64_t *cnt)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -1;
+	*ns = info.run_time_ns;
+	*cnt = info.run_cnt;
+	return 0;
+}
+
+/* ns per run of prog fd while fn(arg) runs (0 when it did not run). */
+static double cost_during(int fd, int fd2, double *ret2, void (*fn)(const char *), const char *cg)
+{
+	uint64_t n0 = 0, c0 = 0, n1 = 0, c1 = 0, m0 = 0, d0 = 0, m1 = 0, d1 = 0;
+
+	stat_of(fd, &n0, &c0);
+	stat_of(fd2, &m0, &d0);
+	fn(cg);
+	stat_of(fd, &n1, &c1);
+	stat_of(fd2, &m1, &d1);
+	if (ret2)
+		*ret2 = d1 > d0 ? (double)(m1 - m0) / (double)(d1 - d0) : 0;
+	return c1 > c0 ? (double)(n1 - n0) / (double)(c1 - c0) : 0;
+}
+
+static void load_pingpong(const char *cg)
+{
+	run_pingpong(cg);
+}
+
+static void load_iperf(const char *cg)
+{
+	run_iperf(cg, "1");
+}
+
+/* One round of the loads with setup su attached alone to the sandbox cgroup. */
+static int cost_round(struct cost_setup *su, int rep, const char *plain, const char *sbx)
+{
+	struct sl_bpf *bpf = NULL;
+	int fd[3], r;
+	uint64_t id;
+
+	if (su->floor) {
+		r = floor_open(&flr, sbx);
+		memcpy(fd, flr.fd, sizeof(fd));
+	} else {
+		r = open_loader(&bpf, sbx, su->ablate, &id);
+		fd[0] = sl_bpf_prog_fd(bpf, "sl_sched_switch");
+		if (fd[0] < 0)
+			fd[0] = sl_bpf_prog_fd(bpf, "sl_sched_switch_hash");
+		fd[1] = sl_bpf_prog_fd(bpf, "sl_skb_egress");
+		fd[2] = sl_bpf_prog_fd(bpf, "sl_skb_ingress");
+	}
+	if (r >= 0) {
+		su->v[M_SCHED_PLAIN][rep] = cost_during(fd[0], -1, NULL, load_pingpong, plain);
+		su->v[M_SCHED_SBX][rep] = cost_during(fd[0], -1, NULL, load_pingpong, sbx);
+		su->v[M_EGRESS][rep] =
+			cost_during(fd[1], fd[2], &su->v[M_INGRESS][rep], load_iperf, sbx);
+	}
+	if (su->floor)
+		floor_close(&flr, sbx);
+	else
+		close_loader(&bpf);
+	return r;
+}
+
+static double median_of(const double *v, int n, double *lo, double *hi)
+{
+	double s[MAX_REPS];
+
+	memcpy(s, v, sizeof(double) * (size_t)n);
+	qsort(s, (size_t)n, sizeof(double), cmp_double);
+	*lo = s[0];
+	*hi = s[n - 1];
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static void print_costs(const struct cost_setup *su, size_t n, int reps)
+{
+	double lo, hi, floor_m[M_N];
+
+	for (int m = 0; m < M_N; m++)
+		floor_m[m] = median_of(su[0].v[m], reps, &lo, &hi);
+	printf("  %-24s", "ns/run: median [min-max]");
+	for (size_t i = 0; i < n; i++)
+		printf(" %-22s", su[i].label);
+	printf("\n");
+	for (int m = 0; m < M_N; m++) {
+		printf("  %-24s", metric_names[m]);
+		for (size_t i = 0; i < n; i++) {
+			double med = median_of(su[i].v[m], reps, &lo, &hi);
+			char cell[64];
+
+			if (i == 0)
+				snprintf(cell, sizeof(cell), "%.1f [%.0f-%.0f]", med, lo, hi);
+			else
+				snprintf(cell, sizeof(cell), "%+.1f [%.0f-%.0f]", med - floor_m[m],
+					 lo, hi);
+			printf(" %-22s", cell);
+		}
+		printf("\n");
+	}
+}
+
+/*
+ * Each setup alone on the hooks (so that each runs first, as sandlot's programs do in
+ * production), setups alternating round by round; sandlot's figures are net of the floor's
+ * median. SL_BPF_ABLATE="bits,bits,..." adds variants with parts of the programs left out.
+ */
+static int program_costs(const char *plain, const char *sbx, int reps)
+{
+	static struct cost_setup su[8] = {{.label = "empty (floor)", .floor = true},
+					  {.label = "sandlot (net)"}};
+	char labels[6][32];
+	const char *abl = getenv("SL_BPF_ABLATE");
+	size_t n = 2;
+	int r;
+
+	for (char *e; abl && *abl && n < ARRAY_SIZE(su); abl = *e ? e + 1 : e) {
+		su[n].ablate = (uint32_t)strtoul(abl, &e, 0);
+		snprintf(labels[n - 2], sizeof(labels[0]), "ablate 0x%x (net)", su[n].ablate);
+		su[n].label = labels[n - 2];
+		n++;
+	}
+	printf("program cost (BPF_ENABLE_STATS run_time_ns/run_cnt, %d rounds; pipe ping-pong in "
+	       "another cgroup and in the sandbox, 1 s iperf3 from the sandbox)\n",
+	       reps);
+	for (int rep = 0; rep < reps; rep++)
+		for (size_t i = 0; i < n; i++) {
+			r = cost_round(&su[i], rep, plain, sbx);
+			if (r < 0)
+				return r;
+		}
+	print_costs(su, n, reps);
+	printf("\n");
 	return 0;
 }
 
@@ -329,11 +390,11 @@ static int throughput(const char *plain, const char *sbx, int rounds)
 	printf("iperf3 over veth (%s s per run, %d rounds, alternating; medians)\n", IPERF_SECS,
 	       rounds);
 	for (int i = 0; i < rounds; i++) {
-		without[i] = run_iperf(plain);
-		r = open_loader(&bpf, sbx, &id);
+		without[i] = run_iperf(plain, IPERF_SECS);
+		r = open_loader(&bpf, sbx, 0, &id);
 		if (r < 0)
 			return r;
-		with[i] = run_iperf(sbx);
+		with[i] = run_iperf(sbx, IPERF_SECS);
 		close_loader(&bpf);
 		printf("  round %d: without %.2f Gbit/s, with %.2f Gbit/s\n", i + 1, without[i],
 		       with[i]);
@@ -366,8 +427,8 @@ int main(int argc, char **argv)
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0)
 		fprintf(stderr, "bpf-overhead: BPF_ENABLE_STATS failed: %s\n", strerror(errno));
-	r = program_costs(plain, sbx);
-	if (r >= 0)
+	r = program_costs(plain, sbx, rounds);
+	if (r >= 0 && !getenv("SL_NOTP"))
 		r = throughput(plain, sbx, rounds);
 	if (r < 0)
 		fprintf(stderr, "bpf-overhead: %s\n", strerror(-r));
