@@ -173,6 +173,7 @@ static double run_iperf(const char *cg, const char *secs)
 {
 	char out[128], cmd[256];
 	pid_t server, client;
+	bool ok = false;
 	json_t *j;
 	double bps;
 
@@ -186,12 +187,14 @@ static double run_iperf(const char *cg, const char *secs)
 	}
 	iperf_secs = secs;
 	usleep(300000); /* the server binds; a refused client is retried below */
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3 && !ok; i++) {
 		client = sc_spawn(cg, sc.ns_s_fd, exec_iperf_client, out);
-		if (client > 0 && sc_wait(client) == 0)
-			break;
-		usleep(300000);
+		ok = client > 0 && sc_wait(client) == 0;
+		if (!ok)
+			usleep(300000);
 	}
+	if (!ok)
+		kill(server, SIGTERM); /* it may never have got a client */
 	sc_wait(server);
 	j = json_load_file(out, 0, NULL);
 	unlink(out);
@@ -203,8 +206,10 @@ static double run_iperf(const char *cg, const char *secs)
 
 static int open_loader(struct sl_bpf **b, const char *cg, uint32_t ablate, uint64_t *id)
 {
-	struct sl_bpf_opts o = {
-		.pin_root = sc.pin_root, .cgroup_parent = sc.cg_parent, .ablate = ablate};
+	struct sl_bpf_opts o = {.pin_root = sc.pin_root,
+				.cgroup_parent = sc.cg_parent,
+				.obj_path = ablate ? SANDLOT_ABLATE_OBJ : NULL,
+				.ablate = ablate};
 	struct sl_bpf_sandbox_spec spec = {.cgroup_path = cg};
 	int r = sl_bpf_open(&o, b, NULL);
 
@@ -380,15 +385,19 @@ static int program_costs(const char *plain, const char *sbx, int reps)
 	return 0;
 }
 
+/*
+ * iperf3 without (from another cgroup, nothing attached) and with sandlot's programs (from the
+ * sandbox), alternating round by round; the ratio is taken per round (with / the same round's
+ * without), reported as median and range. Statistics are off here (they cost per run).
+ */
 static int throughput(const char *plain, const char *sbx, int rounds)
 {
-	double without[16], with[16];
+	double without[MAX_REPS], with[MAX_REPS], ratio[MAX_REPS], lo, hi, rlo, rhi;
 	struct sl_bpf *bpf = NULL;
 	uint64_t id;
 	int r;
 
-	printf("iperf3 over veth (%s s per run, %d rounds, alternating; medians)\n", IPERF_SECS,
-	       rounds);
+	printf("iperf3 over veth (%s s per run, %d rounds, alternating)\n", IPERF_SECS, rounds);
 	for (int i = 0; i < rounds; i++) {
 		without[i] = run_iperf(plain, IPERF_SECS);
 		r = open_loader(&bpf, sbx, 0, &id);
@@ -396,26 +405,33 @@ static int throughput(const char *plain, const char *sbx, int rounds)
 			return r;
 		with[i] = run_iperf(sbx, IPERF_SECS);
 		close_loader(&bpf);
-		printf("  round %d: without %.2f Gbit/s, with %.2f Gbit/s\n", i + 1, without[i],
-		       with[i]);
+		if (without[i] <= 0 || with[i] <= 0)
+			return -EIO;
+		ratio[i] = 100.0 * with[i] / without[i];
+		printf("  round %d: without %.2f Gbit/s, with %.2f Gbit/s (%.1f%%)\n", i + 1,
+		       without[i], with[i], ratio[i]);
 	}
-	qsort(without, (size_t)rounds, sizeof(double), cmp_double);
-	qsort(with, (size_t)rounds, sizeof(double), cmp_double);
-	printf("  %-10s %10s %10s %8s\n", "", "without", "with", "ratio");
-	printf("  %-10s %10.2f %10.2f %7.1f%%\n", "median", without[rounds / 2], with[rounds / 2],
-	       100.0 * with[rounds / 2] / without[rounds / 2]);
-	printf("  %-10s %10.2f %10.2f\n", "min", without[0], with[0]);
-	printf("  %-10s %10.2f %10.2f\n", "max", without[rounds - 1], with[rounds - 1]);
+	double mw = median_of(without, rounds, &lo, &hi), mr = median_of(ratio, rounds, &rlo, &rhi);
+
+	printf("  without: median %.2f Gbit/s [%.2f-%.2f]\n", mw, lo, hi);
+	mw = median_of(with, rounds, &lo, &hi);
+	printf("  with:    median %.2f Gbit/s [%.2f-%.2f]\n", mw, lo, hi);
+	printf("  with/without per round: median %.1f%% [%.1f-%.1f%%]\n", mr, rlo, rhi);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	char plain[512], sbx[512];
-	int rounds = argc > 1 ? atoi(argv[1]) : 3, r, stats_fd;
+	int rounds = argc > 1 ? atoi(argv[1]) : 3, r = 0, stats_fd;
+	const char *part = argc > 2 ? argv[2] : "all";
+	bool costs = !strcmp(part, "all") || !strcmp(part, "costs"),
+	     tput = !strcmp(part, "all") || !strcmp(part, "throughput");
 
-	if (rounds < 1 || rounds > 16 || geteuid() != 0) {
-		fprintf(stderr, "usage: bpf-overhead [ROUNDS 1-16] (as root)\n");
+	if (rounds < 1 || rounds > MAX_REPS || (!costs && !tput) || geteuid() != 0) {
+		fprintf(stderr,
+			"usage: bpf-overhead [ROUNDS 1-%d [all|costs|throughput]] (as root)\n",
+			MAX_REPS);
 		return 2;
 	}
 	if (sc_setup(&sc, true) < 0 || sc_cgroup_new(&sc, plain) < 0 ||
@@ -424,16 +440,19 @@ int main(int argc, char **argv)
 		sc_teardown(&sc);
 		return 1;
 	}
-	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (stats_fd < 0)
-		fprintf(stderr, "bpf-overhead: BPF_ENABLE_STATS failed: %s\n", strerror(errno));
-	r = program_costs(plain, sbx, rounds);
-	if (r >= 0 && !getenv("SL_NOTP"))
+	if (costs) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0)
+			fprintf(stderr, "bpf-overhead: BPF_ENABLE_STATS failed: %s\n",
+				strerror(errno));
+		r = program_costs(plain, sbx, rounds);
+		if (stats_fd >= 0)
+			close(stats_fd);
+	}
+	if (r >= 0 && tput)
 		r = throughput(plain, sbx, rounds);
 	if (r < 0)
 		fprintf(stderr, "bpf-overhead: %s\n", strerror(-r));
-	if (stats_fd >= 0)
-		close(stats_fd);
 	sc_teardown(&sc);
 	return r < 0;
 }

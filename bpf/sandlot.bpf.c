@@ -25,8 +25,15 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Number of possible CPUs (set by the loader), bounding the idle timer's scan. */
 const volatile __u32 nr_cpus = 1;
-/* SL_BPF_ABLATE_* (benchmarks only, see bpf_abi.h): 0 in production. */
-const volatile __u32 ablate = 0;
+/*
+ * SL_BPF_ABLATE_* (bpf_abi.h): only in the benchmark's copy of this object (sandlot-ablate.bpf.c),
+ * set by the loader before load; here a constant 0, so the production programs carry no trace.
+ */
+#ifdef SL_BPF_ABLATION
+const volatile __u32 ablate SEC(".rodata.ablate") = 0;
+#else
+#define ablate 0U
+#endif
 
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
