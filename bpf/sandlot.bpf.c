@@ -269,13 +269,8 @@ static __always_inline void activity(__u64 *stamp, __u64 now, __u32 slot)
 
 /*
  * Charges prev, a sandbox task, with the growth of its se.sum_exec_runtime (the scheduler has
- * just updated it; cpu.stat counts the same) since it was switched in here: its whole slice
- * whatever its state, no clock read, no per-task storage.
- *
- * On our hosts a sched_switch invocation is now and then not delivered (seen for switch-ins,
- * cause unknown). The task that last left this CPU is recognised when it leaves again without
- * a switch-in we saw; it is then charged with the slice the scheduler started when it picked
- * it (se.prev_sum_exec_runtime).
+ * just updated it; cpu.stat counts the same) since `since`: its whole slice whatever its state,
+ * no clock read, no per-task storage.
  */
 static __always_inline void charge(struct sl_bpf_cpu *c, __u32 slot1, __u64 since,
 				   struct task_struct *prev)
@@ -297,48 +292,21 @@ static __always_inline void charge(struct sl_bpf_cpu *c, __u32 slot1, __u64 sinc
 	k->last_cpu_jiffies = bpf_jiffies64();
 }
 
-/* Then notes whether next belongs to a sandbox (slot1 = slot + 1, 0 if not). */
-static __always_inline void sched_switch(struct task_struct *prev, struct task_struct *next,
-					 __u32 slot1)
-{
-	__u32 zero = 0;
-	struct sl_bpf_cpu *c = bpf_map_lookup_elem(&sl_cpu, &zero);
-	__u64 now;
-
-	if (!c)
-		return;
-	if (c->slot1 && c->pid == prev->pid)
-		charge(c, c->slot1, c->since, prev);
-	else if (c->last_slot1 && c->last_pid == prev->pid)
-		charge(c, c->last_slot1, prev->se.prev_sum_exec_runtime, prev);
-	else if (c->slot1)
-		c->slot1 = 0;
-	if (!slot1)
-		return;
-	c->slot1 = slot1;
-	c->pid = next->pid;
-	c->since = next->se.sum_exec_runtime;
-	now = bpf_jiffies64();
-	if (c->busy_slot1 != slot1) {
-		c->busy_slot1 = slot1;
-		c->busy_jiffies = 0;
-	}
-	activity(&c->busy_jiffies, now, slot1 - 1);
-}
-
 /*
- * next's sandbox: the direct-mapped sl_cgslot by its v2 cgroup id (CO-RE:
- * task->cgroups->dfl_cgrp->kn->id), an array access the verifier inlines; only for a bucket
- * that two registered sandboxes share, the cgroup storage (or sl_index without it).
+ * The sandbox of task p (slot + 1, 0 if none): the direct-mapped sl_cgslot by its v2 cgroup id
+ * (CO-RE: task->cgroups->dfl_cgrp->kn->id), an array access the verifier inlines; only for a
+ * bucket that two registered sandboxes share, the cgroup storage (or sl_index without it).
  */
-static __always_inline __u32 next_slot1(struct task_struct *next, bool storage)
+static __always_inline __u32 task_slot1(struct task_struct *p, bool storage)
 {
-	struct cgroup *cg = next->cgroups->dfl_cgrp;
+	struct cgroup *cg = p->cgroups->dfl_cgrp;
 	__u64 id = cg->kn->id;
 	__u32 bucket = (__u32)id & (SL_BPF_CGSLOT_BUCKETS - 1);
 	struct sl_bpf_cgslot *e = bpf_map_lookup_elem(&sl_cgslot, &bucket);
 	struct sl_bpf_index *idx;
 
+	if (ablate & SL_BPF_ABLATE_FIND)
+		return 0;
 	if (!e)
 		return 0;
 	if (e->cgid == id)
@@ -352,12 +320,48 @@ static __always_inline __u32 next_slot1(struct task_struct *next, bool storage)
 	return idx ? idx->slot + 1 : 0;
 }
 
+/*
+ * prev is charged with the slice since its switch-in (recorded per CPU: exact even if the
+ * scheduler restarted its slice accounting meanwhile). On our hosts a sched_switch invocation
+ * is now and then not delivered (seen for switch-ins, cause unknown): a sandbox task leaving
+ * without a switch-in we saw is charged with the slice the scheduler started when it picked it
+ * (se.prev_sum_exec_runtime). Then notes whether next belongs to a sandbox.
+ */
+static __always_inline void sched_switch(struct task_struct *prev, struct task_struct *next,
+					 bool storage)
+{
+	__u32 zero = 0, slot1;
+	struct sl_bpf_cpu *c = bpf_map_lookup_elem(&sl_cpu, &zero);
+
+	if (!c)
+		return;
+	if (c->slot1 && c->pid == prev->pid) {
+		charge(c, c->slot1, c->since, prev);
+	} else {
+		slot1 = task_slot1(prev, storage);
+		if (slot1)
+			charge(c, slot1, prev->se.prev_sum_exec_runtime, prev);
+		else if (c->slot1)
+			c->slot1 = 0;
+	}
+	slot1 = task_slot1(next, storage);
+	if (!slot1)
+		return;
+	c->slot1 = slot1;
+	c->pid = next->pid;
+	c->since = next->se.sum_exec_runtime;
+	if (c->busy_slot1 != slot1) {
+		c->busy_slot1 = slot1;
+		c->busy_jiffies = 0;
+	}
+	activity(&c->busy_jiffies, bpf_jiffies64(), slot1 - 1);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sl_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	if (ablate & SL_BPF_ABLATE_ALL)
-		return 0;
-	sched_switch(prev, next, ablate & SL_BPF_ABLATE_FIND ? 0 : next_slot1(next, true));
+	if (!(ablate & SL_BPF_ABLATE_ALL))
+		sched_switch(prev, next, true);
 	return 0;
 }
 
@@ -365,9 +369,8 @@ int BPF_PROG(sl_sched_switch, bool preempt, struct task_struct *prev, struct tas
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sl_sched_switch_hash, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	if (ablate & SL_BPF_ABLATE_ALL)
-		return 0;
-	sched_switch(prev, next, ablate & SL_BPF_ABLATE_FIND ? 0 : next_slot1(next, false));
+	if (!(ablate & SL_BPF_ABLATE_ALL))
+		sched_switch(prev, next, false);
 	return 0;
 }
 
