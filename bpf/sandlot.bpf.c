@@ -4,8 +4,19 @@
  * network policy. Every map is keyed by the sandbox's v2 cgroup id and pinned by name; the
  * layout is include/sandlot/bpf_abi.h. agent/bpf-loader.c loads this once per host.
  *
- * Costs: sched_switch does one per-CPU array access and one hash lookup for a task that is not
- * in a sandbox; cgroup programs run only on sandlot's own cgroups.
+ * Costs (bench/bpf-overhead has the figures and how they were found). On our hosts (VMs, AMD
+ * Zen 3 with the SRSO "safe RET" and retpoline mitigations) a call to a helper that the
+ * verifier does not inline costs 20-40 ns with the cache lines it touches, about as much as
+ * all the inlined work of a program, and under packet load nearly every line a program touches
+ * is a cache miss. Hence:
+ *  - sched_switch calls no helper on its common path: one per-CPU array access, and for prev
+ *    and next three pointer loads (task->cgroups->dfl_cgrp->kn->id) and one inlined array
+ *    access (sl_cgslot) each. No task storage: the slice is measured from the switch-in.
+ *  - the cgroup_skb programs make one helper call (bpf_get_local_storage: the slot) and touch
+ *    this CPU's counters; the sandbox itself (a shared line) only for the egress policy of
+ *    non-TCP/UDP packets and once per tick per CPU for the busy check.
+ *  - connect/sendmsg run once per connection, not per packet.
+ * Cgroup programs run only on sandlot's own cgroups.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -338,7 +349,7 @@ static __always_inline void sched_switch(struct task_struct *prev, struct task_s
 	if (c->slot1 && c->pid == prev->pid) {
 		charge(c, c->slot1, c->since, prev);
 	} else {
-		slot1 = task_slot1(prev, storage);
+		slot1 = ablate & SL_BPF_ABLATE_PREV ? 0 : task_slot1(prev, storage);
 		if (slot1)
 			charge(c, slot1, prev->se.prev_sum_exec_runtime, prev);
 		else if (c->slot1)

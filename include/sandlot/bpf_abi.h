@@ -60,6 +60,7 @@
 #define SL_BPF_ABLATE_SLOT     (1U << 3) /* skb: stops once it has its slot */
 #define SL_BPF_ABLATE_ACTIVITY (1U << 4) /* skb: no activity stamp, no busy check */
 #define SL_BPF_ABLATE_POLICY   (1U << 5) /* skb egress: no policy check */
+#define SL_BPF_ABLATE_PREV     (1U << 6) /* sched_switch: no lookup of an unrecognised prev */
 
 /* Protocols in rules and events (IPPROTO_* values; 0 = any). */
 #define SL_BPF_PROTO_ANY 0
