@@ -494,14 +494,12 @@ static void remove_addrs(struct sl_bpf *b, uint64_t cgid)
 
 static int sandbox_remove(struct sl_bpf *b, uint64_t cgid)
 {
-	struct sl_bpf_attach unset = {0};
 	struct sl_bpf_sandbox free_slot;
 	uint32_t slot;
 	int r, cg;
 
 	memset(&free_slot, 0, sizeof(free_slot));
-	bpf_map_update_elem(b->fd_attach, &cgid, &unset, BPF_EXIST); /* the packets stop counting */
-	unpin_links(b, cgid);
+	unpin_links(b, cgid); /* first: the programs stop counting into the slot */
 	remove_addrs(b, cgid);
 	r = slot_of(b, cgid, &slot);
 	if (r < 0)
