@@ -243,6 +243,7 @@ static void take_fds(struct sl_bpf *b)
 
 	b->fd_index = bpf_map__fd(k->maps.sl_index);
 	b->fd_cgslot = bpf_map__fd(k->maps.sl_cgslot);
+	b->fd_net = bpf_map__fd(k->maps.sl_net);
 	b->fd_cgrp = bpf_map__autocreate(k->maps.sl_cgrp) ? bpf_map__fd(k->maps.sl_cgrp) : -1;
 	b->fd_sandboxes = bpf_map__fd(k->maps.sl_sandboxes);
 	b->fd_counters = bpf_map__fd(k->maps.sl_counters);
@@ -443,7 +444,7 @@ int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_b
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->cg_fd = b->fd_cgrp = b->fd_cgslot = b->pin_fd = -1;
+	b->cg_fd = b->fd_cgrp = b->fd_cgslot = b->fd_net = b->pin_fd = -1;
 	b->nr_cpus = (unsigned)n;
 	b->on_event = opts->on_event;
 	b->userdata = opts->userdata;

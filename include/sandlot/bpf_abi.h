@@ -18,13 +18,17 @@
  *                                                               (sched_switch: no helper call)
  *   sl_cgrp      cgroup storage      -> struct sl_bpf_index     the same, hung on the cgroup
  *                                                               (sched_switch, shared buckets)
- *   sl_attach    cgroup attach storage -> struct sl_bpf_attach  the same for the cgroup programs
+ *   sl_attach    cgroup attach storage -> struct sl_bpf_attach  the same for connect/sendmsg
  *                                                               (bpf_get_local_storage, no lookup)
+ *   sl_net       per-CPU cgroup attach storage -> struct sl_bpf_net  slot + packet counters of
+ *                                                               the cgroup_skb programs (one
+ *                                                               helper call, one line)
  *   sl_sandboxes array[slot]         -> struct sl_bpf_sandbox   policy + idle state (cgid 0: free)
- *   sl_counters  percpu array[slot]  -> struct sl_bpf_counters  accounting (summed by user space)
+ *   sl_counters  percpu array[slot]  -> struct sl_bpf_counters  CPU accounting, denials
  *   sl_inflight  array[slot]         -> __u32                   invocations in flight (agent)
  *   sl_addrs     hash addr           -> struct sl_bpf_addr_owner addresses of sandboxes and host
  *   sl_cpu       percpu array[1]     -> struct sl_bpf_cpu       what runs on each CPU right now
+ *   sl_task      task storage        -> struct sl_bpf_task      run time charged per task
  *   sl_events    ringbuf                                        struct sl_bpf_event
  *
  * Times: events carry CLOCK_MONOTONIC ns; activity stamps in the hot paths are jiffies
@@ -60,7 +64,6 @@
 #define SL_BPF_ABLATE_SLOT     (1U << 3) /* skb: stops once it has its slot */
 #define SL_BPF_ABLATE_ACTIVITY (1U << 4) /* skb: no activity stamp, no busy check */
 #define SL_BPF_ABLATE_POLICY   (1U << 5) /* skb egress: no policy check */
-#define SL_BPF_ABLATE_PREV     (1U << 6) /* sched_switch: no lookup of an unrecognised prev */
 
 /* Protocols in rules and events (IPPROTO_* values; 0 = any). */
 #define SL_BPF_PROTO_ANY 0
@@ -154,13 +157,23 @@ struct sl_bpf_counters {
 	__u64 cpu_ns;		/* on-CPU time (tasks' se.sum_exec_runtime, as cpu.stat counts) */
 	__u64 switches;		/* times a task of the sandbox was switched out */
 	__u64 last_cpu_jiffies; /* when it last left this CPU */
-	__u64 last_net_jiffies; /* its last packet on this CPU */
-	__u64 rx_bytes;		/* IP-layer bytes (headers included) */
-	__u64 rx_packets;	/* skbs (a GSO skb counts once) */
+	__u64 last_net_jiffies; /* its last packet on this CPU (to the tick; from sl_net) */
+	__u64 dropped_packets;	/* egress packets dropped by policy */
+	__u64 denied_connects;	/* connect()/sendmsg() refused with EPERM */
+};
+
+/*
+ * Per CPU of an attached sandbox cgroup (sl_net, shared by both cgroup_skb programs; lives as
+ * long as they are attached). User space sums over CPUs.
+ */
+struct sl_bpf_net {
+	__u32 slot1; /* slot + 1, the same on every CPU; 0: not configured yet (all pass) */
+	__u32 pad;
+	__u64 last_jiffies; /* last packet on this CPU */
+	__u64 rx_bytes;	    /* IP-layer bytes (headers included) */
+	__u64 rx_packets;   /* skbs (a GSO skb counts once) */
 	__u64 tx_bytes;
 	__u64 tx_packets;
-	__u64 dropped_packets; /* egress packets dropped by policy */
-	__u64 denied_connects; /* connect()/sendmsg() refused with EPERM */
 };
 
 struct sl_bpf_addr_owner {
@@ -173,12 +186,16 @@ struct sl_bpf_addr_owner {
 struct sl_bpf_cpu {
 	__u32 slot1;	  /* slot + 1 of its sandbox; 0: not a registered sandbox */
 	__u32 pid;	  /* the task switched in (charged only if it is the one switched out) */
-	__u64 since;	  /* its se.sum_exec_runtime when it was switched in */
 	__u32 last_slot1; /* the sandbox task that last left this CPU ... */
 	__u32 last_pid;	  /* ... (recognised if it comes back unseen) */
 	__u32 busy_slot1; /* the sandbox this CPU last saw busy, ... */
 	__u32 pad;
 	__u64 busy_jiffies; /* ... and when */
+};
+
+/* Per sandbox task (task storage sl_task): how much of its run time was charged already. */
+struct sl_bpf_task {
+	__u64 charged; /* se.sum_exec_runtime at its last charge */
 };
 
 enum sl_bpf_event_type {
