@@ -22,20 +22,22 @@
  *    two clock reads and the call into the program. The issue's absolute targets (sched_switch
  *    <= 100 ns, cgroup_skb <= 60 ns per run as run_time_ns/run_cnt) leave 20-30 ns for
  *    sched_switch's work and are below what an empty cgroup_skb program costs here.
- *  - Helper calls that are not inlined cost 20-40 ns each with the cache lines they touch
- *    (SRSO "safe RET" makes every return expensive): bpf_cgrp_storage_get was ~40 ns of
- *    sched_switch for any task, bpf_task_storage_get ~20 ns more for sandbox tasks. Both are
- *    gone (direct-mapped sl_cgslot, slice measured from the switch-in): sched_switch net
- *    47-56 -> 27-44 ns for other tasks, 79-84 -> 11-48 ns for sandbox tasks (medians of 7
- *    rounds, old and new code measured alternately by this program).
- *  - cgroup_skb: bpf_get_local_storage (the slot) is 25-45 ns of the ~60-75 ns net, the per-CPU
- *    counters and activity stamp 10-20, the egress parse 5-20. Under iperf3 (64 KB skbs copied
+ *  - A helper call the verifier does not inline costs 20-40 ns with the cache lines it touches
+ *    (SRSO "safe RET" makes every return expensive); the inlined work around it is cheap.
+ *    bpf_cgrp_storage_get was ~40 ns of sched_switch for every task on the host,
+ *    bpf_task_storage_get is ~20-30 ns more for sandbox tasks.
+ *  - sched_switch now finds sandboxes in a direct-mapped array (sl_cgslot, inlined): other
+ *    tasks 49 -> 27-30 ns net, sandbox tasks 71-98 -> 60 ns (medians of 7 rounds, old and new
+ *    code measured by this program one after the other). Measuring the slice per CPU from the
+ *    switch-in instead of task storage saved another ~25 ns, but lost up to 90% of a test's
+ *    CPU time when a switch event went missing (it happens here), so task storage stayed.
+ *  - cgroup_skb: bpf_get_local_storage is 25-45 ns of it; under iperf3 (64 KB skbs copied
  *    between runs) nearly every line a program touches misses the cache, so cost follows lines
- *    touched more than instructions; ingress runs in softirq where everything is colder, which
- *    is why it costs as much as egress or more although it does less. Reading the sandbox (a
- *    shared line) only once per tick saved less than the spread (egress 72 -> 60-67 ns net,
- *    ingress 76 -> 72). Next candidate: slot and net counters in one per-CPU cgroup storage
- *    (one helper call, one line instead of three).
+ *    touched more than instructions. Ingress runs in softirq where everything is colder, which
+ *    is why it cost more than egress although it does less. Slot and counters now sit in one
+ *    per-CPU cgroup storage line (sl_net) and the sandbox is read once per tick: egress 68-75 ->
+ *    47-55 ns net, ingress 84-88 -> 55-59 ns. The egress parse (IPv4 header in the linear
+ *    head) is 5-20 ns; skipping it for TCP full sockets would need bpf_sk_fullsock, a helper.
  *  - iperf3: with/without medians equal within 1%, per-round ratios 52-199%: this machine
  *    cannot resolve a 3% difference.
  */

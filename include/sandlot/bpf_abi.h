@@ -55,8 +55,9 @@
 #define SL_BPF_DENY_EVENT_NS   (100ULL * 1000 * 1000) /* at most one deny event per 100 ms */
 
 /*
- * Benchmarks only (sl_bpf_opts.ablate, bench/bpf-overhead): leave parts of the programs out to
- * see what each part costs. The verifier drops the code behind a flag that is not set.
+ * Benchmarks only (sl_bpf_opts.obj_path + ablate, bench/bpf-overhead): leave parts of the
+ * programs out to see what each part costs. Only the benchmark's copy of the object
+ * (bpf/sandlot-ablate.bpf.c) has the switches; in the production object they are a constant 0.
  */
 #define SL_BPF_ABLATE_ALL      (1U << 0) /* every program returns at once (checks the floor) */
 #define SL_BPF_ABLATE_FIND     (1U << 1) /* sched_switch: does not look for next's sandbox */
