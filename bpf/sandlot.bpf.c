@@ -9,12 +9,12 @@
  * verifier does not inline costs 20-40 ns with the cache lines it touches, about as much as
  * all the inlined work of a program, and under packet load nearly every line a program touches
  * is a cache miss. Hence:
- *  - sched_switch calls no helper on its common path: one per-CPU array access, and for prev
- *    and next three pointer loads (task->cgroups->dfl_cgrp->kn->id) and one inlined array
- *    access (sl_cgslot) each. No task storage: the slice is measured from the switch-in.
- *  - the cgroup_skb programs make one helper call (bpf_get_local_storage: the slot) and touch
- *    this CPU's counters; the sandbox itself (a shared line) only for the egress policy of
- *    non-TCP/UDP packets and once per tick per CPU for the busy check.
+ *  - sched_switch calls no helper for tasks outside sandboxes: one per-CPU array access, three
+ *    pointer loads (next->cgroups->dfl_cgrp->kn->id) and one inlined array access (sl_cgslot).
+ *    A sandbox task leaving a CPU costs one task storage lookup (its charged sum).
+ *  - the cgroup_skb programs make one helper call (bpf_get_local_storage: this CPU's sl_net,
+ *    slot and counters in one line); the sandbox itself (a shared line) only for the egress
+ *    policy of non-TCP/UDP packets and once per tick per CPU for the busy check.
  *  - connect/sendmsg run once per connection, not per packet.
  * Cgroup programs run only on sandlot's own cgroups.
  */
