@@ -38,8 +38,8 @@
  *    per-CPU cgroup storage line (sl_net) and the sandbox is read once per tick: egress 68-75 ->
  *    47-55 ns net, ingress 84-88 -> 55-59 ns. The egress parse (IPv4 header in the linear
  *    head) is 5-20 ns; skipping it for TCP full sockets would need bpf_sk_fullsock, a helper.
- *  - iperf3: with/without medians equal within 1%, per-round ratios 52-199%: this machine
- *    cannot resolve a 3% difference.
+ *  - iperf3 (13 rounds, two runs): per-round with/without ratio medians 103% and 96%, single
+ *    rounds 52-199%; this shared machine cannot resolve a 3% difference.
  */
 #include "bpf-loader.h"
 #include "../tests/bpfscaffold.h"
