@@ -48,8 +48,11 @@ struct sl_bpf {
 	void *userdata;
 	int cg_fd; /* cgroup_parent: bounds attachments, and the mount for open_by_handle_at */
 	unsigned nr_cpus;
+	const char *obj_path; /* opts.obj_path, used during sl_bpf_open() only (benchmarks) */
+	uint32_t ablate;
 	unsigned hz;	       /* kernel tick rate, to convert jiffies stamps */
 	int fd_index, fd_cgrp; /* fd_cgrp < 0: no cgroup storage on this kernel */
+	int fd_cgslot, fd_net;
 	int fd_sandboxes, fd_counters, fd_inflight, fd_addrs, fd_attach;
 	int fd_init, fd_clock; /* syscall programs */
 	struct sl_bpf_cgprog cgprogs[SL_BPF_N_CGPROGS];

@@ -123,11 +123,74 @@ static int check_schema(const struct sl_bpf_opts *opts, const char *root, struct
 	return 0;
 }
 
+/* The whole file at path into *ret (malloc'd), its size into *ret_n. */
+static int slurp(const char *path, void **ret, size_t *ret_n)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t n = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return sl_negerrno();
+	if (st.st_size <= 0 || st.st_size > (64 << 20))
+		return -EFBIG;
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return -ENOMEM;
+	while (n < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
+
+		if (k <= 0)
+			return k < 0 ? sl_negerrno() : -EIO;
+		n += (size_t)k;
+	}
+	*ret = TAKE_PTR(buf);
+	*ret_n = n;
+	return 0;
+}
+
+/*
+ * The skeleton over the object file at b->obj_path (the benchmark's copy with ablation
+ * switches; it has every map and program of the built-in one) instead of the built-in object,
+ * its switches set to b->ablate. The file's bytes go into *ret_bytes (free after loading).
+ */
+static struct sandlot_bpf *open_obj_file(struct sl_bpf *b, const struct bpf_object_open_opts *oo,
+					 void **ret_bytes)
+{
+	struct sandlot_bpf *skel = calloc(1, sizeof(*skel));
+	struct bpf_map *m;
+	size_t n = 0;
+	int r;
+
+	if (!skel)
+		return NULL;
+	r = sandlot_bpf__create_skeleton(skel);
+	if (r == 0)
+		r = slurp(b->obj_path, ret_bytes, &n);
+	if (r == 0) {
+		skel->skeleton->data = *ret_bytes;
+		skel->skeleton->data_sz = n;
+		r = bpf_object__open_skeleton(skel->skeleton, oo);
+	}
+	m = r == 0 ? bpf_object__find_map_by_name(skel->obj, ".rodata.ablate") : NULL;
+	if (r == 0 && (!m || bpf_map__set_initial_value(m, &b->ablate, sizeof(b->ablate)) < 0))
+		r = -ENOENT;
+	if (r < 0) {
+		sandlot_bpf__destroy(skel);
+		errno = -r;
+		return NULL;
+	}
+	return skel;
+}
+
 /* Loads the object with or without the optional features (cgroup storage, *6/sendmsg). */
 static int load_skel(struct sl_bpf *b, bool storage, bool optional, struct sandlot_bpf **ret)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = b->pin_root);
-	struct sandlot_bpf *skel = sandlot_bpf__open_opts(&oo);
+	_cleanup_free_ void *bytes = NULL;
+	struct sandlot_bpf *skel =
+		b->obj_path ? open_obj_file(b, &oo, &bytes) : sandlot_bpf__open_opts(&oo);
 	int r;
 
 	if (!skel)
@@ -179,6 +242,8 @@ static void take_fds(struct sl_bpf *b)
 	struct sandlot_bpf *k = b->skel;
 
 	b->fd_index = bpf_map__fd(k->maps.sl_index);
+	b->fd_cgslot = bpf_map__fd(k->maps.sl_cgslot);
+	b->fd_net = bpf_map__fd(k->maps.sl_net);
 	b->fd_cgrp = bpf_map__autocreate(k->maps.sl_cgrp) ? bpf_map__fd(k->maps.sl_cgrp) : -1;
 	b->fd_sandboxes = bpf_map__fd(k->maps.sl_sandboxes);
 	b->fd_counters = bpf_map__fd(k->maps.sl_counters);
@@ -379,11 +444,13 @@ int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_b
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->cg_fd = b->fd_cgrp = b->pin_fd = -1;
+	b->cg_fd = b->fd_cgrp = b->fd_cgslot = b->fd_net = b->pin_fd = -1;
 	b->nr_cpus = (unsigned)n;
 	b->on_event = opts->on_event;
 	b->userdata = opts->userdata;
 	b->ephemeral = opts->ephemeral;
+	b->obj_path = opts->obj_path;
+	b->ablate = opts->ablate;
 	info.nr_cpus = b->nr_cpus;
 	if (!b->ephemeral) /* pin_root "" keeps every pin path away from bpffs */
 		snprintf(b->pin_root, sizeof(b->pin_root), "%s",

@@ -51,6 +51,11 @@ struct sl_bpf_opts {
 	sl_bpf_event_fn on_event;   /* may be NULL: events are then drained and dropped */
 	void *userdata;
 	bool ephemeral; /* pin nothing (pin_root and mount_bpffs are ignored): see above */
+	/* Benchmarks only: load this object file (bpf/sandlot-ablate.bpf.c: the same maps and
+	   programs) instead of the built-in one, with its SL_BPF_ABLATE_* switches set to ablate.
+	 */
+	const char *obj_path;
+	uint32_t ablate;
 };
 
 /* What the loader found and did (filled by sl_bpf_open). */

@@ -89,10 +89,15 @@ static int open_maps(struct sl_bpf *b)
 		const char *name;
 		bool optional;
 	} maps[] = {
-		{&b->fd_index, "sl_index", false},	   {&b->fd_cgrp, "sl_cgrp", true},
-		{&b->fd_sandboxes, "sl_sandboxes", false}, {&b->fd_counters, "sl_counters", false},
-		{&b->fd_inflight, "sl_inflight", false},   {&b->fd_addrs, "sl_addrs", false},
+		{&b->fd_index, "sl_index", false},
+		{&b->fd_cgrp, "sl_cgrp", true},
+		{&b->fd_sandboxes, "sl_sandboxes", false},
+		{&b->fd_counters, "sl_counters", false},
+		{&b->fd_inflight, "sl_inflight", false},
+		{&b->fd_addrs, "sl_addrs", false},
 		{&b->fd_attach, "sl_attach", false},
+		{&b->fd_cgslot, "sl_cgslot", false},
+		{&b->fd_net, "sl_net", false},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
@@ -126,9 +131,9 @@ static int open_progs(struct sl_bpf *b)
 
 void sl_bpf_close_borrowed(struct sl_bpf *b)
 {
-	int *fds[] = {&b->fd_index,    &b->fd_cgrp,	&b->fd_sandboxes,
-		      &b->fd_counters, &b->fd_inflight, &b->fd_addrs,
-		      &b->fd_attach,   &b->fd_init,	&b->fd_clock};
+	int *fds[] = {&b->fd_index,    &b->fd_cgrp,   &b->fd_sandboxes, &b->fd_counters,
+		      &b->fd_inflight, &b->fd_addrs,  &b->fd_attach,	&b->fd_init,
+		      &b->fd_clock,    &b->fd_cgslot, &b->fd_net};
 
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		sl_closep(fds[i]);
@@ -178,7 +183,7 @@ int sl_bpf_open_pinned(const struct sl_bpf_opts *opts, struct sl_bpf **ret)
 	if (!b)
 		return -ENOMEM;
 	b->cg_fd = b->pin_fd = -1;
-	b->fd_index = b->fd_cgrp = b->fd_sandboxes = b->fd_counters = -1;
+	b->fd_index = b->fd_cgrp = b->fd_cgslot = b->fd_net = b->fd_sandboxes = b->fd_counters = -1;
 	b->fd_inflight = b->fd_addrs = b->fd_attach = b->fd_init = b->fd_clock = -1;
 	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++)
 		b->cgprogs[i].fd = -1;

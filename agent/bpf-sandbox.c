@@ -217,16 +217,43 @@ static int attach_one(const struct sl_bpf_cgprog *p, int cg_fd, const char *dir)
 	return 0;
 }
 
-/* Attaches every cgroup program, then tells them (attach storage) which slot they serve. */
-static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_fd)
+/*
+ * Tells the cgroup_skb programs (sl_net, per CPU) which slot they serve. Written only when it
+ * changes: the same values hold the packet counters, which a rewrite could race with.
+ */
+static int set_net_slot(struct sl_bpf *b, uint64_t cgid, uint32_t slot)
+{
+	_cleanup_free_ struct sl_bpf_net *v = calloc(b->nr_cpus, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(b->fd_net, &cgid, v) < 0)
+		return sl_negerrno();
+	if (v[0].slot1 == slot + 1)
+		return 0;
+	for (unsigned i = 0; i < b->nr_cpus; i++)
+		v[i].slot1 = slot + 1;
+	return map_update(b->fd_net, &cgid, v, BPF_EXIST);
+}
+
+/* Tells the attached programs (attach storage) which slot they serve. */
+static int set_attach_slot(struct sl_bpf *b, uint64_t cgid, uint32_t slot)
 {
 	struct sl_bpf_attach at = {.slot1 = slot + 1};
+	int r = map_update(b->fd_attach, &cgid, &at, BPF_ANY);
+
+	return r < 0 ? r : set_net_slot(b, cgid, slot);
+}
+
+/* Attaches every cgroup program, then tells them which slot they serve. */
+static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_fd)
+{
 	char dir[PATH_MAX], top[PATH_MAX];
 	int r;
 
 	if (b->ephemeral) {
 		r = attach_fdlinks(b, cgid, cg_fd);
-		return r < 0 ? r : map_update(b->fd_attach, &cgid, &at, BPF_ANY);
+		return r < 0 ? r : set_attach_slot(b, cgid, slot);
 	}
 	snprintf(top, sizeof(top), "%s/%s", b->pin_root, SL_BPF_LINKS_DIR);
 	links_dir(b, cgid, dir, sizeof(dir));
@@ -239,7 +266,7 @@ static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_
 		if (r < 0)
 			return r;
 	}
-	return map_update(b->fd_attach, &cgid, &at, BPF_ANY);
+	return set_attach_slot(b, cgid, slot);
 }
 
 /* ---- registration ------------------------------------------------------------------------ */
@@ -328,6 +355,62 @@ static int init_timer(struct sl_bpf *b, struct bpf_test_run_opts *run)
 	return r;
 }
 
+static uint32_t cgslot_bucket(uint64_t cgid)
+{
+	return (uint32_t)cgid & (SL_BPF_CGSLOT_BUCKETS - 1);
+}
+
+/* Puts cgid into its sl_cgslot bucket, or marks the bucket shared when another holds it. */
+static int cgslot_add(struct sl_bpf *b, uint64_t cgid, uint32_t slot)
+{
+	uint32_t key = cgslot_bucket(cgid);
+	struct sl_bpf_cgslot e = {0};
+
+	if (bpf_map_lookup_elem(b->fd_cgslot, &key, &e) < 0)
+		return sl_negerrno();
+	if (e.cgid && e.cgid != cgid) {
+		e.shared = 1;
+	} else {
+		e.cgid = cgid;
+		e.slot1 = slot + 1;
+	}
+	return map_update(b->fd_cgslot, &key, &e, BPF_ANY);
+}
+
+/*
+ * Takes cgid out of its bucket. A shared bucket is rebuilt from the other registered ids of
+ * the bucket (sl_index); it is marked shared-and-empty first, so that sched_switch never pairs
+ * one sandbox's id with another's slot while it is rewritten.
+ */
+static void cgslot_remove(struct sl_bpf *b, uint64_t cgid)
+{
+	uint32_t key = cgslot_bucket(cgid);
+	struct sl_bpf_cgslot e = {0}, n = {0}, gap = {.shared = 1};
+	struct sl_bpf_index idx;
+	uint64_t id, *prev = NULL;
+
+	if (bpf_map_lookup_elem(b->fd_cgslot, &key, &e) < 0)
+		return;
+	if (!e.shared) {
+		if (e.cgid == cgid)
+			bpf_map_update_elem(b->fd_cgslot, &key, &n, BPF_ANY);
+		return;
+	}
+	bpf_map_update_elem(b->fd_cgslot, &key, &gap, BPF_ANY);
+	for (; bpf_map_get_next_key(b->fd_index, prev, &id) == 0; prev = &id) {
+		if (id == cgid || cgslot_bucket(id) != key ||
+		    bpf_map_lookup_elem(b->fd_index, &id, &idx) < 0)
+			continue;
+		if (n.cgid) {
+			n.shared = 1;
+		} else {
+			n.cgid = id;
+			n.slot1 = idx.slot + 1;
+		}
+	}
+	bpf_map_update_elem(b->fd_cgslot, &key, &n, BPF_ANY);
+}
+
 static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid,
 			    int cg_fd)
 {
@@ -351,6 +434,8 @@ static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *
 		r = map_update(b->fd_index, &cgid, &idx, BPF_ANY);
 	if (r >= 0 && b->fd_cgrp >= 0)
 		r = map_update(b->fd_cgrp, &cg_fd, &idx, BPF_ANY);
+	if (r >= 0)
+		r = cgslot_add(b, cgid, idx.slot);
 	if (r < 0)
 		return r;
 	return init_timer(b, &run);
@@ -441,11 +526,12 @@ static int sandbox_remove(struct sl_bpf *b, uint64_t cgid)
 	int r, cg;
 
 	memset(&free_slot, 0, sizeof(free_slot));
-	unpin_links(b, cgid);
+	unpin_links(b, cgid); /* first: the programs stop counting into the slot */
 	remove_addrs(b, cgid);
 	r = slot_of(b, cgid, &slot);
 	if (r < 0)
 		return r;
+	cgslot_remove(b, cgid);
 	cg = b->fd_cgrp >= 0 ? open_cgroup_by_id(b->cg_fd, cgid) : -1;
 	if (cg >= 0) {
 		bpf_map_delete_elem(b->fd_cgrp, &cg);
@@ -480,6 +566,25 @@ static uint64_t jiffies_to_ns(const struct sl_bpf *b, uint64_t j, uint64_t now_j
 	return ago < now_ns ? now_ns - ago : 0;
 }
 
+/* Adds the packet counters of cgid's sl_net (none while nothing is attached) into *t. */
+static int net_counters(struct sl_bpf *b, uint64_t cgid, struct sl_bpf_stats *t, uint64_t *net_j)
+{
+	_cleanup_free_ struct sl_bpf_net *v = calloc(b->nr_cpus, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(b->fd_net, &cgid, v) < 0)
+		return errno == ENOENT ? 0 : sl_negerrno();
+	for (unsigned i = 0; i < b->nr_cpus; i++) {
+		*net_j = MAX(*net_j, v[i].last_jiffies);
+		t->rx_bytes += v[i].rx_bytes;
+		t->rx_packets += v[i].rx_packets;
+		t->tx_bytes += v[i].tx_bytes;
+		t->tx_packets += v[i].tx_packets;
+	}
+	return 0;
+}
+
 int sl_bpf_sandbox_counters(struct sl_bpf *b, uint64_t cgid, struct sl_bpf_stats *ret)
 {
 	_cleanup_free_ struct sl_bpf_counters *v = calloc(b->nr_cpus, sizeof(*v));
@@ -503,13 +608,12 @@ int sl_bpf_sandbox_counters(struct sl_bpf *b, uint64_t cgid, struct sl_bpf_stats
 		t.switches += v[i].switches;
 		cpu_j = MAX(cpu_j, v[i].last_cpu_jiffies);
 		net_j = MAX(net_j, v[i].last_net_jiffies);
-		t.rx_bytes += v[i].rx_bytes;
-		t.rx_packets += v[i].rx_packets;
-		t.tx_bytes += v[i].tx_bytes;
-		t.tx_packets += v[i].tx_packets;
 		t.dropped_packets += v[i].dropped_packets;
 		t.denied_connects += v[i].denied_connects;
 	}
+	r = net_counters(b, cgid, &t, &net_j);
+	if (r < 0)
+		return r;
 	t.last_cpu_ns = jiffies_to_ns(b, cpu_j, now_j, now_ns);
 	t.last_net_ns = jiffies_to_ns(b, net_j, now_j, now_ns);
 	*ret = t;

@@ -4,8 +4,19 @@
  * network policy. Every map is keyed by the sandbox's v2 cgroup id and pinned by name; the
  * layout is include/sandlot/bpf_abi.h. agent/bpf-loader.c loads this once per host.
  *
- * Costs: sched_switch does one per-CPU array access and one hash lookup for a task that is not
- * in a sandbox; cgroup programs run only on sandlot's own cgroups.
+ * Costs (bench/bpf-overhead has the figures and how they were found). On our hosts (VMs, AMD
+ * Zen 3 with the SRSO "safe RET" and retpoline mitigations) a call to a helper that the
+ * verifier does not inline costs 20-40 ns with the cache lines it touches, about as much as
+ * all the inlined work of a program, and under packet load nearly every line a program touches
+ * is a cache miss. Hence:
+ *  - sched_switch calls no helper for tasks outside sandboxes: one per-CPU array access, three
+ *    pointer loads (next->cgroups->dfl_cgrp->kn->id) and one inlined array access (sl_cgslot).
+ *    A sandbox task leaving a CPU costs one task storage lookup (its charged sum).
+ *  - the cgroup_skb programs make one helper call (bpf_get_local_storage: this CPU's sl_net,
+ *    slot and counters in one line); the sandbox itself (a shared line) only for the egress
+ *    policy of non-TCP/UDP packets and once per tick per CPU for the busy check.
+ *  - connect/sendmsg run once per connection, not per packet.
+ * Cgroup programs run only on sandlot's own cgroups.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,6 +36,15 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Number of possible CPUs (set by the loader), bounding the idle timer's scan. */
 const volatile __u32 nr_cpus = 1;
+/*
+ * SL_BPF_ABLATE_* (bpf_abi.h): only in the benchmark's copy of this object (sandlot-ablate.bpf.c),
+ * set by the loader before load; here a constant 0, so the production programs carry no trace.
+ */
+#ifdef SL_BPF_ABLATION
+const volatile __u32 ablate SEC(".rodata.ablate") = 0;
+#else
+#define ablate 0U
+#endif
 
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
@@ -56,6 +76,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_index SEC(".maps");
 
+/* sched_switch's first try: cgroup id -> slot, direct-mapped by the id's low bits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_BPF_CGSLOT_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct sl_bpf_cgslot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_cgslot SEC(".maps");
+
 /* Optional (kernel >= 6.2): without it sched_switch falls back to sl_index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
@@ -72,6 +101,22 @@ struct {
 	__type(value, struct sl_bpf_attach);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_attach SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sl_bpf_task);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_task SEC(".maps");
+
+/* Per attached cgroup and CPU (both cgroup_skb programs): slot and packet counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);
+	__type(key, __u64);
+	__type(value, struct sl_bpf_net);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_net SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -104,14 +149,6 @@ struct {
 	__type(value, struct sl_bpf_addr_owner);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_addrs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct sl_bpf_task);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sl_task SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -241,13 +278,32 @@ int sl_clock(struct sl_bpf_clock_args *args)
 /* ---- CPU accounting ---------------------------------------------------------------------- */
 
 /*
+ * Activity of sandbox slot on this CPU at jiffy now: makes sure it counts as busy. Reading the
+ * sandbox (a shared line) once per tick per CPU and sandbox is enough: the idle timer decides
+ * on ticks, and a sandbox stays busy for at least idle_jiffies after the activity it saw.
+ */
+static __always_inline void activity(__u64 *stamp, __u64 now, __u32 slot)
+{
+	struct sl_bpf_sandbox *s;
+
+	if (*stamp == now)
+		return;
+	*stamp = now;
+	s = bpf_map_lookup_elem(&sl_sandboxes, &slot);
+	if (s && s->cgid)
+		mark_busy(s);
+}
+
+/*
  * Charges prev, a sandbox task, with the growth of its se.sum_exec_runtime since it was last
  * charged (the scheduler has just updated it; cpu.stat counts the same): its whole slice
  * whatever its state, and no clock read.
  *
  * On our hosts a sched_switch invocation is now and then not delivered (seen for switch-ins,
- * cause unknown). The catch-up makes the next charge include a slice whose switch-in was lost,
- * and a switch-out of the task that last left this CPU is recognised without a lookup.
+ * cause unknown; a slice measured per CPU from the switch-in lost up to 90% of a test's CPU
+ * time). The per-task charged sum makes the next charge include a slice whose switch-in or
+ * switch-out was lost; a switch-out of the task that last left this CPU is recognised
+ * without a lookup. The task storage lookup is the one helper call left on this path.
  */
 static __always_inline void charge(struct sl_bpf_cpu *c, __u32 slot1, struct task_struct *prev)
 {
@@ -261,59 +317,92 @@ static __always_inline void charge(struct sl_bpf_cpu *c, __u32 slot1, struct tas
 	c->last_pid = prev->pid;
 	if (!k)
 		return;
+	k->switches++;
+	if (ablate & SL_BPF_ABLATE_CHARGE)
+		return;
 	t = bpf_task_storage_get(&sl_task, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t)
 		return; /* storage busy: caught up at the next switch */
 	if (sum > t->charged)
 		k->cpu_ns += sum - t->charged;
 	t->charged = sum;
-	k->switches++;
 	k->last_cpu_jiffies = bpf_jiffies64();
 }
 
-/* Then notes whether next belongs to a sandbox: for any other task one lookup, nothing more. */
-static __always_inline int sched_switch(struct task_struct *prev, struct task_struct *next,
-					const struct sl_bpf_index *idx)
+/*
+ * The sandbox of task p (slot + 1, 0 if none): the direct-mapped sl_cgslot by its v2 cgroup id
+ * (CO-RE: task->cgroups->dfl_cgrp->kn->id), an array access the verifier inlines; only for a
+ * bucket that two registered sandboxes share, the cgroup storage (or sl_index without it).
+ */
+static __always_inline __u32 task_slot1(struct task_struct *p, bool storage)
 {
-	__u32 zero = 0, slot;
+	struct cgroup *cg;
+	struct sl_bpf_cgslot *e;
+	struct sl_bpf_index *idx;
+	__u32 bucket;
+	__u64 id;
+
+	if (ablate & SL_BPF_ABLATE_FIND)
+		return 0;
+	cg = p->cgroups->dfl_cgrp;
+	id = cg->kn->id;
+	bucket = (__u32)id & (SL_BPF_CGSLOT_BUCKETS - 1);
+	e = bpf_map_lookup_elem(&sl_cgslot, &bucket);
+	if (!e)
+		return 0;
+	if (e->cgid == id)
+		return e->slot1;
+	if (!e->shared)
+		return 0;
+	if (storage)
+		idx = bpf_cgrp_storage_get(&sl_cgrp, cg, 0, 0);
+	else
+		idx = bpf_map_lookup_elem(&sl_index, &id);
+	return idx ? idx->slot + 1 : 0;
+}
+
+/* Charges prev if it is a sandbox task, then notes whether next belongs to a sandbox. */
+static __always_inline void sched_switch(struct task_struct *prev, struct task_struct *next,
+					 bool storage)
+{
+	__u32 zero = 0, slot1;
 	struct sl_bpf_cpu *c = bpf_map_lookup_elem(&sl_cpu, &zero);
-	struct sl_bpf_sandbox *s;
 
 	if (!c)
-		return 0;
+		return;
 	if (c->slot1 && c->pid == prev->pid)
 		charge(c, c->slot1, prev);
 	else if (c->last_slot1 && c->last_pid == prev->pid)
 		charge(c, c->last_slot1, prev); /* its switch-in did not reach us */
-	else
+	else if (c->slot1)
 		c->slot1 = 0;
-	if (!idx)
-		return 0;
-	slot = idx->slot;
-	s = bpf_map_lookup_elem(&sl_sandboxes, &slot);
-	if (!s || !s->cgid)
-		return 0;
-	c->slot1 = slot + 1;
+	slot1 = task_slot1(next, storage);
+	if (!slot1)
+		return;
+	c->slot1 = slot1;
 	c->pid = next->pid;
-	mark_busy(s);
-	return 0;
+	if (c->busy_slot1 != slot1) {
+		c->busy_slot1 = slot1;
+		c->busy_jiffies = 0;
+	}
+	activity(&c->busy_jiffies, bpf_jiffies64(), slot1 - 1);
 }
 
-/* next's sandbox from the storage hung on its v2 cgroup (CO-RE: task->cgroups->dfl_cgrp). */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sl_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return sched_switch(prev, next,
-			    bpf_cgrp_storage_get(&sl_cgrp, next->cgroups->dfl_cgrp, 0, 0));
+	if (!(ablate & SL_BPF_ABLATE_ALL))
+		sched_switch(prev, next, true);
+	return 0;
 }
 
-/* The same for kernels without cgroup storage: a hash lookup by v2 cgroup id. */
+/* The same for kernels without cgroup storage: shared buckets fall back to sl_index. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sl_sched_switch_hash, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 cgid = next->cgroups->dfl_cgrp->kn->id;
-
-	return sched_switch(prev, next, bpf_map_lookup_elem(&sl_index, &cgid));
+	if (!(ablate & SL_BPF_ABLATE_ALL))
+		sched_switch(prev, next, false);
+	return 0;
 }
 
 /* ---- network policy ---------------------------------------------------------------------- */
@@ -412,16 +501,22 @@ static __always_inline void report_deny(struct sl_bpf_sandbox *s, const struct s
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* The slot + 1 of the sandbox whose cgroup this program is attached to (0: not configured). */
+static __always_inline __u32 attached_slot1(void)
+{
+	struct sl_bpf_attach *at = bpf_get_local_storage(&sl_attach, 0);
+
+	return at->slot1;
+}
+
 /* The sandbox whose cgroup this program is attached to (and its slot), or NULL. */
 static __always_inline struct sl_bpf_sandbox *attached_sandbox(__u32 *ret_slot)
 {
-	struct sl_bpf_attach *at = bpf_get_local_storage(&sl_attach, 0);
+	__u32 slot1 = attached_slot1(), slot = slot1 - 1;
 	struct sl_bpf_sandbox *s;
-	__u32 slot;
 
-	if (!at->slot1)
+	if (!slot1)
 		return NULL; /* attached, not configured yet */
-	slot = at->slot1 - 1;
 	s = bpf_map_lookup_elem(&sl_sandboxes, &slot);
 	if (!s || !s->cgid)
 		return NULL;
@@ -505,79 +600,109 @@ static __always_inline int ip4_head(struct __sk_buff *skb, __u8 *proto, __u32 *d
 
 /*
  * TCP and UDP were checked at connect()/sendmsg(); everything else (ICMP, raw) is checked here
- * per packet. Neighbour discovery stays allowed so an IPv6 link works at all.
+ * per packet: true with *a and *proto filled in when the packet needs the policy. Neighbour
+ * discovery stays allowed so an IPv6 link works at all.
  */
-static __always_inline bool egress_allowed(struct __sk_buff *skb, struct sl_bpf_sandbox *s,
-					   struct sl_bpf_addr *a, __u8 *proto)
+static __always_inline bool egress_needs_policy(struct __sk_buff *skb, struct sl_bpf_addr *a,
+						__u8 *proto)
 {
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		if (ip4_head(skb, proto, &a->a[3]))
-			return true;
+			return false;
 		if (*proto == SL_BPF_PROTO_TCP || *proto == SL_BPF_PROTO_UDP)
-			return true;
+			return false;
 		a->a[2] = bpf_htonl(0xffff);
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		return true;
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 		__u8 type = 0;
 
 		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-			return true;
+			return false;
 		*proto = ip6.nexthdr;
 		if (*proto == SL_BPF_PROTO_TCP || *proto == SL_BPF_PROTO_UDP)
-			return true;
+			return false;
 		__builtin_memcpy(a, &ip6.daddr, sizeof(*a));
-		if (*proto == IPPROTO_ICMPV6 && !bpf_skb_load_bytes(skb, sizeof(ip6), &type, 1) &&
-		    ((type >= 133 && type <= 137) || type == 143))
-			return true;
-	} else {
-		return true;
+		return !(*proto == IPPROTO_ICMPV6 &&
+			 !bpf_skb_load_bytes(skb, sizeof(ip6), &type, 1) &&
+			 ((type >= 133 && type <= 137) || type == 143));
 	}
-	return allowed(s, a, 0, *proto);
+	return false;
 }
 
+/* A packet the policy refuses: counted, reported, dropped (0); else 1. */
+static __always_inline int egress_verdict(__u32 slot, struct sl_bpf_addr *a, __u8 proto)
+{
+	struct sl_bpf_sandbox *s = bpf_map_lookup_elem(&sl_sandboxes, &slot);
+	struct sl_bpf_counters *k;
+
+	if (!s || !s->cgid || allowed(s, a, 0, proto))
+		return 1;
+	k = bpf_map_lookup_elem(&sl_counters, &slot);
+	if (k)
+		k->dropped_packets++;
+	report_deny(s, a, 0, proto);
+	return 0;
+}
+
+/*
+ * A packet of sandbox slot on this CPU: once per tick the stamp goes to sl_counters (where the
+ * idle timer reads it) and the sandbox is made busy.
+ */
+static __always_inline void net_activity(struct sl_bpf_net *n, __u32 slot)
+{
+	__u64 now = bpf_jiffies64();
+	struct sl_bpf_counters *k;
+
+	if (n->last_jiffies == now)
+		return;
+	k = bpf_map_lookup_elem(&sl_counters, &slot);
+	if (k)
+		k->last_net_jiffies = now;
+	activity(&n->last_jiffies, now, slot);
+}
+
+/*
+ * The common path of both directions: one helper call (this CPU's sl_net of the attached
+ * cgroup: the slot and the counters in one line), nothing else per packet; the sandbox only for
+ * the egress policy of packets other than TCP/UDP, and once per tick.
+ */
 SEC("cgroup_skb/egress")
 int sl_skb_egress(struct __sk_buff *skb)
 {
-	struct sl_bpf_counters *k;
-	struct sl_bpf_sandbox *s;
+	struct sl_bpf_net *n;
 	struct sl_bpf_addr a = {};
-	__u32 slot = 0;
 	__u8 proto = 0;
 
-	s = attached_sandbox(&slot);
-	if (!s)
+	if (ablate & SL_BPF_ABLATE_ALL)
 		return 1;
-	k = bpf_map_lookup_elem(&sl_counters, &slot);
-	if (!k)
-		return 1;
-	if (!egress_allowed(skb, s, &a, &proto)) {
-		k->dropped_packets++;
-		report_deny(s, &a, 0, proto);
+	n = bpf_get_local_storage(&sl_net, 0);
+	if (!n->slot1 || (ablate & SL_BPF_ABLATE_SLOT))
+		return 1; /* attached, not configured yet */
+	if (!(ablate & SL_BPF_ABLATE_POLICY) && egress_needs_policy(skb, &a, &proto) &&
+	    !egress_verdict(n->slot1 - 1, &a, proto))
 		return 0;
-	}
-	k->tx_bytes += skb->len;
-	k->tx_packets++;
-	k->last_net_jiffies = bpf_jiffies64();
-	mark_busy(s);
+	n->tx_bytes += skb->len;
+	n->tx_packets++;
+	if (!(ablate & SL_BPF_ABLATE_ACTIVITY))
+		net_activity(n, n->slot1 - 1);
 	return 1;
 }
 
 SEC("cgroup_skb/ingress")
 int sl_skb_ingress(struct __sk_buff *skb)
 {
-	struct sl_bpf_counters *k;
-	struct sl_bpf_sandbox *s;
-	__u32 slot = 0;
+	struct sl_bpf_net *n;
 
-	s = attached_sandbox(&slot);
-	if (!s)
+	if (ablate & SL_BPF_ABLATE_ALL)
 		return 1;
-	k = bpf_map_lookup_elem(&sl_counters, &slot);
-	if (!k)
+	n = bpf_get_local_storage(&sl_net, 0);
+	if (!n->slot1 || (ablate & SL_BPF_ABLATE_SLOT))
 		return 1;
-	k->rx_bytes += skb->len;
-	k->rx_packets++;
-	k->last_net_jiffies = bpf_jiffies64();
-	mark_busy(s);
+	n->rx_bytes += skb->len;
+	n->rx_packets++;
+	if (!(ablate & SL_BPF_ABLATE_ACTIVITY))
+		net_activity(n, n->slot1 - 1);
 	return 1;
 }

@@ -98,13 +98,9 @@ static int burn_300ms(void *arg)
 	return 0;
 }
 
-static void cpu_matches_cgroup_cpu_stat(void **state)
+/* Burns 300 ms of CPU in a sandbox of cgroup cg; BPF's figure must match cpu.stat. */
+static void burn_and_compare(const char *cg, uint64_t id)
 {
-	char cg[512];
-
-	sl_test_require_root();
-	assert_int_equal(sc_cgroup_new(&sc, cg), 0);
-	uint64_t id = add_sandbox(cg, 0);
 	pid_t pid = sc_spawn(cg, -1, burn_300ms, NULL);
 	assert_true(pid > 0);
 	assert_int_equal(sc_wait(pid), 0);
@@ -119,6 +115,44 @@ static void cpu_matches_cgroup_cpu_stat(void **state)
 	assert_true(usage_us >= 300000);
 	assert_true(diff <= 5000 || diff * 50 <= usage_us);
 	assert_true(k.switches >= 1);
+}
+
+static void cpu_matches_cgroup_cpu_stat(void **state)
+{
+	char cg[512];
+
+	sl_test_require_root();
+	assert_int_equal(sc_cgroup_new(&sc, cg), 0);
+	burn_and_compare(cg, add_sandbox(cg, 0));
+}
+
+/*
+ * A sandbox whose sl_cgslot bucket another registered sandbox holds is found through the
+ * fallback (cgroup storage or sl_index), and its removal rebuilds the bucket.
+ */
+static void cpu_counted_when_bucket_shared(void **state)
+{
+	struct sl_bpf_cgslot e;
+	char cg[512], path[256];
+	uint64_t id;
+	uint32_t key;
+
+	sl_test_require_root();
+	assert_int_equal(sc_cgroup_new(&sc, cg), 0);
+	id = add_sandbox(cg, 0);
+	key = (uint32_t)id & (SL_BPF_CGSLOT_BUCKETS - 1);
+	snprintf(path, sizeof(path), "%s/sl_cgslot", sc.pin_root);
+	_cleanup_close_ int fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &e), 0);
+	assert_true(e.cgid == id && e.slot1 != 0 && !e.shared);
+	/* a cgroup id that is not registered holds the bucket, with the "shared" mark */
+	e = (struct sl_bpf_cgslot){.cgid = id + SL_BPF_CGSLOT_BUCKETS, .slot1 = 0, .shared = 1};
+	assert_int_equal(bpf_map_update_elem(fd, &key, &e, BPF_ANY), 0);
+	burn_and_compare(cg, id);
+	assert_int_equal(sl_bpf_sandbox_remove(bpf, id), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &e), 0);
+	assert_true(e.cgid == 0 && e.slot1 == 0 && !e.shared); /* no registered id left in it */
 }
 
 /* ---- a known transfer: the client sends TX bytes, the server answers with RX bytes ---- */
@@ -480,6 +514,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cpu_matches_cgroup_cpu_stat),
+		cmocka_unit_test(cpu_counted_when_bucket_shared),
 		cmocka_unit_test(bytes_match_known_transfer),
 		cmocka_unit_test(idle_and_busy_events_follow_activity),
 		cmocka_unit_test(counters_survive_restart),

@@ -13,12 +13,18 @@
  *   sl_meta      array[1]            -> struct sl_bpf_meta      schema version, written once
  *   sl_config    array[1]            -> struct sl_bpf_config    host-wide policy settings
  *   sl_index     hash cgid           -> struct sl_bpf_index     cgroup id -> slot
+ *   sl_cgslot    array[cgid & (SL_BPF_CGSLOT_BUCKETS-1)] -> struct sl_bpf_cgslot
+ *                                                               the same, direct-mapped
+ *                                                               (sched_switch: no helper call)
  *   sl_cgrp      cgroup storage      -> struct sl_bpf_index     the same, hung on the cgroup
- *                                                               (sched_switch: no hash lookup)
- *   sl_attach    cgroup attach storage -> struct sl_bpf_attach  the same for the cgroup programs
+ *                                                               (sched_switch, shared buckets)
+ *   sl_attach    cgroup attach storage -> struct sl_bpf_attach  the same for connect/sendmsg
  *                                                               (bpf_get_local_storage, no lookup)
+ *   sl_net       per-CPU cgroup attach storage -> struct sl_bpf_net  slot + packet counters of
+ *                                                               the cgroup_skb programs (one
+ *                                                               helper call, one line)
  *   sl_sandboxes array[slot]         -> struct sl_bpf_sandbox   policy + idle state (cgid 0: free)
- *   sl_counters  percpu array[slot]  -> struct sl_bpf_counters  accounting (summed by user space)
+ *   sl_counters  percpu array[slot]  -> struct sl_bpf_counters  CPU accounting, denials
  *   sl_inflight  array[slot]         -> __u32                   invocations in flight (agent)
  *   sl_addrs     hash addr           -> struct sl_bpf_addr_owner addresses of sandboxes and host
  *   sl_cpu       percpu array[1]     -> struct sl_bpf_cpu       what runs on each CPU right now
@@ -36,16 +42,29 @@
 #include <linux/types.h>
 #endif
 
-#define SL_BPF_ABI_VERSION 2
+#define SL_BPF_ABI_VERSION 3
 
-#define SL_BPF_MAX_SANDBOXES   4096 /* registered sandboxes per host */
-#define SL_BPF_MAX_RULES       16   /* allow-list rules per sandbox */
-#define SL_BPF_MAX_ADDRS       8192 /* sandbox + host addresses known to the policy */
-#define SL_BPF_MAX_DENY_PORTS  8    /* agent/control ports denied to every sandbox */
-#define SL_BPF_MAX_CPUS	       256  /* CPUs scanned by the idle timer */
+#define SL_BPF_MAX_SANDBOXES   4096  /* registered sandboxes per host */
+#define SL_BPF_MAX_RULES       16    /* allow-list rules per sandbox */
+#define SL_BPF_MAX_ADDRS       8192  /* sandbox + host addresses known to the policy */
+#define SL_BPF_MAX_DENY_PORTS  8     /* agent/control ports denied to every sandbox */
+#define SL_BPF_MAX_CPUS	       256   /* CPUs scanned by the idle timer */
+#define SL_BPF_CGSLOT_BUCKETS  16384 /* sl_cgslot entries (a power of two) */
 #define SL_BPF_RINGBUF_BYTES   (256 * 1024)
 #define SL_BPF_DEFAULT_IDLE_NS (50ULL * 1000 * 1000)
 #define SL_BPF_DENY_EVENT_NS   (100ULL * 1000 * 1000) /* at most one deny event per 100 ms */
+
+/*
+ * Benchmarks only (sl_bpf_opts.obj_path + ablate, bench/bpf-overhead): leave parts of the
+ * programs out to see what each part costs. Only the benchmark's copy of the object
+ * (bpf/sandlot-ablate.bpf.c) has the switches; in the production object they are a constant 0.
+ */
+#define SL_BPF_ABLATE_ALL      (1U << 0) /* every program returns at once (checks the floor) */
+#define SL_BPF_ABLATE_FIND     (1U << 1) /* sched_switch: does not look for next's sandbox */
+#define SL_BPF_ABLATE_CHARGE   (1U << 2) /* sched_switch: counts switches, charges no time */
+#define SL_BPF_ABLATE_SLOT     (1U << 3) /* skb: stops once it has its slot */
+#define SL_BPF_ABLATE_ACTIVITY (1U << 4) /* skb: no activity stamp, no busy check */
+#define SL_BPF_ABLATE_POLICY   (1U << 5) /* skb egress: no policy check */
 
 /* Protocols in rules and events (IPPROTO_* values; 0 = any). */
 #define SL_BPF_PROTO_ANY 0
@@ -96,6 +115,17 @@ struct sl_bpf_index {
 	__u32 pad;
 };
 
+/*
+ * One bucket of sl_cgslot: the registered sandbox whose cgroup id has these low bits. When two
+ * registered sandboxes share a bucket, one holds it and `shared` sends sched_switch to the
+ * cgroup storage / sl_index for any other id.
+ */
+struct sl_bpf_cgslot {
+	__u64 cgid;  /* 0: empty */
+	__u32 slot1; /* slot + 1 */
+	__u32 shared;
+};
+
 /* Storage of a cgroup the sandbox programs are attached to (written after attaching). */
 struct sl_bpf_attach {
 	__u32 slot1; /* slot + 1; 0: not configured yet (the programs let everything pass) */
@@ -128,13 +158,23 @@ struct sl_bpf_counters {
 	__u64 cpu_ns;		/* on-CPU time (tasks' se.sum_exec_runtime, as cpu.stat counts) */
 	__u64 switches;		/* times a task of the sandbox was switched out */
 	__u64 last_cpu_jiffies; /* when it last left this CPU */
-	__u64 last_net_jiffies; /* its last packet on this CPU */
-	__u64 rx_bytes;		/* IP-layer bytes (headers included) */
-	__u64 rx_packets;	/* skbs (a GSO skb counts once) */
+	__u64 last_net_jiffies; /* its last packet on this CPU (to the tick; from sl_net) */
+	__u64 dropped_packets;	/* egress packets dropped by policy */
+	__u64 denied_connects;	/* connect()/sendmsg() refused with EPERM */
+};
+
+/*
+ * Per CPU of an attached sandbox cgroup (sl_net, shared by both cgroup_skb programs; lives as
+ * long as they are attached). User space sums over CPUs.
+ */
+struct sl_bpf_net {
+	__u32 slot1; /* slot + 1, the same on every CPU; 0: not configured yet (all pass) */
+	__u32 pad;
+	__u64 last_jiffies; /* last packet on this CPU */
+	__u64 rx_bytes;	    /* IP-layer bytes (headers included) */
+	__u64 rx_packets;   /* skbs (a GSO skb counts once) */
 	__u64 tx_bytes;
 	__u64 tx_packets;
-	__u64 dropped_packets; /* egress packets dropped by policy */
-	__u64 denied_connects; /* connect()/sendmsg() refused with EPERM */
 };
 
 struct sl_bpf_addr_owner {
@@ -149,6 +189,9 @@ struct sl_bpf_cpu {
 	__u32 pid;	  /* the task switched in (charged only if it is the one switched out) */
 	__u32 last_slot1; /* the sandbox task that last left this CPU ... */
 	__u32 last_pid;	  /* ... (recognised if it comes back unseen) */
+	__u32 busy_slot1; /* the sandbox this CPU last saw busy, ... */
+	__u32 pad;
+	__u64 busy_jiffies; /* ... and when */
 };
 
 /* Per sandbox task (task storage sl_task): how much of its run time was charged already. */
