@@ -227,8 +227,9 @@ int sl_rootfs_build(const char *dir)
 	if (r < 0)
 		return r;
 	/* pivot_root(".", ".") stacks the old root on top; detaching it leaves only ours */
-	if (chdir(BUILD_DIR) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+	if (chdir(BUILD_DIR) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+		return sl_negerrno();
+	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		return sl_negerrno();
 	if (mount_setattr(AT_FDCWD, "/", 0, &ro, sizeof(ro)) < 0)
 		return sl_negerrno();

@@ -90,26 +90,9 @@ static int runtime_pool(struct sl_runtime *rt, unsigned size)
 	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim, cpus);
 }
 
-/* One-shot: the sandbox's shell, made before the spawner is ready (cgroups here, netns on the
- * maker thread), so that spawn has nothing left to make. */
-static int prepare_shell(struct sl_runtime *rt, struct sl_net_maker *netns)
-{
-	int r = sl_shellpool_take(rt->pool, &rt->prepared);
-	int fd = sl_net_maker_finish(netns);
-
-	if (r < 0 || fd < 0) {
-		if (fd >= 0)
-			close(fd);
-		return r < 0 ? r : fd;
-	}
-	rt->prepared->netns_fd = fd;
-	return 0;
-}
-
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 {
 	struct sl_cgroup_host host;
-	struct sl_net_maker netns = {0};
 	struct sl_runtime *rt = calloc(1, sizeof(*rt));
 	int r;
 
@@ -122,12 +105,8 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	/* a pool's filler gets a CPU of its own, the spawner (and so sandbox set-up) the rest */
 	if (opts && opts->pool_size && !rt->one_shot)
 		rt->pinned = sl_thread_split_cpus(&rt->cpus, &rt->fg, &rt->bg);
-	/* the spawner thread builds the root template and loads the base filter meanwhile;
-	 * a one-shot runtime's network namespace is made on a third thread, started first
-	 * (the longest of the three: ~1 ms in setup_net) */
+	/* the spawner thread builds the root template and loads the base filter meanwhile */
 	r = sl_rootfs_check(opts ? opts->rootfs : NULL);
-	if (r >= 0 && rt->one_shot)
-		r = sl_net_maker_start(&netns);
 	if (r >= 0)
 		r = sl_spawner_new(&rt->spawner, rt->seccomp, opts ? opts->rootfs : NULL,
 				   rt->pinned ? &rt->fg : NULL);
@@ -143,15 +122,13 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	if (r >= 0 && !rt->one_shot)
 		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, true);
 	rt->swept = !rt->one_shot;
+	/* one-shot: the sandbox's cgroups now; its network namespace is made while the child
+	 * starts (spawn), and spawn hands its request over while the spawner is still getting
+	 * ready */
 	if (r >= 0 && rt->one_shot)
-		r = prepare_shell(rt, &netns);
-	if (r >= 0)
+		r = sl_shellpool_take(rt->pool, &rt->prepared);
+	if (r >= 0 && !rt->one_shot)
 		r = sl_spawner_wait_ready(rt->spawner);
-	if (netns.started) {
-		int fd = sl_net_maker_finish(&netns);
-		if (fd >= 0)
-			close(fd);
-	}
 	if (r < 0) {
 		sl_runtime_free(&rt);
 		return r;
@@ -308,11 +285,33 @@ static int clone_on_spawner(void *data)
 	return pid < 0 ? sl_negerrno() : pid;
 }
 
+/*
+ * One-shot: the child's network namespace (setup_net, ~0.8 ms of kernel work, the longest
+ * step) is made here while the spawner finishes its set-up and clones; the child receives
+ * it once its mounts are done (child.c). Returns 0 or -errno.
+ */
+static int send_late_netns(struct sl_sandbox *sb)
+{
+	int fd = sl_net_make_ns();
+
+	if (fd < 0)
+		return fd;
+	sb->shell->netns_fd = fd;
+	return sl_net_send_fd(sb->sock, fd);
+}
+
 static pid_t clone_child(struct sl_sandbox *sb, const struct sl_child_plan *plan)
 {
 	struct clone_req req = {.sb = sb, .plan = plan};
+	int r = 0;
+	pid_t pid;
 
-	return sl_spawner_call(sb->rt->spawner, clone_on_spawner, &req);
+	sl_spawner_post(sb->rt->spawner, clone_on_spawner, &req);
+	if (plan->late_netns)
+		r = send_late_netns(sb);
+	pid = sl_spawner_wait(sb->rt->spawner);
+	/* a child waiting for a namespace that never comes is killed by sl_sandbox_free */
+	return pid < 0 ? pid : r < 0 ? r : pid;
 }
 
 /*
@@ -374,7 +373,8 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 		return r;
 	plan.n_join = sl_cgroup_join_fds(sb->cg, plan.join_fds);
 	plan.netns_fd = sb->shell->netns_fd;
-	plan.new_netns = plan.netns_fd < 0;
+	plan.late_netns = rt->one_shot && plan.netns_fd < 0;
+	plan.new_netns = plan.netns_fd < 0 && !plan.late_netns;
 	/* one-shot: the spawner's mount namespace is the sandbox's (see sl_runtime_opts) */
 	plan.new_mntns = !rt->one_shot;
 	plan.hooked = c->hook != NULL;

@@ -67,16 +67,20 @@ static void *spawner_main(void *data)
 	return NULL;
 }
 
-/* Waits for the thread to finish the current request; returns its result. */
-static int wait_done(struct sl_spawner *sp)
+int sl_spawner_wait(struct sl_spawner *sp)
 {
 	int r;
 
 	pthread_mutex_lock(&sp->lock);
-	while (!sp->done)
+	while (!sp->done && !(sp->ready && sp->ready_err < 0))
 		pthread_cond_wait(&sp->cond, &sp->lock);
-	sp->done = false;
-	r = sp->result;
+	if (sp->done) {
+		sp->done = false;
+		r = sp->result;
+	} else {
+		sp->pending = false;
+		r = sp->ready_err;
+	}
 	pthread_mutex_unlock(&sp->lock);
 	return r;
 }
@@ -143,17 +147,18 @@ int sl_spawner_wait_ready(struct sl_spawner *sp)
 	return r;
 }
 
-int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
+void sl_spawner_post(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
 {
-	int r = sl_spawner_wait_ready(sp);
-
-	if (r < 0)
-		return r;
 	pthread_mutex_lock(&sp->lock);
 	sp->fn = fn;
 	sp->arg = arg;
 	sp->pending = true;
 	pthread_cond_broadcast(&sp->cond);
 	pthread_mutex_unlock(&sp->lock);
-	return wait_done(sp);
+}
+
+int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
+{
+	sl_spawner_post(sp, fn, arg);
+	return sl_spawner_wait(sp);
 }

@@ -24,7 +24,8 @@ struct sl_spawner;
 int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
 		   const cpu_set_t *cpus);
 
-/* Waits until the thread is set up. Returns 0 or its -errno. */
+/* Waits until the thread is set up (only needed to see a set-up error early). Returns 0 or
+ * its -errno. */
 int sl_spawner_wait_ready(struct sl_spawner *sp);
 
 /*
@@ -37,8 +38,17 @@ void sl_spawner_stop(struct sl_spawner *sp);
 void sl_spawner_free(struct sl_spawner **sp);
 
 /*
- * Runs fn(arg) on the spawner thread and returns its result; blocks until then. fn runs under
- * the base filter: only syscalls it allows. One caller at a time. Returns fn's result, or
- * the thread's set-up error.
+ * Has fn(arg) run on the spawner thread as soon as it is ready (its set-up may still be under
+ * way: the request waits for it, not the caller), without waiting. fn runs under the base
+ * filter: only syscalls it allows. One request at a time: sl_spawner_wait() for each.
  */
+void sl_spawner_post(struct sl_spawner *sp, int (*fn)(void *arg), void *arg);
+
+/*
+ * Waits for the posted request: returns fn's result, or the thread's set-up error (the
+ * request is then dropped, fn never runs).
+ */
+int sl_spawner_wait(struct sl_spawner *sp);
+
+/* sl_spawner_post() + sl_spawner_wait(). */
 int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg);
