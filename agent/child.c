@@ -6,6 +6,8 @@
  *   -> file system: /tmp, /proc, /var/task in our copy of the template (needs CAP_SYS_ADMIN)
  *   -> hostname -> one-shot: receive the network namespace, enter it; with a hook, wait for
  *      the release only now -> loopback up (own netns only)
+ *   -> one-shot: wait until the spawner's helper has detached the host root from the
+ *      template we share (rootfs.h)
  *   -> stdio and closing every other inherited fd -> rlimits
  *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
  *   -> every CPU of the agent back (when the spawner runs on a subset and the CPU quota
@@ -121,6 +123,9 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	r = p->new_netns ? sl_net_lo_up() : 0;
 	if (r < 0)
 		fail(p->sock, "loopback up", r);
+	r = p->detach_efd >= 0 ? sl_rootfs_wait_detached(p->detach_efd) : 0;
+	if (r < 0)
+		fail(p->sock, "detach host root", r);
 	r = arrange_fds(p, &step);
 	if (r < 0)
 		fail(p->sock, step, r);

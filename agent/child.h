@@ -27,6 +27,7 @@ struct sl_child_plan {
 			    set up the rest (one-shot: made in parallel with our start) */
 	bool new_mntns;	 /* clone3 copied the template; else we share the spawner's (one-shot) */
 	bool hooked;	 /* the parent runs a hook: tell it when joined, wait for its go */
+	int detach_efd;	 /* one-shot: wait on it for the template's host root to be gone, or -1 */
 	struct sl_rootfs_child rootfs; /* code mount, /tmp options */
 	struct sl_creds creds;	       /* uid/gid and rlimits */
 	const struct sl_seccomp *seccomp;

@@ -23,8 +23,9 @@ struct sl_spawner {
 	void *arg;
 	int result;
 	const struct sl_seccomp *sc;
-	const char *rootfs; /* for sl_rootfs_build(); only during set-up */
-	cpu_set_t cpus;	    /* the thread's (so its children's) CPUs, if pinned */
+	const char *rootfs;		/* for sl_rootfs_build(); only during set-up */
+	struct sl_rootfs_detach detach; /* efd -1: the build detaches the host root itself */
+	cpu_set_t cpus;			/* the thread's (so its children's) CPUs, if pinned */
 	bool pinned;
 };
 
@@ -42,7 +43,7 @@ static void *spawner_main(void *data)
 	r = sl_creds_drop_bounding();
 	/* this thread's mount namespace becomes the template every child copies */
 	if (r >= 0)
-		r = sl_rootfs_build(sp->rootfs);
+		r = sl_rootfs_build(sp->rootfs, sp->detach.efd >= 0 ? &sp->detach : NULL);
 	/* last: the base filter refuses pivot_root and umount2, which the build uses */
 	if (r >= 0)
 		r = sl_seccomp_apply_base(sp->sc);
@@ -64,6 +65,7 @@ static void *spawner_main(void *data)
 		pthread_cond_broadcast(&sp->cond);
 	}
 	pthread_mutex_unlock(&sp->lock);
+	sl_rootfs_detach_join(&sp->detach);
 	return NULL;
 }
 
@@ -86,7 +88,7 @@ int sl_spawner_wait(struct sl_spawner *sp)
 }
 
 int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
-		   const cpu_set_t *cpus)
+		   const cpu_set_t *cpus, const struct sl_rootfs_detach *detach)
 {
 	struct sl_spawner *sp = calloc(1, sizeof(*sp));
 	int r;
@@ -95,6 +97,9 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const c
 		return -ENOMEM;
 	sp->sc = sc;
 	sp->rootfs = rootfs;
+	sp->detach.efd = -1;
+	if (detach)
+		sp->detach = *detach;
 	if (cpus) {
 		sp->cpus = *cpus;
 		sp->pinned = true;

@@ -10,6 +10,7 @@
  */
 #include <sched.h>
 
+#include "rootfs.h"
 #include "seccomp.h"
 
 struct sl_spawner;
@@ -18,11 +19,13 @@ struct sl_spawner;
  * Starts the thread, which empties its capability bounding set, builds the template from
  * rootfs (sl_rootfs_build: NULL = the host's; the string must live until the thread is ready)
  * and loads the base filter, without making the caller wait. cpus: the CPUs the thread (and
- * the children it clones) run on, or NULL to leave them (see sl_thread_split_cpus). Returns
- * 0 or -errno.
+ * the children it clones) run on, or NULL to leave them (see sl_thread_split_cpus).
+ * detach: NULL, or (efd, cpus; copied) for a template whose host root is detached by a
+ * helper thread while the spawner goes on (one-shot; see struct sl_rootfs_detach): each
+ * child then waits on the efd (sl_rootfs_wait_detached). Returns 0 or -errno.
  */
 int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
-		   const cpu_set_t *cpus);
+		   const cpu_set_t *cpus, const struct sl_rootfs_detach *detach);
 
 /* Waits until the thread is set up (only needed to see a set-up error early). Returns 0 or
  * its -errno. */
