@@ -129,8 +129,7 @@ static int make_dev(void)
 		return sl_negerrno();
 	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
 		snprintf(path, sizeof(path), BUILD_DIR "/dev/%s", devices[i].name);
-		if (mknod(path, S_IFCHR | 0666, makedev(devices[i].maj, devices[i].min)) < 0 ||
-		    chmod(path, 0666) < 0) /* umask */
+		if (mknod(path, S_IFCHR | 0666, makedev(devices[i].maj, devices[i].min)) < 0)
 			return sl_negerrno();
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
@@ -264,7 +263,11 @@ int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async)
 		return sl_negerrno();
 	if (mount("tmpfs", BUILD_DIR, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0)
 		return sl_negerrno();
+	/* the unshare gave the thread an fs_struct (so a umask) of its own: the template's
+	 * modes as written (no chmod per node); the sandboxes inherit the umask restored */
+	mode_t mask = umask(0);
 	r = populate(dir);
+	umask(mask);
 	if (r < 0)
 		return r;
 	/* read-only now, while it is an ordinary path (not "/" with the old root stacked) */
