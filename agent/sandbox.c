@@ -63,6 +63,7 @@ struct sl_sandbox {
 	int sock;     /* parent end of the sync/report socket */
 	int stdio[3]; /* parent ends of pipes */
 	int netns;    /* opened lazily */
+	int mntns;    /* its mount namespace (pool runtimes), released through the pool */
 	bool reaped;
 	struct sl_sandbox_result result;
 };
@@ -265,7 +266,7 @@ static struct sl_sandbox *sandbox_alloc(struct sl_runtime *rt)
 	if (!sb)
 		return NULL;
 	sb->rt = rt;
-	sb->pidfd = sb->sock = sb->netns = -1;
+	sb->pidfd = sb->sock = sb->netns = sb->mntns = -1;
 	sb->stdio[0] = sb->stdio[1] = sb->stdio[2] = -1;
 	sb->uid_index = SL_RUNTIME_SANDBOXES; /* none */
 	return sb;
@@ -396,6 +397,19 @@ static const cpu_set_t *cmd_cpus(const struct sl_runtime *rt, const struct sl_sa
 	return &rt->cpus;
 }
 
+/*
+ * A reference to the child's own mount namespace (a copy of the template), so that it is not
+ * torn down in the init's exit (an RCU grace period before the pidfd becomes readable) but
+ * by the pool's filler after free (sl_shellpool_release). -1 if the child is gone already.
+ */
+static int open_mntns(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 {
 	struct sl_runtime *rt = sb->rt;
@@ -445,6 +459,8 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	if (r < 0)
 		goto out;
 	sb->pid = r;
+	if (!rt->one_shot)
+		sb->mntns = open_mntns(sb->pid);
 	close_child_ends(c, plan.stdio, &plan.sock, &code);
 	return release_child(sb, c);
 out:
@@ -637,6 +653,7 @@ void sl_sandbox_free(struct sl_sandbox **sb)
 	sl_closep(&s->pidfd);
 	sl_closep(&s->sock);
 	sl_closep(&s->netns);
+	sl_shellpool_release(s->rt->pool, s->mntns);
 	for (int i = 0; i < 3; i++)
 		sl_closep(&s->stdio[i]);
 	if (s->uid_index < SL_RUNTIME_SANDBOXES)

@@ -16,7 +16,8 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-#define FILLER_NICE 5 /* behind the spawn path when both want a CPU */
+#define FILLER_NICE 5  /* behind the spawn path when both want a CPU */
+#define RELEASE_MAX 64 /* fds waiting for the filler to close them */
 
 struct sl_shellpool {
 	struct sl_cgroup_root *root;
@@ -32,6 +33,8 @@ struct sl_shellpool {
 	struct sl_shell **ready;     /* [target] */
 	cpu_set_t cpus;		     /* the filler's, if pinned */
 	bool pinned;
+	int release[RELEASE_MAX]; /* fds for the filler to close (sl_shellpool_release) */
+	size_t n_release;	  /* under lock */
 };
 
 void sl_shell_free(struct sl_shell **s)
@@ -70,6 +73,20 @@ static int shell_new(struct sl_shellpool *p, const struct sl_cgroup_limits *lim,
 	return 0;
 }
 
+/* Closes the fds handed over by sl_shellpool_release(); called and returns with the lock. */
+static void close_released(struct sl_shellpool *p)
+{
+	int fds[RELEASE_MAX];
+	size_t n = p->n_release;
+
+	memcpy(fds, p->release, n * sizeof(fds[0]));
+	p->n_release = 0;
+	pthread_mutex_unlock(&p->lock);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	pthread_mutex_lock(&p->lock);
+}
+
 static void *filler(void *arg)
 {
 	struct sl_shellpool *p = arg;
@@ -89,6 +106,10 @@ static void *filler(void *arg)
 		(void)sched_setaffinity(0, sizeof(p->cpus), &p->cpus);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
+		if (p->n_release) {
+			close_released(p);
+			continue;
+		}
 		if (p->n >= p->target) {
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
@@ -159,11 +180,30 @@ void sl_shellpool_free(struct sl_shellpool **pp)
 	}
 	for (size_t i = 0; i < p->n; i++)
 		sl_shell_free(&p->ready[i]);
+	for (size_t i = 0; i < p->n_release; i++)
+		close(p->release[i]);
 	free(p->ready);
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 	*pp = NULL;
+}
+
+void sl_shellpool_release(struct sl_shellpool *p, int fd)
+{
+	bool queued = false;
+
+	if (fd < 0)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->thread_started && !p->stop && p->n_release < RELEASE_MAX) {
+		p->release[p->n_release++] = fd;
+		pthread_cond_signal(&p->wake);
+		queued = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!queued)
+		close(fd);
 }
 
 void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim)
