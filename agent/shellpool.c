@@ -95,15 +95,14 @@ static void *filler(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	/*
-	 * Niced, on a CPU of its own when the runtime gave it one (see sl_thread_split_cpus).
+	 * Niced, on a CPU of its own when the runtime gave it one (see sl_thread_split_cpus;
+	 * set when the thread was started).
 	 * Not SCHED_IDLE: a CPU running only SCHED_IDLE tasks counts as idle, so wake-ups and
 	 * execs of sandbox tasks would be sent there, behind a filler that holds it for ~1 ms
 	 * inside setup_net (this kernel does not preempt kernel code). Not nice 19 either: on a
 	 * busy host it starved, the pool ran dry and every spawn made its own shell.
 	 */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);
-	if (p->pinned)
-		(void)sched_setaffinity(0, sizeof(p->cpus), &p->cpus);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		if (p->n_release) {
@@ -154,7 +153,7 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 		return -ENOMEM;
 	}
 	if (target) {
-		int r = sl_thread_start(&p->thread, filler, p);
+		int r = sl_thread_start(&p->thread, filler, p, p->pinned ? &p->cpus : NULL);
 		if (r < 0) {
 			sl_shellpool_free(&p);
 			return r;

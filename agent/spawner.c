@@ -37,8 +37,6 @@ static void *spawner_main(void *data)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	if (sp->pinned)
-		(void)sched_setaffinity(0, sizeof(sp->cpus), &sp->cpus);
 	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
 	r = sl_creds_drop_bounding();
 	/* this thread's mount namespace becomes the template every child copies */
@@ -106,7 +104,7 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const c
 	}
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
-	r = sl_thread_start(&sp->thread, spawner_main, sp);
+	r = sl_thread_start(&sp->thread, spawner_main, sp, sp->pinned ? &sp->cpus : NULL);
 	if (r < 0) {
 		sl_spawner_free(&sp);
 		return r;
