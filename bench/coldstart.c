@@ -50,11 +50,8 @@
  *   - One-shot (`run`): nothing is made that one sandbox does not need. The sandbox lives in
  *     the template itself (no copy, and no mount namespace teardown when it exits: the
  *     spawner thread is stopped before the cgroups are removed, so the teardown overlaps the
- *     rmdirs); its network namespace (0.6-1.0 ms in setup_net) is made on a thread of its own
- *     while the main thread detects the cgroup layout (0.2-0.3 ms cold), opens the roots and
- *     makes the cgroups (0.35 ms) and the spawner builds the template and loads the filter;
- *     the sweep of stale sandboxes runs after the spawn; cgroup figures are read only for
- *     --json.
+ *     rmdirs); the sweep of stale sandboxes runs after the spawn; cgroup figures are read
+ *     only for --json. (Its set-up was reworked on the perf-run branch, below.)
  *   - A new thread is queued on its creator's CPU and waits there ~1.9 ms (until the creator
  *     blocks or the next balance), even with the other CPU idle: sl_thread_start makes the
  *     creator sleep until the thread runs (it is then woken on the idle CPU), at most 100 us
@@ -75,7 +72,52 @@
  *     stack (~50 us): a vfork-style clone resets only the ignored ones.
  *   - Without a hook the child no longer waits for a release message.
  *
- * Figures (ms, p50; n=160 alternating single runs via fork+exec; load ~1.8):
+ * Findings, perf-run branch (2026-11; clock_gettime marks of every thread and of the child
+ * in a shared page, a throwaway patch; perf trace, perf record -e sched:sched_switch -g):
+ *   - `run` set-up was three threads on two vCPUs, each with ~1 ms of mostly non-preemptible
+ *     kernel work (netns maker in setup_net; spawner: template + base filter; main: cgroup
+ *     layout, roots, cgroups). They queued behind each other: the netns took 1.9-2.7 ms
+ *     instead of 0.8, the spawner's first step ran 1 ms after it was created. Now two lanes:
+ *     main makes the cgroups, posts the clone request to the spawner without waiting for it
+ *     to be ready (sl_spawner_post), and only then makes the network namespace (unshare, lo
+ *     up, setns back: ~0.95 ms) while the spawner clones and the child mounts /tmp and /proc;
+ *     the child receives it over the sync socket (SCM_RIGHTS) before dropping privileges.
+ *   - Even with two lanes the kernel often put both threads on one CPU (new thread on its
+ *     creator's, woken thread next to its waker) while the other idled. On an idle host the
+ *     caller now stays on its CPU and the spawner gets the others until spawn (given through
+ *     the thread's attributes, so it is queued there at once): 5.48 -> 4.31 ms p50 (n=100,
+ *     alternating, bwrap 7.48). Not when anything else runs (/proc/loadavg): next to one
+ *     niced CPU hog a pinned run took 9.7 ms against 6.7 unpinned (bwrap 8.9) -- a pinned
+ *     thread waits out the other task's slice (~1.5 ms) at every wake-up.
+ *   - Detaching the host root from the template (umount2 MNT_DETACH after pivot_root) waits
+ *     for an expedited RCU grace period: 0.035 ms idle, 0.07-0.5 ms with setup_net on the
+ *     other CPU, 0.6-3.6 ms under load. A helper thread sharing the template does it while the
+ *     spawner loads the filter and clones; the child waits on an eventfd for it just before it
+ *     closes its fds (so before anything of CMD runs). The root is made read-only before
+ *     pivot_root, while it is still an ordinary path.
+ *   - Pool: each sandbox's own mount namespace was torn down in its init's exit (umount_tree,
+ *     a synchronous expedited grace period, the tmpfs and proc superblocks) before the pidfd
+ *     became readable; the runtime holds /proc/<pid>/ns/mnt until free and the filler closes
+ *     it: init exit -> pidfd readable 241 -> 162 us p50.
+ *   - Template device nodes made under umask 0 (the spawner's own fs_struct): 5 chmods fewer.
+ *   - Tried, not kept: CLONE_NEWNET in the clone3 itself (the netns then sits serially on the
+ *     spawn path: clone3 0.3 -> 1.1 ms; no better than the three lanes, 5.85 vs 5.69 ms);
+ *     the netns made first on main (main's lane 2.2 ms, clone3 later: same total); -static
+ *     -no-pie (22 us less per start than -static-pie: not worth ASLR); joining the v1
+ *     cgroups from the parent by pid (writing a pid, unlike "0" from the child itself, takes
+ *     cgroup_threadgroup_rwsem for writing, another grace period).
+ *   - Left: the cgroup layout detection reads /proc/self/mountinfo (80-150 us of kernel text
+ *     generation for ~20 mounts, ~0.2-0.35 ms in all cold) on the caller's lane, which with
+ *     the netns is the longer one by ~0.1-0.3 ms; CPU time per run is ~6.4 ms (perf stat,
+ *     all threads and children), ~155 page faults of it (~0.5 ms).
+ *
+ * Figures after the perf-run branch (ms, p50/p99, `coldstart -n 200`; other engineers'
+ * builds and tests ran on the host, load 2-3, so p99s are the host's, not ours):
+ *   idle spells (n=100 alternating with bwrap): run 4.47 (0.63x bwrap 7.11; main before:
+ *   5.32, 0.75x); with pinning forced 4.31-4.55 (0.58-0.59x).
+ *   under load 2.0-3.3 (coldstart -n 200): run 5.23-5.34 / bwrap 8.08-8.41: 0.64-0.65x
+ *   (main before, same load: 0.79x); pool of 4 1.89-2.04 p50, 5.2-13 p99; no pool 3.19-3.56.
+ * Figures before (ms, p50; n=160 alternating single runs via fork+exec; load ~1.8):
  *   sandlot-agent run: before 9.51 (1.14x bwrap), after 5.94 (0.71x); bwrap 8.37. CPU time
  *   (perf stat task-clock, all threads and children): 8.0 -> 6.35 ms; bwrap 5.44 ms.
  * In-process critical path, p50 of each step (load ~1.3; total 2.31 vs floor 1.72, 1.34x):
