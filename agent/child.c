@@ -1,6 +1,9 @@
 /*
  * The sandbox child, step by step (see child.h). The order matters:
- *   join the v1 cgroups (hybrid) -> enter the pool's network namespace
+ *   every CPU of the agent back (when the spawner runs on a subset and the CPU quota is
+ *   larger than that subset, or set-up only was pinned: see sandbox.c; first, so that no
+ *   later wake-up of ours waits on a CPU we were only lent)
+ *   -> join the v1 cgroups (hybrid) -> enter the pool's network namespace
  *   -> with a hook: wait for the parent's release (it runs the hook meanwhile)
  *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)
  *   -> file system: /tmp, /proc, /var/task in our copy of the template (needs CAP_SYS_ADMIN)
@@ -10,8 +13,6 @@
  *      template we share (rootfs.h)
  *   -> stdio and closing every other inherited fd -> rlimits
  *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
- *   -> every CPU of the agent back (when the spawner runs on a subset and the CPU quota
- *      is larger than that subset, see sandbox.c)
  *   -> seccomp (last: the steps above use syscalls the list refuses) -> init + CMD.
  */
 #include "child.h"
@@ -102,6 +103,8 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	const char *step = "wait for release";
 	int r;
 
+	if (p->cpus && sched_setaffinity(0, sizeof(*p->cpus), p->cpus) < 0)
+		fail(p->sock, "cpu affinity", sl_negerrno());
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sl_init_block_signals();
 	r = sl_cgroup_join_self(p->join_fds, p->n_join);
@@ -136,9 +139,6 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	if (r < 0)
 		fail(REPORT_FD, "drop privileges", r);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* a CMD allowed more CPU than the spawner's CPUs give gets them all (sandbox.c) */
-	if (p->cpus && sched_setaffinity(0, sizeof(*p->cpus), p->cpus) < 0)
-		fail(REPORT_FD, "cpu affinity", sl_negerrno());
 	r = sl_seccomp_apply(p->seccomp);
 	if (r < 0)
 		fail(REPORT_FD, "seccomp", r);
