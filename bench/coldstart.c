@@ -86,9 +86,11 @@
  *     creator's, woken thread next to its waker) while the other idled. On an idle host the
  *     caller now stays on its CPU and the spawner gets the others until spawn (given through
  *     the thread's attributes, so it is queued there at once): 5.48 -> 4.31 ms p50 (n=100,
- *     alternating, bwrap 7.48). Not when anything else runs (/proc/loadavg): next to one
- *     niced CPU hog a pinned run took 9.7 ms against 6.7 unpinned (bwrap 8.9) -- a pinned
- *     thread waits out the other task's slice (~1.5 ms) at every wake-up.
+ *     alternating, bwrap 7.48). Not when anything else runs (/proc/loadavg): a pinned thread
+ *     cannot leave a CPU shared with a busy task and waits out that task's slice at every
+ *     wake-up; with the other engineers' builds running, pinned runs took 9.0-10.0 ms p50
+ *     against 6.8-7.4 unpinned (bwrap 8.3-9.3). The child takes every CPU back as its
+ *     first step (it used to do so just before seccomp, after several wake-ups).
  *   - Detaching the host root from the template (umount2 MNT_DETACH after pivot_root) waits
  *     for an expedited RCU grace period: 0.035 ms idle, 0.07-0.5 ms with setup_net on the
  *     other CPU, 0.6-3.6 ms under load. A helper thread sharing the template does it while the
@@ -105,18 +107,24 @@
  *     the netns made first on main (main's lane 2.2 ms, clone3 later: same total); -static
  *     -no-pie (22 us less per start than -static-pie: not worth ASLR); joining the v1
  *     cgroups from the parent by pid (writing a pid, unlike "0" from the child itself, takes
- *     cgroup_threadgroup_rwsem for writing, another grace period).
+ *     cgroup_threadgroup_rwsem for writing, another grace period); handing the used network
+ *     namespace fd to the filler too, so cleanup_net is queued from its CPU (pool p50/p99
+ *     1.99/5.7 vs 2.42/7.8, then 2.01/7.3 vs 2.01/4.7: noise).
  *   - Left: the cgroup layout detection reads /proc/self/mountinfo (80-150 us of kernel text
  *     generation for ~20 mounts, ~0.2-0.35 ms in all cold) on the caller's lane, which with
  *     the netns is the longer one by ~0.1-0.3 ms; CPU time per run is ~6.4 ms (perf stat,
  *     all threads and children), ~155 page faults of it (~0.5 ms).
  *
- * Figures after the perf-run branch (ms, p50/p99, `coldstart -n 200`; other engineers'
- * builds and tests ran on the host, load 2-3, so p99s are the host's, not ours):
- *   idle spells (n=100 alternating with bwrap): run 4.47 (0.63x bwrap 7.11; main before:
- *   5.32, 0.75x); with pinning forced 4.31-4.55 (0.58-0.59x).
- *   under load 2.0-3.3 (coldstart -n 200): run 5.23-5.34 / bwrap 8.08-8.41: 0.64-0.65x
- *   (main before, same load: 0.79x); pool of 4 1.89-2.04 p50, 5.2-13 p99; no pool 3.19-3.56.
+ * Figures after the perf-run branch (ms; other engineers' builds and tests shared the host
+ * throughout, so compare ratios of one run):
+ *   idle spells (nothing else runnable: set-up pinned; n=100 alternating with bwrap):
+ *   run 4.31-4.66 p50 against bwrap 7.11-7.74: 0.58-0.63x (main before: 5.32-5.48, 0.73-
+ *   0.75x in the same runs).
+ *   busy host (load ~2, nothing pinned): coldstart -n 200 run 6.42 / bwrap 8.66 = 0.74x
+ *   (main before: 0.78-0.79x at load 1.5-4); alternating n=80: 6.78 / 8.33 (main 6.96).
+ *   next to a CPU-bound nice-15 loop on one CPU every row doubles (run 15.5-16.2, bwrap
+ *   16.4-16.9): each wake-up waits out the loop's slice.
+ *   in-process: pool of 4 1.61-2.45 p50, 4.7-13 p99; no pool 3.2-4.0 (load 1.2-2.6).
  * Figures before (ms, p50; n=160 alternating single runs via fork+exec; load ~1.8):
  *   sandlot-agent run: before 9.51 (1.14x bwrap), after 5.94 (0.71x); bwrap 8.37. CPU time
  *   (perf stat task-clock, all threads and children): 8.0 -> 6.35 ms; bwrap 5.44 ms.
