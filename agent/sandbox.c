@@ -46,7 +46,9 @@ struct sl_runtime {
 	bool swept;		    /* the start-up sweep was done (one-shot: after spawn) */
 	struct sl_shell *prepared;  /* one-shot: the sandbox's shell, made during set-up */
 	int detach_efd;		    /* one-shot: the template's host root is detached (rootfs.h) */
-	bool pinned;		    /* spawner and filler (one-shot: caller) on CPUs of their own */
+	bool pinned;		    /* spawner and filler on CPUs of their own (one-shot: spawner
+				       during set-up) */
+	bool caller_pinned;	    /* one-shot: the caller too, until spawn (idle host) */
 	cpu_set_t cpus, fg, bg;	    /* all the process's CPUs; spawner's; filler's (one-shot:
 				       the calling thread's, during set-up) */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
@@ -82,7 +84,7 @@ static void limits_of(const struct sl_sandbox_config *c, struct sl_cgroup_limits
 /* The pool starts with the limits of a default sandbox (128 MB, as `run`). */
 static int runtime_pool(struct sl_runtime *rt, unsigned size)
 {
-	const cpu_set_t *cpus = rt->pinned ? &rt->bg : NULL;
+	const cpu_set_t *cpus = rt->pinned && !rt->one_shot ? &rt->bg : NULL;
 	static char *const argv[] = {"-", NULL};
 	struct sl_sandbox_config def = {
 		.argv = argv, .memory_bytes = 128ULL << 20, .cpu_millis = 72};
@@ -110,12 +112,13 @@ static int others_running(void)
  * One-shot set-up runs on two threads at once, each with ~1 ms of mostly non-preemptible
  * kernel work (spawner: template + filter; caller: cgroups, then the network namespace).
  * Left to the scheduler, both often queued on one CPU (a new thread starts on its creator's,
- * a woken one goes where its waker ran) while the other idled: 0.8-1 ms lost per run. So,
- * when the other CPUs are idle, the caller stays on the CPU it runs on and the spawner gets
- * the others, until spawn (then both the caller and the sandbox get every CPU back). Not
- * when anything else runs: a pinned thread cannot leave a CPU shared with a busy task, even
- * a niced one, and waits up to its time slice (~1.5 ms) at every wake-up (measured: 9.7 ms
- * per run pinned against 6.7 unpinned next to one niced CPU hog). False: nothing pinned.
+ * a woken one goes where its waker ran) while the other idled: 0.8-1 ms lost per run. So the
+ * spawner gets every CPU but the caller's (exec put the caller on the least busy one); its
+ * child takes every CPU back as its first step. The caller stays on its CPU until spawn only
+ * when nothing else runs: a pinned thread cannot leave a CPU it shares with a busy task and
+ * waits out that task's slice at every wake-up (measured with other builds running: caller
+ * and spawner pinned 9.0-10.0 ms p50, spawner only 4.75, nothing 5.8-5.9). False: nothing
+ * pinned (one CPU).
  */
 static bool pin_one_shot(struct sl_runtime *rt)
 {
@@ -124,23 +127,24 @@ static bool pin_one_shot(struct sl_runtime *rt)
 	if (cur < 0 || sched_getaffinity(0, sizeof(rt->cpus), &rt->cpus) < 0 ||
 	    CPU_COUNT(&rt->cpus) < 2 || !CPU_ISSET(cur, &rt->cpus))
 		return false;
-	busy = others_running();
-	if (busy < 0 || busy >= CPU_COUNT(&rt->cpus) - 1)
-		return false;
 	rt->fg = rt->cpus;
 	CPU_CLR(cur, &rt->fg);
-	CPU_ZERO(&rt->bg);
-	CPU_SET(cur, &rt->bg);
-	return sched_setaffinity(0, sizeof(rt->bg), &rt->bg) == 0;
+	busy = others_running();
+	if (busy >= 0 && busy < CPU_COUNT(&rt->cpus) - 1) {
+		CPU_ZERO(&rt->bg);
+		CPU_SET(cur, &rt->bg);
+		rt->caller_pinned = sched_setaffinity(0, sizeof(rt->bg), &rt->bg) == 0;
+	}
+	return true;
 }
 
 /* One-shot: the calling thread gets its CPUs back (once). */
 static void unpin_caller(struct sl_runtime *rt)
 {
-	if (!rt->one_shot || !rt->pinned)
+	if (!rt->caller_pinned)
 		return;
 	(void)sched_setaffinity(0, sizeof(rt->cpus), &rt->cpus);
-	rt->pinned = false;
+	rt->caller_pinned = false;
 }
 
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
