@@ -83,14 +83,16 @@
  *     up, setns back: ~0.95 ms) while the spawner clones and the child mounts /tmp and /proc;
  *     the child receives it over the sync socket (SCM_RIGHTS) before dropping privileges.
  *   - Even with two lanes the kernel often put both threads on one CPU (new thread on its
- *     creator's, woken thread next to its waker) while the other idled. On an idle host the
- *     caller now stays on its CPU and the spawner gets the others until spawn (given through
- *     the thread's attributes, so it is queued there at once): 5.48 -> 4.31 ms p50 (n=100,
- *     alternating, bwrap 7.48). Not when anything else runs (/proc/loadavg): a pinned thread
- *     cannot leave a CPU shared with a busy task and waits out that task's slice at every
- *     wake-up; with the other engineers' builds running, pinned runs took 9.0-10.0 ms p50
- *     against 6.8-7.4 unpinned (bwrap 8.3-9.3). The child takes every CPU back as its
- *     first step (it used to do so just before seccomp, after several wake-ups).
+ *     creator's, woken thread next to its waker) while the other idled. The spawner now gets
+ *     every CPU but the caller's (through the thread's attributes, so it is queued there at
+ *     once) and its child takes every CPU back as its first step (it used to do so just
+ *     before seccomp, after several wake-ups: next to a busy task on that CPU each one
+ *     waited out the task's slice). The caller stays on its CPU until spawn only when
+ *     nothing else runs (/proc/loadavg). Alternating with bwrap: idle spell, both pinned
+ *     4.31 ms p50 (spawner only 4.61, main before 5.48, bwrap 7.48); other builds running,
+ *     spawner pinned 4.75-4.99 against 5.8-5.9 with nothing pinned and 9.0-10.0 with the
+ *     caller pinned too (bwrap 7.8-8.2); next to a CPU-bound loop on either CPU (nice 0 or
+ *     15) every row doubles, ours no worse than unpinned.
  *   - Detaching the host root from the template (umount2 MNT_DETACH after pivot_root) waits
  *     for an expedited RCU grace period: 0.035 ms idle, 0.07-0.5 ms with setup_net on the
  *     other CPU, 0.6-3.6 ms under load. A helper thread sharing the template does it while the
@@ -117,11 +119,10 @@
  *
  * Figures after the perf-run branch (ms; other engineers' builds and tests shared the host
  * throughout, so compare ratios of one run):
- *   idle spells (nothing else runnable: set-up pinned; n=100 alternating with bwrap):
- *   run 4.31-4.66 p50 against bwrap 7.11-7.74: 0.58-0.63x (main before: 5.32-5.48, 0.73-
- *   0.75x in the same runs).
- *   busy host (load ~2, nothing pinned): coldstart -n 200 run 6.42 / bwrap 8.66 = 0.74x
- *   (main before: 0.78-0.79x at load 1.5-4); alternating n=80: 6.78 / 8.33 (main 6.96).
+ *   idle spells (nothing else runnable; n=100 alternating with bwrap): run 4.31-4.66 p50
+ *   against bwrap 7.11-7.74: 0.58-0.63x (main before: 5.32-5.48, 0.73-0.75x, same runs).
+ *   other builds running (load ~1.7, n=80 alternating): run 4.90-4.99 / bwrap 7.79-8.08:
+ *   0.61-0.64x (main before 5.75-5.87: 0.71-0.75x).
  *   next to a CPU-bound nice-15 loop on one CPU every row doubles (run 15.5-16.2, bwrap
  *   16.4-16.9): each wake-up waits out the loop's slice.
  *   in-process: pool of 4 1.61-2.45 p50, 4.7-13 p99; no pool 3.2-4.0 (load 1.2-2.6).
