@@ -48,9 +48,7 @@ struct sl_runtime {
 	int detach_efd;		    /* one-shot: the template's host root is detached (rootfs.h) */
 	bool pinned;		    /* spawner and filler on CPUs of their own (one-shot: spawner
 				       during set-up) */
-	bool caller_pinned;	    /* one-shot: the caller too, until spawn (idle host) */
-	cpu_set_t cpus, fg, bg;	    /* all the process's CPUs; spawner's; filler's (one-shot:
-				       the calling thread's, during set-up) */
+	cpu_set_t cpus, fg, bg;	    /* all the process's CPUs; spawner's; filler's */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
 };
 
@@ -96,55 +94,28 @@ static int runtime_pool(struct sl_runtime *rt, unsigned size)
 	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim, cpus);
 }
 
-/* Tasks running or runnable on the host besides us, from /proc/loadavg; -1 if unknown. */
-static int others_running(void)
-{
-	char buf[128];
-	int running = -1;
-
-	if (sl_read_file("/proc/loadavg", buf, sizeof(buf)) <= 0 ||
-	    sscanf(buf, "%*s %*s %*s %d/", &running) != 1)
-		return -1;
-	return running - 1;
-}
-
 /*
  * One-shot set-up runs on two threads at once, each with ~1 ms of mostly non-preemptible
  * kernel work (spawner: template + filter; caller: cgroups, then the network namespace).
  * Left to the scheduler, both often queued on one CPU (a new thread starts on its creator's,
  * a woken one goes where its waker ran) while the other idled: 0.8-1 ms lost per run. So the
  * spawner gets every CPU but the caller's (exec put the caller on the least busy one); its
- * child takes every CPU back as its first step. The caller stays on its CPU until spawn only
- * when nothing else runs: a pinned thread cannot leave a CPU it shares with a busy task and
- * waits out that task's slice at every wake-up (measured with other builds running: caller
- * and spawner pinned 9.0-10.0 ms p50, spawner only 4.75, nothing 5.8-5.9). False: nothing
- * pinned (one CPU).
+ * child takes every CPU back as its first step. The caller is not pinned: a pinned thread
+ * cannot leave a CPU it shares with a busy task and waits out that task's slice at every
+ * wake-up (measured with other builds running: caller and spawner pinned 9.0-10.0 ms p50,
+ * spawner only 4.75, nothing 5.8-5.9; on an idle host pinning the caller too gained nothing).
+ * False: nothing pinned (one CPU).
  */
 static bool pin_one_shot(struct sl_runtime *rt)
 {
-	int cur = sched_getcpu(), busy;
+	int cur = sched_getcpu();
 
 	if (cur < 0 || sched_getaffinity(0, sizeof(rt->cpus), &rt->cpus) < 0 ||
 	    CPU_COUNT(&rt->cpus) < 2 || !CPU_ISSET(cur, &rt->cpus))
 		return false;
 	rt->fg = rt->cpus;
 	CPU_CLR(cur, &rt->fg);
-	busy = others_running();
-	if (busy >= 0 && busy < CPU_COUNT(&rt->cpus) - 1) {
-		CPU_ZERO(&rt->bg);
-		CPU_SET(cur, &rt->bg);
-		rt->caller_pinned = sched_setaffinity(0, sizeof(rt->bg), &rt->bg) == 0;
-	}
 	return true;
-}
-
-/* One-shot: the calling thread gets its CPUs back (once). */
-static void unpin_caller(struct sl_runtime *rt)
-{
-	if (!rt->caller_pinned)
-		return;
-	(void)sched_setaffinity(0, sizeof(rt->cpus), &rt->cpus);
-	rt->caller_pinned = false;
 }
 
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
@@ -203,7 +174,6 @@ void sl_runtime_free(struct sl_runtime **rt)
 {
 	if (!*rt)
 		return;
-	unpin_caller(*rt);
 	sl_spawner_free(&(*rt)->spawner);
 	sl_shell_free(&(*rt)->prepared);
 	sl_shellpool_free(&(*rt)->pool);
@@ -510,7 +480,6 @@ int sl_sandbox_spawn(struct sl_runtime *rt, const struct sl_sandbox_config *cfg,
 		return r;
 	}
 	r = spawn(sb, cfg);
-	unpin_caller(rt);
 	if (r < 0) {
 		sl_sandbox_free(&sb);
 		return r;
