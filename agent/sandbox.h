@@ -59,13 +59,13 @@ struct sl_runtime_opts {
 	uid_t uid_base;	       /* 0: 100000. uid = base + slot * SL_RUNTIME_SANDBOXES + n */
 	unsigned pool_size;    /* shells kept ready by a filler thread; 0: none */
 	bool one_shot;	       /* exactly one sandbox (sandlot-agent run): its cgroups are made
-				  during set-up while the spawner builds the template (the two
-				  threads pinned to different CPUs until spawn), its network
-				  namespace by spawn while the child starts (the child receives
-				  it), and it lives in the spawner thread's mount namespace (the
-				  template itself, no copy), whose host root a helper thread
-				  detaches meanwhile; a second spawn fails with -EBUSY;
-				  pool_size is ignored */
+				  during set-up while the spawner builds the template (the
+				  spawner on the CPUs other than the caller's until spawn), its
+				  network namespace by spawn while the child starts (the child
+				  receives it), and it lives in the spawner thread's mount
+				  namespace (the template itself, no copy), whose host root a
+				  helper thread detaches meanwhile; a second spawn fails with
+				  -EBUSY; pool_size is ignored */
 };
 
 /*

@@ -87,9 +87,9 @@
  *     every CPU but the caller's (through the thread's attributes, so it is queued there at
  *     once) and its child takes every CPU back as its first step (it used to do so just
  *     before seccomp, after several wake-ups: next to a busy task on that CPU each one
- *     waited out the task's slice). The caller stays on its CPU until spawn only when
- *     nothing else runs (/proc/loadavg). Alternating with bwrap: idle spell, both pinned
- *     4.31 ms p50 (spawner only 4.61, main before 5.48, bwrap 7.48); other builds running,
+ *     waited out the task's slice). The caller is not pinned. Alternating with bwrap: idle
+ *     spells, spawner pinned 4.61-4.88 ms p50, with the caller pinned too 4.31-5.08 (no
+ *     better on the whole; main before 5.48-5.60, bwrap 7.3-8.0); other builds running,
  *     spawner pinned 4.75-4.99 against 5.8-5.9 with nothing pinned and 9.0-10.0 with the
  *     caller pinned too (bwrap 7.8-8.2); next to a CPU-bound loop on either CPU (nice 0 or
  *     15) every row doubles, ours no worse than unpinned.
@@ -119,10 +119,14 @@
  *
  * Figures after the perf-run branch (ms; other engineers' builds and tests shared the host
  * throughout, so compare ratios of one run):
- *   idle spells (nothing else runnable; n=100 alternating with bwrap): run 4.31-4.66 p50
- *   against bwrap 7.11-7.74: 0.58-0.63x (main before: 5.32-5.48, 0.73-0.75x, same runs).
- *   other builds running (load ~1.7, n=80 alternating): run 4.90-4.99 / bwrap 7.79-8.08:
- *   0.61-0.64x (main before 5.75-5.87: 0.71-0.75x).
+ *   final code, idle host (load 0.0), `coldstart -n 200`:
+ *     fork+exec /bin/true 0.604/1.026; clone3+ns floor 1.609/6.237; pool of 4 1.783/5.825;
+ *     no pool 3.264/8.060; run 4.885/7.971; bwrap 7.277/9.365: run/bwrap 0.67x.
+ *   final code, n=100 alternating with bwrap: idle 4.80-4.88 / 7.9-8.0 (0.61-0.62x); main
+ *   before in the same runs 5.60 (0.76x).
+ *   during the work (caller and spawner pinned, idle spells): 4.31-4.66 / 7.11-7.74;
+ *   other builds running (load ~1.7, spawner pinned): 4.90-4.99 / 7.79-8.08 (0.61-0.64x;
+ *   main before 5.75-5.87: 0.71-0.75x).
  *   next to a CPU-bound nice-15 loop on one CPU every row doubles (run 15.5-16.2, bwrap
  *   16.4-16.9): each wake-up waits out the loop's slice.
  *   in-process: pool of 4 1.61-2.45 p50, 4.7-13 p99; no pool 3.2-4.0 (load 1.2-2.6).
