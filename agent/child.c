@@ -1,14 +1,18 @@
 /*
  * The sandbox child, step by step (see child.h). The order matters:
- *   join the v1 cgroups (hybrid) -> enter the pool's network namespace
+ *   every CPU of the agent back (when the spawner runs on a subset and the CPU quota is
+ *   larger than that subset, or set-up only was pinned: see sandbox.c; first, so that no
+ *   later wake-up of ours waits on a CPU we were only lent)
+ *   -> join the v1 cgroups (hybrid) -> enter the pool's network namespace
  *   -> with a hook: wait for the parent's release (it runs the hook meanwhile)
  *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)
  *   -> file system: /tmp, /proc, /var/task in our copy of the template (needs CAP_SYS_ADMIN)
- *   -> hostname -> loopback up (own netns only)
+ *   -> hostname -> one-shot: receive the network namespace, enter it; with a hook, wait for
+ *      the release only now -> loopback up (own netns only)
+ *   -> one-shot: wait until the spawner's helper has detached the host root from the
+ *      template we share (rootfs.h)
  *   -> stdio and closing every other inherited fd -> rlimits
  *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
- *   -> every CPU of the agent back (when the spawner runs on a subset and the CPU quota
- *      is larger than that subset, see sandbox.c)
  *   -> seccomp (last: the steps above use syscalls the list refuses) -> init + CMD.
  */
 #include "child.h"
@@ -70,12 +74,37 @@ static int arrange_fds(const struct sl_child_plan *p, const char **step)
 	return 0;
 }
 
+/* With a hook: "r" to the parent, then wait for its go (the hook runs meanwhile). */
+static void wait_release(const struct sl_child_plan *p)
+{
+	char go;
+
+	if (p->hooked && (write(p->sock, "r", 1) != 1 || read(p->sock, &go, 1) != 1))
+		_exit(SETUP_FAILED_STATUS); /* parent gone or gave up: nothing to report to */
+}
+
+/* One-shot: the network namespace the parent made while we started. */
+static void enter_late_netns(const struct sl_child_plan *p)
+{
+	int fd = sl_net_recv_fd(p->sock);
+
+	if (fd == -EPIPE)
+		_exit(SETUP_FAILED_STATUS); /* the parent could not make it: it reports why */
+	if (fd < 0)
+		fail(p->sock, "receive netns", fd);
+	if (setns(fd, CLONE_NEWNET) < 0)
+		fail(p->sock, "setns net", sl_negerrno());
+	close(fd);
+	wait_release(p);
+}
+
 _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 {
 	const char *step = "wait for release";
-	char go;
 	int r;
 
+	if (p->cpus && sched_setaffinity(0, sizeof(*p->cpus), p->cpus) < 0)
+		fail(p->sock, "cpu affinity", sl_negerrno());
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sl_init_block_signals();
 	r = sl_cgroup_join_self(p->join_fds, p->n_join);
@@ -83,8 +112,8 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, "join v1 cgroups", r);
 	if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) < 0)
 		fail(p->sock, "setns net", sl_negerrno());
-	if (p->hooked && (write(p->sock, "r", 1) != 1 || read(p->sock, &go, 1) != 1))
-		_exit(SETUP_FAILED_STATUS); /* parent gone or gave up: nothing to report to */
+	if (!p->late_netns)
+		wait_release(p);
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		fail(p->sock, "unshare cgroup", sl_negerrno());
 	r = sl_rootfs_enter(&p->rootfs, &step);
@@ -92,9 +121,14 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, step, r);
 	if (sethostname(p->hostname, strlen(p->hostname)) < 0)
 		fail(p->sock, "sethostname", sl_negerrno());
+	if (p->late_netns)
+		enter_late_netns(p);
 	r = p->new_netns ? sl_net_lo_up() : 0;
 	if (r < 0)
 		fail(p->sock, "loopback up", r);
+	r = p->detach_efd >= 0 ? sl_rootfs_wait_detached(p->detach_efd) : 0;
+	if (r < 0)
+		fail(p->sock, "detach host root", r);
 	r = arrange_fds(p, &step);
 	if (r < 0)
 		fail(p->sock, step, r);
@@ -105,9 +139,6 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	if (r < 0)
 		fail(REPORT_FD, "drop privileges", r);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* a CMD allowed more CPU than the spawner's CPUs give gets them all (sandbox.c) */
-	if (p->cpus && sched_setaffinity(0, sizeof(*p->cpus), p->cpus) < 0)
-		fail(REPORT_FD, "cpu affinity", sl_negerrno());
 	r = sl_seccomp_apply(p->seccomp);
 	if (r < 0)
 		fail(REPORT_FD, "seccomp", r);

@@ -3,7 +3,8 @@
  * The child side of a sandbox, as one ordered list of steps (sl_child_main). Everything it
  * uses was prepared by the parent (sandbox.c) before clone3; the child only makes syscalls on
  * it. clone3 already put it in the sandbox's v2 cgroup and new pid, mount (a copy of the
- * template), uts and ipc namespaces (and a new net namespace when the pool had none ready).
+ * template), uts and ipc namespaces (and a new net namespace when the pool had none ready;
+ * a one-shot sandbox's comes over the sync socket while the child sets up its mounts).
  */
 #include <sched.h>
 #include <stdbool.h>
@@ -20,10 +21,13 @@ struct sl_child_plan {
 	int stdio[3];	       /* fds to become 0, 1, 2; -1 = /dev/null inside */
 	int join_fds[SL_CG_N]; /* v1 "tasks" files to write "0" to (sl_cgroup_join_fds) */
 	size_t n_join;
-	int netns_fd;	/* network namespace to enter (lo up already), or -1 */
-	bool new_netns; /* clone3 made a network namespace (lo is down) */
-	bool new_mntns; /* clone3 copied the template; else we share the spawner's (one-shot) */
-	bool hooked;	/* the parent runs a hook: tell it when joined, wait for its go */
+	int netns_fd;	 /* network namespace to enter (lo up already), or -1 */
+	bool new_netns;	 /* clone3 made a network namespace (lo is down) */
+	bool late_netns; /* the parent sends the network namespace (lo up) over sock while we
+			    set up the rest (one-shot: made in parallel with our start) */
+	bool new_mntns;	 /* clone3 copied the template; else we share the spawner's (one-shot) */
+	bool hooked;	 /* the parent runs a hook: tell it when joined, wait for its go */
+	int detach_efd;	 /* one-shot: wait on it for the template's host root to be gone, or -1 */
 	struct sl_rootfs_child rootfs; /* code mount, /tmp options */
 	struct sl_creds creds;	       /* uid/gid and rlimits */
 	const struct sl_seccomp *seccomp;

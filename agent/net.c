@@ -1,12 +1,9 @@
 #include "net.h"
 
-#include "thread.h"
-
 #include <sandlot/util.h>
 
 #include <fcntl.h>
 #include <net/if.h>
-#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -42,31 +39,56 @@ int sl_net_new_ns(void)
 	return fd;
 }
 
-static void *maker(void *data)
+int sl_net_make_ns(void)
 {
-	struct sl_net_maker *m = data;
+	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int fd;
 
-	m->result = sl_net_new_ns();
-	return NULL;
-}
-
-int sl_net_maker_start(struct sl_net_maker *m)
-{
-	m->result = -1;
-	m->started = false;
-	int r = sl_thread_start(&m->thread, maker, m);
-
-	if (r < 0)
+	if (self < 0)
+		return sl_negerrno();
+	fd = sl_net_new_ns();
+	if (setns(self, CLONE_NEWNET) < 0) {
+		int r = sl_negerrno();
+		if (fd >= 0)
+			close(fd);
 		return r;
-	m->started = true;
-	return 0;
+	}
+	return fd;
 }
 
-int sl_net_maker_finish(struct sl_net_maker *m)
+int sl_net_send_fd(int sock, int fd)
 {
-	if (!m->started)
-		return -ECHILD;
-	pthread_join(m->thread, NULL);
-	m->started = false;
-	return m->result;
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = "n", .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : sl_negerrno();
+}
+
+int sl_net_recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = {.iov_base = &b, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+		return -EPIPE; /* the parent is gone or failed */
+	c = CMSG_FIRSTHDR(&mh);
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -EBADMSG;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
 }

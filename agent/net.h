@@ -1,7 +1,5 @@
 #pragma once
 /* The network namespace: with --net none, only loopback, and it is up. */
-#include <pthread.h>
-#include <stdbool.h>
 
 /* Brings "lo" up in the calling task's network namespace. Returns 0 or -errno. */
 int sl_net_lo_up(void);
@@ -9,19 +7,20 @@ int sl_net_lo_up(void);
 /*
  * Moves the calling thread into a new network namespace, brings its loopback up and returns
  * an fd to it (O_CLOEXEC), or -errno. For a thread that does nothing else on the network (it
- * stays in that namespace): the shell pool's filler, the one-shot runtime's helper.
+ * stays in that namespace): the shell pool's filler.
  */
 int sl_net_new_ns(void);
 
-/* sl_net_new_ns() on a thread of its own, while the caller does something else. */
-struct sl_net_maker {
-	pthread_t thread;
-	bool started;
-	int result; /* the fd or -errno, once joined */
-};
+/*
+ * A new network namespace with loopback up, made from the calling thread, which then goes
+ * back to the namespace it was in. Returns an fd to the new one (O_CLOEXEC), or -errno.
+ */
+int sl_net_make_ns(void);
 
-/* Starts the thread. Returns 0 or -errno. */
-int sl_net_maker_start(struct sl_net_maker *m);
-
-/* Waits for it: the namespace fd (the caller owns it) or -errno. Once per start. */
-int sl_net_maker_finish(struct sl_net_maker *m);
+/*
+ * The network namespace of a one-shot sandbox, made while its child starts: the parent sends
+ * it over the sync socket (one byte with SCM_RIGHTS), the child receives it before it needs
+ * it. send returns 0 or -errno; recv the fd (O_CLOEXEC) or -errno.
+ */
+int sl_net_send_fd(int sock, int fd);
+int sl_net_recv_fd(int sock);

@@ -129,8 +129,7 @@ static int make_dev(void)
 		return sl_negerrno();
 	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
 		snprintf(path, sizeof(path), BUILD_DIR "/dev/%s", devices[i].name);
-		if (mknod(path, S_IFCHR | 0666, makedev(devices[i].maj, devices[i].min)) < 0 ||
-		    chmod(path, 0666) < 0) /* umask */
+		if (mknod(path, S_IFCHR | 0666, makedev(devices[i].maj, devices[i].min)) < 0)
 			return sl_negerrno();
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
@@ -211,7 +210,48 @@ int sl_rootfs_check(const char *dir)
 	return 0;
 }
 
-int sl_rootfs_build(const char *dir)
+/* The helper: shares the builder's fs_struct (cwd: the new root, the old one stacked on it). */
+static void *detach_old_root(void *data)
+{
+	struct sl_rootfs_detach *d = data;
+	uint64_t v = 1;
+
+	if (CPU_COUNT(&d->cpus))
+		(void)sched_setaffinity(0, sizeof(d->cpus), &d->cpus);
+	if (umount2(".", MNT_DETACH) < 0)
+		v += (uint64_t)errno;
+	(void)!write(d->efd, &v, sizeof(v));
+	return NULL;
+}
+
+static int detach(struct sl_rootfs_detach *d)
+{
+	int r;
+
+	if (!d)
+		return umount2(".", MNT_DETACH) < 0 || chdir("/") < 0 ? sl_negerrno() : 0;
+	r = -pthread_create(&d->thread, NULL, detach_old_root, d);
+	d->started = r >= 0;
+	return r;
+}
+
+void sl_rootfs_detach_join(struct sl_rootfs_detach *d)
+{
+	if (d->started)
+		pthread_join(d->thread, NULL);
+	d->started = false;
+}
+
+int sl_rootfs_wait_detached(int efd)
+{
+	uint64_t v = 0;
+
+	if (read(efd, &v, sizeof(v)) != sizeof(v))
+		return sl_negerrno();
+	return v == 1 ? 0 : -(int)(v - 1);
+}
+
+int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
 	int r = sl_rootfs_check(dir);
@@ -223,16 +263,22 @@ int sl_rootfs_build(const char *dir)
 		return sl_negerrno();
 	if (mount("tmpfs", BUILD_DIR, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0)
 		return sl_negerrno();
+	/* the unshare gave the thread an fs_struct (so a umask) of its own: the template's
+	 * modes as written (no chmod per node); the sandboxes inherit the umask restored */
+	mode_t mask = umask(0);
 	r = populate(dir);
+	umask(mask);
 	if (r < 0)
 		return r;
-	/* pivot_root(".", ".") stacks the old root on top; detaching it leaves only ours */
-	if (chdir(BUILD_DIR) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+	/* read-only now, while it is an ordinary path (not "/" with the old root stacked) */
+	if (mount_setattr(AT_FDCWD, BUILD_DIR, 0, &ro, sizeof(ro)) < 0)
 		return sl_negerrno();
-	if (mount_setattr(AT_FDCWD, "/", 0, &ro, sizeof(ro)) < 0)
+	/* pivot_root(".", ".") stacks the old root on top (cwd and root are the new root, "/"
+	 * resolves to it); detaching the old one leaves only ours */
+	if (chdir(BUILD_DIR) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
 		return sl_negerrno();
-	return 0;
+	r = detach(async);
+	return r;
 }
 
 int sl_rootfs_open_code(const char *dir)

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,7 +45,9 @@ struct sl_runtime {
 	bool spawned;		    /* a sandbox was spawned (one-shot: the only one) */
 	bool swept;		    /* the start-up sweep was done (one-shot: after spawn) */
 	struct sl_shell *prepared;  /* one-shot: the sandbox's shell, made during set-up */
-	bool pinned;		    /* spawner and filler on CPUs of their own */
+	int detach_efd;		    /* one-shot: the template's host root is detached (rootfs.h) */
+	bool pinned;		    /* spawner and filler on CPUs of their own (one-shot: spawner
+				       during set-up) */
 	cpu_set_t cpus, fg, bg;	    /* all the process's CPUs; spawner's; filler's */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
 };
@@ -60,6 +63,7 @@ struct sl_sandbox {
 	int sock;     /* parent end of the sync/report socket */
 	int stdio[3]; /* parent ends of pipes */
 	int netns;    /* opened lazily */
+	int mntns;    /* its mount namespace (pool runtimes), released through the pool */
 	bool reaped;
 	struct sl_sandbox_result result;
 };
@@ -78,7 +82,7 @@ static void limits_of(const struct sl_sandbox_config *c, struct sl_cgroup_limits
 /* The pool starts with the limits of a default sandbox (128 MB, as `run`). */
 static int runtime_pool(struct sl_runtime *rt, unsigned size)
 {
-	const cpu_set_t *cpus = rt->pinned ? &rt->bg : NULL;
+	const cpu_set_t *cpus = rt->pinned && !rt->one_shot ? &rt->bg : NULL;
 	static char *const argv[] = {"-", NULL};
 	struct sl_sandbox_config def = {
 		.argv = argv, .memory_bytes = 128ULL << 20, .cpu_millis = 72};
@@ -90,47 +94,55 @@ static int runtime_pool(struct sl_runtime *rt, unsigned size)
 	return sl_shellpool_new(&rt->pool, rt->cg, prefix, size, &lim, cpus);
 }
 
-/* One-shot: the sandbox's shell, made before the spawner is ready (cgroups here, netns on the
- * maker thread), so that spawn has nothing left to make. */
-static int prepare_shell(struct sl_runtime *rt, struct sl_net_maker *netns)
+/*
+ * One-shot set-up runs on two threads at once, each with ~1 ms of mostly non-preemptible
+ * kernel work (spawner: template + filter; caller: cgroups, then the network namespace).
+ * Left to the scheduler, both often queued on one CPU (a new thread starts on its creator's,
+ * a woken one goes where its waker ran) while the other idled: 0.8-1 ms lost per run. So the
+ * spawner gets every CPU but the caller's (exec put the caller on the least busy one); its
+ * child takes every CPU back as its first step. The caller is not pinned: a pinned thread
+ * cannot leave a CPU it shares with a busy task and waits out that task's slice at every
+ * wake-up (measured with other builds running: caller and spawner pinned 9.0-10.0 ms p50,
+ * spawner only 4.75, nothing 5.8-5.9; on an idle host pinning the caller too gained nothing).
+ * False: nothing pinned (one CPU).
+ */
+static bool pin_one_shot(struct sl_runtime *rt)
 {
-	int r = sl_shellpool_take(rt->pool, &rt->prepared);
-	int fd = sl_net_maker_finish(netns);
+	int cur = sched_getcpu();
 
-	if (r < 0 || fd < 0) {
-		if (fd >= 0)
-			close(fd);
-		return r < 0 ? r : fd;
-	}
-	rt->prepared->netns_fd = fd;
-	return 0;
+	if (cur < 0 || sched_getaffinity(0, sizeof(rt->cpus), &rt->cpus) < 0 ||
+	    CPU_COUNT(&rt->cpus) < 2 || !CPU_ISSET(cur, &rt->cpus))
+		return false;
+	rt->fg = rt->cpus;
+	CPU_CLR(cur, &rt->fg);
+	return true;
 }
 
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 {
 	struct sl_cgroup_host host;
-	struct sl_net_maker netns = {0};
 	struct sl_runtime *rt = calloc(1, sizeof(*rt));
 	int r;
 
 	if (!rt)
 		return -ENOMEM;
-	rt->owner.lock_fd = -1;
+	rt->owner.lock_fd = rt->detach_efd = -1;
 	runtime_set_state_dir(rt, opts);
 	rt->seccomp = sl_seccomp_builtin();
 	rt->one_shot = opts && opts->one_shot;
 	/* a pool's filler gets a CPU of its own, the spawner (and so sandbox set-up) the rest */
 	if (opts && opts->pool_size && !rt->one_shot)
 		rt->pinned = sl_thread_split_cpus(&rt->cpus, &rt->fg, &rt->bg);
-	/* the spawner thread builds the root template and loads the base filter meanwhile;
-	 * a one-shot runtime's network namespace is made on a third thread, started first
-	 * (the longest of the three: ~1 ms in setup_net) */
+	if (rt->one_shot)
+		rt->pinned = pin_one_shot(rt);
+	/* the spawner thread builds the root template and loads the base filter meanwhile */
 	r = sl_rootfs_check(opts ? opts->rootfs : NULL);
-	if (r >= 0 && rt->one_shot)
-		r = sl_net_maker_start(&netns);
+	if (r >= 0 && rt->one_shot && (rt->detach_efd = eventfd(0, EFD_CLOEXEC)) < 0)
+		r = sl_negerrno();
+	struct sl_rootfs_detach detach = {.efd = rt->detach_efd, .cpus = rt->cpus};
 	if (r >= 0)
 		r = sl_spawner_new(&rt->spawner, rt->seccomp, opts ? opts->rootfs : NULL,
-				   rt->pinned ? &rt->fg : NULL);
+				   rt->pinned ? &rt->fg : NULL, rt->one_shot ? &detach : NULL);
 	if (r >= 0)
 		r = sl_owner_acquire(rt->state_dir, &rt->owner);
 	if (r >= 0)
@@ -143,15 +155,13 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	if (r >= 0 && !rt->one_shot)
 		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, true);
 	rt->swept = !rt->one_shot;
+	/* one-shot: the sandbox's cgroups now; its network namespace is made while the child
+	 * starts (spawn), and spawn hands its request over while the spawner is still getting
+	 * ready */
 	if (r >= 0 && rt->one_shot)
-		r = prepare_shell(rt, &netns);
-	if (r >= 0)
+		r = sl_shellpool_take(rt->pool, &rt->prepared);
+	if (r >= 0 && !rt->one_shot)
 		r = sl_spawner_wait_ready(rt->spawner);
-	if (netns.started) {
-		int fd = sl_net_maker_finish(&netns);
-		if (fd >= 0)
-			close(fd);
-	}
 	if (r < 0) {
 		sl_runtime_free(&rt);
 		return r;
@@ -169,6 +179,7 @@ void sl_runtime_free(struct sl_runtime **rt)
 	sl_shellpool_free(&(*rt)->pool);
 	sl_cgroup_root_free(&(*rt)->cg);
 	sl_owner_release(&(*rt)->owner);
+	sl_closep(&(*rt)->detach_efd);
 	free(*rt);
 	*rt = NULL;
 }
@@ -247,7 +258,7 @@ static struct sl_sandbox *sandbox_alloc(struct sl_runtime *rt)
 	if (!sb)
 		return NULL;
 	sb->rt = rt;
-	sb->pidfd = sb->sock = sb->netns = -1;
+	sb->pidfd = sb->sock = sb->netns = sb->mntns = -1;
 	sb->stdio[0] = sb->stdio[1] = sb->stdio[2] = -1;
 	sb->uid_index = SL_RUNTIME_SANDBOXES; /* none */
 	return sb;
@@ -308,11 +319,33 @@ static int clone_on_spawner(void *data)
 	return pid < 0 ? sl_negerrno() : pid;
 }
 
+/*
+ * One-shot: the child's network namespace (setup_net, ~0.8 ms of kernel work, the longest
+ * step) is made here while the spawner finishes its set-up and clones; the child receives
+ * it once its mounts are done (child.c). Returns 0 or -errno.
+ */
+static int send_late_netns(struct sl_sandbox *sb)
+{
+	int fd = sl_net_make_ns();
+
+	if (fd < 0)
+		return fd;
+	sb->shell->netns_fd = fd;
+	return sl_net_send_fd(sb->sock, fd);
+}
+
 static pid_t clone_child(struct sl_sandbox *sb, const struct sl_child_plan *plan)
 {
 	struct clone_req req = {.sb = sb, .plan = plan};
+	int r = 0;
+	pid_t pid;
 
-	return sl_spawner_call(sb->rt->spawner, clone_on_spawner, &req);
+	sl_spawner_post(sb->rt->spawner, clone_on_spawner, &req);
+	if (plan->late_netns)
+		r = send_late_netns(sb);
+	pid = sl_spawner_wait(sb->rt->spawner);
+	/* a child waiting for a namespace that never comes is killed by sl_sandbox_free */
+	return pid < 0 ? pid : r < 0 ? r : pid;
 }
 
 /*
@@ -349,9 +382,24 @@ static const cpu_set_t *cmd_cpus(const struct sl_runtime *rt, const struct sl_sa
 {
 	if (!rt->pinned)
 		return NULL;
+	if (rt->one_shot)
+		return &rt->cpus; /* the spawner's CPU was for set-up only */
 	if (c->cpu_millis && c->cpu_millis <= (uint32_t)CPU_COUNT(&rt->fg) * 1000)
 		return NULL; /* stays on the spawner's (foreground) CPUs */
 	return &rt->cpus;
+}
+
+/*
+ * A reference to the child's own mount namespace (a copy of the template), so that it is not
+ * torn down in the init's exit (an RCU grace period before the pidfd becomes readable) but
+ * by the pool's filler after free (sl_shellpool_release). -1 if the child is gone already.
+ */
+static int open_mntns(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
@@ -374,10 +422,12 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 		return r;
 	plan.n_join = sl_cgroup_join_fds(sb->cg, plan.join_fds);
 	plan.netns_fd = sb->shell->netns_fd;
-	plan.new_netns = plan.netns_fd < 0;
+	plan.late_netns = rt->one_shot && plan.netns_fd < 0;
+	plan.new_netns = plan.netns_fd < 0 && !plan.late_netns;
 	/* one-shot: the spawner's mount namespace is the sandbox's (see sl_runtime_opts) */
 	plan.new_mntns = !rt->one_shot;
 	plan.hooked = c->hook != NULL;
+	plan.detach_efd = rt->detach_efd;
 	if (c->code_dir && (code = sl_rootfs_open_code(c->code_dir)) < 0)
 		return code;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -401,6 +451,8 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	if (r < 0)
 		goto out;
 	sb->pid = r;
+	if (!rt->one_shot)
+		sb->mntns = open_mntns(sb->pid);
 	close_child_ends(c, plan.stdio, &plan.sock, &code);
 	return release_child(sb, c);
 out:
@@ -592,6 +644,7 @@ void sl_sandbox_free(struct sl_sandbox **sb)
 	sl_closep(&s->pidfd);
 	sl_closep(&s->sock);
 	sl_closep(&s->netns);
+	sl_shellpool_release(s->rt->pool, s->mntns);
 	for (int i = 0; i < 3; i++)
 		sl_closep(&s->stdio[i]);
 	if (s->uid_index < SL_RUNTIME_SANDBOXES)

@@ -28,8 +28,11 @@
  * Sandbox cgroups whose slot lock nobody holds are stale (their agent died, even by SIGKILL):
  * sl_runtime_new() and sl_runtime_sweep() kill their processes through cgroup.kill and remove
  * them from every hierarchy. Mount and network namespaces die with the sandbox's processes
- * (the template namespace with the spawner thread); sandbox processes also get SIGKILL as their
- * parent-death signal, so they do not outlive the thread that spawned them.
+ * (the template namespace with the spawner thread; with a pool, the runtime keeps a reference
+ * to each sandbox's mount namespace until free and hands it to the filler thread, so that
+ * its teardown, which waits for an RCU grace period, is neither in the init's exit nor on
+ * the caller's thread); sandbox processes also get SIGKILL as their parent-death signal, so
+ * they do not outlive the thread that spawned them.
  *
  * Threads: not thread-safe; use one runtime from one thread. The runtime starts its own
  * threads (spawner, pool filler) and forks nothing.
@@ -55,11 +58,14 @@ struct sl_runtime_opts {
 	const char *state_dir; /* slot locks; NULL: /run/sandlot */
 	uid_t uid_base;	       /* 0: 100000. uid = base + slot * SL_RUNTIME_SANDBOXES + n */
 	unsigned pool_size;    /* shells kept ready by a filler thread; 0: none */
-	bool one_shot;	       /* exactly one sandbox (sandlot-agent run): its cgroups and
-				  network namespace are made during set-up (the netns on a thread
-				  of its own, in parallel) and it lives in the spawner thread's
-				  mount namespace (the template itself, no copy); a second spawn
-				  fails with -EBUSY; pool_size is ignored */
+	bool one_shot;	       /* exactly one sandbox (sandlot-agent run): its cgroups are made
+				  during set-up while the spawner builds the template (the
+				  spawner on the CPUs other than the caller's until spawn), its
+				  network namespace by spawn while the child starts (the child
+				  receives it), and it lives in the spawner thread's mount
+				  namespace (the template itself, no copy), whose host root a
+				  helper thread detaches meanwhile; a second spawn fails with
+				  -EBUSY; pool_size is ignored */
 };
 
 /*

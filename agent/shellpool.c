@@ -16,7 +16,8 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-#define FILLER_NICE 5 /* behind the spawn path when both want a CPU */
+#define FILLER_NICE 5  /* behind the spawn path when both want a CPU */
+#define RELEASE_MAX 64 /* fds waiting for the filler to close them */
 
 struct sl_shellpool {
 	struct sl_cgroup_root *root;
@@ -32,6 +33,8 @@ struct sl_shellpool {
 	struct sl_shell **ready;     /* [target] */
 	cpu_set_t cpus;		     /* the filler's, if pinned */
 	bool pinned;
+	int release[RELEASE_MAX]; /* fds for the filler to close (sl_shellpool_release) */
+	size_t n_release;	  /* under lock */
 };
 
 void sl_shell_free(struct sl_shell **s)
@@ -70,6 +73,20 @@ static int shell_new(struct sl_shellpool *p, const struct sl_cgroup_limits *lim,
 	return 0;
 }
 
+/* Closes the fds handed over by sl_shellpool_release(); called and returns with the lock. */
+static void close_released(struct sl_shellpool *p)
+{
+	int fds[RELEASE_MAX];
+	size_t n = p->n_release;
+
+	memcpy(fds, p->release, n * sizeof(fds[0]));
+	p->n_release = 0;
+	pthread_mutex_unlock(&p->lock);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	pthread_mutex_lock(&p->lock);
+}
+
 static void *filler(void *arg)
 {
 	struct sl_shellpool *p = arg;
@@ -78,17 +95,20 @@ static void *filler(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	/*
-	 * Niced, on a CPU of its own when the runtime gave it one (see sl_thread_split_cpus).
+	 * Niced, on a CPU of its own when the runtime gave it one (see sl_thread_split_cpus;
+	 * set when the thread was started).
 	 * Not SCHED_IDLE: a CPU running only SCHED_IDLE tasks counts as idle, so wake-ups and
 	 * execs of sandbox tasks would be sent there, behind a filler that holds it for ~1 ms
 	 * inside setup_net (this kernel does not preempt kernel code). Not nice 19 either: on a
 	 * busy host it starved, the pool ran dry and every spawn made its own shell.
 	 */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);
-	if (p->pinned)
-		(void)sched_setaffinity(0, sizeof(p->cpus), &p->cpus);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
+		if (p->n_release) {
+			close_released(p);
+			continue;
+		}
 		if (p->n >= p->target) {
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
@@ -133,7 +153,7 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 		return -ENOMEM;
 	}
 	if (target) {
-		int r = sl_thread_start(&p->thread, filler, p);
+		int r = sl_thread_start(&p->thread, filler, p, p->pinned ? &p->cpus : NULL);
 		if (r < 0) {
 			sl_shellpool_free(&p);
 			return r;
@@ -159,11 +179,30 @@ void sl_shellpool_free(struct sl_shellpool **pp)
 	}
 	for (size_t i = 0; i < p->n; i++)
 		sl_shell_free(&p->ready[i]);
+	for (size_t i = 0; i < p->n_release; i++)
+		close(p->release[i]);
 	free(p->ready);
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 	*pp = NULL;
+}
+
+void sl_shellpool_release(struct sl_shellpool *p, int fd)
+{
+	bool queued = false;
+
+	if (fd < 0)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->thread_started && !p->stop && p->n_release < RELEASE_MAX) {
+		p->release[p->n_release++] = fd;
+		pthread_cond_signal(&p->wake);
+		queued = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!queued)
+		close(fd);
 }
 
 void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim)

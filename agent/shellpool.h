@@ -39,6 +39,14 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 /* Stops the thread and destroys the shells not taken. NULL-safe; sets *p to NULL. */
 void sl_shellpool_free(struct sl_shellpool **p);
 
+/*
+ * Hands fd over to the filler thread, which closes it when it next runs; closes it now when
+ * there is no filler (or too many wait). For the last reference to a sandbox's mount
+ * namespace: its teardown waits for an RCU grace period, which then happens neither in the
+ * sandbox's exit (before its pidfd becomes readable) nor on the caller's thread.
+ */
+void sl_shellpool_release(struct sl_shellpool *p, int fd);
+
 /* Limits for shells made from now on (shells already made get theirs at spawn). */
 void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim);
 

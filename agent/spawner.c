@@ -23,8 +23,9 @@ struct sl_spawner {
 	void *arg;
 	int result;
 	const struct sl_seccomp *sc;
-	const char *rootfs; /* for sl_rootfs_build(); only during set-up */
-	cpu_set_t cpus;	    /* the thread's (so its children's) CPUs, if pinned */
+	const char *rootfs;		/* for sl_rootfs_build(); only during set-up */
+	struct sl_rootfs_detach detach; /* efd -1: the build detaches the host root itself */
+	cpu_set_t cpus;			/* the thread's (so its children's) CPUs, if pinned */
 	bool pinned;
 };
 
@@ -36,13 +37,11 @@ static void *spawner_main(void *data)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	if (sp->pinned)
-		(void)sched_setaffinity(0, sizeof(sp->cpus), &sp->cpus);
 	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
 	r = sl_creds_drop_bounding();
 	/* this thread's mount namespace becomes the template every child copies */
 	if (r >= 0)
-		r = sl_rootfs_build(sp->rootfs);
+		r = sl_rootfs_build(sp->rootfs, sp->detach.efd >= 0 ? &sp->detach : NULL);
 	/* last: the base filter refuses pivot_root and umount2, which the build uses */
 	if (r >= 0)
 		r = sl_seccomp_apply_base(sp->sc);
@@ -64,25 +63,30 @@ static void *spawner_main(void *data)
 		pthread_cond_broadcast(&sp->cond);
 	}
 	pthread_mutex_unlock(&sp->lock);
+	sl_rootfs_detach_join(&sp->detach);
 	return NULL;
 }
 
-/* Waits for the thread to finish the current request; returns its result. */
-static int wait_done(struct sl_spawner *sp)
+int sl_spawner_wait(struct sl_spawner *sp)
 {
 	int r;
 
 	pthread_mutex_lock(&sp->lock);
-	while (!sp->done)
+	while (!sp->done && !(sp->ready && sp->ready_err < 0))
 		pthread_cond_wait(&sp->cond, &sp->lock);
-	sp->done = false;
-	r = sp->result;
+	if (sp->done) {
+		sp->done = false;
+		r = sp->result;
+	} else {
+		sp->pending = false;
+		r = sp->ready_err;
+	}
 	pthread_mutex_unlock(&sp->lock);
 	return r;
 }
 
 int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
-		   const cpu_set_t *cpus)
+		   const cpu_set_t *cpus, const struct sl_rootfs_detach *detach)
 {
 	struct sl_spawner *sp = calloc(1, sizeof(*sp));
 	int r;
@@ -91,13 +95,16 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const c
 		return -ENOMEM;
 	sp->sc = sc;
 	sp->rootfs = rootfs;
+	sp->detach.efd = -1;
+	if (detach)
+		sp->detach = *detach;
 	if (cpus) {
 		sp->cpus = *cpus;
 		sp->pinned = true;
 	}
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
-	r = sl_thread_start(&sp->thread, spawner_main, sp);
+	r = sl_thread_start(&sp->thread, spawner_main, sp, sp->pinned ? &sp->cpus : NULL);
 	if (r < 0) {
 		sl_spawner_free(&sp);
 		return r;
@@ -143,17 +150,18 @@ int sl_spawner_wait_ready(struct sl_spawner *sp)
 	return r;
 }
 
-int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
+void sl_spawner_post(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
 {
-	int r = sl_spawner_wait_ready(sp);
-
-	if (r < 0)
-		return r;
 	pthread_mutex_lock(&sp->lock);
 	sp->fn = fn;
 	sp->arg = arg;
 	sp->pending = true;
 	pthread_cond_broadcast(&sp->cond);
 	pthread_mutex_unlock(&sp->lock);
-	return wait_done(sp);
+}
+
+int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
+{
+	sl_spawner_post(sp, fn, arg);
+	return sl_spawner_wait(sp);
 }

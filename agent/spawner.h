@@ -10,6 +10,7 @@
  */
 #include <sched.h>
 
+#include "rootfs.h"
 #include "seccomp.h"
 
 struct sl_spawner;
@@ -18,13 +19,16 @@ struct sl_spawner;
  * Starts the thread, which empties its capability bounding set, builds the template from
  * rootfs (sl_rootfs_build: NULL = the host's; the string must live until the thread is ready)
  * and loads the base filter, without making the caller wait. cpus: the CPUs the thread (and
- * the children it clones) run on, or NULL to leave them (see sl_thread_split_cpus). Returns
- * 0 or -errno.
+ * the children it clones) run on, or NULL to leave them (see sl_thread_split_cpus).
+ * detach: NULL, or (efd, cpus; copied) for a template whose host root is detached by a
+ * helper thread while the spawner goes on (one-shot; see struct sl_rootfs_detach): each
+ * child then waits on the efd (sl_rootfs_wait_detached). Returns 0 or -errno.
  */
 int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
-		   const cpu_set_t *cpus);
+		   const cpu_set_t *cpus, const struct sl_rootfs_detach *detach);
 
-/* Waits until the thread is set up. Returns 0 or its -errno. */
+/* Waits until the thread is set up (only needed to see a set-up error early). Returns 0 or
+ * its -errno. */
 int sl_spawner_wait_ready(struct sl_spawner *sp);
 
 /*
@@ -37,8 +41,17 @@ void sl_spawner_stop(struct sl_spawner *sp);
 void sl_spawner_free(struct sl_spawner **sp);
 
 /*
- * Runs fn(arg) on the spawner thread and returns its result; blocks until then. fn runs under
- * the base filter: only syscalls it allows. One caller at a time. Returns fn's result, or
- * the thread's set-up error.
+ * Has fn(arg) run on the spawner thread as soon as it is ready (its set-up may still be under
+ * way: the request waits for it, not the caller), without waiting. fn runs under the base
+ * filter: only syscalls it allows. One request at a time: sl_spawner_wait() for each.
  */
+void sl_spawner_post(struct sl_spawner *sp, int (*fn)(void *arg), void *arg);
+
+/*
+ * Waits for the posted request: returns fn's result, or the thread's set-up error (the
+ * request is then dropped, fn never runs).
+ */
+int sl_spawner_wait(struct sl_spawner *sp);
+
+/* sl_spawner_post() + sl_spawner_wait(). */
 int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg);

@@ -1,7 +1,7 @@
 #pragma once
 /*
- * Starting the runtime's helper threads (spawner, netns maker, pool filler) so that they run
- * at once, next to the thread that starts them.
+ * Starting the runtime's helper threads (spawner, pool filler) so that they run at once, next
+ * to the thread that starts them.
  *
  * Why: on our hosts (2 vCPUs sharing a cache) a new thread is queued on its creator's CPU and
  * waits there until the creator blocks or the next load balance, ~2 ms later, even with the
@@ -10,7 +10,9 @@
  * 100 us: the helper runs on its CPU, and the creator's wake-up puts it on an idle CPU if
  * there is one (the kernel spreads wake-ups, not new threads). On a busy host the helper may
  * not get a CPU that soon; the creator then goes on (waiting without a bound cost up to ~2
- * ms per thread under load). No affinity is set: processes the helpers create inherit it.
+ * ms per thread under load). A thread given CPUs of its own (pool filler and spawner, one-
+ * shot spawner on an idle host) gets them before it first runs, so it is queued there at
+ * once and the creator does not wait; processes it creates inherit them.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -18,9 +20,11 @@
 
 /*
  * pthread_create(ret, NULL, fn, arg), returning once the new thread runs (or after 100 us).
- * Returns 0 or -errno.
+ * cpus: the thread's CPUs (and so its children's), or NULL to inherit the caller's; a thread
+ * with its CPUs set before it first runs is queued on them at once, so the caller does not
+ * wait. Returns 0 or -errno.
  */
-int sl_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg);
+int sl_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg, const cpu_set_t *cpus);
 
 /*
  * Splits the CPUs the process may use into a foreground set (*fg: all but the highest) and a

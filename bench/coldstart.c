@@ -50,11 +50,8 @@
  *   - One-shot (`run`): nothing is made that one sandbox does not need. The sandbox lives in
  *     the template itself (no copy, and no mount namespace teardown when it exits: the
  *     spawner thread is stopped before the cgroups are removed, so the teardown overlaps the
- *     rmdirs); its network namespace (0.6-1.0 ms in setup_net) is made on a thread of its own
- *     while the main thread detects the cgroup layout (0.2-0.3 ms cold), opens the roots and
- *     makes the cgroups (0.35 ms) and the spawner builds the template and loads the filter;
- *     the sweep of stale sandboxes runs after the spawn; cgroup figures are read only for
- *     --json.
+ *     rmdirs); the sweep of stale sandboxes runs after the spawn; cgroup figures are read
+ *     only for --json. (Its set-up was reworked on the perf-run branch, below.)
  *   - A new thread is queued on its creator's CPU and waits there ~1.9 ms (until the creator
  *     blocks or the next balance), even with the other CPU idle: sl_thread_start makes the
  *     creator sleep until the thread runs (it is then woken on the idle CPU), at most 100 us
@@ -75,7 +72,65 @@
  *     stack (~50 us): a vfork-style clone resets only the ignored ones.
  *   - Without a hook the child no longer waits for a release message.
  *
- * Figures (ms, p50; n=160 alternating single runs via fork+exec; load ~1.8):
+ * Findings, perf-run branch (2026-11; clock_gettime marks of every thread and of the child
+ * in a shared page, a throwaway patch; perf trace, perf record -e sched:sched_switch -g):
+ *   - `run` set-up was three threads on two vCPUs, each with ~1 ms of mostly non-preemptible
+ *     kernel work (netns maker in setup_net; spawner: template + base filter; main: cgroup
+ *     layout, roots, cgroups). They queued behind each other: the netns took 1.9-2.7 ms
+ *     instead of 0.8, the spawner's first step ran 1 ms after it was created. Now two lanes:
+ *     main makes the cgroups, posts the clone request to the spawner without waiting for it
+ *     to be ready (sl_spawner_post), and only then makes the network namespace (unshare, lo
+ *     up, setns back: ~0.95 ms) while the spawner clones and the child mounts /tmp and /proc;
+ *     the child receives it over the sync socket (SCM_RIGHTS) before dropping privileges.
+ *   - Even with two lanes the kernel often put both threads on one CPU (new thread on its
+ *     creator's, woken thread next to its waker) while the other idled. The spawner now gets
+ *     every CPU but the caller's (through the thread's attributes, so it is queued there at
+ *     once) and its child takes every CPU back as its first step (it used to do so just
+ *     before seccomp, after several wake-ups: next to a busy task on that CPU each one
+ *     waited out the task's slice). The caller is not pinned. Alternating with bwrap: idle
+ *     spells, spawner pinned 4.61-4.88 ms p50, with the caller pinned too 4.31-5.08 (no
+ *     better on the whole; main before 5.48-5.60, bwrap 7.3-8.0); other builds running,
+ *     spawner pinned 4.75-4.99 against 5.8-5.9 with nothing pinned and 9.0-10.0 with the
+ *     caller pinned too (bwrap 7.8-8.2); next to a CPU-bound loop on either CPU (nice 0 or
+ *     15) every row doubles, ours no worse than unpinned.
+ *   - Detaching the host root from the template (umount2 MNT_DETACH after pivot_root) waits
+ *     for an expedited RCU grace period: 0.035 ms idle, 0.07-0.5 ms with setup_net on the
+ *     other CPU, 0.6-3.6 ms under load. A helper thread sharing the template does it while the
+ *     spawner loads the filter and clones; the child waits on an eventfd for it just before it
+ *     closes its fds (so before anything of CMD runs). The root is made read-only before
+ *     pivot_root, while it is still an ordinary path.
+ *   - Pool: each sandbox's own mount namespace was torn down in its init's exit (umount_tree,
+ *     a synchronous expedited grace period, the tmpfs and proc superblocks) before the pidfd
+ *     became readable; the runtime holds /proc/<pid>/ns/mnt until free and the filler closes
+ *     it: init exit -> pidfd readable 241 -> 162 us p50.
+ *   - Template device nodes made under umask 0 (the spawner's own fs_struct): 5 chmods fewer.
+ *   - Tried, not kept: CLONE_NEWNET in the clone3 itself (the netns then sits serially on the
+ *     spawn path: clone3 0.3 -> 1.1 ms; no better than the three lanes, 5.85 vs 5.69 ms);
+ *     the netns made first on main (main's lane 2.2 ms, clone3 later: same total); -static
+ *     -no-pie (22 us less per start than -static-pie: not worth ASLR); joining the v1
+ *     cgroups from the parent by pid (writing a pid, unlike "0" from the child itself, takes
+ *     cgroup_threadgroup_rwsem for writing, another grace period); handing the used network
+ *     namespace fd to the filler too, so cleanup_net is queued from its CPU (pool p50/p99
+ *     1.99/5.7 vs 2.42/7.8, then 2.01/7.3 vs 2.01/4.7: noise).
+ *   - Left: the cgroup layout detection reads /proc/self/mountinfo (80-150 us of kernel text
+ *     generation for ~20 mounts, ~0.2-0.35 ms in all cold) on the caller's lane, which with
+ *     the netns is the longer one by ~0.1-0.3 ms; CPU time per run is ~6.4 ms (perf stat,
+ *     all threads and children), ~155 page faults of it (~0.5 ms).
+ *
+ * Figures after the perf-run branch (ms; other engineers' builds and tests shared the host
+ * throughout, so compare ratios of one run):
+ *   final code, idle host (load 0.0), `coldstart -n 200`:
+ *     fork+exec /bin/true 0.604/1.026; clone3+ns floor 1.609/6.237; pool of 4 1.783/5.825;
+ *     no pool 3.264/8.060; run 4.885/7.971; bwrap 7.277/9.365: run/bwrap 0.67x.
+ *   final code, n=100 alternating with bwrap: idle 4.80-4.88 / 7.9-8.0 (0.61-0.62x); main
+ *   before in the same runs 5.60 (0.76x).
+ *   during the work (caller and spawner pinned, idle spells): 4.31-4.66 / 7.11-7.74;
+ *   other builds running (load ~1.7, spawner pinned): 4.90-4.99 / 7.79-8.08 (0.61-0.64x;
+ *   main before 5.75-5.87: 0.71-0.75x).
+ *   next to a CPU-bound nice-15 loop on one CPU every row doubles (run 15.5-16.2, bwrap
+ *   16.4-16.9): each wake-up waits out the loop's slice.
+ *   in-process: pool of 4 1.61-2.45 p50, 4.7-13 p99; no pool 3.2-4.0 (load 1.2-2.6).
+ * Figures before (ms, p50; n=160 alternating single runs via fork+exec; load ~1.8):
  *   sandlot-agent run: before 9.51 (1.14x bwrap), after 5.94 (0.71x); bwrap 8.37. CPU time
  *   (perf stat task-clock, all threads and children): 8.0 -> 6.35 ms; bwrap 5.44 ms.
  * In-process critical path, p50 of each step (load ~1.3; total 2.31 vs floor 1.72, 1.34x):

@@ -7,6 +7,8 @@
 
 #include "cgroup-host.h"
 
+#include <sandlot/util.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -151,6 +153,48 @@ static void host_files_outside_binds_are_invisible(void **state)
 {
 	expect_contained(NULL, (const char *[]){"absent", "/work", "/root", "/home", "/run", "/sys",
 						"/var/lib", "/etc/shadow", "/boot", NULL});
+}
+
+/* Field 5 of a mountinfo line: the mount point ("" if the line is malformed). */
+static void mount_point(const char *line, char *ret, size_t len)
+{
+	const char *p = line;
+
+	for (int i = 0; i < 4 && p; i++) {
+		p = strchr(p, ' ');
+		p = p ? p + 1 : NULL;
+	}
+	snprintf(ret, len, "%.*s", p ? (int)strcspn(p, " ") : 0, p ? p : "");
+}
+
+/*
+ * Only the template's few mounts are in the sandbox's mount table: the host's root, which
+ * pivot_root stacked on top of the template, was detached (by a helper thread while the
+ * sandbox started; the child waits for it before anything of CMD runs), so no second "/"
+ * and none of the host's /sys, /dev, /run, ... mounts.
+ */
+static void host_mounts_are_not_in_its_mount_table(void **state)
+{
+	static const char *const host_only[] = {"/sys", "/dev", "/run", "/work", "/boot", "/home"};
+	char mp[512];
+	int roots = 0;
+
+	sl_test_require_root();
+	struct outcome *o = run(NULL, (const char *[]){"/bin/cat", "/proc/self/mountinfo", NULL});
+	assert_int_equal(jint(o, "exit_code"), 0);
+	for (char *line = o->out; line && *line && *line != '{';) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		mount_point(line, mp, sizeof(mp));
+		roots += strcmp(mp, "/") == 0;
+		for (size_t i = 0; i < ARRAY_SIZE(host_only); i++)
+			if (strncmp(mp, host_only[i], strlen(host_only[i])) == 0)
+				fail_msg("host mount in the sandbox: %s", line);
+		line = nl ? nl + 1 : NULL;
+	}
+	assert_int_equal(roots, 1);
+	outcome_free(o);
 }
 
 static void binds_are_read_only(void **state)
@@ -381,6 +425,7 @@ int main(void)
 		cmocka_unit_test(refuses_packet_socket),
 		cmocka_unit_test(host_files_outside_binds_are_invisible),
 		cmocka_unit_test(binds_are_read_only),
+		cmocka_unit_test(host_mounts_are_not_in_its_mount_table),
 		cmocka_unit_test(setuid_binary_gains_nothing),
 		cmocka_unit_test(fork_bomb_stops_at_pids_limit),
 		cmocka_unit_test(memory_bomb_is_oom_killed_inside),
