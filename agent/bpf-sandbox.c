@@ -195,14 +195,17 @@ static int unpin_links(struct sl_bpf *b, uint64_t cgid)
 	return sl_bpf_rm_tree(dir);
 }
 
-/* Attaches one program to the cgroup, or re-points the pinned link of an earlier run to it. */
-static int attach_one(const struct sl_bpf_cgprog *p, int cg_fd, const char *dir)
+/*
+ * Attaches one program to the cgroup, or re-points the pinned link of an earlier run to it
+ * (looked for only when dir is not fresh: a directory just made holds no links).
+ */
+static int attach_one(const struct sl_bpf_cgprog *p, int cg_fd, const char *dir, bool fresh)
 {
 	char path[PATH_MAX + 32];
 	_cleanup_close_ int fd = -1;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, p->name);
-	fd = bpf_obj_get(path);
+	fd = fresh ? -1 : bpf_obj_get(path);
 	if (fd >= 0)
 		return bpf_link_update(fd, p->fd, NULL) < 0 ? sl_negerrno() : 0;
 	fd = bpf_link_create(p->fd, cg_fd, (enum bpf_attach_type)p->attach_type, NULL);
@@ -245,24 +248,46 @@ static int set_attach_slot(struct sl_bpf *b, uint64_t cgid, uint32_t slot)
 	return r < 0 ? r : set_net_slot(b, cgid, slot);
 }
 
+/*
+ * Makes cgid's link directory (and the links directory above it when missing), telling whether
+ * it is new. Returns 0 or -errno.
+ */
+static int make_links_dir(struct sl_bpf *b, const char *dir, bool *ret_fresh)
+{
+	char top[PATH_MAX];
+	bool fresh = mkdir(dir, 0700) == 0;
+
+	if (!fresh && errno == ENOENT) { /* the links directory went (or never was) */
+		snprintf(top, sizeof(top), "%s/%s", b->pin_root, SL_BPF_LINKS_DIR);
+		if (mkdir(top, 0700) < 0 && errno != EEXIST)
+			return sl_negerrno();
+		fresh = mkdir(dir, 0700) == 0;
+	}
+	if (!fresh && errno != EEXIST)
+		return sl_negerrno();
+	*ret_fresh = fresh;
+	return 0;
+}
+
 /* Attaches every cgroup program, then tells them which slot they serve. */
 static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_fd)
 {
-	char dir[PATH_MAX], top[PATH_MAX];
+	char dir[PATH_MAX];
+	bool fresh;
 	int r;
 
 	if (b->ephemeral) {
 		r = attach_fdlinks(b, cgid, cg_fd);
 		return r < 0 ? r : set_attach_slot(b, cgid, slot);
 	}
-	snprintf(top, sizeof(top), "%s/%s", b->pin_root, SL_BPF_LINKS_DIR);
 	links_dir(b, cgid, dir, sizeof(dir));
-	if ((mkdir(top, 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
-		return sl_negerrno();
+	r = make_links_dir(b, dir, &fresh);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++) {
 		if (b->cgprogs[i].fd < 0)
 			continue;
-		r = attach_one(&b->cgprogs[i], cg_fd, dir);
+		r = attach_one(&b->cgprogs[i], cg_fd, dir, fresh);
 		if (r < 0)
 			return r;
 	}
