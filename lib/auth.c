@@ -49,27 +49,6 @@ int sl_key_new(struct sl_key **ret, const void *bytes, size_t len)
 	return 0;
 }
 
-static int read_key_file(int fd, unsigned char *buf, size_t max, size_t *ret_len)
-{
-	size_t len = 0;
-
-	for (;;) {
-		ssize_t n = read(fd, buf + len, max - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sl_negerrno();
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len == max)
-			return -EFBIG;
-	}
-	*ret_len = len;
-	return 0;
-}
-
 int sl_key_load(struct sl_key **ret, const char *path, const char **why)
 {
 	unsigned char buf[SL_KEY_MAX + 1];
@@ -95,7 +74,7 @@ int sl_key_load(struct sl_key **ret, const char *path, const char **why)
 		*why = "key file is accessible by other users (chmod 600)";
 		return -EPERM;
 	}
-	r = read_key_file(fd, buf, sizeof(buf), &len);
+	r = sl_read_fd(fd, buf, sizeof(buf), &len);
 	if (r == 0 && len < SL_KEY_MIN) {
 		*why = "key file shorter than 32 bytes";
 		r = -EINVAL;

@@ -8,17 +8,12 @@ int sl_read_file(const char *path, char *buf, size_t max)
 	return sl_read_fileat(AT_FDCWD, path, buf, max);
 }
 
-int sl_read_fileat(int dirfd, const char *name, char *buf, size_t max)
+int sl_read_fd(int fd, void *buf, size_t max, size_t *ret_len)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	size_t len = 0;
 
-	if (fd < 0)
-		return sl_negerrno();
-	if (max == 0)
-		return -EINVAL;
 	for (;;) {
-		ssize_t n = read(fd, buf + len, max - len);
+		ssize_t n = read(fd, (char *)buf + len, max - len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -31,6 +26,23 @@ int sl_read_fileat(int dirfd, const char *name, char *buf, size_t max)
 		if (len == max)
 			return -EFBIG;
 	}
+	*ret_len = len;
+	return 0;
+}
+
+int sl_read_fileat(int dirfd, const char *name, char *buf, size_t max)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	int r;
+
+	if (fd < 0)
+		return sl_negerrno();
+	if (max == 0)
+		return -EINVAL;
+	r = sl_read_fd(fd, buf, max, &len);
+	if (r < 0)
+		return r;
 	while (len > 0 && buf[len - 1] == '\n')
 		len--;
 	buf[len] = '\0';

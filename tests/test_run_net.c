@@ -7,6 +7,7 @@
  * network and CPU work and reports it.
  */
 #include "testutil.h"
+#include "bpfscaffold.h"
 
 #include "bpf-loader.h"
 #include "cgroup-host.h"
@@ -44,18 +45,6 @@ static int stop_pipe[2] = {-1, -1}; /* written to stop the server thread */
 static json_t *parsed[256];	    /* every --json result, freed by teardown */
 static size_t n_parsed;
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 static const char *probe_dir(void)
 {
 	const char *d = getenv("SL_NETPROBE_DIR");
@@ -73,7 +62,7 @@ static void remove_stale(void)
 	while (d && (e = readdir(d)))
 		if (sscanf(e->d_name, "sl-runbpf-%d-", &pid) == 1 && kill(pid, 0) < 0 &&
 		    errno == ESRCH)
-			sh("ip netns del %s 2>/dev/null", e->d_name);
+			sc_sh("ip netns del %s 2>/dev/null", e->d_name);
 	if (d)
 		closedir(d);
 	d = opendir("/sys/fs/bpf");
@@ -169,17 +158,17 @@ static int setup(void **state)
 	snprintf(ns_h, sizeof(ns_h), "sl-runbpf-%d-h", (int)getpid());
 	snprintf(ns_t, sizeof(ns_t), "sl-runbpf-%d-t", (int)getpid());
 	snprintf(pin_root, sizeof(pin_root), "/sys/fs/bpf/sandlot-test-runbpf-%d", (int)getpid());
-	if (sh("ip netns add %s && ip netns add %s", ns_h, ns_t) < 0 ||
-	    sh("ip -n %s link add vh type veth peer name vt netns %s", ns_h, ns_t) < 0 ||
-	    sh("ip -n %s addr add %s/24 dev vh && ip -n %s link set vh up && "
-	       "ip -n %s link set lo up",
-	       ns_h, H_ADDR, ns_h, ns_h) < 0 ||
-	    sh("ip -n %s addr add %s/24 dev vt && ip -n %s addr add %s/24 dev vt && "
-	       "ip -n %s link set vt up && ip -n %s link set lo up",
-	       ns_t, T_ADDR, ns_t, T_ADDR2, ns_t, ns_t) < 0 ||
+	if (sc_sh("ip netns add %s && ip netns add %s", ns_h, ns_t) < 0 ||
+	    sc_sh("ip -n %s link add vh type veth peer name vt netns %s", ns_h, ns_t) < 0 ||
+	    sc_sh("ip -n %s addr add %s/24 dev vh && ip -n %s link set vh up && "
+		  "ip -n %s link set lo up",
+		  ns_h, H_ADDR, ns_h, ns_h) < 0 ||
+	    sc_sh("ip -n %s addr add %s/24 dev vt && ip -n %s addr add %s/24 dev vt && "
+		  "ip -n %s link set vt up && ip -n %s link set lo up",
+		  ns_t, T_ADDR, ns_t, T_ADDR2, ns_t, ns_t) < 0 ||
 	    /* exactly what the tests need: "h" forwards, "t" routes the pool back to "h" */
-	    sh("ip netns exec %s sysctl -qw net.ipv4.ip_forward=1", ns_h) < 0 ||
-	    sh("ip -n %s route add 10.213.0.0/16 via %s", ns_t, H_ADDR) < 0)
+	    sc_sh("ip netns exec %s sysctl -qw net.ipv4.ip_forward=1", ns_h) < 0 ||
+	    sc_sh("ip -n %s route add 10.213.0.0/16 via %s", ns_t, H_ADDR) < 0)
 		return -1;
 	if (in_ns(ns_t, listen_all, NULL) < 0)
 		return -1;
@@ -203,7 +192,7 @@ static int teardown(void **state)
 	for (int i = 0; i < 3; i++)
 		sl_closep(&listeners[i]);
 	if (ns_h[0])
-		sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", ns_h, ns_t);
+		sc_sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", ns_h, ns_t);
 	if (pin_root[0])
 		sl_bpf_destroy_pins(pin_root);
 	return 0;

@@ -82,6 +82,12 @@ int sl_read_file(const char *path, char *buf, size_t max);
 /* Same, relative to a directory fd. */
 int sl_read_fileat(int dirfd, const char *name, char *buf, size_t max);
 
+/*
+ * Reads fd to its end into buf, as bytes (no NUL added), fewer than max of them: -EFBIG when
+ * max or more are there. Retries EINTR. Returns 0 with *ret_len set, or -errno.
+ */
+int sl_read_fd(int fd, void *buf, size_t max, size_t *ret_len);
+
 /* Writes s to path (open O_WRONLY, one write). Returns 0 or -errno. */
 int sl_write_file(const char *path, const char *s);
 
