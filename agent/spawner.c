@@ -159,9 +159,3 @@ void sl_spawner_post(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
 	pthread_cond_broadcast(&sp->cond);
 	pthread_mutex_unlock(&sp->lock);
 }
-
-int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
-{
-	sl_spawner_post(sp, fn, arg);
-	return sl_spawner_wait(sp);
-}

@@ -52,6 +52,3 @@ void sl_spawner_post(struct sl_spawner *sp, int (*fn)(void *arg), void *arg);
  * request is then dropped, fn never runs).
  */
 int sl_spawner_wait(struct sl_spawner *sp);
-
-/* sl_spawner_post() + sl_spawner_wait(). */
-int sl_spawner_call(struct sl_spawner *sp, int (*fn)(void *arg), void *arg);
