@@ -124,7 +124,9 @@ static void open_bpf(struct agent *a)
 	if (r < 0) {
 		sl_log_warn_err(r, "BPF: cannot watch the event ring buffer");
 		sl_bpf_free(&a->bpf);
+		return;
 	}
+	worker_prepare_shells(a); /* off the cold path: see worker.c */
 }
 
 /*
@@ -235,8 +237,10 @@ static void stop(struct agent *a)
 	sl_codecache_free(&a->cache);
 	if (a->loop && a->bpf)
 		sl_loop_del_io(a->loop, sl_bpf_events_fd(a->bpf));
-	sl_bpf_free(&a->bpf); /* pinned state stays: counters survive a restart */
+	/* the runtime first: its pool's filler prepares shells with a->bpf, and the shells never
+	 * used are discarded (their BPF registrations removed) as the pool goes */
 	sl_runtime_free(&a->rt);
+	sl_bpf_free(&a->bpf); /* pinned state stays: counters survive a restart */
 	sl_closep(&a->self_netns);
 	sl_loop_free(&a->loop);
 }

@@ -33,14 +33,18 @@ struct sl_shellpool {
 	struct sl_shell **ready;     /* [target] */
 	cpu_set_t cpus;		     /* the filler's, if pinned */
 	bool pinned;
-	int release[RELEASE_MAX]; /* fds for the filler to close (sl_shellpool_release) */
-	size_t n_release;	  /* under lock */
+	int release[RELEASE_MAX];    /* fds for the filler to close (sl_shellpool_release) */
+	size_t n_release;	     /* under lock */
+	struct sl_shell_hooks hooks; /* under lock; set once */
+	bool hooked;
 };
 
 void sl_shell_free(struct sl_shell **s)
 {
 	if (!*s)
 		return;
+	if ((*s)->prepared && (*s)->hooks.discard)
+		(*s)->hooks.discard(*s, (*s)->prepared_id, (*s)->hooks.data);
 	sl_cgroup_free(&(*s)->cg);
 	sl_closep(&(*s)->netns_fd);
 	free(*s);
@@ -87,6 +91,55 @@ static void close_released(struct sl_shellpool *p)
 	pthread_mutex_lock(&p->lock);
 }
 
+/* Runs the prepare hook on s (not in the queue), without the lock. */
+static void shell_prepare(struct sl_shell *s, const struct sl_shell_hooks *h)
+{
+	uint64_t id;
+
+	s->tried = true;
+	if (!h->prepare || h->prepare(s, &id, h->data) < 0)
+		return;
+	s->prepared = true;
+	s->prepared_id = id;
+	s->hooks = *h;
+}
+
+/* A ready shell the hooks have not seen (taken out of the queue), or NULL. Under the lock. */
+static struct sl_shell *take_unprepared(struct sl_shellpool *p)
+{
+	struct sl_shell *s;
+
+	if (!p->hooked)
+		return NULL;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->ready[i]->tried)
+			continue;
+		s = p->ready[i];
+		p->ready[i] = p->ready[--p->n];
+		return s;
+	}
+	return NULL;
+}
+
+/* Makes a shell (cgroups, netns, then the hooks' preparation). Called and returns with the
+ * lock. NULL when out of resources. */
+static struct sl_shell *fill_one(struct sl_shellpool *p)
+{
+	struct sl_cgroup_limits lim = p->lim;
+	struct sl_shell_hooks h = p->hooks;
+	bool hooked = p->hooked;
+	struct sl_shell *s = NULL;
+
+	pthread_mutex_unlock(&p->lock);
+	int r = shell_new(p, &lim, &s);
+	if (r >= 0 && (s->netns_fd = sl_net_new_ns()) < 0)
+		sl_shell_free(&s);
+	if (s && hooked)
+		shell_prepare(s, &h);
+	pthread_mutex_lock(&p->lock);
+	return s;
+}
+
 static void *filler(void *arg)
 {
 	struct sl_shellpool *p = arg;
@@ -109,17 +162,22 @@ static void *filler(void *arg)
 			close_released(p);
 			continue;
 		}
+		struct sl_shell *s = take_unprepared(p);
+
+		if (s) {
+			struct sl_shell_hooks h = p->hooks;
+
+			pthread_mutex_unlock(&p->lock);
+			shell_prepare(s, &h);
+			pthread_mutex_lock(&p->lock);
+			p->ready[p->n++] = s;
+			continue;
+		}
 		if (p->n >= p->target) {
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
 		}
-		struct sl_cgroup_limits lim = p->lim;
-		struct sl_shell *s = NULL;
-		pthread_mutex_unlock(&p->lock);
-		int r = shell_new(p, &lim, &s);
-		if (r >= 0 && (s->netns_fd = sl_net_new_ns()) < 0)
-			sl_shell_free(&s);
-		pthread_mutex_lock(&p->lock);
+		s = fill_one(p);
 		if (!s) { /* out of resources: retry when a shell is taken or freed */
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
@@ -203,6 +261,17 @@ void sl_shellpool_release(struct sl_shellpool *p, int fd)
 	pthread_mutex_unlock(&p->lock);
 	if (!queued)
 		close(fd);
+}
+
+void sl_shellpool_set_hooks(struct sl_shellpool *p, const struct sl_shell_hooks *hooks)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->hooked) {
+		p->hooks = *hooks;
+		p->hooked = true;
+		pthread_cond_signal(&p->wake);
+	}
+	pthread_mutex_unlock(&p->lock);
 }
 
 void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim)

@@ -13,16 +13,39 @@
  * sandbox cgroups (named with the owner's slot, see owner.h); the netns go with the process.
  */
 #include <sched.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cgroup.h"
 
 #define SL_SHELL_ID_MAX 48
 
+struct sl_shell;
+
+/*
+ * Work of the pool's owner on every shell made ahead (sl_shellpool_set_hooks), e.g. attaching
+ * BPF programs to its cgroup while it waits in the pool rather than on the cold path.
+ */
+struct sl_shell_hooks {
+	/* On the filler thread, for a shell whose cgroups and netns exist: 0 with an id of the
+	   owner's choosing (a BPF cgroup id), or -errno: the shell is then used unprepared. */
+	int (*prepare)(const struct sl_shell *s, uint64_t *ret_id, void *data);
+	/* When a prepared shell is freed (sl_shell_free, used or not, on the freeing thread),
+	   before its cgroups are removed: undoes what prepare did unless the owner took it
+	   over meanwhile. */
+	void (*discard)(const struct sl_shell *s, uint64_t id, void *data);
+	void *data; /* must outlive the pool and every shell it made */
+};
+
 struct sl_shell {
 	char id[SL_SHELL_ID_MAX]; /* also the cgroup name */
 	struct sl_cgroup *cg;
 	int netns_fd; /* network namespace with lo up, or -1: clone3 makes one (CLONE_NEWNET) */
+	bool tried;   /* the prepare hook ran (successfully or not) */
+	bool prepared;
+	uint64_t prepared_id;	     /* from the prepare hook */
+	struct sl_shell_hooks hooks; /* when prepared: for the discard hook */
 };
 
 struct sl_shellpool;
@@ -47,6 +70,13 @@ void sl_shellpool_free(struct sl_shellpool **p);
  */
 void sl_shellpool_release(struct sl_shellpool *p, int fd);
 
+/*
+ * Sets the hooks (once, from the runtime's thread): the filler prepares every shell it makes
+ * from now on, and the ready ones not prepared yet. Shells made on the spot by take (the pool
+ * ran dry) are not prepared.
+ */
+void sl_shellpool_set_hooks(struct sl_shellpool *p, const struct sl_shell_hooks *hooks);
+
 /* Limits for shells made from now on (shells already made get theirs at spawn). */
 void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim);
 
@@ -57,5 +87,6 @@ void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limi
  */
 int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret);
 
-/* Destroys the shell's cgroups (best effort) and closes its netns. NULL-safe. */
+/* Runs the discard hook of a prepared shell, destroys the shell's cgroups (best effort) and
+ * closes its netns. NULL-safe. */
 void sl_shell_free(struct sl_shell **s);

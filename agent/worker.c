@@ -10,6 +10,7 @@
  */
 #include "agent.h"
 #include "lambda-env.h"
+#include "shellpool.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
@@ -19,6 +20,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -394,6 +396,48 @@ static int listener_in(struct agent *a, int netns)
 	return fd;
 }
 
+/* What BPF registers for every sandbox of this agent (the same when prepared ahead). */
+static void bpf_spec(struct agent *a, const char *id, char *path, size_t len,
+		     struct sl_bpf_sandbox_spec *ret)
+{
+	snprintf(path, len, "%s/%s", a->cg_dir, id);
+	*ret = (struct sl_bpf_sandbox_spec){.cgroup_path = path,
+					    .idle_ns = a->cfg.idle_threshold_ns};
+}
+
+/* On the pool's filler thread: the shell's cgroup gets its links, pins and map entries. */
+static int prepare_shell(const struct sl_shell *sh, uint64_t *ret_id, void *data)
+{
+	static atomic_bool warned;
+	struct agent *a = data;
+	char path[SL_CGROUP_PATH_MAX + 2 * SL_SANDBOX_ID_MAX];
+	struct sl_bpf_sandbox_spec spec;
+	int r;
+
+	bpf_spec(a, sh->id, path, sizeof(path), &spec);
+	r = sl_bpf_sandbox_prepare(a->bpf, &spec, ret_id);
+	if (r < 0 && !atomic_exchange(&warned, true))
+		sl_log_warn_err(r, "BPF: preparing pooled shell %s (spawns will register)", sh->id);
+	return r;
+}
+
+/* A prepared shell is freed: its registration goes unless a sandbox claimed it. */
+static void discard_shell(const struct sl_shell *sh, uint64_t id, void *data)
+{
+	struct agent *a = data;
+
+	(void)sh;
+	(void)sl_bpf_sandbox_discard(a->bpf, id);
+}
+
+void worker_prepare_shells(struct agent *a)
+{
+	struct sl_shell_hooks h = {.prepare = prepare_shell, .discard = discard_shell, .data = a};
+
+	if (a->bpf)
+		sl_runtime_set_shell_hooks(a->rt, &h);
+}
+
 static int spawn_hook(struct sl_sandbox *sb, void *data)
 {
 	struct spawn_ctx *c = data;
@@ -411,10 +455,10 @@ static int spawn_hook(struct sl_sandbox *sb, void *data)
 		return c->listen_fd;
 	t1 = sl_now_ns();
 	if (a->bpf) {
-		struct sl_bpf_sandbox_spec spec = {.cgroup_path = path,
-						   .idle_ns = a->cfg.idle_threshold_ns};
+		struct sl_bpf_sandbox_spec spec;
 
-		snprintf(path, sizeof(path), "%s/%s", a->cg_dir, sl_sandbox_id(sb));
+		/* claims the registration made while the shell was pooled, if it was */
+		bpf_spec(a, sl_sandbox_id(sb), path, sizeof(path), &spec);
 		r = sl_bpf_sandbox_add(a->bpf, &spec, &s->cgid);
 		if (r == 0)
 			s->bpf = true;

@@ -1,0 +1,102 @@
+/*
+ * Cgroups registered ahead of their sandboxes (sl_bpf_sandbox_prepare): a pooled shell's
+ * cgroup gets its links, pins and map entries while it waits in the pool, on the pool's
+ * filler thread, and the sandbox's registration on the cold path only claims it.
+ */
+#include "bpf-internal.h"
+
+#include <sandlot/util.h>
+
+#include <string.h>
+#include <sys/file.h>
+
+static struct sl_bpf_prepared *prepared_of(struct sl_bpf *b, uint64_t cgid)
+{
+	for (size_t i = 0; i < b->n_prepared; i++)
+		if (b->prepared[i].cgid == cgid)
+			return &b->prepared[i];
+	return NULL;
+}
+
+void sl_bpf_forget_prepared(struct sl_bpf *b, uint64_t cgid)
+{
+	struct sl_bpf_prepared *p = prepared_of(b, cgid);
+
+	if (p)
+		*p = b->prepared[--b->n_prepared];
+}
+
+static int remember(struct sl_bpf *b, uint64_t cgid, uint64_t idle_ns)
+{
+	struct sl_bpf_prepared *n;
+
+	if (prepared_of(b, cgid))
+		return 0;
+	if (b->n_prepared >= SL_BPF_MAX_SANDBOXES)
+		return -ENOSPC;
+	n = realloc(b->prepared, (b->n_prepared + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	b->prepared = n;
+	b->prepared[b->n_prepared++] = (struct sl_bpf_prepared){.cgid = cgid, .idle_ns = idle_ns};
+	return 0;
+}
+
+static uint64_t idle_of(const struct sl_bpf_sandbox_spec *spec)
+{
+	return spec->idle_ns ? spec->idle_ns : SL_BPF_DEFAULT_IDLE_NS;
+}
+
+int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
+{
+	struct sl_bpf_prepared *p = prepared_of(b, cgid);
+	uint64_t idle_ns;
+	int r;
+
+	if (!p)
+		return 0;
+	idle_ns = p->idle_ns;
+	sl_bpf_forget_prepared(b, cgid); /* claimed: sl_bpf_sandbox_remove() is the owner's */
+	if (!spec->policy && !spec->n_addrs && idle_of(spec) == idle_ns)
+		return 1; /* the prepared registration is this sandbox's as it is */
+	r = sl_bpf_reconfigure(b, spec, cgid);
+	if (r < 0) {
+		sl_bpf_sandbox_remove_locked(b, cgid);
+		return r;
+	}
+	return 1;
+}
+
+int sl_bpf_sandbox_prepare(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
+			   uint64_t *ret_cgid)
+{
+	uint64_t cgid;
+	int r;
+
+	if (!spec || spec->policy || spec->n_addrs)
+		return -EINVAL;
+	sl_bpf_lock(b, LOCK_EX);
+	r = sl_bpf_sandbox_add_locked(b, spec, &cgid);
+	if (r >= 0) {
+		r = remember(b, cgid, idle_of(spec));
+		if (r < 0)
+			sl_bpf_sandbox_remove_locked(b, cgid);
+	}
+	sl_bpf_lock(b, LOCK_UN);
+	if (r < 0)
+		return r;
+	if (ret_cgid)
+		*ret_cgid = cgid;
+	return 0;
+}
+
+int sl_bpf_sandbox_discard(struct sl_bpf *b, uint64_t cgid)
+{
+	int r = -ENOENT;
+
+	sl_bpf_lock(b, LOCK_EX);
+	if (prepared_of(b, cgid))
+		r = sl_bpf_sandbox_remove_locked(b, cgid); /* forgets it too */
+	sl_bpf_lock(b, LOCK_UN);
+	return r;
+}
