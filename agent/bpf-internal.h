@@ -67,8 +67,9 @@ struct sl_bpf {
 	char cg_parent[PATH_MAX];
 	/* Registrations may come from several threads (a shell pool's filler prepares cgroups):
 	   sl_bpf_lock takes this mutex, then the pin root's flock (which excludes other
-	   processes only). The fields below are under it. */
+	   processes only). */
 	pthread_mutex_t mutex;
+	pthread_mutex_t prep_lock; /* the table below (taken alone, or inside mutex) */
 	struct sl_bpf_prepared *prepared;
 	size_t n_prepared;
 };
@@ -111,5 +112,12 @@ int sl_bpf_reconfigure(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
  */
 int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid);
 
-/* Lock held. Forgets that cgid was prepared (its registration is going). */
+/*
+ * No lock needed: claims cgid when it was prepared with exactly what spec sets (no policy, no
+ * addresses, the same idle threshold), which leaves nothing to write. True when claimed.
+ */
+bool sl_bpf_claim_unchanged(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
+			    uint64_t cgid);
+
+/* Forgets that cgid was prepared (its registration is going). */
 void sl_bpf_forget_prepared(struct sl_bpf *b, uint64_t cgid);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 
+/* Under b->prep_lock. */
 static struct sl_bpf_prepared *prepared_of(struct sl_bpf *b, uint64_t cgid)
 {
 	for (size_t i = 0; i < b->n_prepared; i++)
@@ -18,45 +19,70 @@ static struct sl_bpf_prepared *prepared_of(struct sl_bpf *b, uint64_t cgid)
 	return NULL;
 }
 
-void sl_bpf_forget_prepared(struct sl_bpf *b, uint64_t cgid)
-{
-	struct sl_bpf_prepared *p = prepared_of(b, cgid);
-
-	if (p)
-		*p = b->prepared[--b->n_prepared];
-}
-
-static int remember(struct sl_bpf *b, uint64_t cgid, uint64_t idle_ns)
-{
-	struct sl_bpf_prepared *n;
-
-	if (prepared_of(b, cgid))
-		return 0;
-	if (b->n_prepared >= SL_BPF_MAX_SANDBOXES)
-		return -ENOSPC;
-	n = realloc(b->prepared, (b->n_prepared + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	b->prepared = n;
-	b->prepared[b->n_prepared++] = (struct sl_bpf_prepared){.cgid = cgid, .idle_ns = idle_ns};
-	return 0;
-}
-
 static uint64_t idle_of(const struct sl_bpf_sandbox_spec *spec)
 {
 	return spec->idle_ns ? spec->idle_ns : SL_BPF_DEFAULT_IDLE_NS;
 }
 
+/*
+ * Takes cgid out of the table when it is there and, when want_idle is not 0, registered with
+ * that idle threshold. True when it was taken (its threshold into *ret_idle, if not NULL).
+ */
+static bool take_prepared(struct sl_bpf *b, uint64_t cgid, uint64_t want_idle, uint64_t *ret_idle)
+{
+	struct sl_bpf_prepared *p;
+	bool found = false;
+
+	pthread_mutex_lock(&b->prep_lock);
+	p = prepared_of(b, cgid);
+	if (p && (!want_idle || p->idle_ns == want_idle)) {
+		if (ret_idle)
+			*ret_idle = p->idle_ns;
+		*p = b->prepared[--b->n_prepared];
+		found = true;
+	}
+	pthread_mutex_unlock(&b->prep_lock);
+	return found;
+}
+
+void sl_bpf_forget_prepared(struct sl_bpf *b, uint64_t cgid)
+{
+	(void)take_prepared(b, cgid, 0, NULL);
+}
+
+static int remember(struct sl_bpf *b, uint64_t cgid, uint64_t idle_ns)
+{
+	struct sl_bpf_prepared *n;
+	int r = 0;
+
+	pthread_mutex_lock(&b->prep_lock);
+	if (prepared_of(b, cgid)) {
+		/* registered already */
+	} else if (b->n_prepared >= SL_BPF_MAX_SANDBOXES) {
+		r = -ENOSPC;
+	} else if (!(n = realloc(b->prepared, (b->n_prepared + 1) * sizeof(*n)))) {
+		r = -ENOMEM;
+	} else {
+		b->prepared = n;
+		n[b->n_prepared++] = (struct sl_bpf_prepared){.cgid = cgid, .idle_ns = idle_ns};
+	}
+	pthread_mutex_unlock(&b->prep_lock);
+	return r;
+}
+
+bool sl_bpf_claim_unchanged(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
+{
+	return !spec->policy && !spec->n_addrs && take_prepared(b, cgid, idle_of(spec), NULL);
+}
+
 int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
 {
-	struct sl_bpf_prepared *p = prepared_of(b, cgid);
 	uint64_t idle_ns;
 	int r;
 
-	if (!p)
+	if (!take_prepared(b, cgid, 0, &idle_ns))
 		return 0;
-	idle_ns = p->idle_ns;
-	sl_bpf_forget_prepared(b, cgid); /* claimed: sl_bpf_sandbox_remove() is the owner's */
+	/* claimed: sl_bpf_sandbox_remove() is the owner's now */
 	if (!spec->policy && !spec->n_addrs && idle_of(spec) == idle_ns)
 		return 1; /* the prepared registration is this sandbox's as it is */
 	r = sl_bpf_reconfigure(b, spec, cgid);
@@ -92,11 +118,12 @@ int sl_bpf_sandbox_prepare(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *s
 
 int sl_bpf_sandbox_discard(struct sl_bpf *b, uint64_t cgid)
 {
-	int r = -ENOENT;
+	int r;
 
+	if (!take_prepared(b, cgid, 0, NULL))
+		return -ENOENT;
 	sl_bpf_lock(b, LOCK_EX);
-	if (prepared_of(b, cgid))
-		r = sl_bpf_sandbox_remove_locked(b, cgid); /* forgets it too */
+	r = sl_bpf_sandbox_remove_locked(b, cgid);
 	sl_bpf_lock(b, LOCK_UN);
 	return r;
 }

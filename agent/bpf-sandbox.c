@@ -537,8 +537,17 @@ int sl_bpf_sandbox_add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec
 
 int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
 {
+	uint64_t cgid;
 	int r;
 
+	/* a pooled shell's cgroup prepared with this spec: claimed without the registration
+	   lock, which a filler preparing the next shell may hold for a few hundred us */
+	if (spec && spec->cgroup_path && sl_cgroup_path_id(spec->cgroup_path, &cgid) == 0 &&
+	    sl_bpf_claim_unchanged(b, spec, cgid)) {
+		if (ret_cgid)
+			*ret_cgid = cgid;
+		return 0;
+	}
 	sl_bpf_lock(b, LOCK_EX);
 	r = sl_bpf_sandbox_add_locked(b, spec, ret_cgid);
 	sl_bpf_lock(b, LOCK_UN);
