@@ -4,6 +4,7 @@
 #include "net.h"
 #include "thread.h"
 
+#include <sandlot/time.h>
 #include <sandlot/util.h>
 
 #include <pthread.h>
@@ -15,9 +16,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #define FILLER_NICE 5  /* behind the spawn path when both want a CPU */
 #define RELEASE_MAX 64 /* fds waiting for the filler to close them */
+/* A cold start here takes ~2.5-3.5 ms: refills wait that long after a take (refill_wait) */
+#define REFILL_DELAY_NS (4 * SL_NSEC_PER_MSEC)
 
 struct sl_shellpool {
 	struct sl_cgroup_root *root;
@@ -37,6 +41,7 @@ struct sl_shellpool {
 	size_t n_release;	     /* under lock */
 	struct sl_shell_hooks hooks; /* under lock; set once */
 	bool hooked;
+	uint64_t last_take; /* sl_now_ns() of the last take, under lock */
 };
 
 void sl_shell_free(struct sl_shell **s)
@@ -140,6 +145,25 @@ static struct sl_shell *fill_one(struct sl_shellpool *p)
 	return s;
 }
 
+/*
+ * Waits until the last take is REFILL_DELAY_NS old while the pool still has half its shells:
+ * a refill started by a take would run during the cold start that took the shell, on the
+ * event loop's CPU (see FILLER_NICE), mostly in kernel code that does not yield (setup_net,
+ * cgroup and BPF syscalls). True when it waited (the caller looks again).
+ */
+static bool refill_wait(struct sl_shellpool *p)
+{
+	uint64_t now = sl_now_ns(), until = p->last_take + REFILL_DELAY_NS;
+	struct timespec ts;
+
+	if (p->n < (p->target + 1) / 2 || now >= until)
+		return false;
+	ts.tv_sec = (time_t)(until / SL_NSEC_PER_SEC);
+	ts.tv_nsec = (long)(until % SL_NSEC_PER_SEC);
+	pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+	return true;
+}
+
 static void *filler(void *arg)
 {
 	struct sl_shellpool *p = arg;
@@ -177,6 +201,8 @@ static void *filler(void *arg)
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
 		}
+		if (refill_wait(p))
+			continue;
 		s = fill_one(p);
 		if (!s) { /* out of resources: retry when a shell is taken or freed */
 			pthread_cond_wait(&p->wake, &p->lock);
@@ -192,6 +218,7 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 		     size_t target, const struct sl_cgroup_limits *lim, const cpu_set_t *cpus)
 {
 	struct sl_shellpool *p = calloc(1, sizeof(*p));
+	pthread_condattr_t ca;
 
 	if (!p)
 		return -ENOMEM;
@@ -204,7 +231,10 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 	}
 	snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->wake, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* sl_now_ns()'s, for refill_wait */
+	pthread_cond_init(&p->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	p->ready = calloc(target ? target : 1, sizeof(*p->ready));
 	if (!p->ready) {
 		sl_shellpool_free(&p);
@@ -290,6 +320,7 @@ int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret)
 	if (p->n > 0)
 		s = p->ready[--p->n];
 	lim = p->lim;
+	p->last_take = sl_now_ns();
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 	if (s) {

@@ -6,7 +6,8 @@
  * kernel step of a sandbox (0.6-0.9 ms here, in setup_net's per-subsystem init), and cgroup
  * mkdirs with limit writes cost another 0.2-0.3 ms; a filler thread does both while the agent
  * does something else, and spawn takes a ready shell. Nothing is reused: every shell serves
- * one sandbox and is destroyed with it.
+ * one sandbox and is destroyed with it. A take is not refilled at once while half the pool
+ * is left, but a few ms later: not during the cold start that took the shell.
  *
  * Thread-safety: take/set_limits/free from one thread (the runtime's); the filler thread only
  * touches the queue under the pool's mutex. Leftovers after a crash are ordinary stale
