@@ -108,6 +108,8 @@ struct sl_bpf_sandbox_spec {
 	const struct sl_netpolicy *policy; /* NULL: no allow-list (only the fixed denials apply) */
 	const struct sl_bpf_addr *addrs;   /* the sandbox's own addresses (others may not reach) */
 	size_t n_addrs;
+	uint64_t cgid; /* the cgroup's id if the caller has it at hand (sl_cgroup_id), else 0:
+			  lets sl_bpf_sandbox_add() claim a prepared cgroup without a path walk */
 };
 
 /*

@@ -542,8 +542,10 @@ int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 
 	/* a pooled shell's cgroup prepared with this spec: claimed without the registration
 	   lock, which a filler preparing the next shell may hold for a few hundred us */
-	if (spec && spec->cgroup_path && sl_cgroup_path_id(spec->cgroup_path, &cgid) == 0 &&
-	    sl_bpf_claim_unchanged(b, spec, cgid)) {
+	cgid = spec ? spec->cgid : 0;
+	if (spec && !cgid && spec->cgroup_path && sl_cgroup_path_id(spec->cgroup_path, &cgid) < 0)
+		cgid = 0;
+	if (cgid && sl_bpf_claim_unchanged(b, spec, cgid)) {
 		if (ret_cgid)
 			*ret_cgid = cgid;
 		return 0;

@@ -459,6 +459,8 @@ static int spawn_hook(struct sl_sandbox *sb, void *data)
 
 		/* claims the registration made while the shell was pooled, if it was */
 		bpf_spec(a, sl_sandbox_id(sb), path, sizeof(path), &spec);
+		if (sl_sandbox_cgroup_id(sb, &spec.cgid) < 0)
+			spec.cgid = 0;
 		r = sl_bpf_sandbox_add(a->bpf, &spec, &s->cgid);
 		if (r == 0)
 			s->bpf = true;
