@@ -124,9 +124,7 @@ static void open_bpf(struct agent *a)
 	if (r < 0) {
 		sl_log_warn_err(r, "BPF: cannot watch the event ring buffer");
 		sl_bpf_free(&a->bpf);
-		return;
 	}
-	worker_prepare_shells(a); /* off the cold path: see worker.c */
 }
 
 /*
@@ -185,6 +183,7 @@ static int start(struct agent *a)
 	sl_info("sandbox runtime ready (cgroup backend %s)", sl_runtime_cgroup_backend(a->rt));
 	sl_loop_add_timer(a->loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
 	open_bpf(a);
+	worker_prepare_shells(a); /* BPF and the Runtime API socket off the cold path */
 	snprintf(cache_dir, sizeof(cache_dir), "%s/code", a->cfg.state_dir);
 	co.dir = cache_dir;
 	r = sl_codecache_new(&a->cache, &co);

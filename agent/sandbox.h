@@ -95,6 +95,10 @@ struct sl_shell_hooks;
  */
 void sl_runtime_set_shell_hooks(struct sl_runtime *rt, const struct sl_shell_hooks *hooks);
 
+/* For a hook: the fd the shell hooks' prepare made for sb's shell (the caller owns it), or
+ * -1 when there is none (or it was taken). */
+int sl_sandbox_take_shell_fd(struct sl_sandbox *sb);
+
 /* "v2" or "hybrid": where limits are enforced. */
 const char *sl_runtime_cgroup_backend(const struct sl_runtime *rt);
 

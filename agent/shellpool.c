@@ -49,7 +49,8 @@ void sl_shell_free(struct sl_shell **s)
 	if (!*s)
 		return;
 	if ((*s)->prepared && (*s)->hooks.discard)
-		(*s)->hooks.discard(*s, (*s)->prepared_id, (*s)->hooks.data);
+		(*s)->hooks.discard(*s, (*s)->prep.id, (*s)->hooks.data);
+	sl_closep(&(*s)->prep.fd);
 	sl_cgroup_free(&(*s)->cg);
 	sl_closep(&(*s)->netns_fd);
 	free(*s);
@@ -64,7 +65,7 @@ static int shell_new(struct sl_shellpool *p, const struct sl_cgroup_limits *lim,
 
 	if (!s)
 		return -ENOMEM;
-	s->netns_fd = -1;
+	s->netns_fd = s->prep.fd = -1;
 	/* a name taken already is a leftover of an earlier process with our slot and pid: the
 	 * next sweep by another process removes it; we take the next number */
 	for (int tries = 0; tries < 8; tries++) {
@@ -99,14 +100,19 @@ static void close_released(struct sl_shellpool *p)
 /* Runs the prepare hook on s (not in the queue), without the lock. */
 static void shell_prepare(struct sl_shell *s, const struct sl_shell_hooks *h)
 {
-	uint64_t id;
+	struct sl_shell_prep prep = {.fd = -1};
 
 	s->tried = true;
-	if (!h->prepare || h->prepare(s, &id, h->data) < 0)
+	if (!h->prepare || h->prepare(s, &prep, h->data) < 0)
 		return;
 	s->prepared = true;
-	s->prepared_id = id;
+	s->prep = prep;
 	s->hooks = *h;
+}
+
+int sl_shell_take_fd(struct sl_shell *s)
+{
+	return TAKE_FD(s->prep.fd);
 }
 
 /* A ready shell the hooks have not seen (taken out of the queue), or NULL. Under the lock. */

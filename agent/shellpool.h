@@ -24,17 +24,24 @@
 
 struct sl_shell;
 
+/* What a prepare hook made for a shell. */
+struct sl_shell_prep {
+	uint64_t id; /* of the owner's choosing (a BPF cgroup id), 0: none */
+	int fd;	     /* an fd the shell keeps until taken (sl_shell_take_fd) or freed, or -1 */
+};
+
 /*
  * Work of the pool's owner on every shell made ahead (sl_shellpool_set_hooks), e.g. attaching
- * BPF programs to its cgroup while it waits in the pool rather than on the cold path.
+ * BPF programs to its cgroup or opening a socket in its netns while it waits in the pool
+ * rather than on the cold path.
  */
 struct sl_shell_hooks {
-	/* On the filler thread, for a shell whose cgroups and netns exist: 0 with an id of the
-	   owner's choosing (a BPF cgroup id), or -errno: the shell is then used unprepared. */
-	int (*prepare)(const struct sl_shell *s, uint64_t *ret_id, void *data);
+	/* On the filler thread, for a shell whose cgroups and netns exist: 0 with *ret filled
+	   (both preset to none), or -errno: the shell is then used unprepared. */
+	int (*prepare)(const struct sl_shell *s, struct sl_shell_prep *ret, void *data);
 	/* When a prepared shell is freed (sl_shell_free, used or not, on the freeing thread),
-	   before its cgroups are removed: undoes what prepare did unless the owner took it
-	   over meanwhile. */
+	   before its cgroups are removed: undoes what prepare did for id unless the owner took
+	   it over meanwhile. */
 	void (*discard)(const struct sl_shell *s, uint64_t id, void *data);
 	void *data; /* must outlive the pool and every shell it made */
 };
@@ -45,7 +52,7 @@ struct sl_shell {
 	int netns_fd; /* network namespace with lo up, or -1: clone3 makes one (CLONE_NEWNET) */
 	bool tried;   /* the prepare hook ran (successfully or not) */
 	bool prepared;
-	uint64_t prepared_id;	     /* from the prepare hook */
+	struct sl_shell_prep prep;   /* from the prepare hook (prep.fd owned by the shell) */
 	struct sl_shell_hooks hooks; /* when prepared: for the discard hook */
 };
 
@@ -88,6 +95,9 @@ void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limi
  */
 int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret);
 
-/* Runs the discard hook of a prepared shell, destroys the shell's cgroups (best effort) and
- * closes its netns. NULL-safe. */
+/* The fd its prepare hook made (the caller owns it now), or -1. */
+int sl_shell_take_fd(struct sl_shell *s);
+
+/* Runs the discard hook of a prepared shell, closes its prepared fd, destroys the shell's cgroups
+ * (best effort) and closes its netns. NULL-safe. */
 void sl_shell_free(struct sl_shell **s);

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -115,7 +116,7 @@ static void path_of(struct fixture *f, const char *id, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", f->parent, id);
 }
 
-static int prepare(const struct sl_shell *s, uint64_t *ret_id, void *data)
+static int prepare(const struct sl_shell *s, struct sl_shell_prep *ret, void *data)
 {
 	struct fixture *f = data;
 	char path[SL_CGROUP_PATH_MAX + 64];
@@ -123,12 +124,13 @@ static int prepare(const struct sl_shell *s, uint64_t *ret_id, void *data)
 	int r;
 
 	path_of(f, s->id, path, sizeof(path));
-	r = sl_bpf_sandbox_prepare(f->bpf, &spec, ret_id);
+	r = sl_bpf_sandbox_prepare(f->bpf, &spec, &ret->id);
 	if (r >= 0) {
 		int n = atomic_fetch_add(&f->n_prepared, 1);
 
 		if (n < (int)ARRAY_SIZE(f->ids))
-			f->ids[n] = *ret_id;
+			f->ids[n] = ret->id;
+		ret->fd = eventfd(0, EFD_CLOEXEC); /* stands for the agent's listening socket */
 	}
 	return r;
 }
@@ -213,17 +215,22 @@ static void pooled_shell_attached_before_use(void **state)
 	p = pool_new(f);
 	assert_int_equal(sl_shellpool_take(p, &s), 0);
 	assert_true(s->prepared);
+	/* the prepared fd is handed over once */
+	int fd = sl_shell_take_fd(s);
+	assert_true(fd >= 0);
+	assert_int_equal(sl_shell_take_fd(s), -1);
+	close(fd);
 	path_of(f, s->id, path, sizeof(path));
 	/* before any sandbox: the programs are attached and pinned, the cgroup registered */
 	assert_int_equal(attached(path, BPF_CGROUP_INET_EGRESS), 1);
 	assert_int_equal(attached(path, BPF_CGROUP_INET4_CONNECT), 1);
-	assert_true(pins_exist(f, s->prepared_id));
-	assert_int_equal(sl_bpf_sandbox_state(f->bpf, s->prepared_id), SL_BPF_IDLE);
+	assert_true(pins_exist(f, s->prep.id));
+	assert_int_equal(sl_bpf_sandbox_state(f->bpf, s->prep.id), SL_BPF_IDLE);
 
 	/* the sandbox's registration claims it: same id, and it is no longer the pool's */
 	struct sl_bpf_sandbox_spec spec = {.cgroup_path = path};
 	assert_int_equal(sl_bpf_sandbox_add(f->bpf, &spec, &cgid), 0);
-	assert_true(cgid == s->prepared_id);
+	assert_true(cgid == s->prep.id);
 	assert_int_equal(sl_bpf_sandbox_discard(f->bpf, cgid), -ENOENT);
 	assert_int_equal(attached(path, BPF_CGROUP_INET_EGRESS), 1);
 
@@ -259,7 +266,7 @@ static void unused_shells_are_discarded(void **state)
 	/* taken but never claimed (a spawn that failed before its hook) */
 	assert_int_equal(sl_shellpool_take(p, &s), 0);
 	assert_true(s->prepared);
-	uint64_t taken = s->prepared_id;
+	uint64_t taken = s->prep.id;
 	sl_shell_free(&s);
 	assert_false(pins_exist(f, taken));
 	assert_int_equal(sl_bpf_sandbox_state(f->bpf, taken), -ENOENT);
@@ -293,7 +300,7 @@ static void claim_with_policy_rewrites_the_slot(void **state)
 		.cgroup_path = path, .policy = &pol, .addrs = &own, .n_addrs = 1};
 	assert_int_equal(sl_bpf_sandbox_prepare(f->bpf, &spec, &cgid), -EINVAL);
 	assert_int_equal(sl_bpf_sandbox_add(f->bpf, &spec, &cgid), 0);
-	assert_true(cgid == s->prepared_id);
+	assert_true(cgid == s->prep.id);
 	assert_int_equal(sl_bpf_sandbox_state(f->bpf, cgid), SL_BPF_IDLE);
 	/* the empty allow-list holds: refused before any route lookup */
 	assert_int_equal(run_in(path, s->netns_fd, udp_connect, "10.1.2.3"), EPERM);
