@@ -165,6 +165,9 @@ void worker_destroy_cmd(struct agent *a, const struct sl_msg *m);
 void worker_code_ready(struct asb *s, int r, const char *why);
 void worker_destroy(struct asb *s, uint8_t reason);
 void worker_bpf_event(struct agent *a, const struct sl_bpf_event *ev);
+/* From now on pooled shells get their BPF registration and Runtime API socket while they
+ * wait (a->bpf, if any, must stay open until the runtime is freed). */
+void worker_prepare_shells(struct agent *a);
 /* No new work; in-flight invocations finish (by deadline_ms, if not 0), the rest goes. */
 void worker_drain(struct agent *a, uint32_t deadline_ms);
 struct asb *worker_find(struct agent *a, const char *id);

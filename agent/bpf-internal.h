@@ -7,6 +7,7 @@
 #include "bpf-loader.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,6 +37,12 @@ struct sl_bpf_fdlinks {
 	int fd[SL_BPF_N_CGPROGS];
 };
 
+/* A cgroup registered ahead of its sandbox (sl_bpf_sandbox_prepare), not claimed yet. */
+struct sl_bpf_prepared {
+	uint64_t cgid;
+	uint64_t idle_ns; /* as registered, with no policy and no addresses */
+};
+
 struct sl_bpf {
 	struct sandlot_bpf *skel; /* NULL after sl_bpf_open_pinned(): the fds below are ours */
 	bool ephemeral;		  /* nothing pinned: cgroup links in fdlinks */
@@ -58,9 +65,17 @@ struct sl_bpf {
 	struct sl_bpf_cgprog cgprogs[SL_BPF_N_CGPROGS];
 	char pin_root[SL_BPF_PIN_ROOT_MAX];
 	char cg_parent[PATH_MAX];
+	/* Registrations may come from several threads (a shell pool's filler prepares cgroups):
+	   sl_bpf_lock takes this mutex, then the pin root's flock (which excludes other
+	   processes only). */
+	pthread_mutex_t mutex;
+	pthread_mutex_t prep_lock; /* the table below (taken alone, or inside mutex) */
+	struct sl_bpf_prepared *prepared;
+	size_t n_prepared;
 };
 
-/* Takes (LOCK_EX) or drops (LOCK_UN) the cross-process registration lock; no-op if ephemeral. */
+/* Takes (LOCK_EX) or drops (LOCK_UN) the registration lock: b->mutex, then (unless
+ * ephemeral) the cross-process flock. */
 void sl_bpf_lock(struct sl_bpf *b, int op);
 
 /* Opens (and checks) opts.cgroup_parent into b->cg_parent / b->cg_fd. */
@@ -80,3 +95,29 @@ int sl_bpf_rm_tree(const char *path);
 
 /* Runs the sl_clock program: the current jiffies and CLOCK_MONOTONIC ns. */
 int sl_bpf_clock(struct sl_bpf *b, uint64_t *ret_jiffies, uint64_t *ret_ns, unsigned *ret_hz);
+
+/* sl_bpf_sandbox_add / _remove with the registration lock held. */
+int sl_bpf_sandbox_add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
+			      uint64_t *ret_cgid);
+int sl_bpf_sandbox_remove_locked(struct sl_bpf *b, uint64_t cgid);
+
+/* Rewrites a registered sandbox's slot from spec (idle threshold, policy; re-arms its timer)
+ * and adds spec's addresses. Lock held. 0 or -errno. */
+int sl_bpf_reconfigure(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid);
+
+/*
+ * Lock held. When cgid was prepared (sl_bpf_sandbox_prepare) and not claimed yet: claims it,
+ * applying what spec sets beyond the prepared registration, and returns 1 (or -errno, the
+ * registration removed). 0 when cgid is not a prepared one.
+ */
+int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid);
+
+/*
+ * No lock needed: claims cgid when it was prepared with exactly what spec sets (no policy, no
+ * addresses, the same idle threshold), which leaves nothing to write. True when claimed.
+ */
+bool sl_bpf_claim_unchanged(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
+			    uint64_t cgid);
+
+/* Forgets that cgid was prepared (its registration is going). */
+void sl_bpf_forget_prepared(struct sl_bpf *b, uint64_t cgid);

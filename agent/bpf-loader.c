@@ -445,6 +445,7 @@ int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_b
 	if (!b)
 		return -ENOMEM;
 	b->cg_fd = b->fd_cgrp = b->fd_cgslot = b->fd_net = b->pin_fd = -1;
+	b->mutex = b->prep_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	b->nr_cpus = (unsigned)n;
 	b->on_event = opts->on_event;
 	b->userdata = opts->userdata;
@@ -503,6 +504,9 @@ void sl_bpf_free(struct sl_bpf **pb)
 		sl_bpf_close_borrowed(b);
 	sl_closep(&b->cg_fd);
 	sl_closep(&b->pin_fd);
+	free(b->prepared); /* their registrations stay pinned, as every other */
+	pthread_mutex_destroy(&b->mutex);
+	pthread_mutex_destroy(&b->prep_lock);
 	free(b);
 	*pb = NULL;
 }

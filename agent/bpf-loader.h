@@ -108,6 +108,8 @@ struct sl_bpf_sandbox_spec {
 	const struct sl_netpolicy *policy; /* NULL: no allow-list (only the fixed denials apply) */
 	const struct sl_bpf_addr *addrs;   /* the sandbox's own addresses (others may not reach) */
 	size_t n_addrs;
+	uint64_t cgid; /* the cgroup's id if the caller has it at hand (sl_cgroup_id), else 0:
+			  lets sl_bpf_sandbox_add() claim a prepared cgroup without a path walk */
 };
 
 /*
@@ -120,6 +122,31 @@ int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 
 /* Detaches and forgets a sandbox (counters included). -ENOENT when it is not registered. */
 int sl_bpf_sandbox_remove(struct sl_bpf *b, uint64_t cgid);
+
+/*
+ * Registers a cgroup ahead of the sandbox that will run in it (a pooled shell), off the cold
+ * path: as sl_bpf_sandbox_add() with spec (which may set no policy and no addresses), and
+ * remembered as prepared. The sandbox's own sl_bpf_sandbox_add() on that cgroup then claims
+ * it and writes only what its spec sets beyond the prepared one (policy, addresses, another
+ * idle threshold), before the sandbox runs anything; with the same spec it costs no syscall
+ * but the cgroup id's lookup. A claimed cgroup is removed with sl_bpf_sandbox_remove(); one
+ * never claimed with sl_bpf_sandbox_discard() (or by sl_bpf_prune() once its cgroup is gone,
+ * e.g. after a crash). Returns 0 and the cgroup id, or as sl_bpf_sandbox_add(); -EINVAL when
+ * spec has a policy or addresses.
+ *
+ * Thread-safety: sl_bpf_sandbox_prepare/_discard/_add/_remove and sl_bpf_prune may be called
+ * from any thread (they serialise on the loader's lock); everything else from the thread that
+ * opened b. sl_bpf_free() only after the last of them returned.
+ */
+int sl_bpf_sandbox_prepare(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
+			   uint64_t *ret_cgid);
+
+/*
+ * Removes a prepared cgroup's registration (links, pins, map entries) if it was not claimed.
+ * Returns 0, or -ENOENT when cgid is not prepared (claimed, removed, or never prepared: then
+ * nothing is done).
+ */
+int sl_bpf_sandbox_discard(struct sl_bpf *b, uint64_t cgid);
 
 /* A sandbox's accounting, summed over CPUs. */
 struct sl_bpf_stats {

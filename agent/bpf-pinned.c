@@ -22,9 +22,13 @@
 
 void sl_bpf_lock(struct sl_bpf *b, int op)
 {
+	if (op == LOCK_EX)
+		pthread_mutex_lock(&b->mutex);
 	if (b->pin_fd >= 0)
 		while (flock(b->pin_fd, op) < 0 && errno == EINTR)
 			;
+	if (op == LOCK_UN)
+		pthread_mutex_unlock(&b->mutex);
 }
 
 /* Pins fd at <dir>/<name>, replacing an older pin by rename (readers never see it missing). */
@@ -183,6 +187,7 @@ int sl_bpf_open_pinned(const struct sl_bpf_opts *opts, struct sl_bpf **ret)
 	if (!b)
 		return -ENOMEM;
 	b->cg_fd = b->pin_fd = -1;
+	b->mutex = b->prep_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	b->fd_index = b->fd_cgrp = b->fd_cgslot = b->fd_net = b->fd_sandboxes = b->fd_counters = -1;
 	b->fd_inflight = b->fd_addrs = b->fd_attach = b->fd_init = b->fd_clock = -1;
 	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++)

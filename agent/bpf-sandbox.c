@@ -479,21 +479,44 @@ static int add_addrs(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, u
 	return 0;
 }
 
-static int sandbox_remove(struct sl_bpf *b, uint64_t cgid);
+int sl_bpf_reconfigure(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
+{
+	struct sl_bpf_sandbox s;
+	struct sl_bpf_init_args args = {0};
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args, .ctx_size_in = sizeof(args));
+	int r = slot_of(b, cgid, &args.slot);
 
-static int sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
+	if (r < 0)
+		return r;
+	fill_sandbox(b, spec, cgid, args.slot, &s);
+	r = map_update(b->fd_sandboxes, &args.slot, &s, BPF_ANY); /* cancels the idle timer */
+	if (r >= 0)
+		r = init_timer(b, &run);
+	return r < 0 ? r : add_addrs(b, spec, cgid);
+}
+
+int sl_bpf_sandbox_add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
+			      uint64_t *ret_cgid)
 {
 	_cleanup_close_ int fd = -1;
 	uint64_t cgid;
 	uint32_t slot;
-	int r;
+	int r, id;
 
 	if (!spec || (spec->policy && spec->policy->n_rules > SL_BPF_MAX_RULES))
 		return -EINVAL;
+	/* a cgroup prepared ahead (checked then) needs at most its sandbox's own settings */
+	id = spec->cgroup_path ? sl_cgroup_path_id(spec->cgroup_path, &cgid) : -EINVAL;
+	r = id == 0 ? sl_bpf_claim_prepared(b, spec, cgid) : 0;
+	if (r != 0) {
+		if (r > 0 && ret_cgid)
+			*ret_cgid = cgid;
+		return r < 0 ? r : 0;
+	}
 	fd = open_sandbox_cgroup(b, spec->cgroup_path);
 	if (fd < 0)
 		return fd;
-	r = sl_cgroup_path_id(spec->cgroup_path, &cgid);
+	r = id == 0 ? 0 : sl_cgroup_path_id(spec->cgroup_path, &cgid);
 	if (r < 0)
 		return r;
 	r = register_sandbox(b, spec, cgid, fd);
@@ -504,7 +527,7 @@ static int sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 	if (r >= 0)
 		r = attach_cgroup(b, cgid, slot, fd);
 	if (r < 0) {
-		sandbox_remove(b, cgid);
+		sl_bpf_sandbox_remove_locked(b, cgid);
 		return r;
 	}
 	if (ret_cgid)
@@ -514,10 +537,21 @@ static int sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 
 int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
 {
+	uint64_t cgid;
 	int r;
 
+	/* a pooled shell's cgroup prepared with this spec: claimed without the registration
+	   lock, which a filler preparing the next shell may hold for a few hundred us */
+	cgid = spec ? spec->cgid : 0;
+	if (spec && !cgid && spec->cgroup_path && sl_cgroup_path_id(spec->cgroup_path, &cgid) < 0)
+		cgid = 0;
+	if (cgid && sl_bpf_claim_unchanged(b, spec, cgid)) {
+		if (ret_cgid)
+			*ret_cgid = cgid;
+		return 0;
+	}
 	sl_bpf_lock(b, LOCK_EX);
-	r = sandbox_add(b, spec, ret_cgid);
+	r = sl_bpf_sandbox_add_locked(b, spec, ret_cgid);
 	sl_bpf_lock(b, LOCK_UN);
 	return r;
 }
@@ -544,13 +578,14 @@ static void remove_addrs(struct sl_bpf *b, uint64_t cgid)
 	}
 }
 
-static int sandbox_remove(struct sl_bpf *b, uint64_t cgid)
+int sl_bpf_sandbox_remove_locked(struct sl_bpf *b, uint64_t cgid)
 {
 	struct sl_bpf_sandbox free_slot;
 	uint32_t slot;
 	int r, cg;
 
 	memset(&free_slot, 0, sizeof(free_slot));
+	sl_bpf_forget_prepared(b, cgid);
 	unpin_links(b, cgid); /* first: the programs stop counting into the slot */
 	remove_addrs(b, cgid);
 	r = slot_of(b, cgid, &slot);
@@ -574,7 +609,7 @@ int sl_bpf_sandbox_remove(struct sl_bpf *b, uint64_t cgid)
 	int r;
 
 	sl_bpf_lock(b, LOCK_EX);
-	r = sandbox_remove(b, cgid);
+	r = sl_bpf_sandbox_remove_locked(b, cgid);
 	sl_bpf_lock(b, LOCK_UN);
 	return r;
 }
@@ -764,7 +799,7 @@ static int prune(struct sl_bpf *b)
 		}
 		if (fd != -ENOENT)
 			return fd;
-		sandbox_remove(b, ids[i]);
+		sl_bpf_sandbox_remove_locked(b, ids[i]);
 		n++;
 	}
 	prune_link_dirs(b);

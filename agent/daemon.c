@@ -183,6 +183,7 @@ static int start(struct agent *a)
 	sl_info("sandbox runtime ready (cgroup backend %s)", sl_runtime_cgroup_backend(a->rt));
 	sl_loop_add_timer(a->loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
 	open_bpf(a);
+	worker_prepare_shells(a); /* BPF and the Runtime API socket off the cold path */
 	snprintf(cache_dir, sizeof(cache_dir), "%s/code", a->cfg.state_dir);
 	co.dir = cache_dir;
 	r = sl_codecache_new(&a->cache, &co);
@@ -235,8 +236,10 @@ static void stop(struct agent *a)
 	sl_codecache_free(&a->cache);
 	if (a->loop && a->bpf)
 		sl_loop_del_io(a->loop, sl_bpf_events_fd(a->bpf));
-	sl_bpf_free(&a->bpf); /* pinned state stays: counters survive a restart */
+	/* the runtime first: its pool's filler prepares shells with a->bpf, and the shells never
+	 * used are discarded (their BPF registrations removed) as the pool goes */
 	sl_runtime_free(&a->rt);
+	sl_bpf_free(&a->bpf); /* pinned state stays: counters survive a restart */
 	sl_closep(&a->self_netns);
 	sl_loop_free(&a->loop);
 }

@@ -192,6 +192,17 @@ int sl_runtime_sweep(struct sl_runtime *rt)
 	return sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, first);
 }
 
+void sl_runtime_set_shell_hooks(struct sl_runtime *rt, const struct sl_shell_hooks *hooks)
+{
+	if (!rt->one_shot)
+		sl_shellpool_set_hooks(rt->pool, hooks);
+}
+
+int sl_sandbox_take_shell_fd(struct sl_sandbox *sb)
+{
+	return sb->shell ? sl_shell_take_fd(sb->shell) : -1;
+}
+
 const char *sl_runtime_cgroup_backend(const struct sl_runtime *rt)
 {
 	return sl_cgroup_root_backend(rt->cg);

@@ -86,6 +86,19 @@ void sl_runtime_free(struct sl_runtime **rt);
  */
 int sl_runtime_sweep(struct sl_runtime *rt);
 
+struct sl_shell_hooks;
+
+/*
+ * Work the caller does on every pooled shell before a sandbox is spawned into it (see
+ * shellpool.h: e.g. attaching BPF programs to its v2 cgroup), on the pool's filler thread.
+ * Set once; hooks->data must outlive the runtime. No-op without a pool.
+ */
+void sl_runtime_set_shell_hooks(struct sl_runtime *rt, const struct sl_shell_hooks *hooks);
+
+/* For a hook: the fd the shell hooks' prepare made for sb's shell (the caller owns it), or
+ * -1 when there is none (or it was taken). */
+int sl_sandbox_take_shell_fd(struct sl_sandbox *sb);
+
 /* "v2" or "hybrid": where limits are enforced. */
 const char *sl_runtime_cgroup_backend(const struct sl_runtime *rt);
 

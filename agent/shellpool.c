@@ -4,6 +4,7 @@
 #include "net.h"
 #include "thread.h"
 
+#include <sandlot/time.h>
 #include <sandlot/util.h>
 
 #include <pthread.h>
@@ -15,9 +16,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #define FILLER_NICE 5  /* behind the spawn path when both want a CPU */
 #define RELEASE_MAX 64 /* fds waiting for the filler to close them */
+/* A cold start here takes ~2.5-3.5 ms: refills wait that long after a take (refill_wait) */
+#define REFILL_DELAY_NS (4 * SL_NSEC_PER_MSEC)
 
 struct sl_shellpool {
 	struct sl_cgroup_root *root;
@@ -33,14 +37,20 @@ struct sl_shellpool {
 	struct sl_shell **ready;     /* [target] */
 	cpu_set_t cpus;		     /* the filler's, if pinned */
 	bool pinned;
-	int release[RELEASE_MAX]; /* fds for the filler to close (sl_shellpool_release) */
-	size_t n_release;	  /* under lock */
+	int release[RELEASE_MAX];    /* fds for the filler to close (sl_shellpool_release) */
+	size_t n_release;	     /* under lock */
+	struct sl_shell_hooks hooks; /* under lock; set once */
+	bool hooked;
+	uint64_t last_take; /* sl_now_ns() of the last take, under lock */
 };
 
 void sl_shell_free(struct sl_shell **s)
 {
 	if (!*s)
 		return;
+	if ((*s)->prepared && (*s)->hooks.discard)
+		(*s)->hooks.discard(*s, (*s)->prep.id, (*s)->hooks.data);
+	sl_closep(&(*s)->prep.fd);
 	sl_cgroup_free(&(*s)->cg);
 	sl_closep(&(*s)->netns_fd);
 	free(*s);
@@ -55,7 +65,7 @@ static int shell_new(struct sl_shellpool *p, const struct sl_cgroup_limits *lim,
 
 	if (!s)
 		return -ENOMEM;
-	s->netns_fd = -1;
+	s->netns_fd = s->prep.fd = -1;
 	/* a name taken already is a leftover of an earlier process with our slot and pid: the
 	 * next sweep by another process removes it; we take the next number */
 	for (int tries = 0; tries < 8; tries++) {
@@ -87,6 +97,79 @@ static void close_released(struct sl_shellpool *p)
 	pthread_mutex_lock(&p->lock);
 }
 
+/* Runs the prepare hook on s (not in the queue), without the lock. */
+static void shell_prepare(struct sl_shell *s, const struct sl_shell_hooks *h)
+{
+	struct sl_shell_prep prep = {.fd = -1};
+
+	s->tried = true;
+	if (!h->prepare || h->prepare(s, &prep, h->data) < 0)
+		return;
+	s->prepared = true;
+	s->prep = prep;
+	s->hooks = *h;
+}
+
+int sl_shell_take_fd(struct sl_shell *s)
+{
+	return TAKE_FD(s->prep.fd);
+}
+
+/* A ready shell the hooks have not seen (taken out of the queue), or NULL. Under the lock. */
+static struct sl_shell *take_unprepared(struct sl_shellpool *p)
+{
+	struct sl_shell *s;
+
+	if (!p->hooked)
+		return NULL;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->ready[i]->tried)
+			continue;
+		s = p->ready[i];
+		p->ready[i] = p->ready[--p->n];
+		return s;
+	}
+	return NULL;
+}
+
+/* Makes a shell (cgroups, netns, then the hooks' preparation). Called and returns with the
+ * lock. NULL when out of resources. */
+static struct sl_shell *fill_one(struct sl_shellpool *p)
+{
+	struct sl_cgroup_limits lim = p->lim;
+	struct sl_shell_hooks h = p->hooks;
+	bool hooked = p->hooked;
+	struct sl_shell *s = NULL;
+
+	pthread_mutex_unlock(&p->lock);
+	int r = shell_new(p, &lim, &s);
+	if (r >= 0 && (s->netns_fd = sl_net_new_ns()) < 0)
+		sl_shell_free(&s);
+	if (s && hooked)
+		shell_prepare(s, &h);
+	pthread_mutex_lock(&p->lock);
+	return s;
+}
+
+/*
+ * Waits until the last take is REFILL_DELAY_NS old while the pool still has half its shells:
+ * a refill started by a take would run during the cold start that took the shell, on the
+ * event loop's CPU (see FILLER_NICE), mostly in kernel code that does not yield (setup_net,
+ * cgroup and BPF syscalls). True when it waited (the caller looks again).
+ */
+static bool refill_wait(struct sl_shellpool *p)
+{
+	uint64_t now = sl_now_ns(), until = p->last_take + REFILL_DELAY_NS;
+	struct timespec ts;
+
+	if (p->n < (p->target + 1) / 2 || now >= until)
+		return false;
+	ts.tv_sec = (time_t)(until / SL_NSEC_PER_SEC);
+	ts.tv_nsec = (long)(until % SL_NSEC_PER_SEC);
+	pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+	return true;
+}
+
 static void *filler(void *arg)
 {
 	struct sl_shellpool *p = arg;
@@ -109,17 +192,24 @@ static void *filler(void *arg)
 			close_released(p);
 			continue;
 		}
+		struct sl_shell *s = take_unprepared(p);
+
+		if (s) {
+			struct sl_shell_hooks h = p->hooks;
+
+			pthread_mutex_unlock(&p->lock);
+			shell_prepare(s, &h);
+			pthread_mutex_lock(&p->lock);
+			p->ready[p->n++] = s;
+			continue;
+		}
 		if (p->n >= p->target) {
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
 		}
-		struct sl_cgroup_limits lim = p->lim;
-		struct sl_shell *s = NULL;
-		pthread_mutex_unlock(&p->lock);
-		int r = shell_new(p, &lim, &s);
-		if (r >= 0 && (s->netns_fd = sl_net_new_ns()) < 0)
-			sl_shell_free(&s);
-		pthread_mutex_lock(&p->lock);
+		if (refill_wait(p))
+			continue;
+		s = fill_one(p);
 		if (!s) { /* out of resources: retry when a shell is taken or freed */
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
@@ -134,6 +224,7 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 		     size_t target, const struct sl_cgroup_limits *lim, const cpu_set_t *cpus)
 {
 	struct sl_shellpool *p = calloc(1, sizeof(*p));
+	pthread_condattr_t ca;
 
 	if (!p)
 		return -ENOMEM;
@@ -146,7 +237,10 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 	}
 	snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->wake, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* sl_now_ns()'s, for refill_wait */
+	pthread_cond_init(&p->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	p->ready = calloc(target ? target : 1, sizeof(*p->ready));
 	if (!p->ready) {
 		sl_shellpool_free(&p);
@@ -205,6 +299,17 @@ void sl_shellpool_release(struct sl_shellpool *p, int fd)
 		close(fd);
 }
 
+void sl_shellpool_set_hooks(struct sl_shellpool *p, const struct sl_shell_hooks *hooks)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->hooked) {
+		p->hooks = *hooks;
+		p->hooked = true;
+		pthread_cond_signal(&p->wake);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
 void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim)
 {
 	pthread_mutex_lock(&p->lock);
@@ -221,6 +326,7 @@ int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret)
 	if (p->n > 0)
 		s = p->ready[--p->n];
 	lim = p->lim;
+	p->last_take = sl_now_ns();
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 	if (s) {

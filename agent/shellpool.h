@@ -6,23 +6,54 @@
  * kernel step of a sandbox (0.6-0.9 ms here, in setup_net's per-subsystem init), and cgroup
  * mkdirs with limit writes cost another 0.2-0.3 ms; a filler thread does both while the agent
  * does something else, and spawn takes a ready shell. Nothing is reused: every shell serves
- * one sandbox and is destroyed with it.
+ * one sandbox and is destroyed with it. A take is not refilled at once while half the pool
+ * is left, but a few ms later: not during the cold start that took the shell.
  *
  * Thread-safety: take/set_limits/free from one thread (the runtime's); the filler thread only
  * touches the queue under the pool's mutex. Leftovers after a crash are ordinary stale
  * sandbox cgroups (named with the owner's slot, see owner.h); the netns go with the process.
  */
 #include <sched.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cgroup.h"
 
 #define SL_SHELL_ID_MAX 48
 
+struct sl_shell;
+
+/* What a prepare hook made for a shell. */
+struct sl_shell_prep {
+	uint64_t id; /* of the owner's choosing (a BPF cgroup id), 0: none */
+	int fd;	     /* an fd the shell keeps until taken (sl_shell_take_fd) or freed, or -1 */
+};
+
+/*
+ * Work of the pool's owner on every shell made ahead (sl_shellpool_set_hooks), e.g. attaching
+ * BPF programs to its cgroup or opening a socket in its netns while it waits in the pool
+ * rather than on the cold path.
+ */
+struct sl_shell_hooks {
+	/* On the filler thread, for a shell whose cgroups and netns exist: 0 with *ret filled
+	   (both preset to none), or -errno: the shell is then used unprepared. */
+	int (*prepare)(const struct sl_shell *s, struct sl_shell_prep *ret, void *data);
+	/* When a prepared shell is freed (sl_shell_free, used or not, on the freeing thread),
+	   before its cgroups are removed: undoes what prepare did for id unless the owner took
+	   it over meanwhile. */
+	void (*discard)(const struct sl_shell *s, uint64_t id, void *data);
+	void *data; /* must outlive the pool and every shell it made */
+};
+
 struct sl_shell {
 	char id[SL_SHELL_ID_MAX]; /* also the cgroup name */
 	struct sl_cgroup *cg;
 	int netns_fd; /* network namespace with lo up, or -1: clone3 makes one (CLONE_NEWNET) */
+	bool tried;   /* the prepare hook ran (successfully or not) */
+	bool prepared;
+	struct sl_shell_prep prep;   /* from the prepare hook (prep.fd owned by the shell) */
+	struct sl_shell_hooks hooks; /* when prepared: for the discard hook */
 };
 
 struct sl_shellpool;
@@ -47,6 +78,13 @@ void sl_shellpool_free(struct sl_shellpool **p);
  */
 void sl_shellpool_release(struct sl_shellpool *p, int fd);
 
+/*
+ * Sets the hooks (once, from the runtime's thread): the filler prepares every shell it makes
+ * from now on, and the ready ones not prepared yet. Shells made on the spot by take (the pool
+ * ran dry) are not prepared.
+ */
+void sl_shellpool_set_hooks(struct sl_shellpool *p, const struct sl_shell_hooks *hooks);
+
 /* Limits for shells made from now on (shells already made get theirs at spawn). */
 void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limits *lim);
 
@@ -57,5 +95,9 @@ void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limi
  */
 int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret);
 
-/* Destroys the shell's cgroups (best effort) and closes its netns. NULL-safe. */
+/* The fd its prepare hook made (the caller owns it now), or -1. */
+int sl_shell_take_fd(struct sl_shell *s);
+
+/* Runs the discard hook of a prepared shell, closes its prepared fd, destroys the shell's cgroups
+ * (best effort) and closes its netns. NULL-safe. */
 void sl_shell_free(struct sl_shell **s);

@@ -10,6 +10,7 @@
  */
 #include "agent.h"
 #include "lambda-env.h"
+#include "shellpool.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
@@ -19,6 +20,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -394,27 +396,92 @@ static int listener_in(struct agent *a, int netns)
 	return fd;
 }
 
+/* What BPF registers for every sandbox of this agent (the same when prepared ahead). */
+static void bpf_spec(struct agent *a, const char *id, char *path, size_t len,
+		     struct sl_bpf_sandbox_spec *ret)
+{
+	snprintf(path, len, "%s/%s", a->cg_dir, id);
+	*ret = (struct sl_bpf_sandbox_spec){.cgroup_path = path,
+					    .idle_ns = a->cfg.idle_threshold_ns};
+}
+
+/*
+ * On the pool's filler thread, for a shell waiting in the pool: its cgroup gets its BPF links,
+ * pins and map entries, and its netns the Runtime API's listening socket.
+ */
+static int prepare_shell(const struct sl_shell *sh, struct sl_shell_prep *ret, void *data)
+{
+	static atomic_bool warned;
+	struct agent *a = data;
+	char path[SL_CGROUP_PATH_MAX + 2 * SL_SANDBOX_ID_MAX];
+	struct sl_bpf_sandbox_spec spec;
+	int r = 0;
+
+	if (a->bpf) {
+		bpf_spec(a, sh->id, path, sizeof(path), &spec);
+		r = sl_bpf_sandbox_prepare(a->bpf, &spec, &ret->id);
+		if (r < 0 && !atomic_exchange(&warned, true))
+			sl_log_warn_err(r, "BPF: preparing pooled shell %s (spawns will register)",
+					sh->id);
+	}
+	if (sh->netns_fd >= 0) {
+		int fd = listener_in(a, sh->netns_fd);
+
+		if (fd >= 0)
+			ret->fd = fd;
+		else if (r >= 0)
+			r = fd;
+	}
+	if (ret->id || ret->fd >= 0)
+		return 0; /* what could not be made now is made at spawn */
+	return r < 0 ? r : -ENOENT;
+}
+
+/* A prepared shell is freed: its registration goes unless a sandbox claimed it. */
+static void discard_shell(const struct sl_shell *sh, uint64_t id, void *data)
+{
+	struct agent *a = data;
+
+	(void)sh;
+	if (id && a->bpf)
+		(void)sl_bpf_sandbox_discard(a->bpf, id);
+}
+
+void worker_prepare_shells(struct agent *a)
+{
+	struct sl_shell_hooks h = {.prepare = prepare_shell, .discard = discard_shell, .data = a};
+
+	sl_runtime_set_shell_hooks(a->rt, &h);
+}
+
 static int spawn_hook(struct sl_sandbox *sb, void *data)
 {
 	struct spawn_ctx *c = data;
 	struct asb *s = c->s;
 	struct agent *a = s->a;
 	char path[SL_CGROUP_PATH_MAX + 2 * SL_SANDBOX_ID_MAX];
-	int netns = sl_sandbox_netns_fd(sb), r;
-
 	uint64_t t0 = sl_now_ns(), t1;
+	int r;
 
-	if (netns < 0)
-		return netns;
-	c->listen_fd = listener_in(a, netns);
-	if (c->listen_fd < 0)
-		return c->listen_fd;
+	/* made with the shell while it was pooled, or now */
+	c->listen_fd = sl_sandbox_take_shell_fd(sb);
+	if (c->listen_fd < 0) {
+		int netns = sl_sandbox_netns_fd(sb);
+
+		if (netns < 0)
+			return netns;
+		c->listen_fd = listener_in(a, netns);
+		if (c->listen_fd < 0)
+			return c->listen_fd;
+	}
 	t1 = sl_now_ns();
 	if (a->bpf) {
-		struct sl_bpf_sandbox_spec spec = {.cgroup_path = path,
-						   .idle_ns = a->cfg.idle_threshold_ns};
+		struct sl_bpf_sandbox_spec spec;
 
-		snprintf(path, sizeof(path), "%s/%s", a->cg_dir, sl_sandbox_id(sb));
+		/* claims the registration made while the shell was pooled, if it was */
+		bpf_spec(a, sl_sandbox_id(sb), path, sizeof(path), &spec);
+		if (sl_sandbox_cgroup_id(sb, &spec.cgid) < 0)
+			spec.cgid = 0;
 		r = sl_bpf_sandbox_add(a->bpf, &spec, &s->cgid);
 		if (r == 0)
 			s->bpf = true;

@@ -23,7 +23,9 @@
  * breakdown): nanomsg echo 82 -> 79 us; floor 129 us; NO_SANDBOX 130 -> 102 us; warm 1769 MB
  * p50/p99 281/363 -> 257/349 us (target 150/500: the floor alone is ~129 us here); frozen
  * 656 -> 526 us; cold start 128/1769 MB 4.4/4.6 -> 3.6/4.0 ms (spawn of /bin/true 3.8-4.2 ms;
- * target 3 ms); memory per idle warm sandbox +5 -> +1.6 KB.
+ * target 3 ms); memory per idle warm sandbox +5 -> +1.6 KB. Cold start (agent's init_ns) p50
+ * 128/1769 MB, 40ea4a4 -> perf-cold (BPF registration and Runtime API socket made with the
+ * pooled shell), three alternated runs: 3.46-3.61/3.54-4.02 -> 2.44-2.54/2.56-2.71 ms.
  */
 #include "agentpeer.h"
 

@@ -10,6 +10,7 @@
 
 #include <sandlot/auth.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -265,6 +266,34 @@ static bool pid_gone(pid_t pid)
 	return strstr(buf, ") Z ") != NULL; /* a zombie runs nothing */
 }
 
+/* The cgroup ids with pinned links under the agent's pin root (sandboxes and pooled shells). */
+static int pinned_link_dirs(struct fx *f, uint64_t *ids, int max)
+{
+	char dir[160];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/cg", f->p->pin_root);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < max)
+		if (e->d_name[0] != '.')
+			ids[n++] = strtoull(e->d_name, NULL, 10);
+	closedir(d);
+	return n;
+}
+
+static bool link_dir_exists(struct fx *f, uint64_t id)
+{
+	char path[200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/cg/%llu", f->p->pin_root, (unsigned long long)id);
+	return stat(path, &st) == 0;
+}
+
 static void sigkilled_agent_is_cleaned_up_by_its_successor(void **state)
 {
 	struct fx *f = *state;
@@ -290,6 +319,10 @@ static void sigkilled_agent_is_cleaned_up_by_its_successor(void **state)
 		fclose(fp);
 	}
 	assert_true(nprocs >= 2);
+	/* k1, k2 and the pooled shells prepared meanwhile have pinned links */
+	uint64_t pinned[16];
+	int npinned = pinned_link_dirs(f, pinned, 16);
+	assert_true(npinned >= 2);
 	old = f->p->pid;
 	st = peer_agent_stop(f->p, 0, 0);
 	assert_true(WIFSIGNALED(st));
@@ -302,6 +335,10 @@ static void sigkilled_agent_is_cleaned_up_by_its_successor(void **state)
 	assert_int_equal(PMSG(r)->state.total, 0);
 	peer_rx_free(r);
 	assert_int_equal(peer_leftover_cgroups(old), 0);
+	for (int i = 0; i < npinned; i++)
+		if (link_dir_exists(f, pinned[i]))
+			fail_msg("links of cgroup %llu of the killed agent still pinned",
+				 (unsigned long long)pinned[i]);
 	for (int i = 0; i < nprocs; i++)
 		if (!pid_gone(procs[i]))
 			fail_msg("process %d of the killed agent's sandboxes still runs", procs[i]);

@@ -1,0 +1,323 @@
+/*
+ * The shell pool with BPF preparation (real cgroups, network namespaces and BPF): shells made
+ * ahead get their cgroup programs attached and registered before any sandbox is spawned into
+ * them, a sandbox's registration claims that, and shells freed unclaimed take their links,
+ * pins and map entries with them. Everything is named sltest-cold-<pid>-N (cgroups below
+ * <own v2 cgroup>/sandlot) and /sys/fs/bpf/sandlot-test-cold-<pid>.
+ */
+#include "testutil.h"
+
+#include "bpf-loader.h"
+#include "bpfscaffold.h"
+#include "cgroup-host.h"
+#include "cgroup.h"
+#include "shellpool.h"
+
+#include <sandlot/util.h>
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define CG_PREFIX  "sltest-cold-"
+#define PIN_PREFIX "sandlot-test-cold-"
+#define N_SHELLS   2
+
+struct fixture {
+	struct sl_cgroup_host host;
+	struct sl_cgroup_root *root;
+	struct sl_bpf *bpf;
+	char parent[SL_CGROUP_PATH_MAX + 16]; /* <v2 self>/sandlot */
+	char pin_root[128];
+	char prefix[32];
+	atomic_int n_prepared, n_discarded;
+	uint64_t ids[16]; /* prepared ids, in order */
+};
+
+static bool pid_alive(const char *s)
+{
+	long pid = strtol(s, NULL, 10);
+
+	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+static void remove_cgroup(const char *name, void *data)
+{
+	struct fixture *f = data;
+
+	if (strncmp(name, CG_PREFIX, strlen(CG_PREFIX)) == 0 &&
+	    !pid_alive(name + strlen(CG_PREFIX)))
+		sl_cgroup_root_remove(f->root, name);
+}
+
+/* Leftovers of earlier runs whose process is gone. */
+static void remove_stale(struct fixture *f)
+{
+	char p[300];
+	struct dirent *e;
+	DIR *d;
+
+	sl_cgroup_root_list(f->root, remove_cgroup, f);
+	d = opendir("/sys/fs/bpf");
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, PIN_PREFIX, strlen(PIN_PREFIX)) == 0 &&
+		    !pid_alive(e->d_name + strlen(PIN_PREFIX))) {
+			snprintf(p, sizeof(p), "/sys/fs/bpf/%s", e->d_name);
+			sl_bpf_destroy_pins(p);
+		}
+	closedir(d);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct sl_bpf_opts o = {.mount_bpffs = true, .reset_on_schema_change = true};
+
+	if (geteuid() != 0) {
+		*state = f;
+		return 0;
+	}
+	assert_non_null(f);
+	assert_int_equal(sl_cgroup_host_detect(&f->host), 0);
+	assert_int_equal(sl_cgroup_root_open(&f->root, &f->host), 0);
+	remove_stale(f);
+	snprintf(f->parent, sizeof(f->parent), "%s/sandlot", f->host.v2_self_dir);
+	snprintf(f->pin_root, sizeof(f->pin_root), "/sys/fs/bpf/" PIN_PREFIX "%d", (int)getpid());
+	snprintf(f->prefix, sizeof(f->prefix), CG_PREFIX "%d-", (int)getpid());
+	o.pin_root = f->pin_root;
+	o.cgroup_parent = f->parent;
+	assert_int_equal(sl_bpf_open(&o, &f->bpf, NULL), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	sl_bpf_free(&f->bpf);
+	if (f->pin_root[0])
+		sl_bpf_destroy_pins(f->pin_root);
+	sl_cgroup_root_free(&f->root);
+	free(f);
+	return 0;
+}
+
+static void path_of(struct fixture *f, const char *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", f->parent, id);
+}
+
+static int prepare(const struct sl_shell *s, struct sl_shell_prep *ret, void *data)
+{
+	struct fixture *f = data;
+	char path[SL_CGROUP_PATH_MAX + 64];
+	struct sl_bpf_sandbox_spec spec = {.cgroup_path = path};
+	int r;
+
+	path_of(f, s->id, path, sizeof(path));
+	r = sl_bpf_sandbox_prepare(f->bpf, &spec, &ret->id);
+	if (r >= 0) {
+		int n = atomic_fetch_add(&f->n_prepared, 1);
+
+		if (n < (int)ARRAY_SIZE(f->ids))
+			f->ids[n] = ret->id;
+		ret->fd = eventfd(0, EFD_CLOEXEC); /* stands for the agent's listening socket */
+	}
+	return r;
+}
+
+static void discard(const struct sl_shell *s, uint64_t id, void *data)
+{
+	struct fixture *f = data;
+
+	(void)s;
+	if (sl_bpf_sandbox_discard(f->bpf, id) == 0)
+		atomic_fetch_add(&f->n_discarded, 1);
+}
+
+static struct sl_shellpool *pool_new(struct fixture *f)
+{
+	struct sl_cgroup_limits lim = {.memory_bytes = 64ULL << 20};
+	struct sl_shell_hooks h = {.prepare = prepare, .discard = discard, .data = f};
+	struct sl_shellpool *p = NULL;
+
+	assert_int_equal(sl_shellpool_new(&p, f->root, f->prefix, N_SHELLS, &lim, NULL), 0);
+	sl_shellpool_set_hooks(p, &h);
+	/* the filler prepares N_SHELLS shells: wait for them (10 s at most) */
+	for (int i = 0; i < 2000 && atomic_load(&f->n_prepared) < N_SHELLS; i++)
+		usleep(5000);
+	assert_int_equal(atomic_load(&f->n_prepared), N_SHELLS);
+	return p;
+}
+
+/* Programs attached to the cgroup at path for one attach type (-errno if it is gone). */
+static int attached(const char *path, enum bpf_attach_type type)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uint32_t ids[4], n = 4;
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_prog_query(fd, type, 0, NULL, ids, &n) < 0)
+		return -errno;
+	return (int)n;
+}
+
+static bool pins_exist(struct fixture *f, uint64_t cgid)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/cg/%llu", f->pin_root, (unsigned long long)cgid);
+	return stat(p, &st) == 0;
+}
+
+static int burn(void *arg)
+{
+	(void)arg;
+	sc_burn_cpu_ms(30);
+	return 0;
+}
+
+/* In the sandbox: the errno of a UDP connect() to addr (0 when it worked). */
+static int udp_connect(void *arg)
+{
+	return sc_connect(AF_INET, arg, 53, SOCK_DGRAM);
+}
+
+static int run_in(const char *cg, int netns, int (*fn)(void *), const char *arg)
+{
+	pid_t pid = sc_spawn(cg, netns, fn, (void *)arg);
+
+	assert_true(pid > 0);
+	return sc_wait(pid);
+}
+
+static void pooled_shell_attached_before_use(void **state)
+{
+	struct fixture *f = *state;
+	char path[SL_CGROUP_PATH_MAX + 64];
+	struct sl_shellpool *p;
+	struct sl_shell *s = NULL;
+	struct sl_bpf_stats k;
+	uint64_t cgid = 0;
+
+	sl_test_require_root();
+	p = pool_new(f);
+	assert_int_equal(sl_shellpool_take(p, &s), 0);
+	assert_true(s->prepared);
+	/* the prepared fd is handed over once */
+	int fd = sl_shell_take_fd(s);
+	assert_true(fd >= 0);
+	assert_int_equal(sl_shell_take_fd(s), -1);
+	close(fd);
+	path_of(f, s->id, path, sizeof(path));
+	/* before any sandbox: the programs are attached and pinned, the cgroup registered */
+	assert_int_equal(attached(path, BPF_CGROUP_INET_EGRESS), 1);
+	assert_int_equal(attached(path, BPF_CGROUP_INET4_CONNECT), 1);
+	assert_true(pins_exist(f, s->prep.id));
+	assert_int_equal(sl_bpf_sandbox_state(f->bpf, s->prep.id), SL_BPF_IDLE);
+
+	/* the sandbox's registration claims it: same id, and it is no longer the pool's */
+	struct sl_bpf_sandbox_spec spec = {.cgroup_path = path};
+	assert_int_equal(sl_bpf_sandbox_add(f->bpf, &spec, &cgid), 0);
+	assert_true(cgid == s->prep.id);
+	assert_int_equal(sl_bpf_sandbox_discard(f->bpf, cgid), -ENOENT);
+	assert_int_equal(attached(path, BPF_CGROUP_INET_EGRESS), 1);
+
+	/* and it counts and polices what runs there (the metadata address is always denied;
+	 * without a policy another address is not, but this netns has no route to it) */
+	assert_int_equal(run_in(path, s->netns_fd, burn, NULL), 0);
+	assert_int_equal(run_in(path, s->netns_fd, udp_connect, "169.254.169.254"), EPERM);
+	assert_int_equal(run_in(path, s->netns_fd, udp_connect, "10.1.2.3"), ENETUNREACH);
+	assert_int_equal(sl_bpf_sandbox_counters(f->bpf, cgid, &k), 0);
+	assert_true(k.cpu_ns >= 10 * 1000000ULL);
+
+	/* the owner removes a claimed one; freeing the shell then discards nothing */
+	assert_int_equal(sl_bpf_sandbox_remove(f->bpf, cgid), 0);
+	assert_int_equal(attached(path, BPF_CGROUP_INET_EGRESS), 0);
+	assert_false(pins_exist(f, cgid));
+	sl_shell_free(&s);
+	assert_int_equal(atomic_load(&f->n_discarded), 0);
+	sl_shellpool_free(&p);
+}
+
+static void unused_shells_are_discarded(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_shellpool *p;
+	struct sl_shell *s = NULL;
+	uint64_t ids[N_SHELLS];
+
+	sl_test_require_root();
+	p = pool_new(f);
+	memcpy(ids, f->ids, sizeof(ids));
+	for (int i = 0; i < N_SHELLS; i++)
+		assert_true(pins_exist(f, ids[i]));
+	/* taken but never claimed (a spawn that failed before its hook) */
+	assert_int_equal(sl_shellpool_take(p, &s), 0);
+	assert_true(s->prepared);
+	uint64_t taken = s->prep.id;
+	sl_shell_free(&s);
+	assert_false(pins_exist(f, taken));
+	assert_int_equal(sl_bpf_sandbox_state(f->bpf, taken), -ENOENT);
+	/* and the ready ones (one left, plus what the filler made since) go with the pool */
+	sl_shellpool_free(&p);
+	for (int i = 0; i < atomic_load(&f->n_prepared) && i < (int)ARRAY_SIZE(f->ids); i++) {
+		assert_false(pins_exist(f, f->ids[i]));
+		assert_int_equal(sl_bpf_sandbox_state(f->bpf, f->ids[i]), -ENOENT);
+	}
+	assert_int_equal(atomic_load(&f->n_discarded), atomic_load(&f->n_prepared));
+}
+
+static void claim_with_policy_rewrites_the_slot(void **state)
+{
+	struct fixture *f = *state;
+	char path[SL_CGROUP_PATH_MAX + 64];
+	struct sl_shellpool *p;
+	struct sl_shell *s = NULL;
+	struct sl_netpolicy pol = {0};
+	struct sl_bpf_addr own;
+	uint64_t cgid = 0;
+	struct in_addr a = {.s_addr = htonl(0x0a4d0001)};
+
+	sl_test_require_root();
+	p = pool_new(f);
+	assert_int_equal(sl_shellpool_take(p, &s), 0);
+	path_of(f, s->id, path, sizeof(path));
+	sl_bpf_addr_from(AF_INET, &a, &own);
+	/* an allow-list and an address of its own: written when the sandbox claims the shell */
+	struct sl_bpf_sandbox_spec spec = {
+		.cgroup_path = path, .policy = &pol, .addrs = &own, .n_addrs = 1};
+	assert_int_equal(sl_bpf_sandbox_prepare(f->bpf, &spec, &cgid), -EINVAL);
+	assert_int_equal(sl_bpf_sandbox_add(f->bpf, &spec, &cgid), 0);
+	assert_true(cgid == s->prep.id);
+	assert_int_equal(sl_bpf_sandbox_state(f->bpf, cgid), SL_BPF_IDLE);
+	/* the empty allow-list holds: refused before any route lookup */
+	assert_int_equal(run_in(path, s->netns_fd, udp_connect, "10.1.2.3"), EPERM);
+	assert_int_equal(sl_bpf_sandbox_remove(f->bpf, cgid), 0);
+	assert_false(pins_exist(f, cgid));
+	sl_shell_free(&s);
+	sl_shellpool_free(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(pooled_shell_attached_before_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(unused_shells_are_discarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(claim_with_policy_rewrites_the_slot, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
