@@ -40,7 +40,9 @@ struct sl_cgroup_host {
 
 /*
  * Reads /proc/self/cgroup, the v2 root's cgroup.controllers and, when the fast path
- * (sl_cgroup_host_detect_at on /sys/fs/cgroup) is not sure, /proc/self/mountinfo.
+ * (sl_cgroup_host_detect_at on /sys/fs/cgroup) is not sure, /proc/self/mountinfo. Returns 0
+ * or -errno; on failure *ret is unspecified (the fast path writes it in place: no second
+ * copy of the struct to fault in).
  */
 int sl_cgroup_host_detect(struct sl_cgroup_host *ret);
 
