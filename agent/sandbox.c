@@ -99,8 +99,10 @@ static int runtime_pool(struct sl_runtime *rt, unsigned size)
  * kernel work (spawner: template + filter; caller: cgroups, then the network namespace).
  * Left to the scheduler, both often queued on one CPU (a new thread starts on its creator's,
  * a woken one goes where its waker ran) while the other idled: 0.8-1 ms lost per run. So the
- * spawner gets every CPU but the caller's (exec put the caller on the least busy one); its
- * child takes every CPU back as its first step. The caller is not pinned: a pinned thread
+ * spawner starts on every CPU but the caller's (exec put the caller on the least busy one),
+ * and once running takes every CPU back (spawner.h), as its children inherit: kept pinned,
+ * it waited out a busy task's slices there (A/B alternating, load 2-3: 5.1-8.8 ms p50
+ * pinned against 4.9-7.0 freed; never pinned 5.5-6.6). The caller is not pinned: a pinned thread
  * cannot leave a CPU it shares with a busy task and waits out that task's slice at every
  * wake-up (measured with other builds running: caller and spawner pinned 9.0-10.0 ms p50,
  * spawner only 4.75, nothing 5.8-5.9; on an idle host pinning the caller too gained nothing).
@@ -383,7 +385,7 @@ static const cpu_set_t *cmd_cpus(const struct sl_runtime *rt, const struct sl_sa
 	if (!rt->pinned)
 		return NULL;
 	if (rt->one_shot)
-		return &rt->cpus; /* the spawner's CPU was for set-up only */
+		return NULL; /* the spawner took every CPU once it started (spawner.h) */
 	if (c->cpu_millis && c->cpu_millis <= (uint32_t)CPU_COUNT(&rt->fg) * 1000)
 		return NULL; /* stays on the spawner's (foreground) CPUs */
 	return &rt->cpus;

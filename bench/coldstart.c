@@ -156,6 +156,13 @@
  *     periods of the detach and of namespace teardown wait on it), kworkers (cleanup_net of
  *     the previous run's namespace) run ~0.5 ms and ksoftirqd ~0.2 ms per run. So CPU time,
  *     not lane order, bounds `run` on this host; bwrap pays the same background work.
+ *   - Under other engineers' tests (load 2-3, much system time) `run` lost its lead over
+ *     bwrap in some rounds (10-12 ms against bwrap 8.7-14; old and new alike): the spawner,
+ *     pinned to the CPU apart from the caller's, waited out a busy task's slices there. It
+ *     now starts there (queued at once) and then takes every CPU back (its children inherit
+ *     that, so the child's own affinity call is gone). A/B in one process loop, alternating
+ *     per run (python, so +~0.5 ms on each), 7 rounds of n=200, load 2.9-3.6: p50 pinned
+ *     5.1-8.8 ms, freed 4.9-7.0 (lower in every round), never pinned 5.5-6.6, bwrap 8.0-9.2.
  *   - Pool row: p50 within 1.08-1.21x of the clone3+ns floor measured in the same run (floor
  *     1.74-1.93 ms p50, 5.0-6.0 p99 with load 1-2): the 1.5/4 ms target is below what the
  *     floor itself reaches on this host under load. Not changed in this branch.
