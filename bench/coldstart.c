@@ -159,10 +159,16 @@
  *   - Under other engineers' tests (load 2-3, much system time) `run` lost its lead over
  *     bwrap in some rounds (10-12 ms against bwrap 8.7-14; old and new alike): the spawner,
  *     pinned to the CPU apart from the caller's, waited out a busy task's slices there. It
- *     now starts there (queued at once) and then takes every CPU back (its children inherit
- *     that, so the child's own affinity call is gone). A/B in one process loop, alternating
- *     per run (python, so +~0.5 ms on each), 7 rounds of n=200, load 2.9-3.6: p50 pinned
+ *     now starts there (queued at once) and then takes every CPU back. A/B in one process
+ *     loop, alternating per run (python), 7 rounds of n=200, load 2.9-3.6: p50 pinned
  *     5.1-8.8 ms, freed 4.9-7.0 (lower in every round), never pinned 5.5-6.6, bwrap 8.0-9.2.
+ *     But its child, cloned with every CPU, was then often queued on the caller's CPU (busy
+ *     making the network namespace) and waited there ~0.3 ms while the other CPU idled
+ *     (perf sched with clock marks: a task that just ran is not pulled by an idle CPU). So
+ *     the spawner keeps to its current CPU for the clone, and the child takes every CPU as
+ *     its first step, as before. Idle-ish (load 1.1-1.6), 3 rounds of n=300: old 4.57,
+ *     4.79, 4.26; pinned 4.40, 4.49, 4.06; freed 4.35, 4.50, 4.18; freed + clone in place
+ *     4.36, 4.36, 4.02 (kept).
  *   - Pool row: p50 within 1.08-1.21x of the clone3+ns floor measured in the same run (floor
  *     1.74-1.93 ms p50, 5.0-6.0 p99 with load 1-2): the 1.5/4 ms target is below what the
  *     floor itself reaches on this host under load. Not changed in this branch.
