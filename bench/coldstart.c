@@ -173,15 +173,16 @@
  *     1.74-1.93 ms p50, 5.0-6.0 p99 with load 1-2): the 1.5/4 ms target is below what the
  *     floor itself reaches on this host under load. Not changed in this branch.
  * Figures after the perf-run3 branch (ms, p50/p99; old = main at 40ea4a4, alternating):
- *   per run alternating old/new/bwrap (python loop, n=300, 3 rounds, load 1.3-1.8): run
- *     old 4.55/7.09, 4.54/8.03, 5.35/9.34 (0.66x, 0.67x, 0.64x bwrap); new 4.31/7.58,
- *     4.16/6.89, 5.03/9.12 (0.62x, 0.61x, 0.60x); bwrap 6.94, 6.77, 8.32.
- *   `coldstart -n 200`, old and new alternately, 3 rounds each (load 0.1-1.4): run old
- *     5.31/7.69, 5.00/11.75, 5.27/10.46 (0.65x, 0.68x, 0.63x); new 4.70/8.48, 5.34/8.12,
- *     5.16/10.27 (0.67x, 0.63x, 0.61x); pool of 4 old 1.91-2.09 / 4.5-7.1, new 2.01-2.29 /
- *     7.4-8.9 (code not changed: noise; floor 1.35-1.83 / 4.4-5.9); no pool old 3.33-3.85,
- *     new 3.44-3.76. Rounds of one table differ more than old from new: compare the
- *     alternated pairs.
+ *   per run alternating old/new/bwrap (python loop, n=300, 3 rounds, load 0.0-0.8): run
+ *     old 4.77/10.5, 4.92/11.0, 5.33/14.7 (0.63x, 0.63x, 0.64x bwrap); new 4.52/8.28,
+ *     4.62/8.75, 5.13/8.78 (0.60x, 0.59x, 0.61x); bwrap 7.58, 7.86, 8.35.
+ *   `coldstart -n 200`, old and new alternately (load 1.0-1.2), old / new: fork+exec
+ *     0.90/1.33, 0.77/1.35 / 0.86/1.56, 0.78/1.74; floor 1.74/5.05, 1.66/4.87 / 1.80/5.11,
+ *     1.66/5.05; pool of 4 1.80/5.48, 2.01/10.2 / 2.07/6.29, 1.93/6.82 (code not changed);
+ *     no pool 3.80/7.59, 3.45/6.53 / 3.78/7.83, 3.12/6.03; run 5.18/9.30, 5.25/13.2 /
+ *     5.19/13.1, 5.03/8.16; bwrap 8.00, 8.17 / 8.32, 8.02: run/bwrap 0.65x, 0.64x / 0.62x,
+ *     0.63x. Rounds of one table differ about as much as old from new: compare the pairs
+ *     alternated per run above.
  *   perf stat -r 100 (3 pairs): page faults 157-160 -> 140-142; task-clock within noise.
  * Figures after the perf-run branch (ms; other engineers' builds and tests shared the host
  * throughout, so compare ratios of one run):
