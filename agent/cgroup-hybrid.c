@@ -23,7 +23,6 @@ static int hybrid_open(struct sl_cgroup_root *root, const struct sl_cgroup_host 
 
 	for (int i = 0; i < SL_CG_N; i++) {
 		const struct sl_cgroup_v1 *v = sl_cgroup_host_v1(host, ctl_names[i]);
-		_cleanup_close_ int fd = -1;
 		bool dup = false;
 
 		seen[i] = v;
@@ -31,10 +30,7 @@ static int hybrid_open(struct sl_cgroup_root *root, const struct sl_cgroup_host 
 			dup |= v && seen[j] == v; /* co-mounted controllers share one directory */
 		if (!v || dup || !v->self_dir[0])
 			continue;
-		fd = open(v->self_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return sl_negerrno();
-		root->v1_dirfd[i] = sl_cgroup_mkdirat(fd, "sandlot");
+		root->v1_dirfd[i] = sl_cgroup_open_root_dir(v->self_dir);
 		if (root->v1_dirfd[i] < 0)
 			return root->v1_dirfd[i];
 	}

@@ -43,8 +43,11 @@ struct sl_cgroup {
 extern const struct sl_cgroup_ops sl_cgroup_ops_v2;
 extern const struct sl_cgroup_ops sl_cgroup_ops_hybrid;
 
-/* mkdir + open O_DIRECTORY below dirfd. Returns the fd or -errno. */
-int sl_cgroup_mkdirat(int dirfd, const char *name);
+/*
+ * Opens <dir>/sandlot (O_DIRECTORY), where a hierarchy's sandbox cgroups go, creating it when
+ * missing. Returns the fd or -errno (-ENOENT for dir "": not reachable).
+ */
+int sl_cgroup_open_root_dir(const char *dir);
 
 /* Reads "key value" from a flat-keyed file below dirfd (cpu.stat, memory.events). */
 int sl_cgroup_read_key(int dirfd, const char *file, const char *key, uint64_t *ret);

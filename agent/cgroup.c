@@ -15,16 +15,6 @@
 #define ROOT_DIR      "sandlot"
 #define EMPTY_WAIT_MS 1000 /* how long destroy waits for killed processes to leave */
 
-int sl_cgroup_mkdirat(int dirfd, const char *name)
-{
-	int fd;
-
-	if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
-		return sl_negerrno();
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? sl_negerrno() : fd;
-}
-
 uint64_t sl_cgroup_read_u64(int dirfd, const char *file)
 {
 	char buf[32];
@@ -76,17 +66,23 @@ int sl_cgroup_rmdirat(int dirfd, const char *name)
 	return 0;
 }
 
-/* Opens <dir>/sandlot, creating it. */
-static int open_sandlot_dir(const char *dir)
+/* Opens <dir>/<ROOT_DIR>, creating it when missing (one path walk when it is there). */
+int sl_cgroup_open_root_dir(const char *dir)
 {
-	_cleanup_close_ int fd = -1;
+	char path[SL_CGROUP_PATH_MAX + sizeof(ROOT_DIR) + 1];
+	int fd;
 
 	if (!dir[0])
 		return -ENOENT;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return sl_negerrno();
-	return sl_cgroup_mkdirat(fd, ROOT_DIR);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, ROOT_DIR) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return sl_negerrno();
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return fd < 0 ? sl_negerrno() : fd;
 }
 
 int sl_cgroup_root_open(struct sl_cgroup_root **ret, const struct sl_cgroup_host *host)
@@ -104,7 +100,7 @@ int sl_cgroup_root_open(struct sl_cgroup_root **ret, const struct sl_cgroup_host
 	for (int i = 0; i < SL_CG_N; i++)
 		root->v1_dirfd[i] = -1;
 	root->ops = v2_limits ? &sl_cgroup_ops_v2 : &sl_cgroup_ops_hybrid;
-	root->v2_dirfd = open_sandlot_dir(host->v2_self_dir);
+	root->v2_dirfd = sl_cgroup_open_root_dir(host->v2_self_dir);
 	r = root->v2_dirfd;
 	if (r >= 0)
 		r = root->ops->open(root, host);

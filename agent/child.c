@@ -1,8 +1,8 @@
 /*
  * The sandbox child, step by step (see child.h). The order matters:
  *   every CPU of the agent back (when the spawner runs on a subset and the CPU quota is
- *   larger than that subset, or set-up only was pinned: see sandbox.c; first, so that no
- *   later wake-up of ours waits on a CPU we were only lent)
+ *   larger than that subset, or one-shot: cloned on the spawner's CPU only; see sandbox.c;
+ *   first, so that no later wake-up of ours waits on a CPU we were only lent)
  *   -> join the v1 cgroups (hybrid) -> enter the pool's network namespace
  *   -> with a hook: wait for the parent's release (it runs the hook meanwhile)
  *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)

@@ -99,8 +99,11 @@ static int runtime_pool(struct sl_runtime *rt, unsigned size)
  * kernel work (spawner: template + filter; caller: cgroups, then the network namespace).
  * Left to the scheduler, both often queued on one CPU (a new thread starts on its creator's,
  * a woken one goes where its waker ran) while the other idled: 0.8-1 ms lost per run. So the
- * spawner gets every CPU but the caller's (exec put the caller on the least busy one); its
- * child takes every CPU back as its first step. The caller is not pinned: a pinned thread
+ * spawner starts on every CPU but the caller's (exec put the caller on the least busy one),
+ * and once running takes every CPU back (spawner.h; for the clone it keeps to the CPU it is
+ * on, and the child takes every CPU as its first step): kept pinned, it waited out a busy
+ * task's slices there (A/B alternating, load 2-3: 5.1-8.8 ms p50 pinned against 4.9-7.0
+ * freed; never pinned 5.5-6.6). The caller is not pinned: a pinned thread
  * cannot leave a CPU it shares with a busy task and waits out that task's slice at every
  * wake-up (measured with other builds running: caller and spawner pinned 9.0-10.0 ms p50,
  * spawner only 4.75, nothing 5.8-5.9; on an idle host pinning the caller too gained nothing).
@@ -309,6 +312,24 @@ struct clone_req {
 	const struct sl_child_plan *plan;
 };
 
+/*
+ * One-shot: the spawner, free to run anywhere (spawner.h), keeps to the CPU it is on for the
+ * clone, so that the child starts there, where the spawner is about to sleep; with every CPU
+ * it was often queued on the caller's, busy making the network namespace, and waited there
+ * while the other CPU idled (a task that just ran is not pulled by an idle CPU).
+ */
+static void stay_here(void)
+{
+	cpu_set_t here;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&here);
+	CPU_SET(cpu, &here);
+	(void)sched_setaffinity(0, sizeof(here), &here);
+}
+
 /* On the spawner thread. */
 static int clone_on_spawner(void *data)
 {
@@ -323,8 +344,11 @@ static int clone_on_spawner(void *data)
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)sl_cgroup_fd(sb->cg),
 	};
-	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	pid_t pid;
 
+	if (plan->cpus && sb->rt->one_shot)
+		stay_here();
+	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid == 0)
 		sl_child_main(plan);
 	return pid < 0 ? sl_negerrno() : pid;
@@ -394,7 +418,7 @@ static const cpu_set_t *cmd_cpus(const struct sl_runtime *rt, const struct sl_sa
 	if (!rt->pinned)
 		return NULL;
 	if (rt->one_shot)
-		return &rt->cpus; /* the spawner's CPU was for set-up only */
+		return &rt->cpus; /* it started on the spawner's CPU only (clone_on_spawner) */
 	if (c->cpu_millis && c->cpu_millis <= (uint32_t)CPU_COUNT(&rt->fg) * 1000)
 		return NULL; /* stays on the spawner's (foreground) CPUs */
 	return &rt->cpus;

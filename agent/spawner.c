@@ -37,6 +37,10 @@ static void *spawner_main(void *data)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* one-shot: queued on a CPU apart at once, then free to leave it when a busy task is
+	 * there too (pinned, it waited out that task's slices: 10-20% slower `run` under load) */
+	if (sp->pinned && sp->detach.efd >= 0 && CPU_COUNT(&sp->detach.cpus) > 0)
+		(void)sched_setaffinity(0, sizeof(sp->detach.cpus), &sp->detach.cpus);
 	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
 	r = sl_creds_drop_bounding();
 	/* this thread's mount namespace becomes the template every child copies */

@@ -22,7 +22,8 @@ struct sl_spawner;
  * the children it clones) run on, or NULL to leave them (see sl_thread_split_cpus).
  * detach: NULL, or (efd, cpus; copied) for a template whose host root is detached by a
  * helper thread while the spawner goes on (one-shot; see struct sl_rootfs_detach): each
- * child then waits on the efd (sl_rootfs_wait_detached). Returns 0 or -errno.
+ * child then waits on the efd (sl_rootfs_wait_detached); with both, cpus is only where the
+ * thread starts: once running it takes detach's cpus. Returns 0 or -errno.
  */
 int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const char *rootfs,
 		   const cpu_set_t *cpus, const struct sl_rootfs_detach *detach);

@@ -117,6 +117,73 @@
  *     the netns is the longer one by ~0.1-0.3 ms; CPU time per run is ~6.4 ms (perf stat,
  *     all threads and children), ~155 page faults of it (~0.5 ms).
  *
+ * Findings, perf-run3 branch (2026-11; old = main at 40ea4a4 built in a second tree, run
+ * alternately with this one; clock marks of every thread in a shared page, a throwaway patch;
+ * perf sched timehist, perf stat -r 100, perf record -e page-faults):
+ *   - Costs on these VMs: a syscall alone 0.26 us, but a path walk is dear: stat() of a
+ *     4-component path 3.4 us, access() 5.7, fstatat() of one component below a dirfd 1.75;
+ *     reading /proc/self/mountinfo (~23 mounts) 65 us warm, /proc/self/cgroup 12. A fresh anon
+ *     page costs ~3.2 us at first touch, and MADV_POPULATE_WRITE ~2-4 us a page: the cost is
+ *     the page (EPT backing, zeroing, memcg), not the fault, so prefaulting saves nothing.
+ *   - Cgroup layout detection now has a fast path (cgroup-host.c; mountinfo only when anything
+ *     is unusual: another cgroup namespace, v1 only, a hierarchy not at /sys/fs/cgroup/<its
+ *     controllers> or not its hierarchy's root, two names for one superblock; both layouts
+ *     and the fallbacks tested for real in private mount namespaces, test_cgroup_host).
+ *     First version (statfs + stat + access per hierarchy, walks from /): no faster than
+ *     mountinfo (fresh process: cold 260-320 us, warm 100-125, against 300-460 / 80-115).
+ *     Kept: one walk of one component per hierarchy (O_PATH below an fd of /sys/fs/cgroup,
+ *     fstatfs for the magic, fstat: a hierarchy root is kernfs inode 1), /proc/self/cgroup
+ *     read into a stack buffer, the description written in place (a second 53 KB struct
+ *     was ~10 page faults more): cold 208-278 us, warm 75-120, against 290-397 / 88-160 in
+ *     the same runs; in `run` (marks, p50) detect 322 -> ~200 us. Opening the `sandlot`
+ *     dirs: 16 syscalls -> 4 (54 -> ~35 us). Page faults per run 157-160 -> 140-142.
+ *   - Faults per run (perf record -e page-faults, 50 runs): agent main 76, its threads 14,
+ *     the sandbox init (COW copy of the agent) 16, /bin/true 48. Prefaulting text
+ *     (MADV_POPULATE_READ, 1.1 MB) and data+bss at the start of `run`: 153 -> 150-153
+ *     faults, CPU within noise: most are taken before main (static-pie relocation, libc
+ *     init) or in memory made later (thread stacks, heap, the init's COW). Dropped.
+ *   - Lanes of `run` (marks, p50 us from sl_cmd_run, load ~1.5): main: spawner thread +
+ *     owner 110-300, detect ~200, cgroups (4 mkdir + limits) ~360, network namespace
+ *     900-1100 (fd sent ~1820-2000); spawner: bounding set ~50, template ~650-720, base
+ *     filter ~230, clone3 until the child runs ~350-370; child ready for its netns at
+ *     ~1740-1980; then netns entered +150, seal +100, init's clone + exec of CMD ~250, CMD
+ *     run + init exit until reaped ~880-940, destroy ~180-200, free ~80. The lanes are now
+ *     about equal: detect moved before the spawner's start made detect uncontended (250 vs
+ *     320 us) but the spawner's lane the longer (child ready 1877, netns 1822); alternating
+ *     A/B (n=300 x 4 rounds) could not tell the two orders apart: kept the spawner first.
+ *   - perf sched timehist over 40 back-to-back runs: the two CPUs are ~85% busy; agent tasks
+ *     wait ~1.05 ms per run for a CPU, rcu_exp_gp_kthread ~0.43 ms (the expedited grace
+ *     periods of the detach and of namespace teardown wait on it), kworkers (cleanup_net of
+ *     the previous run's namespace) run ~0.5 ms and ksoftirqd ~0.2 ms per run. So CPU time,
+ *     not lane order, bounds `run` on this host; bwrap pays the same background work.
+ *   - Under other engineers' tests (load 2-3, much system time) `run` lost its lead over
+ *     bwrap in some rounds (10-12 ms against bwrap 8.7-14; old and new alike): the spawner,
+ *     pinned to the CPU apart from the caller's, waited out a busy task's slices there. It
+ *     now starts there (queued at once) and then takes every CPU back. A/B in one process
+ *     loop, alternating per run (python), 7 rounds of n=200, load 2.9-3.6: p50 pinned
+ *     5.1-8.8 ms, freed 4.9-7.0 (lower in every round), never pinned 5.5-6.6, bwrap 8.0-9.2.
+ *     But its child, cloned with every CPU, was then often queued on the caller's CPU (busy
+ *     making the network namespace) and waited there ~0.3 ms while the other CPU idled
+ *     (perf sched with clock marks: a task that just ran is not pulled by an idle CPU). So
+ *     the spawner keeps to its current CPU for the clone, and the child takes every CPU as
+ *     its first step, as before. Idle-ish (load 1.1-1.6), 3 rounds of n=300: old 4.57,
+ *     4.79, 4.26; pinned 4.40, 4.49, 4.06; freed 4.35, 4.50, 4.18; freed + clone in place
+ *     4.36, 4.36, 4.02 (kept).
+ *   - Pool row: p50 within 1.08-1.21x of the clone3+ns floor measured in the same run (floor
+ *     1.74-1.93 ms p50, 5.0-6.0 p99 with load 1-2): the 1.5/4 ms target is below what the
+ *     floor itself reaches on this host under load. Not changed in this branch.
+ * Figures after the perf-run3 branch (ms, p50/p99; old = main at 40ea4a4, alternating):
+ *   per run alternating old/new/bwrap (python loop, n=300, 3 rounds, load 0.0-0.8): run
+ *     old 4.77/10.5, 4.92/11.0, 5.33/14.7 (0.63x, 0.63x, 0.64x bwrap); new 4.52/8.28,
+ *     4.62/8.75, 5.13/8.78 (0.60x, 0.59x, 0.61x); bwrap 7.58, 7.86, 8.35.
+ *   `coldstart -n 200`, old and new alternately (load 1.0-1.2), old / new: fork+exec
+ *     0.90/1.33, 0.77/1.35 / 0.86/1.56, 0.78/1.74; floor 1.74/5.05, 1.66/4.87 / 1.80/5.11,
+ *     1.66/5.05; pool of 4 1.80/5.48, 2.01/10.2 / 2.07/6.29, 1.93/6.82 (code not changed);
+ *     no pool 3.80/7.59, 3.45/6.53 / 3.78/7.83, 3.12/6.03; run 5.18/9.30, 5.25/13.2 /
+ *     5.19/13.1, 5.03/8.16; bwrap 8.00, 8.17 / 8.32, 8.02: run/bwrap 0.65x, 0.64x / 0.62x,
+ *     0.63x. Rounds of one table differ about as much as old from new: compare the pairs
+ *     alternated per run above.
+ *   perf stat -r 100 (3 pairs): page faults 157-160 -> 140-142; task-clock within noise.
  * Figures after the perf-run branch (ms; other engineers' builds and tests shared the host
  * throughout, so compare ratios of one run):
  *   final code, idle host (load 0.0), `coldstart -n 200`:
