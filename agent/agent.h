@@ -55,6 +55,7 @@ struct asb {
 	int out_fd, err_fd, pidfd; /* registered in the loop while >= 0 */
 	uint64_t cgid;		   /* v2 cgroup id (0 before spawn) */
 	bool bpf;		   /* registered with the BPF layer */
+	uint32_t bpf_slot1;	   /* its BPF slot + 1, once looked up (0: not yet) */
 
 	uint8_t state;	   /* enum sl_sandbox_state as last reported */
 	uint8_t reason;	   /* of the last transition */

@@ -170,6 +170,15 @@ int sl_bpf_sandbox_state(struct sl_bpf *b, uint64_t cgid);
 /* Number of invocations in flight (the agent's knowledge): > 0 keeps the sandbox busy. */
 int sl_bpf_sandbox_set_inflight(struct sl_bpf *b, uint64_t cgid, uint32_t n);
 
+/*
+ * The same by the sandbox's slot, which stays its own while it is registered: one map call
+ * each instead of two (the cgroup id's lookup). For the warm path, which calls them on every
+ * invocation. sl_bpf_sandbox_slot() returns 0 and the slot, or -ENOENT.
+ */
+int sl_bpf_sandbox_slot(struct sl_bpf *b, uint64_t cgid, uint32_t *ret_slot);
+int sl_bpf_slot_state(struct sl_bpf *b, uint32_t slot);
+int sl_bpf_slot_set_inflight(struct sl_bpf *b, uint32_t slot, uint32_t n);
+
 /* Marks an address as the host's own: denied to sandboxes unless a rule allows it. */
 int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a);
 

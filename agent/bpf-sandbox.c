@@ -680,17 +680,33 @@ int sl_bpf_sandbox_counters(struct sl_bpf *b, uint64_t cgid, struct sl_bpf_stats
 	return 0;
 }
 
-int sl_bpf_sandbox_state(struct sl_bpf *b, uint64_t cgid)
+int sl_bpf_sandbox_slot(struct sl_bpf *b, uint64_t cgid, uint32_t *ret_slot)
+{
+	return slot_of(b, cgid, ret_slot);
+}
+
+int sl_bpf_slot_state(struct sl_bpf *b, uint32_t slot)
 {
 	struct sl_bpf_sandbox s;
+
+	if (bpf_map_lookup_elem(b->fd_sandboxes, &slot, &s) < 0)
+		return sl_negerrno();
+	return s.cgid ? (int)s.state : -ENOENT;
+}
+
+int sl_bpf_slot_set_inflight(struct sl_bpf *b, uint32_t slot, uint32_t n)
+{
+	if (bpf_map_update_elem(b->fd_inflight, &slot, &n, BPF_ANY) < 0)
+		return sl_negerrno();
+	return 0;
+}
+
+int sl_bpf_sandbox_state(struct sl_bpf *b, uint64_t cgid)
+{
 	uint32_t slot;
 	int r = slot_of(b, cgid, &slot);
 
-	if (r < 0)
-		return r;
-	if (bpf_map_lookup_elem(b->fd_sandboxes, &slot, &s) < 0)
-		return sl_negerrno();
-	return (int)s.state;
+	return r < 0 ? r : sl_bpf_slot_state(b, slot);
 }
 
 int sl_bpf_sandbox_set_inflight(struct sl_bpf *b, uint64_t cgid, uint32_t n)
@@ -698,11 +714,7 @@ int sl_bpf_sandbox_set_inflight(struct sl_bpf *b, uint64_t cgid, uint32_t n)
 	uint32_t slot;
 	int r = slot_of(b, cgid, &slot);
 
-	if (r < 0)
-		return r;
-	if (bpf_map_update_elem(b->fd_inflight, &slot, &n, BPF_ANY) < 0)
-		return sl_negerrno();
-	return 0;
+	return r < 0 ? r : sl_bpf_slot_set_inflight(b, slot, n);
 }
 
 int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a)

@@ -27,6 +27,41 @@ static void drain_output(struct asb *s, int fd)
 		sl_logtail_write(&s->log, buf, (size_t)n);
 }
 
+/* The sandbox's BPF slot, looked up once (it stays its own while registered). */
+static int bpf_slot(struct asb *s, uint32_t *ret)
+{
+	uint32_t slot;
+
+	if (!s->bpf)
+		return -ENOENT;
+	if (!s->bpf_slot1) {
+		int r = sl_bpf_sandbox_slot(s->a->bpf, s->cgid, &slot);
+
+		if (r < 0)
+			return r;
+		s->bpf_slot1 = slot + 1;
+	}
+	*ret = s->bpf_slot1 - 1;
+	return 0;
+}
+
+/* BPF's in-flight count for the sandbox: while > 0 it never reports the sandbox idle. */
+static void set_inflight(struct asb *s, uint32_t n)
+{
+	uint32_t slot;
+
+	if (bpf_slot(s, &slot) == 0)
+		(void)sl_bpf_slot_set_inflight(s->a->bpf, slot, n);
+}
+
+static int bpf_state(struct asb *s)
+{
+	uint32_t slot;
+	int r = bpf_slot(s, &slot);
+
+	return r < 0 ? r : sl_bpf_slot_state(s->a->bpf, slot);
+}
+
 void invoke_finish(struct asb *s, uint8_t status, const char *function_error, const void *payload,
 		   size_t len)
 {
@@ -70,8 +105,7 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 	a->stats.invocations[status < 8 ? status : SL_INVOKE_INTERNAL]++;
 	control_send(a, &m);
 	/* after the result: the BPF map update is two syscalls the invoker need not wait for */
-	if (s->bpf)
-		sl_bpf_sandbox_set_inflight(a->bpf, s->cgid, 0);
+	set_inflight(s, 0);
 }
 
 /* The invocation ended well or with a function error: the sandbox stays warm. */
@@ -86,7 +120,7 @@ static void invoke_done(struct asb *s)
 	sl_pool_put_idle(&a->pool, &s->pe, sl_now_ns());
 	worker_keepalive_rearm(a);
 	/* Without BPF nobody will say when it goes quiet: freeze now. */
-	if (!s->bpf || sl_bpf_sandbox_state(a->bpf, s->cgid) == SL_BPF_IDLE)
+	if (!s->bpf || bpf_state(s) == SL_BPF_IDLE)
 		worker_go_idle(s, SL_REASON_COMPLETE);
 }
 
@@ -256,8 +290,7 @@ static uint64_t invoke_timeout(struct asb *s, uint64_t wall)
  */
 static void mark_busy(struct asb *s)
 {
-	if (s->bpf)
-		sl_bpf_sandbox_set_inflight(s->a->bpf, s->cgid, 1);
+	set_inflight(s, 1);
 	if (s->ready && s->state != SL_SANDBOX_BUSY)
 		worker_transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, 0);
 }

@@ -356,8 +356,12 @@ static void idle_and_busy_events_follow_activity(void **state)
 	for (int i = 0; i < ROUNDS; i++)
 		lat[i] = burst(&c, id, &cur, &seq, 5);
 
-	/* an invocation in flight keeps it busy although it does nothing */
-	assert_int_equal(sl_bpf_sandbox_set_inflight(bpf, id, 1), 0);
+	/* an invocation in flight keeps it busy although it does nothing: set by slot, as the
+	   agent's warm path does, cleared by cgroup id */
+	uint32_t slot;
+	assert_int_equal(sl_bpf_sandbox_slot(bpf, id, &slot), 0);
+	assert_int_equal(sl_bpf_slot_state(bpf, slot), sl_bpf_sandbox_state(bpf, id));
+	assert_int_equal(sl_bpf_slot_set_inflight(bpf, slot, 1), 0);
 	uint64_t stop = burn(&c, 5);
 	assert_true(next_event(id, &cur, 1000, &ev));
 	assert_int_equal(ev.type, SL_BPF_EV_BUSY);
@@ -464,13 +468,18 @@ static void stale_sandboxes_are_pruned(void **state)
 	sl_test_require_root();
 	assert_int_equal(sc_cgroup_new(&sc, cg), 0);
 	uint64_t id = add_sandbox(cg, 0);
+	uint32_t slot;
 	snprintf(links, sizeof(links), "%s/cg/%llu", sc.pin_root, (unsigned long long)id);
+	assert_int_equal(sl_bpf_sandbox_slot(bpf, id, &slot), 0);
+	assert_int_equal(sl_bpf_slot_state(bpf, slot), SL_BPF_IDLE);
 	assert_int_equal(access(links, F_OK), 0);
 	assert_int_equal(sl_bpf_prune(bpf), 0); /* still exists: kept */
 	assert_int_equal(rmdir(cg), 0);
 	assert_int_equal(sl_bpf_prune(bpf), 1);
 	assert_int_equal(sl_bpf_sandbox_counters(bpf, id, &k), -ENOENT);
 	assert_int_equal(sl_bpf_sandbox_state(bpf, id), -ENOENT);
+	assert_int_equal(sl_bpf_slot_state(bpf, slot), -ENOENT); /* the slot is free again */
+	assert_int_equal(sl_bpf_sandbox_slot(bpf, id, &slot), -ENOENT);
 	assert_int_equal(access(links, F_OK), -1);
 }
 
