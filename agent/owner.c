@@ -91,8 +91,7 @@ static enum slot_state check_slot(const char *state_dir, unsigned slot, int *loc
 	return DEAD;
 }
 
-int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cgroup_root *root,
-		   bool own)
+int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cgroup_root *root)
 {
 	enum slot_state state[SL_OWNER_SLOTS] = {0};
 	int locks[SL_OWNER_SLOTS];
@@ -109,7 +108,7 @@ int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cg
 	r = sl_cgroup_root_list(root, collect, &ns);
 	for (unsigned i = 0; i < SL_OWNER_SLOTS; i++)
 		locks[i] = -1;
-	state[o->slot] = own ? DEAD : ALIVE;
+	state[o->slot] = DEAD; /* ours: what another pid left in it is a former holder's */
 	for (size_t i = 0; i < ns.n && r >= 0; i++) {
 		unsigned slot = 0;
 

@@ -29,10 +29,10 @@ void sl_owner_release(struct sl_owner *o);
 int sl_owner_slot_of(const char *name, unsigned *ret);
 
 /*
- * Removes every sandbox cgroup below root whose owner is gone. Sandboxes of our own slot are
- * removed too when own is true (at start-up: a previous owner's), except this process's own,
- * named "s<slot>-<pid>-..." (made meanwhile by a filler thread). Returns the number of
- * sandboxes removed, or -errno of the first failure.
+ * Removes every sandbox cgroup below root whose owner is gone: those of slots whose lock
+ * nobody holds, and those of our own slot but another pid (a former holder's: the lock is
+ * ours, so it is gone; another runtime may have held the slot between its death and our start
+ * and left them). This process's own, named "s<slot>-<pid>-...", are kept. Returns the number
+ * of sandboxes removed, or -errno of the first failure.
  */
-int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cgroup_root *root,
-		   bool own);
+int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cgroup_root *root);

@@ -43,7 +43,6 @@ struct sl_runtime {
 	struct sl_spawner *spawner; /* clone3s every sandbox, under the base seccomp filter */
 	bool one_shot;		    /* see sl_runtime_opts */
 	bool spawned;		    /* a sandbox was spawned (one-shot: the only one) */
-	bool swept;		    /* the start-up sweep was done (one-shot: after spawn) */
 	struct sl_shell *prepared;  /* one-shot: the sandbox's shell, made during set-up */
 	int detach_efd;		    /* one-shot: the template's host root is detached (rootfs.h) */
 	bool pinned;		    /* spawner and filler on CPUs of their own (one-shot: spawner
@@ -156,8 +155,7 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	if (r >= 0)
 		r = runtime_pool(rt, opts && !rt->one_shot ? opts->pool_size : 0);
 	if (r >= 0 && !rt->one_shot)
-		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, true);
-	rt->swept = !rt->one_shot;
+		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg);
 	/* one-shot: the sandbox's cgroups now; its network namespace is made while the child
 	 * starts (spawn), and spawn hands its request over while the spawner is still getting
 	 * ready */
@@ -189,10 +187,7 @@ void sl_runtime_free(struct sl_runtime **rt)
 
 int sl_runtime_sweep(struct sl_runtime *rt)
 {
-	bool first = !rt->swept;
-
-	rt->swept = true;
-	return sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, first);
+	return sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg);
 }
 
 void sl_runtime_set_shell_hooks(struct sl_runtime *rt, const struct sl_shell_hooks *hooks)

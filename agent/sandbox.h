@@ -81,8 +81,8 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts);
 void sl_runtime_free(struct sl_runtime **rt);
 
 /*
- * Removes stale sandboxes of runtimes that are gone (and, the first time for a one-shot
- * runtime, earlier owners' leftovers of our own slot). Returns how many, or -errno.
+ * Removes stale sandboxes: of runtimes that are gone, and earlier owners' leftovers in our
+ * own slot (see sl_owner_sweep). Returns how many, or -errno.
  */
 int sl_runtime_sweep(struct sl_runtime *rt);
 

@@ -357,6 +357,39 @@ static void bad_config_is_refused(void **state)
 	assert_null(sb);
 }
 
+/*
+ * Our owner slot was a dead runtime's before: what it left under our slot (another pid) is
+ * stale, and a periodic sweep removes it, not only the one at start-up (which another runtime
+ * holding the slot meanwhile may have missed).
+ */
+static void periodic_sweep_removes_a_former_owners_sandboxes(void **state)
+{
+	char *const argv[] = {"/bin/true", NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct sl_sandbox_result res;
+	struct sl_sandbox *sb;
+	char path[512], stale[600], *base;
+	unsigned slot;
+
+	sl_test_require_root();
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), 0);
+	cgroup_path(sb, path, sizeof(path));
+	base = strrchr(path, '/');
+	assert_non_null(base);
+	assert_int_equal(sscanf(base + 1, "s%u-", &slot), 1);
+	*base = '\0';
+	/* pid 1 never runs a sandbox runtime: a former owner's name in our slot */
+	snprintf(stale, sizeof(stale), "%s/s%u-1-%d", path, slot, (int)getpid());
+	assert_int_equal(mkdir(stale, 0755), 0);
+	assert_true(sl_runtime_sweep(rt) >= 1);
+	assert_int_equal(access(stale, F_OK), -1);
+	/* ours is not touched */
+	wait_exit(sb, &res);
+	assert_int_equal(res.exit_code, 0);
+	sl_sandbox_free(&sb);
+	rmdir(stale); /* if the sweep missed it */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +403,7 @@ int main(void)
 		cmocka_unit_test(cmd_cpus_follow_its_cpu_quota),
 		cmocka_unit_test(one_shot_runtime_refuses_a_second_sandbox),
 		cmocka_unit_test(bad_config_is_refused),
+		cmocka_unit_test(periodic_sweep_removes_a_former_owners_sandboxes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
