@@ -337,9 +337,10 @@ static int clone_on_spawner(void *data)
 	struct sl_sandbox *sb = req->sb;
 	const struct sl_child_plan *plan = req->plan;
 	struct clone_args args = {
-		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWUTS |
-			 CLONE_NEWIPC | (plan->new_mntns ? CLONE_NEWNS : 0) |
-			 (plan->new_netns ? CLONE_NEWNET : 0),
+		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID |
+			 (plan->utsns_fd < 0 ? CLONE_NEWUTS : 0) |
+			 (plan->ipcns_fd < 0 ? CLONE_NEWIPC : 0) |
+			 (plan->new_mntns ? CLONE_NEWNS : 0) | (plan->new_netns ? CLONE_NEWNET : 0),
 		.pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)sl_cgroup_fd(sb->cg),
@@ -457,6 +458,8 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 		return r;
 	plan.n_join = sl_cgroup_join_fds(sb->cg, plan.join_fds);
 	plan.netns_fd = sb->shell->netns_fd;
+	plan.ipcns_fd = sb->shell->ipcns_fd;
+	plan.utsns_fd = sb->shell->utsns_fd;
 	plan.late_netns = rt->one_shot && plan.netns_fd < 0;
 	plan.new_netns = plan.netns_fd < 0 && !plan.late_netns;
 	/* one-shot: the spawner's mount namespace is the sandbox's (see sl_runtime_opts) */
