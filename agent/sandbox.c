@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -330,6 +331,29 @@ static void stay_here(void)
 	(void)sched_setaffinity(0, sizeof(here), &here);
 }
 
+#ifndef PIDFD_GET_MNT_NAMESPACE
+#define PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3) /* linux/pidfd.h, Linux 6.11 */
+#endif
+
+/*
+ * A reference to the child's own mount namespace (a copy of the template), so that it is not
+ * torn down in the init's exit (an RCU grace period before the pidfd becomes readable) but
+ * by the pool's filler after free (sl_shellpool_release). Taken by the spawner right after
+ * clone3: taken on the caller's thread after the spawner's hand-off, it came too late for 3-5%
+ * of /bin/true sandboxes under load (the init was gone, and its exit waited for an expedited
+ * grace period, up to 6 ms). -1 if the child is gone already.
+ */
+static int open_mntns(int pidfd, pid_t pid)
+{
+	char path[64];
+	int fd = ioctl(pidfd, PIDFD_GET_MNT_NAMESPACE, 0);
+
+	if (fd >= 0 || (errno != ENOTTY && errno != EINVAL))
+		return fd;
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 /* On the spawner thread. */
 static int clone_on_spawner(void *data)
 {
@@ -352,7 +376,11 @@ static int clone_on_spawner(void *data)
 	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid == 0)
 		sl_child_main(plan);
-	return pid < 0 ? sl_negerrno() : pid;
+	if (pid < 0)
+		return sl_negerrno();
+	if (plan->new_mntns)
+		sb->mntns = open_mntns(sb->pidfd, pid);
+	return pid;
 }
 
 /*
@@ -425,19 +453,6 @@ static const cpu_set_t *cmd_cpus(const struct sl_runtime *rt, const struct sl_sa
 	return &rt->cpus;
 }
 
-/*
- * A reference to the child's own mount namespace (a copy of the template), so that it is not
- * torn down in the init's exit (an RCU grace period before the pidfd becomes readable) but
- * by the pool's filler after free (sl_shellpool_release). -1 if the child is gone already.
- */
-static int open_mntns(pid_t pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
 static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 {
 	struct sl_runtime *rt = sb->rt;
@@ -489,8 +504,6 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	if (r < 0)
 		goto out;
 	sb->pid = r;
-	if (!rt->one_shot)
-		sb->mntns = open_mntns(sb->pid);
 	close_child_ends(c, plan.stdio, &plan.sock, &code);
 	return release_child(sb, c);
 out:
