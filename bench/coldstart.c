@@ -206,6 +206,10 @@
  *     init's exit waited for an expedited RCU grace period in namespace_unlock (perf lock: 2.8
  *     and 5.9 ms). The spawner now takes it right after clone3 (ioctl PIDFD_GET_MNT_NAMESPACE,
  *     /proc/<pid>/ns/mnt before 6.11): 0-3 of 400 miss it.
+ *   - Dropped: with the pool empty, the network namespace made by the caller while the
+ *     spawner clones (the one-shot lanes, late_netns) instead of by clone3: medians of 8
+ *     alternated runs (n=200, other builds running, load 3-3.7) pool p50 3.06 ms against 2.81
+ *     with clone3 (old 2.78); p99 11.2 against 11.1.
  *   - Not possible: a pid namespace made ahead. unshare(CLONE_NEWPID) on a thread works, but
  *     /proc/thread-self/ns/pid_for_children of a pid namespace that has no init yet cannot be
  *     opened (ENOENT: the kernel hands out no reference to it), so there is nothing to setns()
@@ -220,6 +224,14 @@
  *     process and more for a big daemon. A child sharing the agent's memory (CLONE_VM) until
  *     it execs a small static init, or a small spawner process forked early, would avoid it;
  *     not done here (a design change: where the init binary comes from inside the new root).
+ * Figures after the perf-pool branch (ms; old = main at eb90704, alternating runs of
+ * `coldstart --only floor,pool`, medians of the runs' p50 and p99):
+ *   n=300 x 6 pairs, load 3.4 (a build at nice 5 part of the time): floor old 1.85/7.57,
+ *     new 1.70/5.62 (same code: the noise); pool old 2.14/8.75, new 1.87/7.05 (lower p50 in
+ *     5 of 6 pairs, lower p99 in 5 of 6); pool/floor 1.15x -> 1.10x.
+ *   n=200 x 8 triples during a build (load 3-3.7): floor 1.74/7.2 old, 1.76/8.3 new; pool
+ *     2.78/12.1 old, 2.81/11.1 new: no difference when the CPUs are saturated.
+ *   The target (1.5/4) stays below what the floor row reaches on this host under load.
  * Figures after the perf-run3 branch (ms, p50/p99; old = main at 40ea4a4, alternating):
  *   per run alternating old/new/bwrap (python loop, n=300, 3 rounds, load 0.0-0.8): run
  *     old 4.77/10.5, 4.92/11.0, 5.33/14.7 (0.63x, 0.63x, 0.64x bwrap); new 4.52/8.28,
