@@ -3,7 +3,7 @@
  *   every CPU of the agent back (when the spawner runs on a subset and the CPU quota is
  *   larger than that subset, or one-shot: cloned on the spawner's CPU only; see sandbox.c;
  *   first, so that no later wake-up of ours waits on a CPU we were only lent)
- *   -> join the v1 cgroups (hybrid) -> enter the pool's network namespace
+ *   -> join the v1 cgroups (hybrid) -> enter the pool's network, IPC and UTS namespaces
  *   -> with a hook: wait for the parent's release (it runs the hook meanwhile)
  *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)
  *   -> file system: /tmp, /proc, /var/task in our copy of the template (needs CAP_SYS_ADMIN)
@@ -112,6 +112,10 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, "join v1 cgroups", r);
 	if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) < 0)
 		fail(p->sock, "setns net", sl_negerrno());
+	if (p->ipcns_fd >= 0 && setns(p->ipcns_fd, CLONE_NEWIPC) < 0)
+		fail(p->sock, "setns ipc", sl_negerrno());
+	if (p->utsns_fd >= 0 && setns(p->utsns_fd, CLONE_NEWUTS) < 0)
+		fail(p->sock, "setns uts", sl_negerrno());
 	if (!p->late_netns)
 		wait_release(p);
 	if (unshare(CLONE_NEWCGROUP) < 0)

@@ -2,8 +2,9 @@
 /*
  * The child side of a sandbox, as one ordered list of steps (sl_child_main). Everything it
  * uses was prepared by the parent (sandbox.c) before clone3; the child only makes syscalls on
- * it. clone3 already put it in the sandbox's v2 cgroup and new pid, mount (a copy of the
- * template), uts and ipc namespaces (and a new net namespace when the pool had none ready;
+ * it. clone3 already put it in the sandbox's v2 cgroup and new pid and mount (a copy of the
+ * template) namespaces, and new uts and ipc ones unless the pool made them ahead (then the
+ * child enters them; likewise a new net namespace when the pool had none ready;
  * a one-shot sandbox's comes over the sync socket while the child sets up its mounts).
  */
 #include <sched.h>
@@ -23,6 +24,8 @@ struct sl_child_plan {
 	size_t n_join;
 	int netns_fd;	 /* network namespace to enter (lo up already), or -1 */
 	bool new_netns;	 /* clone3 made a network namespace (lo is down) */
+	int ipcns_fd;	 /* IPC namespace to enter (made ahead, fresh), or -1: clone3 made one */
+	int utsns_fd;	 /* UTS namespace to enter (made ahead, fresh), or -1: clone3 made one */
 	bool late_netns; /* the parent sends the network namespace (lo up) over sock while we
 			    set up the rest (one-shot: made in parallel with our start) */
 	bool new_mntns;	 /* clone3 copied the template; else we share the spawner's (one-shot) */

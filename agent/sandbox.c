@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -325,6 +326,29 @@ static void stay_here(void)
 	(void)sched_setaffinity(0, sizeof(here), &here);
 }
 
+#ifndef PIDFD_GET_MNT_NAMESPACE
+#define PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3) /* linux/pidfd.h, Linux 6.11 */
+#endif
+
+/*
+ * A reference to the child's own mount namespace (a copy of the template), so that it is not
+ * torn down in the init's exit (an RCU grace period before the pidfd becomes readable) but
+ * by the pool's filler after free (sl_shellpool_release). Taken by the spawner right after
+ * clone3: taken on the caller's thread after the spawner's hand-off, it came too late for 3-5%
+ * of /bin/true sandboxes under load (the init was gone, and its exit waited for an expedited
+ * grace period, up to 6 ms). -1 if the child is gone already.
+ */
+static int open_mntns(int pidfd, pid_t pid)
+{
+	char path[64];
+	int fd = ioctl(pidfd, PIDFD_GET_MNT_NAMESPACE, 0);
+
+	if (fd >= 0 || (errno != ENOTTY && errno != EINVAL))
+		return fd;
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 /* On the spawner thread. */
 static int clone_on_spawner(void *data)
 {
@@ -332,9 +356,10 @@ static int clone_on_spawner(void *data)
 	struct sl_sandbox *sb = req->sb;
 	const struct sl_child_plan *plan = req->plan;
 	struct clone_args args = {
-		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWUTS |
-			 CLONE_NEWIPC | (plan->new_mntns ? CLONE_NEWNS : 0) |
-			 (plan->new_netns ? CLONE_NEWNET : 0),
+		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID |
+			 (plan->utsns_fd < 0 ? CLONE_NEWUTS : 0) |
+			 (plan->ipcns_fd < 0 ? CLONE_NEWIPC : 0) |
+			 (plan->new_mntns ? CLONE_NEWNS : 0) | (plan->new_netns ? CLONE_NEWNET : 0),
 		.pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)sl_cgroup_fd(sb->cg),
@@ -346,7 +371,11 @@ static int clone_on_spawner(void *data)
 	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid == 0)
 		sl_child_main(plan);
-	return pid < 0 ? sl_negerrno() : pid;
+	if (pid < 0)
+		return sl_negerrno();
+	if (plan->new_mntns)
+		sb->mntns = open_mntns(sb->pidfd, pid);
+	return pid;
 }
 
 /*
@@ -419,19 +448,6 @@ static const cpu_set_t *cmd_cpus(const struct sl_runtime *rt, const struct sl_sa
 	return &rt->cpus;
 }
 
-/*
- * A reference to the child's own mount namespace (a copy of the template), so that it is not
- * torn down in the init's exit (an RCU grace period before the pidfd becomes readable) but
- * by the pool's filler after free (sl_shellpool_release). -1 if the child is gone already.
- */
-static int open_mntns(pid_t pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
 static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 {
 	struct sl_runtime *rt = sb->rt;
@@ -452,6 +468,8 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 		return r;
 	plan.n_join = sl_cgroup_join_fds(sb->cg, plan.join_fds);
 	plan.netns_fd = sb->shell->netns_fd;
+	plan.ipcns_fd = sb->shell->ipcns_fd;
+	plan.utsns_fd = sb->shell->utsns_fd;
 	plan.late_netns = rt->one_shot && plan.netns_fd < 0;
 	plan.new_netns = plan.netns_fd < 0 && !plan.late_netns;
 	/* one-shot: the spawner's mount namespace is the sandbox's (see sl_runtime_opts) */
@@ -481,8 +499,6 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	if (r < 0)
 		goto out;
 	sb->pid = r;
-	if (!rt->one_shot)
-		sb->mntns = open_mntns(sb->pid);
 	close_child_ends(c, plan.stdio, &plan.sock, &code);
 	return release_child(sb, c);
 out:

@@ -9,10 +9,13 @@
  * sandbox's pid 1 and runs CMD; isolation, in this order (parent prepares, child applies):
  *
  *   parent: a shell from the pool (shellpool.h): fresh v2 cgroup (+ v1 memory/cpu/pids on hybrid
- *           hosts) and a fresh netns with lo up, made ahead; limits; sync socket; pipes
- *   clone3: (on the spawner thread) CLONE_INTO_CGROUP + new pid, mount (a private copy of the
- *           template: ro binds, /dev nodes), uts, ipc namespaces (+ net when no shell was ready)
- *   child:  joins the v1 cgroups and the shell's netns, waits for the release
+ *           hosts), a fresh netns with lo up and fresh ipc and uts namespaces, made ahead;
+ *           limits; sync socket; pipes
+ *   clone3: (on the spawner thread) CLONE_INTO_CGROUP + new pid and mount (a private copy of
+ *           the template: ro binds, /dev nodes) namespaces (+ uts, ipc, net when no shell was
+ *           ready; one-shot: its net comes from the caller, made meanwhile)
+ *   child:  joins the v1 cgroups and the shell's net, ipc and uts namespaces, waits for the
+ *           release
  *   parent: caller's hook (BPF registration, veth, ...); release
  *   child:  cgroup ns; tmpfs /tmp (size), new /proc, ro /var/task; hostname; lo up; stdio;
  *           rlimits; unprivileged uid/gid, no capabilities in any set, no_new_privs; seccomp

@@ -7,6 +7,7 @@
 #include <sandlot/time.h>
 #include <sandlot/util.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -53,6 +54,8 @@ void sl_shell_free(struct sl_shell **s)
 	sl_closep(&(*s)->prep.fd);
 	sl_cgroup_free(&(*s)->cg);
 	sl_closep(&(*s)->netns_fd);
+	sl_closep(&(*s)->ipcns_fd);
+	sl_closep(&(*s)->utsns_fd);
 	free(*s);
 	*s = NULL;
 }
@@ -65,7 +68,7 @@ static int shell_new(struct sl_shellpool *p, const struct sl_cgroup_limits *lim,
 
 	if (!s)
 		return -ENOMEM;
-	s->netns_fd = s->prep.fd = -1;
+	s->netns_fd = s->ipcns_fd = s->utsns_fd = s->prep.fd = -1;
 	/* a name taken already is a leftover of an earlier process with our slot and pid: the
 	 * next sweep by another process removes it; we take the next number */
 	for (int tries = 0; tries < 8; tries++) {
@@ -132,7 +135,32 @@ static struct sl_shell *take_unprepared(struct sl_shellpool *p)
 	return NULL;
 }
 
-/* Makes a shell (cgroups, netns, then the hooks' preparation). Called and returns with the
+/*
+ * Fresh network (lo up), IPC and UTS namespaces for s, in one unshare of the filler thread,
+ * which stays in them until its next shell (it makes no IPC objects and never reads its
+ * hostname); a sandbox is the only one to enter them.
+ */
+static int shell_make_ns(struct sl_shell *s)
+{
+	static const struct {
+		int type;
+		const char *path;
+	} ns[] = {{CLONE_NEWNET, "/proc/thread-self/ns/net"},
+		  {CLONE_NEWIPC, "/proc/thread-self/ns/ipc"},
+		  {CLONE_NEWUTS, "/proc/thread-self/ns/uts"}};
+	int *fds[] = {&s->netns_fd, &s->ipcns_fd, &s->utsns_fd};
+
+	if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+		return sl_negerrno();
+	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+		*fds[i] = open(ns[i].path, O_RDONLY | O_CLOEXEC);
+		if (*fds[i] < 0)
+			return sl_negerrno();
+	}
+	return sl_net_lo_up();
+}
+
+/* Makes a shell (cgroups, namespaces, then the hooks' preparation). Called and returns with the
  * lock. NULL when out of resources. */
 static struct sl_shell *fill_one(struct sl_shellpool *p)
 {
@@ -143,7 +171,7 @@ static struct sl_shell *fill_one(struct sl_shellpool *p)
 
 	pthread_mutex_unlock(&p->lock);
 	int r = shell_new(p, &lim, &s);
-	if (r >= 0 && (s->netns_fd = sl_net_new_ns()) < 0)
+	if (r >= 0 && shell_make_ns(s) < 0)
 		sl_shell_free(&s);
 	if (s && hooked)
 		shell_prepare(s, &h);

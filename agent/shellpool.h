@@ -1,8 +1,10 @@
 #pragma once
 /*
  * Sandbox shells made ahead of time, off the spawn path: a shell is a fresh, never used set of
- * sandbox cgroups (v2 + v1 on hybrid hosts, with the pool's current limits) and a fresh
- * network namespace with loopback up. Creating a network namespace is the most expensive
+ * sandbox cgroups (v2 + v1 on hybrid hosts, with the pool's current limits), a fresh
+ * network namespace with loopback up, and fresh IPC and UTS namespaces (made by the same
+ * unshare: an IPC namespace mounts its own mqueue fs and registers its sysctls, ~80 us that
+ * clone3 no longer spends). Creating a network namespace is the most expensive
  * kernel step of a sandbox (0.6-0.9 ms here, in setup_net's per-subsystem init), and cgroup
  * mkdirs with limit writes cost another 0.2-0.3 ms; a filler thread does both while the agent
  * does something else, and spawn takes a ready shell. Nothing is reused: every shell serves
@@ -50,6 +52,8 @@ struct sl_shell {
 	char id[SL_SHELL_ID_MAX]; /* also the cgroup name */
 	struct sl_cgroup *cg;
 	int netns_fd; /* network namespace with lo up, or -1: clone3 makes one (CLONE_NEWNET) */
+	int ipcns_fd; /* IPC namespace, or -1: clone3 makes one (CLONE_NEWIPC) */
+	int utsns_fd; /* UTS namespace, or -1: clone3 makes one (CLONE_NEWUTS) */
 	bool tried;   /* the prepare hook ran (successfully or not) */
 	bool prepared;
 	struct sl_shell_prep prep;   /* from the prepare hook (prep.fd owned by the shell) */
@@ -99,5 +103,5 @@ int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret);
 int sl_shell_take_fd(struct sl_shell *s);
 
 /* Runs the discard hook of a prepared shell, closes its prepared fd, destroys the shell's cgroups
- * (best effort) and closes its netns. NULL-safe. */
+ * (best effort) and closes its namespaces. NULL-safe. */
 void sl_shell_free(struct sl_shell **s);

@@ -172,6 +172,66 @@
  *   - Pool row: p50 within 1.08-1.21x of the clone3+ns floor measured in the same run (floor
  *     1.74-1.93 ms p50, 5.0-6.0 p99 with load 1-2): the 1.5/4 ms target is below what the
  *     floor itself reaches on this host under load. Not changed in this branch.
+ * Findings, perf-pool branch (2026-11; the pool row only; old = main at eb90704 built in a
+ * second tree, run alternately; perf record -a -g -e cpu-clock -F 20000 over `-n 400 --only
+ * pool`, perf lock record (contention tracepoints), perf trace, counters in a throwaway patch):
+ *   - Where one pooled sandbox's CPU goes (old, load ~1.5-2; the loop keeps both CPUs ~88%
+ *     busy, ~6.2 ms of CPU per sandbox): off the path, the filler's netns (setup_net) 880 us
+ *     and cgroup mkdirs ~280 (cgroup_mkdir 243), cleanup_net of the used netns 590 (kworker);
+ *     on it, clone3 ~460 (copy_namespaces 203: IPC 81 (its mqueue mount and sysctl tables),
+ *     net 78 (the spawns that found the pool empty), mount copy 30, pid 10, uts 1; dup_mmap of
+ *     the agent 115, cgroup_can_fork 32), the mounts of /tmp and /proc 92 (two superblocks,
+ *     sget 28), faults 550 (the init's COW copy of the agent 241 of it, 129 of them COW
+ *     breaks; /bin/true 238), exits: the init's exit_mmap of the agent copy 114, /bin/true's
+ *     86; destroy: 4 cgroup rmdirs 143 (kill_css -> css_clear_dir 73, all under cgroup_mutex).
+ *   - The pool ran dry for 9-11% of spawns at load ~1.5 (a counter, n=400) and ~30% at load 3:
+ *     a shell costs the filler ~1.2 ms of CPU at nice 5 on a CPU it shares with cleanup_net,
+ *     and the loop takes one every ~2-2.5 ms. Such a spawn makes its netns in clone3 (+0.9 ms)
+ *     and brings lo up in the child, whose ioctl waits for rtnl_mutex behind cleanup_net (perf
+ *     lock: up to 6.7 ms): most of the p99. Neither fix below changed the rate: refills capped
+ *     at 4 ms after the first take of a burst (refill_wait; dry 36/400 against 45/400), the
+ *     filler at nice 0 while the pool is empty (dry 63, 122, 112 against 41, 133, 133, rounds
+ *     alternated in one load). Dropped both.
+ *   - Kept: the filler's unshare makes the shell's IPC and UTS namespaces with its netns
+ *     (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS, fds kept by the shell, fresh, one sandbox
+ *     each); the child setns()es into them and clone3 no longer makes them: copy_ipcs on the
+ *     spawn path 81 -> 11 us per sandbox (what is left: spawns that found the pool empty).
+ *     Tested: test_shellpool pooled_shells_carry_fresh_namespaces, test_sandbox
+ *     sandboxes_get_namespaces_of_their_own (ipc, uts, net, pid, mnt differ from the host's
+ *     and between two live sandboxes).
+ *   - Kept: the runtime's reference to the sandbox's mount namespace (see the perf-run branch:
+ *     without it the init's exit tears the namespace down before the pidfd is readable) was
+ *     opened by the caller after the spawner's hand-off; under load the init of a /bin/true
+ *     sandbox was sometimes gone by then: 11-21 of 400 sandboxes (3-5%) missed it, and their
+ *     init's exit waited for an expedited RCU grace period in namespace_unlock (perf lock: 2.8
+ *     and 5.9 ms). The spawner now takes it right after clone3 (ioctl PIDFD_GET_MNT_NAMESPACE,
+ *     /proc/<pid>/ns/mnt before 6.11): 0-3 of 400 miss it.
+ *   - Dropped: with the pool empty, the network namespace made by the caller while the
+ *     spawner clones (the one-shot lanes, late_netns) instead of by clone3: medians of 8
+ *     alternated runs (n=200, other builds running, load 3-3.7) pool p50 3.06 ms against 2.81
+ *     with clone3 (old 2.78); p99 11.2 against 11.1.
+ *   - Not possible: a pid namespace made ahead. unshare(CLONE_NEWPID) on a thread works, but
+ *     /proc/thread-self/ns/pid_for_children of a pid namespace that has no init yet cannot be
+ *     opened (ENOENT: the kernel hands out no reference to it), so there is nothing to setns()
+ *     into; made with a process in it, the sandbox's first process would not be pid 1. And
+ *     copy_pid_ns costs 10-19 us per spawn.
+ *   - Not tried: the /tmp tmpfs made ahead (fsopen/fsmount by the filler, move_mount by the
+ *     child, like /var/task): ~25 us (the tmpfs superblock), but /tmp's size is per sandbox.
+ *     /proc cannot be: it takes the mounter's active pid namespace.
+ *   - What is left on the path and is not small: the init is a COW copy of the agent (clone3
+ *     without CLONE_VM): dup_mmap 115-134 us, its faults on the agent's pages, and its
+ *     exit_mmap 114 before the pidfd becomes readable, ~0.35 ms in all for this small
+ *     process and more for a big daemon. A child sharing the agent's memory (CLONE_VM) until
+ *     it execs a small static init, or a small spawner process forked early, would avoid it;
+ *     not done here (a design change: where the init binary comes from inside the new root).
+ * Figures after the perf-pool branch (ms; old = main at eb90704, alternating runs of
+ * `coldstart --only floor,pool`, medians of the runs' p50 and p99):
+ *   n=300 x 6 pairs, load 3.4 (a build at nice 5 part of the time): floor old 1.85/7.57,
+ *     new 1.70/5.62 (same code: the noise); pool old 2.14/8.75, new 1.87/7.05 (lower p50 in
+ *     5 of 6 pairs, lower p99 in 5 of 6); pool/floor 1.15x -> 1.10x.
+ *   n=200 x 8 triples during a build (load 3-3.7): floor 1.74/7.2 old, 1.76/8.3 new; pool
+ *     2.78/12.1 old, 2.81/11.1 new: no difference when the CPUs are saturated.
+ *   The target (1.5/4) stays below what the floor row reaches on this host under load.
  * Figures after the perf-run3 branch (ms, p50/p99; old = main at 40ea4a4, alternating):
  *   per run alternating old/new/bwrap (python loop, n=300, 3 rounds, load 0.0-0.8): run
  *     old 4.77/10.5, 4.92/11.0, 5.33/14.7 (0.63x, 0.63x, 0.64x bwrap); new 4.52/8.28,

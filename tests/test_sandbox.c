@@ -134,6 +134,62 @@ static void hook_runs_before_cmd(void **state)
 	rmdir(dir);
 }
 
+#define N_NS 5
+static const char *const ns_names[N_NS] = {"ipc", "uts", "net", "pid", "mnt"};
+
+/* The hook of sandboxes_get_namespaces_of_their_own: the child's namespaces, entered by now. */
+static int ns_hook(struct sl_sandbox *sb, void *data)
+{
+	ino_t *ino = data;
+
+	for (int i = 0; i < N_NS; i++) {
+		char path[64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)sl_sandbox_pid(sb),
+			 ns_names[i]);
+		if (stat(path, &st) < 0)
+			return -errno;
+		ino[i] = st.st_ino;
+	}
+	return 0;
+}
+
+/* Two live sandboxes (from the pool's shells when ready, made ahead) have ipc, uts, net, pid
+ * and mount namespaces of their own: neither the host's nor each other's. */
+static void sandboxes_get_namespaces_of_their_own(void **state)
+{
+	char *const argv[] = {"/bin/sleep", "30", NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct sl_sandbox_result res;
+	struct sl_sandbox *a, *b;
+	ino_t ia[N_NS], ib[N_NS];
+
+	sl_test_require_root();
+	usleep(50000); /* lets the filler make its shells (not needed for the check) */
+	c.hook = ns_hook;
+	c.hook_data = ia;
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &a), 0);
+	c.hook_data = ib;
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &b), 0);
+	for (int i = 0; i < N_NS; i++) {
+		char path[64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_names[i]);
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(ia[i] != st.st_ino);
+		assert_true(ib[i] != st.st_ino);
+		assert_true(ia[i] != ib[i]);
+	}
+	assert_int_equal(sl_sandbox_kill(a), 0);
+	assert_int_equal(sl_sandbox_kill(b), 0);
+	wait_exit(a, &res);
+	wait_exit(b, &res);
+	sl_sandbox_free(&a);
+	sl_sandbox_free(&b);
+}
+
 static int failing_hook(struct sl_sandbox *sb, void *data)
 {
 	cgroup_path(sb, data, 512);
@@ -396,6 +452,7 @@ int main(void)
 		cmocka_unit_test(spawn_pipe_and_reap),
 		cmocka_unit_test(hook_runs_before_cmd),
 		cmocka_unit_test(hook_error_aborts_spawn_and_leaves_nothing),
+		cmocka_unit_test(sandboxes_get_namespaces_of_their_own),
 		cmocka_unit_test(freeze_thaw_and_kill),
 		cmocka_unit_test(stats_count_cpu_time),
 		cmocka_unit_test(concurrent_sandboxes_get_distinct_uids),

@@ -251,6 +251,45 @@ static void pooled_shell_attached_before_use(void **state)
 	sl_shellpool_free(&p);
 }
 
+static ino_t ns_ino(int fd)
+{
+	struct stat st;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+/* Each shell carries its own network, IPC and UTS namespaces: none is the host's (the
+ * filler's process's) or another shell's. */
+static void pooled_shells_carry_fresh_namespaces(void **state)
+{
+	static const char *const names[] = {"net", "ipc", "uts"};
+	struct fixture *f = *state;
+	struct sl_shellpool *p;
+	struct sl_shell *a = NULL, *b = NULL;
+
+	sl_test_require_root();
+	p = pool_new(f);
+	assert_int_equal(sl_shellpool_take(p, &a), 0);
+	assert_int_equal(sl_shellpool_take(p, &b), 0);
+	int fa[] = {a->netns_fd, a->ipcns_fd, a->utsns_fd};
+	int fb[] = {b->netns_fd, b->ipcns_fd, b->utsns_fd};
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char path[64];
+		_cleanup_close_ int host = -1;
+
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", names[i]);
+		host = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(ns_ino(fa[i]) != ns_ino(host));
+		assert_true(ns_ino(fb[i]) != ns_ino(host));
+		assert_true(ns_ino(fa[i]) != ns_ino(fb[i]));
+	}
+	sl_shell_free(&a);
+	sl_shell_free(&b);
+	sl_shellpool_free(&p);
+}
+
 static void unused_shells_are_discarded(void **state)
 {
 	struct fixture *f = *state;
@@ -315,6 +354,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(pooled_shell_attached_before_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(unused_shells_are_discarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(pooled_shells_carry_fresh_namespaces, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(claim_with_policy_rewrites_the_slot, setup,
 						teardown),
 	};
