@@ -5,7 +5,9 @@
 
 int sl_json_print(FILE *f, json_t *obj, bool pretty)
 {
-	size_t flags = JSON_ENCODE_ANY | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
+	/* reals with 9 significant digits: 0.041295384, not 0.041295383999999997 */
+	size_t flags =
+		JSON_ENCODE_ANY | JSON_REAL_PRECISION(9) | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
 	int r;
 
 	if (!obj)
