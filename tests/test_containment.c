@@ -316,16 +316,25 @@ static bool process_with_arg(const char *needle)
 	return found;
 }
 
+/* "sleep 98765.<our pid, 7 digits>": other test runs on the host never match it */
+static void our_sleep(char *buf, size_t len)
+{
+	snprintf(buf, len, "sleep 98765.%07d", (int)getpid());
+}
+
 static void timeout_kills_background_children(void **state)
 {
+	char sleep_arg[40], cmd[120];
+
 	sl_test_require_root();
-	struct outcome *o =
-		run((const char *[]){"--timeout", "300ms", NULL},
-		    (const char *[]){"/bin/sh", "-c", "sleep 987651 & sleep 987652 & wait", NULL});
+	our_sleep(sleep_arg, sizeof(sleep_arg));
+	snprintf(cmd, sizeof(cmd), "%s1 & %s2 & wait", sleep_arg, sleep_arg);
+	struct outcome *o = run((const char *[]){"--timeout", "300ms", NULL},
+				(const char *[]){"/bin/sh", "-c", cmd, NULL});
 
 	assert_true(jbool(o, "timed_out"));
 	assert_int_equal(jint(o, "signal"), SIGKILL);
-	assert_false(process_with_arg("sleep 98765"));
+	assert_false(process_with_arg(sleep_arg));
 	outcome_free(o);
 }
 
@@ -360,28 +369,30 @@ static void cmd_not_found_is_127(void **state)
  */
 static void agent_sigkill_leaves_nothing_after_next_run(void **state)
 {
-	char out[4096];
+	char out[4096], sleep_arg[40], cmd[80];
 	int p[2];
 
 	sl_test_require_root();
+	our_sleep(sleep_arg, sizeof(sleep_arg));
+	snprintf(cmd, sizeof(cmd), "echo started; exec %s3", sleep_arg);
 	assert_int_equal(pipe(p), 0);
 	pid_t agent = fork();
 	if (agent == 0) {
 		dup2(p[1], 1);
-		execl(sl_test_agent(), sl_test_agent(), "run", "--", "/bin/sh", "-c",
-		      "echo started; exec sleep 987653", (char *)NULL);
+		execl(sl_test_agent(), sl_test_agent(), "run", "--", "/bin/sh", "-c", cmd,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
 	ssize_t n = read(p[0], out, sizeof(out) - 1); /* the sandbox is running */
 	assert_true(n > 0);
 	close(p[0]);
-	assert_true(process_with_arg("sleep 987653"));
+	assert_true(process_with_arg(sleep_arg));
 	kill(agent, SIGKILL);
 	waitpid(agent, NULL, 0);
-	for (int i = 0; i < 100 && process_with_arg("sleep 987653"); i++)
+	for (int i = 0; i < 100 && process_with_arg(sleep_arg); i++)
 		usleep(10000);
-	assert_false(process_with_arg("sleep 987653"));
+	assert_false(process_with_arg(sleep_arg));
 	/* the next run sweeps what the dead agent left (it checks its own cgroups too) */
 	struct outcome *o = run(NULL, (const char *[]){"/bin/true", NULL});
 	outcome_free(o);
