@@ -225,6 +225,15 @@ static void tmp_fill_stops_at_its_size(void **state)
 	outcome_free(o);
 }
 
+/* Removes /tmp/sandlot-test-sandbox-<pid> (a setuid-root binary among it), pass or fail. */
+static int remove_code_dir(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf /tmp/sandlot-test-sandbox-%d", (int)getpid());
+	return system(cmd) == 0 ? 0 : -1;
+}
+
 /* A setuid-root copy of sl-escape in the code dir must not run with euid 0. */
 static void setuid_binary_gains_nothing(void **state)
 {
@@ -239,8 +248,6 @@ static void setuid_binary_gains_nothing(void **state)
 	assert_int_equal(system(cmd), 0);
 	struct outcome *o = run((const char *[]){"--code", dir, NULL},
 				(const char *[]){"/var/task/sl-escape", "euid", NULL});
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	(void)!system(cmd);
 	if (jint(o, "exit_code") != 0)
 		fail_msg("setuid gave root: %s", o->out);
 	outcome_free(o);
@@ -437,7 +444,7 @@ int main(void)
 		cmocka_unit_test(host_files_outside_binds_are_invisible),
 		cmocka_unit_test(binds_are_read_only),
 		cmocka_unit_test(host_mounts_are_not_in_its_mount_table),
-		cmocka_unit_test(setuid_binary_gains_nothing),
+		cmocka_unit_test_teardown(setuid_binary_gains_nothing, remove_code_dir),
 		cmocka_unit_test(fork_bomb_stops_at_pids_limit),
 		cmocka_unit_test(memory_bomb_is_oom_killed_inside),
 		cmocka_unit_test(cpu_hog_is_held_to_quota),

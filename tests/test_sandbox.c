@@ -101,6 +101,18 @@ static int hook(struct sl_sandbox *sb, void *data)
 	return 0;
 }
 
+/* Removes the hook test's /tmp/sandlot-test-sandbox-<pid> and its marker, pass or fail. */
+static int remove_marker_dir(void **state)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/tmp/sandlot-test-sandbox-%d/marker", (int)getpid());
+	unlink(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+	return 0;
+}
+
 /* The hook runs before CMD: CMD sees the file the hook made; it gets the cgroup id and netns. */
 static void hook_runs_before_cmd(void **state)
 {
@@ -130,8 +142,6 @@ static void hook_runs_before_cmd(void **state)
 	wait_exit(sb, &res);
 	assert_int_equal(res.exit_code, 0);
 	sl_sandbox_free(&sb);
-	unlink(marker);
-	rmdir(dir);
 }
 
 #define N_NS 5
@@ -450,7 +460,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(spawn_pipe_and_reap),
-		cmocka_unit_test(hook_runs_before_cmd),
+		cmocka_unit_test_teardown(hook_runs_before_cmd, remove_marker_dir),
 		cmocka_unit_test(hook_error_aborts_spawn_and_leaves_nothing),
 		cmocka_unit_test(sandboxes_get_namespaces_of_their_own),
 		cmocka_unit_test(freeze_thaw_and_kill),
