@@ -34,7 +34,7 @@ int sc_sh(const char *fmt, ...)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static bool pid_alive(const char *name_after_prefix)
+bool sc_pid_alive(const char *name_after_prefix)
 {
 	long pid = strtol(name_after_prefix, NULL, 10);
 
@@ -61,6 +61,23 @@ static void kill_and_rmdir(const char *dir)
 		usleep(5000);
 }
 
+void sc_remove_stale_pins(const char *prefix)
+{
+	char p[512];
+	struct dirent *e;
+	DIR *d = opendir("/sys/fs/bpf");
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 &&
+		    !sc_pid_alive(e->d_name + strlen(prefix))) {
+			snprintf(p, sizeof(p), "/sys/fs/bpf/%s", e->d_name);
+			sl_bpf_destroy_pins(p);
+		}
+	closedir(d);
+}
+
 /* Leftovers of earlier runs of this prefix whose process is gone. */
 static void remove_stale(const char *v2_self_dir)
 {
@@ -71,24 +88,16 @@ static void remove_stale(const char *v2_self_dir)
 	if ((d = opendir(v2_self_dir))) {
 		while ((e = readdir(d)))
 			if (strncmp(e->d_name, PREFIX, strlen(PREFIX)) == 0 &&
-			    !pid_alive(e->d_name + strlen(PREFIX))) {
+			    !sc_pid_alive(e->d_name + strlen(PREFIX))) {
 				snprintf(p, sizeof(p), "%.700s/%s", v2_self_dir, e->d_name);
 				kill_and_rmdir(p);
 			}
 		closedir(d);
 	}
-	if ((d = opendir("/sys/fs/bpf"))) {
-		while ((e = readdir(d)))
-			if (strncmp(e->d_name, PREFIX, strlen(PREFIX)) == 0 &&
-			    !pid_alive(e->d_name + strlen(PREFIX))) {
-				snprintf(p, sizeof(p), "/sys/fs/bpf/%s", e->d_name);
-				sl_bpf_destroy_pins(p);
-			}
-		closedir(d);
-	}
+	sc_remove_stale_pins(PREFIX);
 	if ((d = opendir("/run/netns"))) {
 		while ((e = readdir(d)))
-			if (strncmp(e->d_name, "sl-bpf-", 7) == 0 && !pid_alive(e->d_name + 7))
+			if (strncmp(e->d_name, "sl-bpf-", 7) == 0 && !sc_pid_alive(e->d_name + 7))
 				sc_sh("ip netns del %s 2>/dev/null", e->d_name);
 		closedir(d);
 	}

@@ -60,3 +60,9 @@ void sc_burn_cpu_ms(unsigned ms);
 
 /* Runs a shell command (for ip(8)); 0 or -1. */
 int sc_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when the decimal pid at the start of name_after_prefix runs (leftover detection). */
+bool sc_pid_alive(const char *name_after_prefix);
+
+/* Destroys /sys/fs/bpf/<prefix><pid>... pin trees whose pid no longer runs. */
+void sc_remove_stale_pins(const char *prefix);

@@ -40,40 +40,20 @@ struct fixture {
 	uint64_t ids[16]; /* prepared ids, in order */
 };
 
-static bool pid_alive(const char *s)
-{
-	long pid = strtol(s, NULL, 10);
-
-	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-}
-
 static void remove_cgroup(const char *name, void *data)
 {
 	struct fixture *f = data;
 
 	if (strncmp(name, CG_PREFIX, strlen(CG_PREFIX)) == 0 &&
-	    !pid_alive(name + strlen(CG_PREFIX)))
+	    !sc_pid_alive(name + strlen(CG_PREFIX)))
 		sl_cgroup_root_remove(f->root, name);
 }
 
 /* Leftovers of earlier runs whose process is gone. */
 static void remove_stale(struct fixture *f)
 {
-	char p[300];
-	struct dirent *e;
-	DIR *d;
-
 	sl_cgroup_root_list(f->root, remove_cgroup, f);
-	d = opendir("/sys/fs/bpf");
-	if (!d)
-		return;
-	while ((e = readdir(d)))
-		if (strncmp(e->d_name, PIN_PREFIX, strlen(PIN_PREFIX)) == 0 &&
-		    !pid_alive(e->d_name + strlen(PIN_PREFIX))) {
-			snprintf(p, sizeof(p), "/sys/fs/bpf/%s", e->d_name);
-			sl_bpf_destroy_pins(p);
-		}
-	closedir(d);
+	sc_remove_stale_pins(PIN_PREFIX);
 }
 
 static int setup(void **state)
