@@ -499,14 +499,15 @@ int sl_bpf_sandbox_add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec
 			      uint64_t *ret_cgid)
 {
 	_cleanup_close_ int fd = -1;
-	uint64_t cgid;
+	uint64_t cgid = spec ? spec->cgid : 0;
 	uint32_t slot;
-	int r, id;
+	int r, id = 0;
 
 	if (!spec || (spec->policy && spec->policy->n_rules > SL_BPF_MAX_RULES))
 		return -EINVAL;
+	if (!cgid)
+		id = spec->cgroup_path ? sl_cgroup_path_id(spec->cgroup_path, &cgid) : -EINVAL;
 	/* a cgroup prepared ahead (checked then) needs at most its sandbox's own settings */
-	id = spec->cgroup_path ? sl_cgroup_path_id(spec->cgroup_path, &cgid) : -EINVAL;
 	r = id == 0 ? sl_bpf_claim_prepared(b, spec, cgid) : 0;
 	if (r != 0) {
 		if (r > 0 && ret_cgid)
@@ -516,9 +517,8 @@ int sl_bpf_sandbox_add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec
 	fd = open_sandbox_cgroup(b, spec->cgroup_path);
 	if (fd < 0)
 		return fd;
-	r = id == 0 ? 0 : sl_cgroup_path_id(spec->cgroup_path, &cgid);
-	if (r < 0)
-		return r;
+	if (id < 0)
+		return id;
 	r = register_sandbox(b, spec, cgid, fd);
 	if (r >= 0)
 		r = add_addrs(b, spec, cgid);
@@ -537,21 +537,24 @@ int sl_bpf_sandbox_add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec
 
 int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
 {
-	uint64_t cgid;
+	struct sl_bpf_sandbox_spec s;
 	int r;
 
+	if (!spec)
+		return -EINVAL;
+	/* the cgroup id looked up once, here, when the caller did not have it */
+	s = *spec;
+	if (!s.cgid && s.cgroup_path && sl_cgroup_path_id(s.cgroup_path, &s.cgid) < 0)
+		s.cgid = 0;
 	/* a pooled shell's cgroup prepared with this spec: claimed without the registration
 	   lock, which a filler preparing the next shell may hold for a few hundred us */
-	cgid = spec ? spec->cgid : 0;
-	if (spec && !cgid && spec->cgroup_path && sl_cgroup_path_id(spec->cgroup_path, &cgid) < 0)
-		cgid = 0;
-	if (cgid && sl_bpf_claim_unchanged(b, spec, cgid)) {
+	if (s.cgid && sl_bpf_claim_unchanged(b, &s, s.cgid)) {
 		if (ret_cgid)
-			*ret_cgid = cgid;
+			*ret_cgid = s.cgid;
 		return 0;
 	}
 	sl_bpf_lock(b, LOCK_EX);
-	r = sl_bpf_sandbox_add_locked(b, spec, ret_cgid);
+	r = sl_bpf_sandbox_add_locked(b, &s, ret_cgid);
 	sl_bpf_lock(b, LOCK_UN);
 	return r;
 }
