@@ -2,6 +2,8 @@
 
 #include "cgroup-host.h"
 
+#include <sandlot/util.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -94,15 +96,8 @@ static void tolerates_garbage(void **state)
 static char *slurp(const char *path)
 {
 	static char buf[256 * 1024];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0;
-	ssize_t n;
 
-	assert_true(fd >= 0);
-	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
+	assert_true(sl_read_file(path, buf, sizeof(buf)) >= 0);
 	return strdup(buf);
 }
 
