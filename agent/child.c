@@ -13,12 +13,17 @@
  *      template we share (rootfs.h)
  *   -> stdio and closing every other inherited fd -> rlimits
  *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
- *   -> seccomp (last: the steps above use syscalls the list refuses) -> init + CMD.
+ *   -> seccomp (last: the steps above use syscalls the list refuses) -> exec the init
+ *      (sandbox-init.c), which starts CMD.
+ * The child shares the agent's memory (CLONE_VM, sandbox.c) until that exec, on a stack of
+ * its own, while the spawner thread waits (CLONE_VFORK): every step only makes syscalls on
+ * what the plan holds, writes no memory but its own stack, allocates nothing and ends with
+ * _exit or the exec. Every signal is blocked (the spawner's mask); the init keeps it so.
  */
 #include "child.h"
 
-#include "init.h"
 #include "net.h"
+#include "report.h"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -26,22 +31,29 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define SETUP_FAILED_STATUS 125
-#define REPORT_FD	    3 /* where the report socket sits once stdio is arranged */
+#define REPORT_FD	    SL_REPORT_FD    /* the report socket, once stdio is arranged */
+#define INIT_FD		    (REPORT_FD + 1) /* the init program, until it is exec'd */
 
 _noreturn_ static void fail(int fd, const char *step, int r)
 {
-	sl_report_send(fd, SL_REPORT_SETUP_FAILED, -r, 0, step);
+	struct sl_report rep = {.kind = SL_REPORT_SETUP_FAILED, .err = -r};
+	size_t n = strlen(step);
+
+	memcpy(rep.step, step, MIN(n, sizeof(rep.step) - 1));
+	(void)!send(fd, &rep, sizeof(rep), MSG_NOSIGNAL);
 	_exit(SETUP_FAILED_STATUS);
 }
 
-/* Makes p->stdio 0, 1, 2 and the report socket 3, and closes every other fd. */
+/* Makes p->stdio 0, 1, 2, the report socket 3 and the init program 4 (close-on-exec), and
+ * closes every other fd. */
 static int arrange_fds(const struct sl_child_plan *p, const char **step)
 {
-	int fds[4], null_fd = -1;
+	int fds[5], null_fd = -1;
 
 	*step = "open /dev/null";
 	for (int i = 0; i < 3; i++) {
@@ -59,17 +71,19 @@ static int arrange_fds(const struct sl_child_plan *p, const char **step)
 		if (fds[i] < 0)
 			return sl_negerrno();
 	}
-	fds[3] = fcntl(p->sock, F_DUPFD_CLOEXEC, 4);
 	*step = "arrange stdio";
-	if (fds[3] < 0)
+	fds[3] = fcntl(p->sock, F_DUPFD_CLOEXEC, INIT_FD + 1);
+	fds[4] = fcntl(p->init_fd, F_DUPFD_CLOEXEC, INIT_FD + 1);
+	if (fds[3] < 0 || fds[4] < 0)
 		return sl_negerrno();
 	for (int i = 0; i < 3; i++)
 		if (dup2(fds[i], i) < 0)
 			return sl_negerrno();
-	if (dup3(fds[3], REPORT_FD, O_CLOEXEC) < 0)
+	/* the report socket stays open over the init's exec (the init makes it close-on-exec) */
+	if (dup2(fds[3], REPORT_FD) < 0 || dup3(fds[4], INIT_FD, O_CLOEXEC) < 0)
 		return sl_negerrno();
 	*step = "close fds";
-	if (syscall(SYS_close_range, REPORT_FD + 1, ~0U, 0) < 0)
+	if (syscall(SYS_close_range, INIT_FD + 1, ~0U, 0) < 0)
 		return sl_negerrno();
 	return 0;
 }
@@ -106,7 +120,6 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	if (p->cpus && sched_setaffinity(0, sizeof(*p->cpus), p->cpus) < 0)
 		fail(p->sock, "cpu affinity", sl_negerrno());
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	sl_init_block_signals();
 	r = sl_cgroup_join_self(p->join_fds, p->n_join);
 	if (r < 0)
 		fail(p->sock, "join v1 cgroups", r);
@@ -146,5 +159,6 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	r = sl_seccomp_apply(p->seccomp);
 	if (r < 0)
 		fail(REPORT_FD, "seccomp", r);
-	sl_init_run(REPORT_FD, p->argv, p->envp);
+	syscall(SYS_execveat, INIT_FD, "", p->init_argv, p->envp, AT_EMPTY_PATH);
+	fail(REPORT_FD, "exec init", sl_negerrno());
 }

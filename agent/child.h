@@ -35,13 +35,15 @@ struct sl_child_plan {
 	struct sl_creds creds;	       /* uid/gid and rlimits */
 	const struct sl_seccomp *seccomp;
 	const char *hostname;
-	const cpu_set_t *cpus; /* CPUs to take back before init (see cmd_cpus), or NULL */
-	char *const *argv;     /* CMD */
-	char *const *envp;
+	const cpu_set_t *cpus;	/* CPUs to take back before init (see cmd_cpus), or NULL */
+	int init_fd;		/* the init program (init-exe.h) */
+	char *const *init_argv; /* "sandlot-init" CMD [ARGS...] */
+	char *const *envp;	/* CMD's */
 };
 
 /*
- * Runs the steps and becomes the sandbox's init; never returns. A failing step is reported on
- * sock (SL_REPORT_SETUP_FAILED with the step's name) and ends the child with status 125.
+ * Runs the steps and execs the sandbox's init; never returns. A failing step is reported on
+ * sock (SL_REPORT_SETUP_FAILED with the step's name, report.h) and ends the child with status
+ * 125.
  */
 _noreturn_ void sl_child_main(const struct sl_child_plan *p);

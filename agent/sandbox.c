@@ -5,8 +5,10 @@
 #include "sandbox.h"
 
 #include "child.h"
+#include "clone-vm.h"
+#include "init-exe.h"
 #include "net.h"
-#include "init.h"
+#include "report.h"
 #include "owner.h"
 #include "shellpool.h"
 #include "spawner.h"
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,7 +35,14 @@
 #define DEFAULT_NOFILE	  1024
 #define MAX_NOFILE	  65536
 #define CPU_PERIOD_US	  100000
-#define MIN_QUOTA_US	  1000 /* the kernel's floor for cpu.cfs_quota_us */
+#define MIN_QUOTA_US	  1000	       /* the kernel's floor for cpu.cfs_quota_us */
+#define CHILD_STACK	  (256U << 10) /* the set-up child's, below a guard page */
+
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
 
 struct sl_runtime {
 	char state_dir[256];
@@ -48,6 +58,8 @@ struct sl_runtime {
 	int detach_efd;		    /* one-shot: the template's host root is detached (rootfs.h) */
 	bool pinned;		    /* spawner and filler on CPUs of their own (one-shot: spawner
 				       during set-up) */
+	int init_fd;		    /* the sandbox init program (init-exe.h) */
+	void *child_stack;	    /* CHILD_STACK bytes above a guard page, for clone_on_spawner */
 	cpu_set_t cpus, fg, bg;	    /* all the process's CPUs; spawner's; filler's */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
 };
@@ -121,6 +133,26 @@ static bool pin_one_shot(struct sl_runtime *rt)
 	return true;
 }
 
+#define SL_PAGE_GUARD 4096U
+
+/* What every sandbox child needs from the runtime: the init program and a stack. */
+static int runtime_child_prep(struct sl_runtime *rt)
+{
+	char *m;
+
+	rt->init_fd = sl_init_exe_open();
+	if (rt->init_fd < 0)
+		return rt->init_fd;
+	m = mmap(NULL, CHILD_STACK + SL_PAGE_GUARD, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (m == MAP_FAILED)
+		return sl_negerrno();
+	rt->child_stack = m + SL_PAGE_GUARD;
+	if (mprotect(m, SL_PAGE_GUARD, PROT_NONE) < 0)
+		return sl_negerrno();
+	return 0;
+}
+
 int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 {
 	struct sl_cgroup_host host;
@@ -129,7 +161,7 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 
 	if (!rt)
 		return -ENOMEM;
-	rt->owner.lock_fd = rt->detach_efd = -1;
+	rt->owner.lock_fd = rt->detach_efd = rt->init_fd = -1;
 	runtime_set_state_dir(rt, opts);
 	rt->seccomp = sl_seccomp_builtin();
 	rt->one_shot = opts && opts->one_shot;
@@ -148,6 +180,8 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 				   rt->pinned ? &rt->fg : NULL, rt->one_shot ? &detach : NULL);
 	if (r >= 0)
 		r = sl_owner_acquire(rt->state_dir, &rt->owner);
+	if (r >= 0)
+		r = runtime_child_prep(rt);
 	if (r >= 0)
 		r = sl_cgroup_host_detect(&host);
 	if (r >= 0)
@@ -182,6 +216,9 @@ void sl_runtime_free(struct sl_runtime **rt)
 	sl_cgroup_root_free(&(*rt)->cg);
 	sl_owner_release(&(*rt)->owner);
 	sl_closep(&(*rt)->detach_efd);
+	sl_closep(&(*rt)->init_fd);
+	if ((*rt)->child_stack)
+		munmap((char *)(*rt)->child_stack - SL_PAGE_GUARD, CHILD_STACK + SL_PAGE_GUARD);
 	free(*rt);
 	*rt = NULL;
 }
@@ -306,6 +343,7 @@ static void close_child_ends(const struct sl_sandbox_config *c, int child[3], in
 struct clone_req {
 	struct sl_sandbox *sb;
 	const struct sl_child_plan *plan;
+	int *child_sock; /* the plan's sock, closed by the spawner once the child has its copy */
 };
 
 /*
@@ -349,33 +387,51 @@ static int open_mntns(int pidfd, pid_t pid)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-/* On the spawner thread. */
+static int child_entry(void *plan)
+{
+	sl_child_main(plan);
+}
+
+/*
+ * On the spawner thread. The child shares the agent's memory until it execs the init
+ * (CLONE_VM, on rt->child_stack) while this thread waits (CLONE_VFORK): no copy of the
+ * agent's address space to make, fault in page by page and tear down again when the init
+ * exits (dup_mmap, COW faults and exit_mmap cost ~0.45 ms of the spawn path for the bench's
+ * process, more for the daemon). The kernel stores the pid and pidfd before the child runs,
+ * so the caller can talk to the child (hooks) while this thread waits.
+ */
 static int clone_on_spawner(void *data)
 {
 	struct clone_req *req = data;
 	struct sl_sandbox *sb = req->sb;
 	const struct sl_child_plan *plan = req->plan;
 	struct clone_args args = {
-		.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWPID |
+		.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_PARENT_SETTID |
+			 CLONE_INTO_CGROUP | CLONE_NEWPID |
 			 (plan->utsns_fd < 0 ? CLONE_NEWUTS : 0) |
 			 (plan->ipcns_fd < 0 ? CLONE_NEWIPC : 0) |
 			 (plan->new_mntns ? CLONE_NEWNS : 0) | (plan->new_netns ? CLONE_NEWNET : 0),
 		.pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
+		.parent_tid = (uint64_t)(uintptr_t)&sb->pid,
 		.exit_signal = SIGCHLD,
+		.stack = (uint64_t)(uintptr_t)sb->rt->child_stack,
+		.stack_size = CHILD_STACK,
 		.cgroup = (uint64_t)sl_cgroup_fd(sb->cg),
 	};
-	pid_t pid;
+	long pid;
 
 	if (plan->cpus && sb->rt->one_shot)
 		stay_here();
-	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (pid == 0)
-		sl_child_main(plan);
+	/* the previous child's frames left ASan's redzones poisoned there */
+	ASAN_UNPOISON_MEMORY_REGION(sb->rt->child_stack, CHILD_STACK);
+	pid = sl_clone3_run(&args, child_entry, (void *)plan);
+	/* the child has exec'd or is gone: a caller waiting for it to speak sees EOF if gone */
+	sl_closep(req->child_sock);
 	if (pid < 0)
-		return sl_negerrno();
+		return (int)pid;
 	if (plan->new_mntns)
-		sb->mntns = open_mntns(sb->pidfd, pid);
-	return pid;
+		sb->mntns = open_mntns(sb->pidfd, (pid_t)pid);
+	return (int)pid;
 }
 
 /*
@@ -393,20 +449,6 @@ static int send_late_netns(struct sl_sandbox *sb)
 	return sl_net_send_fd(sb->sock, fd);
 }
 
-static pid_t clone_child(struct sl_sandbox *sb, const struct sl_child_plan *plan)
-{
-	struct clone_req req = {.sb = sb, .plan = plan};
-	int r = 0;
-	pid_t pid;
-
-	sl_spawner_post(sb->rt->spawner, clone_on_spawner, &req);
-	if (plan->late_netns)
-		r = send_late_netns(sb);
-	pid = sl_spawner_wait(sb->rt->spawner);
-	/* a child waiting for a namespace that never comes is killed by sl_sandbox_free */
-	return pid < 0 ? pid : r < 0 ? r : pid;
-}
-
 /*
  * Parent side between clone3 and the release, with a hook: the caller's hook (once the child
  * is in all its cgroups and namespaces), then go. Without one the child does not wait.
@@ -418,7 +460,8 @@ static int release_child(struct sl_sandbox *sb, const struct sl_sandbox_config *
 
 	if (!c->hook)
 		return 0;
-	/* "r" when ready; a full report instead means a set-up step failed: left for reap */
+	/* "r" when ready; a full report instead means a set-up step failed: left for reap; EOF:
+	 * the child is gone (or was never made: the spawner closes its end of the socket) */
 	if (recv(sb->sock, &rep, sizeof(rep), MSG_PEEK) != 1)
 		r = -ECHILD;
 	if (r >= 0 && recv(sb->sock, &rep, 1, 0) != 1)
@@ -428,6 +471,34 @@ static int release_child(struct sl_sandbox *sb, const struct sl_sandbox_config *
 	if (r >= 0 && send(sb->sock, "g", 1, MSG_NOSIGNAL) != 1)
 		r = sl_negerrno();
 	return r;
+}
+
+/*
+ * Has the spawner clone the child and, meanwhile, does the parent's part of its set-up (the
+ * one-shot network namespace, the hook): the spawner waits for the child's exec (CLONE_VFORK)
+ * and the child may wait for us. On a failure here the child is told to give up (EOF on its
+ * socket) before we wait for the spawner.
+ */
+static int clone_child(struct sl_sandbox *sb, struct sl_child_plan *plan,
+		       const struct sl_sandbox_config *c)
+{
+	struct sl_spawner *sp = sb->rt->spawner;
+	struct clone_req req = {.sb = sb, .plan = plan, .child_sock = &plan->sock};
+	int r = 0, pid;
+
+	sl_spawner_post(sp, clone_on_spawner, &req);
+	if (plan->late_netns)
+		r = send_late_netns(sb);
+	/* the request runs (and closes the child's socket end) only once the thread is ready */
+	if (r >= 0 && c->hook)
+		r = sl_spawner_wait_ready(sp);
+	if (r >= 0)
+		r = release_child(sb, c);
+	if (r < 0)
+		shutdown(sb->sock, SHUT_RDWR);
+	pid = sl_spawner_wait(sp);
+	sl_closep(&plan->sock); /* left open when the request was dropped (the set-up failed) */
+	return pid < 0 ? pid : r < 0 ? r : pid;
 }
 
 /*
@@ -451,9 +522,11 @@ static const cpu_set_t *cmd_cpus(const struct sl_runtime *rt, const struct sl_sa
 static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 {
 	struct sl_runtime *rt = sb->rt;
-	struct sl_child_plan plan = {.seccomp = rt->seccomp, .argv = c->argv, .envp = c->envp};
+	struct sl_child_plan plan = {.seccomp = rt->seccomp, .envp = c->envp};
+	_cleanup_free_ char **init_argv = NULL;
 	struct sl_cgroup_limits lim;
 	int sv[2] = {-1, -1}, code = -1, r;
+	size_t argc = 0;
 
 	limits_of(c, &lim);
 	sl_shellpool_set_limits(rt->pool, &lim);
@@ -495,12 +568,23 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	};
 	plan.hostname = c->hostname ? c->hostname : "sandlot";
 	plan.cpus = cmd_cpus(rt, c);
-	r = clone_child(sb, &plan);
-	if (r < 0)
+	/* the init's argv: its name, then CMD's (sandbox-init.c) */
+	while (c->argv[argc])
+		argc++;
+	init_argv = calloc(argc + 2, sizeof(*init_argv));
+	if (!init_argv) {
+		r = -ENOMEM;
 		goto out;
-	sb->pid = r;
-	close_child_ends(c, plan.stdio, &plan.sock, &code);
-	return release_child(sb, c);
+	}
+	init_argv[0] = "sandlot-init";
+	memcpy(init_argv + 1, c->argv, argc * sizeof(*init_argv));
+	plan.init_argv = init_argv;
+	plan.init_fd = rt->init_fd;
+	r = clone_child(sb, &plan, c);
+	if (r >= 0) {
+		sb->pid = r; /* the kernel stored it already (CLONE_PARENT_SETTID) */
+		r = 0;
+	}
 out:
 	close_child_ends(c, plan.stdio, &plan.sock, &code);
 	return r;

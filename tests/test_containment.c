@@ -370,6 +370,73 @@ static void cmd_not_found_is_127(void **state)
 	outcome_free(o);
 }
 
+/* An orphan (its parent, a subshell, exited) is reparented to the init, which reaps it. */
+static void init_reaps_orphans(void **state)
+{
+	sl_test_require_root();
+	struct outcome *o =
+		run(NULL,
+		    (const char *[]){"/bin/sh", "-c",
+				     "(sleep 0.2 & echo $! > /tmp/orphan); sleep 0.05; "
+				     "set -- $(cat /proc/$(cat /tmp/orphan)/stat); echo ppid=$4; "
+				     "sleep 0.5; test -e /proc/$(cat /tmp/orphan) && echo left || "
+				     "echo reaped",
+				     NULL});
+	assert_int_equal(jint(o, "exit_code"), 0);
+	assert_non_null(strstr(o->out, "ppid=1\n"));
+	assert_non_null(strstr(o->out, "reaped\n"));
+	outcome_free(o);
+}
+
+/* SIGTERM to `run` reaches CMD through the init, which then reports CMD's exit. */
+static void init_forwards_signals(void **state)
+{
+	char out[256] = "";
+	int p[2], status;
+
+	sl_test_require_root();
+	assert_int_equal(pipe(p), 0);
+	pid_t agent = fork();
+	if (agent == 0) {
+		dup2(p[1], 1);
+		execl(sl_test_agent(), sl_test_agent(), "run", "--", "/bin/sh", "-c",
+		      "trap 'echo got TERM; exit 9' TERM; echo ready; while :; do sleep 0.05; done",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	ssize_t n = read(p[0], out, sizeof(out) - 1);
+	assert_true(n > 0);
+	assert_non_null(strstr(out, "ready"));
+	kill(agent, SIGTERM);
+	assert_int_equal(waitpid(agent, &status, 0), agent);
+	n = read(p[0], out, sizeof(out) - 1);
+	close(p[0]);
+	assert_true(n > 0);
+	out[n] = '\0';
+	assert_non_null(strstr(out, "got TERM"));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 9);
+}
+
+/* The init is our small program, not CMD, and CMD (same uid) cannot read its memory. */
+static void init_is_ours_and_sealed_from_cmd(void **state)
+{
+	sl_test_require_root();
+	struct outcome *o =
+		run(NULL, (const char *[]){"/bin/sh", "-c",
+					   "cat /proc/1/comm; (exec 5</proc/1/mem) "
+					   "2>/dev/null && echo mem=opened || echo mem=refused; "
+					   "ls /proc/self/fd",
+					   NULL});
+	assert_int_equal(jint(o, "exit_code"), 0);
+	assert_non_null(strstr(o->out, "sandlot-init\n"));
+	assert_non_null(strstr(o->out, "mem=refused\n"));
+	/* CMD holds stdio and the fd ls reads with: neither the report socket nor the init's */
+	assert_null(strstr(o->out, "\n4\n"));
+	assert_non_null(strstr(o->out, "0\n1\n2\n3\n"));
+	outcome_free(o);
+}
+
 /*
  * The agent SIGKILLed mid-run: its sandbox dies with it (parent-death signal) and the next
  * run removes the stale cgroups.
@@ -453,6 +520,9 @@ int main(void)
 		cmocka_unit_test(network_has_only_loopback),
 		cmocka_unit_test(exit_status_and_signal_pass_through),
 		cmocka_unit_test(cmd_not_found_is_127),
+		cmocka_unit_test(init_reaps_orphans),
+		cmocka_unit_test(init_forwards_signals),
+		cmocka_unit_test(init_is_ours_and_sealed_from_cmd),
 		cmocka_unit_test(agent_sigkill_leaves_nothing_after_next_run),
 	};
 
