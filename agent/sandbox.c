@@ -239,6 +239,11 @@ int sl_sandbox_take_shell_fd(struct sl_sandbox *sb)
 	return sb->shell ? sl_shell_take_fd(sb->shell) : -1;
 }
 
+void sl_runtime_pool_counts(struct sl_runtime *rt, uint64_t *spawned, uint64_t *pool_empty)
+{
+	sl_shellpool_counts(rt->pool, spawned, pool_empty);
+}
+
 const char *sl_runtime_cgroup_backend(const struct sl_runtime *rt)
 {
 	return sl_cgroup_root_backend(rt->cg);

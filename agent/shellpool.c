@@ -43,6 +43,7 @@ struct sl_shellpool {
 	struct sl_shell_hooks hooks; /* under lock; set once */
 	bool hooked;
 	uint64_t last_take; /* sl_now_ns() of the last take, under lock */
+	uint64_t taken, empty; /* takes, and those that found no shell ready; under lock */
 };
 
 void sl_shell_free(struct sl_shell **s)
@@ -353,6 +354,8 @@ int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret)
 	pthread_mutex_lock(&p->lock);
 	if (p->n > 0)
 		s = p->ready[--p->n];
+	p->taken++;
+	p->empty += !s;
 	lim = p->lim;
 	p->last_take = sl_now_ns();
 	pthread_cond_signal(&p->wake);
@@ -362,4 +365,12 @@ int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret)
 		return 0;
 	}
 	return shell_new(p, &lim, ret);
+}
+
+void sl_shellpool_counts(struct sl_shellpool *p, uint64_t *taken, uint64_t *empty)
+{
+	pthread_mutex_lock(&p->lock);
+	*taken = p->taken;
+	*empty = p->empty;
+	pthread_mutex_unlock(&p->lock);
 }

@@ -99,6 +99,9 @@ void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limi
  */
 int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret);
 
+/* How many shells were taken, and how many of those takes found the pool empty. */
+void sl_shellpool_counts(struct sl_shellpool *p, uint64_t *taken, uint64_t *empty);
+
 /* The fd its prepare hook made (the caller owns it now), or -1. */
 int sl_shell_take_fd(struct sl_shell *s);
 

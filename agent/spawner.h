@@ -6,7 +6,8 @@
  * which each child copies with CLONE_NEWNS) and the base seccomp filter (seccomp.h), so no
  * sandbox JIT-compiles the allow-list; nothing else in the agent runs under them.
  * Sandbox children are children of the agent process (any thread may wait for them); their
- * parent-death signal follows this thread, which lives as long as the runtime.
+ * parent-death signal follows this thread, which lives as long as the runtime. A request that
+ * clones with CLONE_VFORK keeps the thread until the child execs or exits.
  */
 #include <sched.h>
 

@@ -298,6 +298,7 @@ struct row {
 	const char *name;
 	double p50, p99, mean; /* ms */
 	bool ok;
+	char note[64]; /* printed after the figures */
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -471,6 +472,11 @@ static void bench_inprocess(struct row *r, int n, unsigned pool)
 		ns[i] = sl_now_ns() - t;
 	}
 	summarize(r, ns, n);
+	uint64_t spawned, empty;
+	sl_runtime_pool_counts(rt, &spawned, &empty);
+	if (pool)
+		snprintf(r->note, sizeof(r->note), "pool empty for %llu of %llu",
+			 (unsigned long long)empty, (unsigned long long)spawned);
 out:
 	sl_runtime_free(&rt);
 	free(ns);
@@ -482,8 +488,8 @@ static void print_row(const struct row *r)
 		printf("%-34s %9s\n", r->name, "-");
 		return;
 	}
-	printf("%-34s %9.3f %9.3f %9.3f %10.0f\n", r->name, r->p50, r->p99, r->mean,
-	       1000.0 / r->mean);
+	printf("%-34s %9.3f %9.3f %9.3f %10.0f  %s\n", r->name, r->p50, r->p99, r->mean,
+	       1000.0 / r->mean, r->note);
 }
 
 int main(int argc, char **argv)
