@@ -4,7 +4,8 @@
  *   larger than that subset, or one-shot: cloned on the spawner's CPU only; see sandbox.c;
  *   first, so that no later wake-up of ours waits on a CPU we were only lent)
  *   -> join the v1 cgroups (hybrid) -> enter the pool's network, IPC and UTS namespaces
- *   -> with a hook: wait for the parent's release (it runs the hook meanwhile)
+ *   -> tell the parent we are there; with a hook, wait for its release (it runs the hook
+ *      meanwhile)
  *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)
  *   -> file system: /tmp, /proc, /var/task in our copy of the template (needs CAP_SYS_ADMIN)
  *   -> hostname -> one-shot: receive the network namespace, enter it; with a hook, wait for
@@ -30,6 +31,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -88,12 +90,32 @@ static int arrange_fds(const struct sl_child_plan *p, const char **step)
 	return 0;
 }
 
-/* With a hook: "r" to the parent, then wait for its go (the hook runs meanwhile). */
+/* A new fd of our own mount namespace, or -1 (before Linux 6.11). */
+static int own_mntns(void)
+{
+	int self = (int)syscall(SYS_pidfd_open, getpid(), 0), fd;
+
+	if (self < 0)
+		return -1;
+	fd = ioctl(self, PIDFD_GET_MNT_NAMESPACE, 0);
+	close(self);
+	return fd;
+}
+
+/*
+ * Tells the parent we are there: "r", or our mount namespace (SCM_RIGHTS) when it is a copy of
+ * our own, so that the parent holds it before anything of CMD runs (sandbox.c: open_mntns);
+ * with a hook, waits for its go.
+ */
 static void wait_release(const struct sl_child_plan *p)
 {
+	int mnt = p->new_mntns ? own_mntns() : -1;
+	bool told = mnt >= 0 ? sl_net_send_fd(p->sock, mnt) == 0 : write(p->sock, "r", 1) == 1;
 	char go;
 
-	if (p->hooked && (write(p->sock, "r", 1) != 1 || read(p->sock, &go, 1) != 1))
+	if (mnt >= 0)
+		close(mnt);
+	if (!told || (p->hooked && read(p->sock, &go, 1) != 1))
 		_exit(SETUP_FAILED_STATUS); /* parent gone or gave up: nothing to report to */
 }
 

@@ -8,6 +8,7 @@
  * a one-shot sandbox's comes over the sync socket while the child sets up its mounts).
  */
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <stdbool.h>
 
 #include <sandlot/util.h>
@@ -16,6 +17,10 @@
 #include "creds.h"
 #include "rootfs.h"
 #include "seccomp.h"
+
+#ifndef PIDFD_GET_MNT_NAMESPACE
+#define PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3) /* linux/pidfd.h, Linux 6.11 */
+#endif
 
 struct sl_child_plan {
 	int sock;	       /* child end of the sync/report socket */
@@ -29,7 +34,7 @@ struct sl_child_plan {
 	bool late_netns; /* the parent sends the network namespace (lo up) over sock while we
 			    set up the rest (one-shot: made in parallel with our start) */
 	bool new_mntns;	 /* clone3 copied the template; else we share the spawner's (one-shot) */
-	bool hooked;	 /* the parent runs a hook: tell it when joined, wait for its go */
+	bool hooked;	 /* the parent runs a hook: wait for its go after telling it we joined */
 	int detach_efd;	 /* one-shot: wait on it for the template's host root to be gone, or -1 */
 	struct sl_rootfs_child rootfs; /* code mount, /tmp options */
 	struct sl_creds creds;	       /* uid/gid and rlimits */

@@ -369,17 +369,15 @@ static void stay_here(void)
 	(void)sched_setaffinity(0, sizeof(here), &here);
 }
 
-#ifndef PIDFD_GET_MNT_NAMESPACE
-#define PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3) /* linux/pidfd.h, Linux 6.11 */
-#endif
-
 /*
  * A reference to the child's own mount namespace (a copy of the template), so that it is not
  * torn down in the init's exit (an RCU grace period before the pidfd becomes readable) but
- * by the pool's filler after free (sl_shellpool_release). Taken by the spawner right after
- * clone3: taken on the caller's thread after the spawner's hand-off, it came too late for 3-5%
- * of /bin/true sandboxes under load (the init was gone, and its exit waited for an expedited
- * grace period, up to 6 ms). -1 if the child is gone already.
+ * by the pool's filler after free (sl_shellpool_release). The child sends it with its "r"
+ * (child.c), so we hold it before anything of CMD runs; taken by us instead, even right after
+ * the child's "r", it came too late for ~0.5% of /bin/true sandboxes (1.5-5% when taken once
+ * the spawner's clone had returned): the init was gone, and its exit had waited for an
+ * expedited RCU grace period (up to 6 ms). This is the fallback for kernels before 6.11, where
+ * the child cannot. -1 if the child is gone.
  */
 static int open_mntns(int pidfd, pid_t pid)
 {
@@ -432,10 +430,6 @@ static int clone_on_spawner(void *data)
 	pid = sl_clone3_run(&args, child_entry, (void *)plan);
 	/* the child has exec'd or is gone: a caller waiting for it to speak sees EOF if gone */
 	sl_closep(req->child_sock);
-	if (pid < 0)
-		return (int)pid;
-	if (plan->new_mntns)
-		sb->mntns = open_mntns(sb->pidfd, (pid_t)pid);
 	return (int)pid;
 }
 
@@ -455,24 +449,31 @@ static int send_late_netns(struct sl_sandbox *sb)
 }
 
 /*
- * Parent side between clone3 and the release, with a hook: the caller's hook (once the child
- * is in all its cgroups and namespaces), then go. Without one the child does not wait.
+ * Parent side once the child is in all its cgroups and namespaces (its "r"): our reference to
+ * its mount namespace, then, with a hook, the caller's hook and go (without one the child does
+ * not wait). A report instead of "r" (a set-up step failed) or EOF (the child is gone, or was
+ * never made: the spawner closes its end of the socket) is left for reap, or fails the spawn
+ * when a hook was to run.
  */
-static int release_child(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
+static int child_ready(struct sl_sandbox *sb, const struct sl_child_plan *plan,
+		       const struct sl_sandbox_config *c)
 {
 	struct sl_report rep;
-	int r = 0;
+	int r;
 
+	if (recv(sb->sock, &rep, sizeof(rep), MSG_PEEK) != 1)
+		return c->hook ? -ECHILD : 0;
+	/* "r", or the child's mount namespace (Linux 6.11 on) */
+	r = sl_net_recv_fd(sb->sock);
+	if (r >= 0)
+		sb->mntns = r;
+	else if (r != -EBADMSG)
+		return -EIO;
+	else if (plan->new_mntns)
+		sb->mntns = open_mntns(sb->pidfd, sb->pid);
 	if (!c->hook)
 		return 0;
-	/* "r" when ready; a full report instead means a set-up step failed: left for reap; EOF:
-	 * the child is gone (or was never made: the spawner closes its end of the socket) */
-	if (recv(sb->sock, &rep, sizeof(rep), MSG_PEEK) != 1)
-		r = -ECHILD;
-	if (r >= 0 && recv(sb->sock, &rep, 1, 0) != 1)
-		r = -EIO;
-	if (r >= 0)
-		r = c->hook(sb, c->hook_data);
+	r = c->hook(sb, c->hook_data);
 	if (r >= 0 && send(sb->sock, "g", 1, MSG_NOSIGNAL) != 1)
 		r = sl_negerrno();
 	return r;
@@ -480,9 +481,9 @@ static int release_child(struct sl_sandbox *sb, const struct sl_sandbox_config *
 
 /*
  * Has the spawner clone the child and, meanwhile, does the parent's part of its set-up (the
- * one-shot network namespace, the hook): the spawner waits for the child's exec (CLONE_VFORK)
- * and the child may wait for us. On a failure here the child is told to give up (EOF on its
- * socket) before we wait for the spawner.
+ * one-shot network namespace, child_ready): the spawner waits for the child's exec
+ * (CLONE_VFORK), and the child may wait for us. On a failure here the child is told to give up
+ * (EOF on its socket) before we wait for the spawner.
  */
 static int clone_child(struct sl_sandbox *sb, struct sl_child_plan *plan,
 		       const struct sl_sandbox_config *c)
@@ -495,10 +496,10 @@ static int clone_child(struct sl_sandbox *sb, struct sl_child_plan *plan,
 	if (plan->late_netns)
 		r = send_late_netns(sb);
 	/* the request runs (and closes the child's socket end) only once the thread is ready */
-	if (r >= 0 && c->hook)
+	if (r >= 0)
 		r = sl_spawner_wait_ready(sp);
 	if (r >= 0)
-		r = release_child(sb, c);
+		r = child_ready(sb, plan, c);
 	if (r < 0)
 		shutdown(sb->sock, SHUT_RDWR);
 	pid = sl_spawner_wait(sp);

@@ -42,7 +42,7 @@ struct sl_shellpool {
 	size_t n_release;	     /* under lock */
 	struct sl_shell_hooks hooks; /* under lock; set once */
 	bool hooked;
-	uint64_t last_take; /* sl_now_ns() of the last take, under lock */
+	uint64_t last_take;    /* sl_now_ns() of the last take, under lock */
 	uint64_t taken, empty; /* takes, and those that found no shell ready; under lock */
 };
 
