@@ -586,7 +586,9 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	memcpy(init_argv + 1, c->argv, argc * sizeof(*init_argv));
 	plan.init_argv = init_argv;
 	plan.init_fd = rt->init_fd;
+	sl_shellpool_hold_release(rt->pool, true);
 	r = clone_child(sb, &plan, c);
+	sl_shellpool_hold_release(rt->pool, false);
 	if (r >= 0) {
 		sb->pid = r; /* the kernel stored it already (CLONE_PARENT_SETTID) */
 		r = 0;

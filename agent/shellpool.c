@@ -40,6 +40,7 @@ struct sl_shellpool {
 	bool pinned;
 	int release[RELEASE_MAX];    /* fds for the filler to close (sl_shellpool_release) */
 	size_t n_release;	     /* under lock */
+	bool hold_release;	     /* under lock: sl_shellpool_hold_release() */
 	struct sl_shell_hooks hooks; /* under lock; set once */
 	bool hooked;
 	uint64_t last_take;    /* sl_now_ns() of the last take, under lock */
@@ -217,7 +218,7 @@ static void *filler(void *arg)
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		if (p->n_release) {
+		if (p->n_release && !p->hold_release) {
 			close_released(p);
 			continue;
 		}
@@ -326,6 +327,15 @@ void sl_shellpool_release(struct sl_shellpool *p, int fd)
 	pthread_mutex_unlock(&p->lock);
 	if (!queued)
 		close(fd);
+}
+
+void sl_shellpool_hold_release(struct sl_shellpool *p, bool hold)
+{
+	pthread_mutex_lock(&p->lock);
+	p->hold_release = hold;
+	if (!hold && p->n_release)
+		pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
 }
 
 void sl_shellpool_set_hooks(struct sl_shellpool *p, const struct sl_shell_hooks *hooks)
