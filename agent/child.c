@@ -103,9 +103,9 @@ static int own_mntns(void)
 }
 
 /*
- * Tells the parent we are there: "r", or our mount namespace (SCM_RIGHTS) when it is a copy of
- * our own, so that the parent holds it before anything of CMD runs (sandbox.c: open_mntns);
- * with a hook, waits for its go.
+ * Tells the parent we are there (with a hook, or when clone3 copied the template for us):
+ * "r", or our mount namespace (SCM_RIGHTS) when it is such a copy, so that the parent holds it
+ * before anything of CMD runs (sandbox.c: open_mntns); with a hook, waits for its go.
  */
 static void wait_release(const struct sl_child_plan *p)
 {
@@ -131,7 +131,8 @@ static void enter_late_netns(const struct sl_child_plan *p)
 	if (setns(fd, CLONE_NEWNET) < 0)
 		fail(p->sock, "setns net", sl_negerrno());
 	close(fd);
-	wait_release(p);
+	if (p->hooked)
+		wait_release(p);
 }
 
 _noreturn_ void sl_child_main(const struct sl_child_plan *p)
@@ -151,7 +152,9 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, "setns ipc", sl_negerrno());
 	if (p->utsns_fd >= 0 && setns(p->utsns_fd, CLONE_NEWUTS) < 0)
 		fail(p->sock, "setns uts", sl_negerrno());
-	if (!p->late_netns)
+	if (p->mntns_fd >= 0 && setns(p->mntns_fd, CLONE_NEWNS) < 0)
+		fail(p->sock, "setns mnt", sl_negerrno());
+	if (!p->late_netns && (p->hooked || p->new_mntns))
 		wait_release(p);
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		fail(p->sock, "unshare cgroup", sl_negerrno());

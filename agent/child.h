@@ -33,7 +33,9 @@ struct sl_child_plan {
 	int utsns_fd;	 /* UTS namespace to enter (made ahead, fresh), or -1: clone3 made one */
 	bool late_netns; /* the parent sends the network namespace (lo up) over sock while we
 			    set up the rest (one-shot: made in parallel with our start) */
-	bool new_mntns;	 /* clone3 copied the template; else we share the spawner's (one-shot) */
+	int mntns_fd;	 /* a copy of the template made ahead to enter, or -1 */
+	bool new_mntns;	 /* clone3 copied the template (no mntns_fd); neither: we share the
+			    spawner's (one-shot) */
 	bool hooked;	 /* the parent runs a hook: wait for its go after telling it we joined */
 	int detach_efd;	 /* one-shot: wait on it for the template's host root to be gone, or -1 */
 	struct sl_rootfs_child rootfs; /* code mount, /tmp options */

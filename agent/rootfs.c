@@ -251,7 +251,7 @@ int sl_rootfs_wait_detached(int efd)
 	return v == 1 ? 0 : -(int)(v - 1);
 }
 
-int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async)
+int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async, int *ret_ns)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
 	int r = sl_rootfs_check(dir);
@@ -260,6 +260,9 @@ int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async)
 		return r;
 	/* a thread may do this: it implies a private fs_struct (root, cwd) for the thread */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return sl_negerrno();
+	/* the namespace is the template from here on; /proc is still the host's */
+	if (ret_ns && (*ret_ns = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
 		return sl_negerrno();
 	if (mount("tmpfs", BUILD_DIR, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0)
 		return sl_negerrno();
@@ -317,4 +320,21 @@ int sl_rootfs_enter(const struct sl_rootfs_child *c, const char **ret_step)
 		return sl_negerrno();
 	*ret_step = "chdir /";
 	return chdir("/") < 0 ? sl_negerrno() : 0;
+}
+
+int sl_rootfs_copy_template(int template_ns, int host_ns, int ns_dir)
+{
+	int fd = -1, r = 0;
+
+	if (setns(template_ns, CLONE_NEWNS) < 0)
+		return sl_negerrno();
+	if (unshare(CLONE_NEWNS) < 0)
+		r = sl_negerrno();
+	if (r >= 0 && (fd = openat(ns_dir, "mnt", O_RDONLY | O_CLOEXEC)) < 0)
+		r = sl_negerrno();
+	if (setns(host_ns, CLONE_NEWNS) < 0) {
+		sl_closep(&fd);
+		return -ENOTRECOVERABLE;
+	}
+	return r < 0 ? r : fd;
 }

@@ -47,10 +47,22 @@ struct sl_rootfs_detach {
  * generated /etc; else every top-level entry of dir (but proc, dev, sys, tmp, run, var) bound
  * read-only (its own /etc if it has one). detach: NULL to detach the host root before
  * returning; else (efd set) by a helper thread started here (sl_rootfs_detach_join). Needs
- * CAP_SYS_ADMIN. Returns 0 or -errno; on failure the thread may be left in a private,
- * half-built namespace (let it exit).
+ * CAP_SYS_ADMIN. ret_ns: NULL, or where an fd (O_CLOEXEC) of the template's namespace goes
+ * (for sl_rootfs_copy_template). Returns 0 or -errno; on failure the thread may be left in a
+ * private, half-built namespace (let it exit).
  */
-int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *detach);
+int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *detach, int *ret_ns);
+
+/*
+ * A copy of the template made ahead of a sandbox (the shell pool's filler): what clone3 with
+ * CLONE_NEWNS would make from the spawner, which the child then enters with setns instead.
+ * The calling thread must have an fs_struct of its own (unshare(CLONE_FS)); it enters
+ * template_ns, copies it and returns to host_ns (root and cwd: host_ns's root). ns_dir: an
+ * O_PATH fd of the thread's /proc/thread-self/ns, opened beforehand (the template has no
+ * /proc). Returns the copy's fd (O_CLOEXEC) or -errno; -ENOTRECOVERABLE when the thread could
+ * not return to host_ns.
+ */
+int sl_rootfs_copy_template(int template_ns, int host_ns, int ns_dir);
 
 /* Waits for the helper thread, if one was started. */
 void sl_rootfs_detach_join(struct sl_rootfs_detach *detach);

@@ -197,7 +197,10 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	if (r >= 0 && rt->one_shot)
 		r = sl_shellpool_take(rt->pool, &rt->prepared);
 	if (r >= 0 && !rt->one_shot)
-		r = sl_spawner_wait_ready(rt->spawner);
+		r = sl_spawner_template_ns(rt->spawner);
+	/* shells made from now on carry a copy of the template (the first few may not) */
+	if (r >= 0 && !rt->one_shot && opts && opts->pool_size)
+		r = sl_shellpool_set_template(rt->pool, r);
 	if (r < 0) {
 		sl_runtime_free(&rt);
 		return r;
@@ -461,6 +464,8 @@ static int child_ready(struct sl_sandbox *sb, const struct sl_child_plan *plan,
 	struct sl_report rep;
 	int r;
 
+	if (!c->hook && !plan->new_mntns)
+		return 0; /* the child does not speak until it reports */
 	if (recv(sb->sock, &rep, sizeof(rep), MSG_PEEK) != 1)
 		return c->hook ? -ECHILD : 0;
 	/* "r", or the child's mount namespace (Linux 6.11 on) */
@@ -549,10 +554,13 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	plan.netns_fd = sb->shell->netns_fd;
 	plan.ipcns_fd = sb->shell->ipcns_fd;
 	plan.utsns_fd = sb->shell->utsns_fd;
+	/* ours from now on: freed through the pool (sl_sandbox_free) */
+	sb->mntns = TAKE_FD(sb->shell->mntns_fd);
+	plan.mntns_fd = sb->mntns;
 	plan.late_netns = rt->one_shot && plan.netns_fd < 0;
 	plan.new_netns = plan.netns_fd < 0 && !plan.late_netns;
 	/* one-shot: the spawner's mount namespace is the sandbox's (see sl_runtime_opts) */
-	plan.new_mntns = !rt->one_shot;
+	plan.new_mntns = !rt->one_shot && plan.mntns_fd < 0;
 	plan.hooked = c->hook != NULL;
 	plan.detach_efd = rt->detach_efd;
 	if (c->code_dir && (code = sl_rootfs_open_code(c->code_dir)) < 0)

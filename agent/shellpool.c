@@ -2,6 +2,7 @@
 #include "shellpool.h"
 
 #include "net.h"
+#include "rootfs.h"
 #include "thread.h"
 
 #include <sandlot/time.h>
@@ -38,9 +39,13 @@ struct sl_shellpool {
 	struct sl_shell **ready;     /* [target] */
 	cpu_set_t cpus;		     /* the filler's, if pinned */
 	bool pinned;
-	int release[RELEASE_MAX];    /* fds for the filler to close (sl_shellpool_release) */
-	size_t n_release;	     /* under lock */
-	bool hold_release;	     /* under lock: sl_shellpool_hold_release() */
+	int release[RELEASE_MAX]; /* fds for the filler to close (sl_shellpool_release) */
+	size_t n_release;	  /* under lock */
+	bool hold_release;	  /* under lock: sl_shellpool_hold_release() */
+	int template_ns;	  /* sl_shellpool_set_template(), under lock; -1: none */
+	/* the filler's own: its mount namespace and /proc/thread-self/ns (O_PATH), -1 when it
+	   cannot copy templates */
+	int host_ns, ns_dir;
 	struct sl_shell_hooks hooks; /* under lock; set once */
 	bool hooked;
 	uint64_t last_take;    /* sl_now_ns() of the last take, under lock */
@@ -58,6 +63,7 @@ void sl_shell_free(struct sl_shell **s)
 	sl_closep(&(*s)->netns_fd);
 	sl_closep(&(*s)->ipcns_fd);
 	sl_closep(&(*s)->utsns_fd);
+	sl_closep(&(*s)->mntns_fd);
 	free(*s);
 	*s = NULL;
 }
@@ -70,7 +76,7 @@ static int shell_new(struct sl_shellpool *p, const struct sl_cgroup_limits *lim,
 
 	if (!s)
 		return -ENOMEM;
-	s->netns_fd = s->ipcns_fd = s->utsns_fd = s->prep.fd = -1;
+	s->netns_fd = s->ipcns_fd = s->utsns_fd = s->mntns_fd = s->prep.fd = -1;
 	/* a name taken already is a leftover of an earlier process with our slot and pid: the
 	 * next sweep by another process removes it; we take the next number */
 	for (int tries = 0; tries < 8; tries++) {
@@ -171,10 +177,21 @@ static struct sl_shell *fill_one(struct sl_shellpool *p)
 	bool hooked = p->hooked;
 	struct sl_shell *s = NULL;
 
+	int template_ns = p->template_ns;
+
 	pthread_mutex_unlock(&p->lock);
 	int r = shell_new(p, &lim, &s);
 	if (r >= 0 && shell_make_ns(s) < 0)
 		sl_shell_free(&s);
+	if (s && template_ns >= 0 && p->host_ns >= 0) {
+		s->mntns_fd = sl_rootfs_copy_template(template_ns, p->host_ns, p->ns_dir);
+		if (s->mntns_fd == -ENOTRECOVERABLE) { /* stuck in a copy: no more copies */
+			sl_closep(&p->host_ns);
+			sl_closep(&p->ns_dir);
+		}
+		if (s->mntns_fd < 0) /* the child copies the template itself (CLONE_NEWNS) */
+			s->mntns_fd = -1;
+	}
 	if (s && hooked)
 		shell_prepare(s, &h);
 	pthread_mutex_lock(&p->lock);
@@ -216,6 +233,15 @@ static void *filler(void *arg)
 	 * busy host it starved, the pool ran dry and every spawn made its own shell.
 	 */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);
+	/* to enter mount namespaces (template copies) a thread needs its own root and cwd */
+	if (unshare(CLONE_FS) == 0) {
+		p->host_ns = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		p->ns_dir = open("/proc/thread-self/ns", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (p->host_ns < 0 || p->ns_dir < 0) {
+			sl_closep(&p->host_ns);
+			sl_closep(&p->ns_dir);
+		}
+	}
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		if (p->n_release && !p->hold_release) {
@@ -260,6 +286,7 @@ int sl_shellpool_new(struct sl_shellpool **ret, struct sl_cgroup_root *root, con
 		return -ENOMEM;
 	p->root = root;
 	p->target = target;
+	p->template_ns = p->host_ns = p->ns_dir = -1;
 	p->lim = *lim;
 	if (cpus) {
 		p->cpus = *cpus;
@@ -306,6 +333,9 @@ void sl_shellpool_free(struct sl_shellpool **pp)
 	for (size_t i = 0; i < p->n_release; i++)
 		close(p->release[i]);
 	free(p->ready);
+	sl_closep(&p->template_ns);
+	sl_closep(&p->host_ns);
+	sl_closep(&p->ns_dir);
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
@@ -327,6 +357,19 @@ void sl_shellpool_release(struct sl_shellpool *p, int fd)
 	pthread_mutex_unlock(&p->lock);
 	if (!queued)
 		close(fd);
+}
+
+int sl_shellpool_set_template(struct sl_shellpool *p, int template_ns)
+{
+	int fd = fcntl(template_ns, F_DUPFD_CLOEXEC, 3);
+
+	if (fd < 0)
+		return sl_negerrno();
+	pthread_mutex_lock(&p->lock);
+	sl_closep(&p->template_ns);
+	p->template_ns = fd;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
 }
 
 void sl_shellpool_hold_release(struct sl_shellpool *p, bool hold)

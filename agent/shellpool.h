@@ -2,14 +2,14 @@
 /*
  * Sandbox shells made ahead of time, off the spawn path: a shell is a fresh, never used set of
  * sandbox cgroups (v2 + v1 on hybrid hosts, with the pool's current limits), a fresh
- * network namespace with loopback up, and fresh IPC and UTS namespaces (made by the same
+ * network namespace with loopback up, fresh IPC and UTS namespaces (made by the same
  * unshare: an IPC namespace mounts its own mqueue fs and registers its sysctls, ~80 us that
- * clone3 no longer spends). Creating a network namespace is the most expensive
- * kernel step of a sandbox (0.6-0.9 ms here, in setup_net's per-subsystem init), and cgroup
- * mkdirs with limit writes cost another 0.2-0.3 ms; a filler thread does both while the agent
- * does something else, and spawn takes a ready shell. Nothing is reused: every shell serves
- * one sandbox and is destroyed with it. A take is not refilled at once while half the pool
- * is left, but a few ms later: not during the cold start that took the shell.
+ * clone3 no longer spends) and a copy of the root template's mount namespace. Creating a network
+ * namespace is the most expensive kernel step of a sandbox (0.6-0.9 ms here, in setup_net's
+ * per-subsystem init), and cgroup mkdirs with limit writes cost another 0.2-0.3 ms; a filler thread
+ * does both while the agent does something else, and spawn takes a ready shell. Nothing is reused:
+ * every shell serves one sandbox and is destroyed with it. A take is not refilled at once while
+ * half the pool is left, but a few ms later: not during the cold start that took the shell.
  *
  * Thread-safety: take/set_limits/free from one thread (the runtime's); the filler thread only
  * touches the queue under the pool's mutex. Leftovers after a crash are ordinary stale
@@ -54,6 +54,8 @@ struct sl_shell {
 	int netns_fd; /* network namespace with lo up, or -1: clone3 makes one (CLONE_NEWNET) */
 	int ipcns_fd; /* IPC namespace, or -1: clone3 makes one (CLONE_NEWIPC) */
 	int utsns_fd; /* UTS namespace, or -1: clone3 makes one (CLONE_NEWUTS) */
+	int mntns_fd; /* a copy of the root template (sl_shellpool_set_template), or -1: clone3
+			 copies it (CLONE_NEWNS) */
 	bool tried;   /* the prepare hook ran (successfully or not) */
 	bool prepared;
 	struct sl_shell_prep prep;   /* from the prepare hook (prep.fd owned by the shell) */
@@ -90,6 +92,13 @@ void sl_shellpool_release(struct sl_shellpool *p, int fd);
  * ~10% of spawns, up to 1.7 ms).
  */
 void sl_shellpool_hold_release(struct sl_shellpool *p, bool hold);
+
+/*
+ * From now on shells carry a copy of the root template too (rootfs.h; the fd is duplicated):
+ * the child enters it instead of clone3 copying the template on the spawn path, and the runtime
+ * holds the namespace from the start (see sl_shellpool_release). Returns 0 or -errno.
+ */
+int sl_shellpool_set_template(struct sl_shellpool *p, int template_ns);
 
 /*
  * Sets the hooks (once, from the runtime's thread): the filler prepares every shell it makes

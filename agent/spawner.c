@@ -26,6 +26,7 @@ struct sl_spawner {
 	const char *rootfs;		/* for sl_rootfs_build(); only during set-up */
 	struct sl_rootfs_detach detach; /* efd -1: the build detaches the host root itself */
 	cpu_set_t cpus;			/* the thread's (so its children's) CPUs, if pinned */
+	int template_ns;		/* the template's mount namespace, once ready */
 	bool pinned;
 };
 
@@ -45,7 +46,8 @@ static void *spawner_main(void *data)
 	r = sl_creds_drop_bounding();
 	/* this thread's mount namespace becomes the template every child copies */
 	if (r >= 0)
-		r = sl_rootfs_build(sp->rootfs, sp->detach.efd >= 0 ? &sp->detach : NULL);
+		r = sl_rootfs_build(sp->rootfs, sp->detach.efd >= 0 ? &sp->detach : NULL,
+				    sp->detach.efd >= 0 ? NULL : &sp->template_ns);
 	/* last: the base filter refuses pivot_root and umount2, which the build uses */
 	if (r >= 0)
 		r = sl_seccomp_apply_base(sp->sc);
@@ -99,6 +101,7 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const c
 		return -ENOMEM;
 	sp->sc = sc;
 	sp->rootfs = rootfs;
+	sp->template_ns = -1;
 	sp->detach.efd = -1;
 	if (detach)
 		sp->detach = *detach;
@@ -138,6 +141,7 @@ void sl_spawner_free(struct sl_spawner **spp)
 	}
 	pthread_cond_destroy(&sp->cond);
 	pthread_mutex_destroy(&sp->lock);
+	sl_closep(&sp->template_ns);
 	free(sp);
 	*spp = NULL;
 }
@@ -162,4 +166,11 @@ void sl_spawner_post(struct sl_spawner *sp, int (*fn)(void *arg), void *arg)
 	sp->pending = true;
 	pthread_cond_broadcast(&sp->cond);
 	pthread_mutex_unlock(&sp->lock);
+}
+
+int sl_spawner_template_ns(struct sl_spawner *sp)
+{
+	int r = sl_spawner_wait_ready(sp);
+
+	return r < 0 ? r : sp->template_ns;
 }

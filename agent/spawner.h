@@ -34,6 +34,14 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const c
 int sl_spawner_wait_ready(struct sl_spawner *sp);
 
 /*
+ * The template's mount namespace (rootfs.h; owned by the spawner: valid until it is freed), for
+ * copies made ahead (sl_rootfs_copy_template). Waits until the thread is set up. Returns the
+ * fd, -1 for a one-shot spawner (detach given: the sandbox lives in the template itself, which
+ * no fd keeps past the thread), or the set-up's -errno.
+ */
+int sl_spawner_template_ns(struct sl_spawner *sp);
+
+/*
  * Tells the thread to exit without waiting for it; its namespaces are torn down meanwhile.
  * Only once its children are gone (their parent-death signal follows the thread).
  */
