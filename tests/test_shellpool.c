@@ -22,7 +22,10 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/eventfd.h>
+#include <pthread.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #define CG_PREFIX  "sltest-cold-"
@@ -270,6 +273,78 @@ static void pooled_shells_carry_fresh_namespaces(void **state)
 	sl_shellpool_free(&p);
 }
 
+/* A thread makes a mount namespace of its own with a marker file in a tmpfs: the template. */
+static void *make_template(void *arg)
+{
+	int *ret = arg;
+
+	*ret = -1;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/tmp", "tmpfs", 0, "size=64k") < 0)
+		return NULL;
+	close(open("/tmp/sl-template-marker", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	*ret = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	return NULL;
+}
+
+/* In a child: 0 when the marker is there in the mount namespace fd. */
+static int marker_in(int fd)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		struct stat sb;
+		_exit(setns(fd, CLONE_NEWNS) == 0 && stat("/tmp/sl-template-marker", &sb) == 0 ? 0
+											       : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Once given a template, the filler gives each shell a copy of its own: the template's mounts,
+ * another namespace than the template's, the host's or the other shell's. */
+static void pooled_shells_carry_a_copy_of_the_template(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_shellpool *p;
+	struct sl_shell *a = NULL, *b = NULL;
+	_cleanup_close_ int host = -1;
+	int template = -1;
+	pthread_t t;
+	struct stat st;
+
+	sl_test_require_root();
+	assert_int_equal(pthread_create(&t, NULL, make_template, &template), 0);
+	pthread_join(t, NULL);
+	assert_true(template >= 0);
+	assert_int_equal(marker_in(template), 0);
+	assert_true(stat("/tmp/sl-template-marker", &st) < 0); /* only there */
+	p = pool_new(f);
+	assert_int_equal(sl_shellpool_set_template(p, template), 0);
+	/* the shells made before had none: take them, wait for two made with the template */
+	assert_int_equal(sl_shellpool_take(p, &a), 0);
+	assert_int_equal(a->mntns_fd, -1);
+	sl_shell_free(&a);
+	assert_int_equal(sl_shellpool_take(p, &a), 0);
+	sl_shell_free(&a);
+	for (int i = 0; i < 2000 && atomic_load(&f->n_prepared) < 2 * N_SHELLS; i++)
+		usleep(5000);
+	assert_int_equal(sl_shellpool_take(p, &a), 0);
+	assert_int_equal(sl_shellpool_take(p, &b), 0);
+	host = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	assert_true(ns_ino(a->mntns_fd) != ns_ino(template));
+	assert_true(ns_ino(a->mntns_fd) != ns_ino(host));
+	assert_true(ns_ino(a->mntns_fd) != ns_ino(b->mntns_fd));
+	assert_int_equal(marker_in(a->mntns_fd), 0);
+	assert_int_equal(marker_in(b->mntns_fd), 0);
+	close(template);
+	sl_shell_free(&a);
+	sl_shell_free(&b);
+	sl_shellpool_free(&p);
+}
+
 static void unused_shells_are_discarded(void **state)
 {
 	struct fixture *f = *state;
@@ -335,6 +410,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pooled_shell_attached_before_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(unused_shells_are_discarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(pooled_shells_carry_fresh_namespaces, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(pooled_shells_carry_a_copy_of_the_template, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(claim_with_policy_rewrites_the_slot, setup,
 						teardown),
