@@ -300,16 +300,28 @@ int sl_rootfs_open_code(const char *dir)
 	return fd;
 }
 
-void sl_rootfs_child_init(struct sl_rootfs_child *c, int code_fd, uint64_t tmp_bytes)
+void sl_rootfs_child_init(struct sl_rootfs_child *c, int code_fd, uint64_t tmp_bytes,
+			  uint64_t premade_tmp)
 {
 	c->code_fd = code_fd;
-	snprintf(c->tmp_options, sizeof(c->tmp_options), "size=%" PRIu64 ",mode=1777", tmp_bytes);
+	c->tmp_bytes = tmp_bytes;
+	c->tmp = !premade_tmp		    ? SL_TMP_MOUNT
+		 : premade_tmp == tmp_bytes ? SL_TMP_READY
+					    : SL_TMP_RESIZE;
+	/* a remount takes the size alone (a tmpfs keeps its root's mode) */
+	snprintf(c->tmp_options, sizeof(c->tmp_options),
+		 c->tmp == SL_TMP_RESIZE ? "size=%" PRIu64 : "size=%" PRIu64 ",mode=1777",
+		 tmp_bytes);
 }
 
 int sl_rootfs_enter(const struct sl_rootfs_child *c, const char **ret_step)
 {
 	*ret_step = "mount /tmp";
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c->tmp_options) < 0)
+	if (c->tmp == SL_TMP_MOUNT &&
+	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c->tmp_options) < 0)
+		return sl_negerrno();
+	if (c->tmp == SL_TMP_RESIZE &&
+	    mount(NULL, "/tmp", NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, c->tmp_options) < 0)
 		return sl_negerrno();
 	*ret_step = "mount /proc";
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -322,13 +334,18 @@ int sl_rootfs_enter(const struct sl_rootfs_child *c, const char **ret_step)
 	return chdir("/") < 0 ? sl_negerrno() : 0;
 }
 
-int sl_rootfs_copy_template(int template_ns, int host_ns, int ns_dir)
+int sl_rootfs_copy_template(int template_ns, int host_ns, int ns_dir, uint64_t tmp_bytes)
 {
+	struct sl_rootfs_child c;
 	int fd = -1, r = 0;
 
+	sl_rootfs_child_init(&c, -1, tmp_bytes, 0);
 	if (setns(template_ns, CLONE_NEWNS) < 0)
 		return sl_negerrno();
 	if (unshare(CLONE_NEWNS) < 0)
+		r = sl_negerrno();
+	if (r >= 0 && tmp_bytes &&
+	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c.tmp_options) < 0)
 		r = sl_negerrno();
 	if (r >= 0 && (fd = openat(ns_dir, "mnt", O_RDONLY | O_CLOEXEC)) < 0)
 		r = sl_negerrno();

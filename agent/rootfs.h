@@ -59,10 +59,11 @@ int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *detach, int *ret_n
  * The calling thread must have an fs_struct of its own (unshare(CLONE_FS)); it enters
  * template_ns, copies it and returns to host_ns (root and cwd: host_ns's root). ns_dir: an
  * O_PATH fd of the thread's /proc/thread-self/ns, opened beforehand (the template has no
- * /proc). Returns the copy's fd (O_CLOEXEC) or -errno; -ENOTRECOVERABLE when the thread could
- * not return to host_ns.
+ * /proc). tmp_bytes: the size of a tmpfs mounted at /tmp in the copy (what the child would
+ * mount), 0 for none. Returns the copy's fd (O_CLOEXEC) or -errno; -ENOTRECOVERABLE when the
+ * thread could not return to host_ns.
  */
-int sl_rootfs_copy_template(int template_ns, int host_ns, int ns_dir);
+int sl_rootfs_copy_template(int template_ns, int host_ns, int ns_dir, uint64_t tmp_bytes);
 
 /* Waits for the helper thread, if one was started. */
 void sl_rootfs_detach_join(struct sl_rootfs_detach *detach);
@@ -80,10 +81,20 @@ int sl_rootfs_open_code(const char *dir);
 struct sl_rootfs_child {
 	int code_fd;	      /* sl_rootfs_open_code() or -1 */
 	char tmp_options[64]; /* tmpfs options for /tmp, e.g. "size=67108864,mode=1777" */
+	uint64_t tmp_bytes;
+	enum {
+		SL_TMP_MOUNT,  /* mount /tmp */
+		SL_TMP_READY,  /* mounted in the copy made ahead, with this size */
+		SL_TMP_RESIZE, /* mounted in the copy made ahead with another size: remount */
+	} tmp;
 };
 
-/* Formats the /tmp options for a size in bytes. */
-void sl_rootfs_child_init(struct sl_rootfs_child *c, int code_fd, uint64_t tmp_bytes);
+/*
+ * Formats the /tmp options for a size in bytes. premade_tmp: the size of the /tmp mounted in
+ * a copy made ahead (sl_rootfs_copy_template) that the child enters, or 0 (none).
+ */
+void sl_rootfs_child_init(struct sl_rootfs_child *c, int code_fd, uint64_t tmp_bytes,
+			  uint64_t premade_tmp);
 
 /*
  * Child side, in its own copy of the template (clone3 with CLONE_NEWNS from the spawner

@@ -200,7 +200,7 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 		r = sl_spawner_template_ns(rt->spawner);
 	/* shells made from now on carry a copy of the template (the first few may not) */
 	if (r >= 0 && !rt->one_shot && opts && opts->pool_size)
-		r = sl_shellpool_set_template(rt->pool, r);
+		r = sl_shellpool_set_template(rt->pool, r, DEFAULT_TMP);
 	if (r < 0) {
 		sl_runtime_free(&rt);
 		return r;
@@ -574,7 +574,8 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	r = make_stdio(sb, c, plan.stdio);
 	if (r < 0)
 		goto out;
-	sl_rootfs_child_init(&plan.rootfs, code, c->tmp_bytes ? c->tmp_bytes : DEFAULT_TMP);
+	sl_rootfs_child_init(&plan.rootfs, code, c->tmp_bytes ? c->tmp_bytes : DEFAULT_TMP,
+			     plan.mntns_fd >= 0 ? sb->shell->tmp_bytes : 0);
 	plan.creds = (struct sl_creds){
 		.uid = rt->uid_base + rt->owner.slot * SL_RUNTIME_SANDBOXES + sb->uid_index,
 		.gid = rt->uid_base + rt->owner.slot * SL_RUNTIME_SANDBOXES + sb->uid_index,

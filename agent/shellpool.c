@@ -46,6 +46,7 @@ struct sl_shellpool {
 	/* the filler's own: its mount namespace and /proc/thread-self/ns (O_PATH), -1 when it
 	   cannot copy templates */
 	int host_ns, ns_dir;
+	uint64_t tmp_bytes; /* the size of /tmp in the copies (sl_shellpool_set_template) */
 	struct sl_shell_hooks hooks; /* under lock; set once */
 	bool hooked;
 	uint64_t last_take;    /* sl_now_ns() of the last take, under lock */
@@ -178,13 +179,16 @@ static struct sl_shell *fill_one(struct sl_shellpool *p)
 	struct sl_shell *s = NULL;
 
 	int template_ns = p->template_ns;
+	uint64_t tmp_bytes = p->tmp_bytes;
 
 	pthread_mutex_unlock(&p->lock);
 	int r = shell_new(p, &lim, &s);
 	if (r >= 0 && shell_make_ns(s) < 0)
 		sl_shell_free(&s);
 	if (s && template_ns >= 0 && p->host_ns >= 0) {
-		s->mntns_fd = sl_rootfs_copy_template(template_ns, p->host_ns, p->ns_dir);
+		s->mntns_fd =
+			sl_rootfs_copy_template(template_ns, p->host_ns, p->ns_dir, tmp_bytes);
+		s->tmp_bytes = tmp_bytes;
 		if (s->mntns_fd == -ENOTRECOVERABLE) { /* stuck in a copy: no more copies */
 			sl_closep(&p->host_ns);
 			sl_closep(&p->ns_dir);
@@ -359,7 +363,7 @@ void sl_shellpool_release(struct sl_shellpool *p, int fd)
 		close(fd);
 }
 
-int sl_shellpool_set_template(struct sl_shellpool *p, int template_ns)
+int sl_shellpool_set_template(struct sl_shellpool *p, int template_ns, uint64_t tmp_bytes)
 {
 	int fd = fcntl(template_ns, F_DUPFD_CLOEXEC, 3);
 
@@ -368,6 +372,7 @@ int sl_shellpool_set_template(struct sl_shellpool *p, int template_ns)
 	pthread_mutex_lock(&p->lock);
 	sl_closep(&p->template_ns);
 	p->template_ns = fd;
+	p->tmp_bytes = tmp_bytes;
 	pthread_mutex_unlock(&p->lock);
 	return 0;
 }

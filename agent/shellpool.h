@@ -56,7 +56,8 @@ struct sl_shell {
 	int utsns_fd; /* UTS namespace, or -1: clone3 makes one (CLONE_NEWUTS) */
 	int mntns_fd; /* a copy of the root template (sl_shellpool_set_template), or -1: clone3
 			 copies it (CLONE_NEWNS) */
-	bool tried;   /* the prepare hook ran (successfully or not) */
+	uint64_t tmp_bytes; /* the size of the /tmp mounted in that copy */
+	bool tried;	    /* the prepare hook ran (successfully or not) */
 	bool prepared;
 	struct sl_shell_prep prep;   /* from the prepare hook (prep.fd owned by the shell) */
 	struct sl_shell_hooks hooks; /* when prepared: for the discard hook */
@@ -94,11 +95,12 @@ void sl_shellpool_release(struct sl_shellpool *p, int fd);
 void sl_shellpool_hold_release(struct sl_shellpool *p, bool hold);
 
 /*
- * From now on shells carry a copy of the root template too (rootfs.h; the fd is duplicated):
- * the child enters it instead of clone3 copying the template on the spawn path, and the runtime
- * holds the namespace from the start (see sl_shellpool_release). Returns 0 or -errno.
+ * From now on shells carry a copy of the root template too (rootfs.h; the fd is duplicated),
+ * with a tmpfs of tmp_bytes at /tmp: the child enters it instead of clone3 copying the template
+ * on the spawn path (and of mounting /tmp), and the runtime holds the namespace from the start
+ * (see sl_shellpool_release). Returns 0 or -errno.
  */
-int sl_shellpool_set_template(struct sl_shellpool *p, int template_ns);
+int sl_shellpool_set_template(struct sl_shellpool *p, int template_ns, uint64_t tmp_bytes);
 
 /*
  * Sets the hooks (once, from the runtime's thread): the filler prepares every shell it makes

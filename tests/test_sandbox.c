@@ -339,6 +339,28 @@ static void cmd_gets_default_signal_dispositions(void **state)
 		fail_msg("CMD's signal state is not the default: %s", out);
 }
 
+/* /tmp is a tmpfs of the size asked for, mode 1777, whether the pool's shell had one mounted
+ * ahead (the runtime's default size, or remounted to another) or the child mounts it. */
+static void tmp_has_the_size_asked_for(void **state)
+{
+	char *const argv[] = {"/bin/sh", "-c", "stat -f -c '%b %S' /tmp; stat -c '%a' /tmp", NULL};
+	static const uint64_t sizes[] = {0, 1 << 20, 64ULL << 20, 3 << 20};
+
+	sl_test_require_root();
+	for (int i = 0; i < 8; i++) { /* the pool's first shells have no copy made ahead */
+		struct sl_sandbox_config c = config(argv);
+		unsigned long long blocks = 0, bsize = 0;
+		unsigned mode = 0;
+		char out[128];
+
+		c.tmp_bytes = sizes[i % 4];
+		run_capture_cfg(&c, out, sizeof(out));
+		assert_int_equal(sscanf(out, "%llu %llu %o", &blocks, &bsize, &mode), 3);
+		assert_int_equal(blocks * bsize, c.tmp_bytes ? c.tmp_bytes : 64ULL << 20);
+		assert_int_equal(mode, 01777);
+	}
+}
+
 /* CPUs of a process, from its status ("Cpus_allowed:" mask line). */
 static void read_cpus(const char *status, cpu_set_t *ret)
 {
@@ -460,6 +482,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(spawn_pipe_and_reap),
+		cmocka_unit_test(tmp_has_the_size_asked_for),
 		cmocka_unit_test_teardown(hook_runs_before_cmd, remove_marker_dir),
 		cmocka_unit_test(hook_error_aborts_spawn_and_leaves_nothing),
 		cmocka_unit_test(sandboxes_get_namespaces_of_their_own),

@@ -322,7 +322,7 @@ static void pooled_shells_carry_a_copy_of_the_template(void **state)
 	assert_int_equal(marker_in(template), 0);
 	assert_true(stat("/tmp/sl-template-marker", &st) < 0); /* only there */
 	p = pool_new(f);
-	assert_int_equal(sl_shellpool_set_template(p, template), 0);
+	assert_int_equal(sl_shellpool_set_template(p, template, 0), 0);
 	/* the shells made before had none: take them, wait for two made with the template */
 	assert_int_equal(sl_shellpool_take(p, &a), 0);
 	assert_int_equal(a->mntns_fd, -1);
