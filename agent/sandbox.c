@@ -6,7 +6,6 @@
 
 #include "child.h"
 #include "clone-vm.h"
-#include "init-exe.h"
 #include "net.h"
 #include "report.h"
 #include "owner.h"
@@ -58,7 +57,6 @@ struct sl_runtime {
 	int detach_efd;		    /* one-shot: the template's host root is detached (rootfs.h) */
 	bool pinned;		    /* spawner and filler on CPUs of their own (one-shot: spawner
 				       during set-up) */
-	int init_fd;		    /* the sandbox init program (init-exe.h) */
 	void *child_stack;	    /* CHILD_STACK bytes above a guard page, for clone_on_spawner */
 	cpu_set_t cpus, fg, bg;	    /* all the process's CPUs; spawner's; filler's */
 	uint64_t uid_used[SL_RUNTIME_SANDBOXES / 64]; /* bitmap of uids in use */
@@ -135,16 +133,12 @@ static bool pin_one_shot(struct sl_runtime *rt)
 
 #define SL_PAGE_GUARD 4096U
 
-/* What every sandbox child needs from the runtime: the init program and a stack. */
+/* What every sandbox child needs from the runtime: a stack (the init program is the
+ * spawner's, made on its lane: sl_spawner_init_fd). */
 static int runtime_child_prep(struct sl_runtime *rt)
 {
-	char *m;
-
-	rt->init_fd = sl_init_exe_open();
-	if (rt->init_fd < 0)
-		return rt->init_fd;
-	m = mmap(NULL, CHILD_STACK + SL_PAGE_GUARD, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	char *m = mmap(NULL, CHILD_STACK + SL_PAGE_GUARD, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (m == MAP_FAILED)
 		return sl_negerrno();
 	rt->child_stack = m + SL_PAGE_GUARD;
@@ -161,7 +155,7 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 
 	if (!rt)
 		return -ENOMEM;
-	rt->owner.lock_fd = rt->detach_efd = rt->init_fd = -1;
+	rt->owner.lock_fd = rt->detach_efd = -1;
 	runtime_set_state_dir(rt, opts);
 	rt->seccomp = sl_seccomp_builtin();
 	rt->one_shot = opts && opts->one_shot;
@@ -219,7 +213,6 @@ void sl_runtime_free(struct sl_runtime **rt)
 	sl_cgroup_root_free(&(*rt)->cg);
 	sl_owner_release(&(*rt)->owner);
 	sl_closep(&(*rt)->detach_efd);
-	sl_closep(&(*rt)->init_fd);
 	if ((*rt)->child_stack)
 		munmap((char *)(*rt)->child_stack - SL_PAGE_GUARD, CHILD_STACK + SL_PAGE_GUARD);
 	free(*rt);
@@ -350,7 +343,7 @@ static void close_child_ends(const struct sl_sandbox_config *c, int child[3], in
 
 struct clone_req {
 	struct sl_sandbox *sb;
-	const struct sl_child_plan *plan;
+	struct sl_child_plan *plan; /* init_fd is filled in on the spawner */
 	int *child_sock; /* the plan's sock, closed by the spawner once the child has its copy */
 };
 
@@ -410,7 +403,7 @@ static int clone_on_spawner(void *data)
 {
 	struct clone_req *req = data;
 	struct sl_sandbox *sb = req->sb;
-	const struct sl_child_plan *plan = req->plan;
+	struct sl_child_plan *plan = req->plan;
 	struct clone_args args = {
 		.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_PARENT_SETTID |
 			 CLONE_INTO_CGROUP | CLONE_NEWPID |
@@ -426,6 +419,7 @@ static int clone_on_spawner(void *data)
 	};
 	long pid;
 
+	plan->init_fd = sl_spawner_init_fd(sb->rt->spawner);
 	if (plan->cpus && sb->rt->one_shot)
 		stay_here();
 	/* the previous child's frames left ASan's redzones poisoned there */
@@ -594,7 +588,6 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	init_argv[0] = "sandlot-init";
 	memcpy(init_argv + 1, c->argv, argc * sizeof(*init_argv));
 	plan.init_argv = init_argv;
-	plan.init_fd = rt->init_fd;
 	sl_shellpool_hold_release(rt->pool, true);
 	r = clone_child(sb, &plan, c);
 	sl_shellpool_hold_release(rt->pool, false);

@@ -2,6 +2,7 @@
 #include "spawner.h"
 
 #include "creds.h"
+#include "init-exe.h"
 #include "rootfs.h"
 #include "thread.h"
 
@@ -27,6 +28,7 @@ struct sl_spawner {
 	struct sl_rootfs_detach detach; /* efd -1: the build detaches the host root itself */
 	cpu_set_t cpus;			/* the thread's (so its children's) CPUs, if pinned */
 	int template_ns;		/* the template's mount namespace, once ready */
+	int init_fd;			/* the sandbox init program (init-exe.h), once ready */
 	bool pinned;
 };
 
@@ -42,8 +44,12 @@ static void *spawner_main(void *data)
 	 * there too (pinned, it waited out that task's slices: 10-20% slower `run` under load) */
 	if (sp->pinned && sp->detach.efd >= 0 && CPU_COUNT(&sp->detach.cpus) > 0)
 		(void)sched_setaffinity(0, sizeof(sp->detach.cpus), &sp->detach.cpus);
+	/* here rather than on the caller, whose lane is the longer one in `run` */
+	sp->init_fd = sl_init_exe_open();
+	r = sp->init_fd < 0 ? sp->init_fd : 0;
 	/* children inherit this thread's empty bounding set: no per-sandbox prctl loop */
-	r = sl_creds_drop_bounding();
+	if (r >= 0)
+		r = sl_creds_drop_bounding();
 	/* this thread's mount namespace becomes the template every child copies */
 	if (r >= 0)
 		r = sl_rootfs_build(sp->rootfs, sp->detach.efd >= 0 ? &sp->detach : NULL,
@@ -101,7 +107,7 @@ int sl_spawner_new(struct sl_spawner **ret, const struct sl_seccomp *sc, const c
 		return -ENOMEM;
 	sp->sc = sc;
 	sp->rootfs = rootfs;
-	sp->template_ns = -1;
+	sp->template_ns = sp->init_fd = -1;
 	sp->detach.efd = -1;
 	if (detach)
 		sp->detach = *detach;
@@ -142,6 +148,7 @@ void sl_spawner_free(struct sl_spawner **spp)
 	pthread_cond_destroy(&sp->cond);
 	pthread_mutex_destroy(&sp->lock);
 	sl_closep(&sp->template_ns);
+	sl_closep(&sp->init_fd);
 	free(sp);
 	*spp = NULL;
 }
@@ -173,4 +180,9 @@ int sl_spawner_template_ns(struct sl_spawner *sp)
 	int r = sl_spawner_wait_ready(sp);
 
 	return r < 0 ? r : sp->template_ns;
+}
+
+int sl_spawner_init_fd(struct sl_spawner *sp)
+{
+	return sp->init_fd;
 }

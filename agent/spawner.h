@@ -41,6 +41,10 @@ int sl_spawner_wait_ready(struct sl_spawner *sp);
  */
 int sl_spawner_template_ns(struct sl_spawner *sp);
 
+/* The sandbox init program (init-exe.h), made by the thread in its set-up; for requests (they
+ * run once it is ready). */
+int sl_spawner_init_fd(struct sl_spawner *sp);
+
 /*
  * Tells the thread to exit without waiting for it; its namespaces are torn down meanwhile.
  * Only once its children are gone (their parent-death signal follows the thread).
