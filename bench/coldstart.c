@@ -20,11 +20,12 @@
  * exec'd by the init -> exit seen on the pidfd -> reap -> sl_sandbox_destroy + free, which
  * rmdir()s the v2 and every v1 cgroup before the clock stops (the network namespace, empty,
  * is freed by the kernel's cleanup_net work afterwards, as for the floor row). "pool of 4":
- * the network namespace (with lo up) and the cgroup directories of each sandbox were made
- * ahead by the runtime's filler thread, which runs niced on the last CPU (fresh, never
- * reused; when it lags, spawn makes its own shell); their cost is in the CPU the host spends,
- * not in the latency. "no pool": made on the spawn path. "sandlot-agent run" is a one-shot
- * runtime (sandbox.h: one_shot) in a static binary.
+ * the network, IPC and UTS namespaces (lo up), the cgroup directories and a copy of the root
+ * template's mount namespace (with /tmp mounted) of each sandbox were made ahead by the
+ * runtime's filler thread, which runs niced on the last CPU (fresh, never reused; when it
+ * lags, spawn makes its own shell: "pool empty for N of M" counts those spawns); their cost
+ * is in the CPU the host spends, not in the latency. "no pool": made on the spawn path.
+ * "sandlot-agent run" is a one-shot runtime (sandbox.h: one_shot) in a static binary.
  *
  * Host: 2-vCPU Firecracker VM, Linux 6.18, PREEMPT_NONE (kernel code is never preempted),
  * HZ=250; other engineers' builds and tests ran throughout (load 1-4), so every figure is
@@ -224,6 +225,67 @@
  *     process and more for a big daemon. A child sharing the agent's memory (CLONE_VM) until
  *     it execs a small static init, or a small spawner process forked early, would avoid it;
  *     not done here (a design change: where the init binary comes from inside the new root).
+ * Findings, init-exec branch (2026-11-27; old = main at 77f48e5 built in a second tree, run
+ * alternately; clock marks written by the child straight into the agent's memory, which it
+ * shares until its exec, and by the spawner and caller, a throwaway patch; perf record -a,
+ * perf lock record/contention, CPU time from /proc/stat over 1000-1500 sandboxes):
+ *   - The init was a COW copy of the agent: clone3 copied the address space (dup_mmap), the
+ *     child faulted in what it wrote, and the init's exit tore the copy down (exit_mmap)
+ *     before the pidfd became readable, ~0.45 ms per sandbox for this process and more for the
+ *     daemon. Now the child shares the agent's memory (CLONE_VM, on a stack of the runtime's)
+ *     while the spawner waits (CLONE_VFORK) and ends its set-up with an exec of sandlot-init
+ *     (sandbox-init.c), a 9 KB static program without libc built into the agent and exec'd
+ *     from a sealed memfd (execveat). exec of it: ~50 us; its vfork + exec of CMD is cheap (a
+ *     few pages). CPU per pooled sandbox 4.16 -> 3.5 ms (n=1005), 3.78-4.15 -> 3.52-3.83
+ *     (n=1505, two pairs). The caller's hook now runs while the spawner waits (the child asks
+ *     for it before it execs), and a failure on the caller's side gives the child EOF.
+ *   - With the init gone quickly the spawner's PIDFD_GET_MNT_NAMESPACE after the vfork came
+ *     too late for 1.5% of sandboxes (9 of 605: their init's exit waited for an RCU grace
+ *     period); then the child sent its namespace with its "r" (SCM_RIGHTS: 0 of 1200 missed).
+ *     Kept for shells made on the spot; pooled shells now carry a copy of the template's mount
+ *     namespace made by the filler (setns to the template, unshare, /tmp mounted, setns
+ *     back), which the child enters with setns: no namespace copy in clone3, no /tmp mount
+ *     and no message to the caller on the path, and the runtime holds the namespace from the
+ *     start. Pool p50 lower in 4 of 4 alternated pairs (-0.06 to -0.15 ms), p99 too.
+ *   - The child starts with a copy of the agent's fd table and closes it (close_range): a
+ *     used sandbox's mount namespace fd that the filler closed meanwhile had its last
+ *     reference in the child, which then waited out the teardown's grace period in
+ *     close_range (marks: that step's p90 845 us, p99 1.76 ms; ~10% of spawns). The filler
+ *     now holds released fds while a child is being set up: p90 31 us.
+ *   - Where a pooled spawn's ~0.5 ms goes now (marks, p50): caller to clone3 28 us, clone3
+ *     until the child runs 74, v1 joins 66, setns x4 14, cgroup ns 3, /proc 65 (with /tmp;
+ *     less without), stdio and fds 26, rlimits + creds 13, seal filter 48, exec of the init
+ *     49, back to the caller 19; then init + /bin/true until the pidfd is readable ~850 (the
+ *     fork+exec row pays ~800 of that), destroy 140 (four rmdirs), free 41.
+ *   - The tail is the empty pool: 7-17% of back-to-back spawns find it empty (counted now,
+ *     "pool empty for N of M") and make their cgroups and network namespace on the path
+ *     (spawn p90 1.8-1.9 ms). The host is CPU-bound in this loop (87-95% busy, ~3.5 ms of CPU
+ *     per sandbox on 2 vCPUs, of which setup_net + cleanup_net ~1.5); the filler's CPU also
+ *     runs cleanup_net. Tried, not kept: no refill delay or refilling at once within a burst
+ *     (empty 8-11 of 605 with no delay but p99 unchanged; within a burst 35-95 against
+ *     50-77), a take waiting up to 2 ms for the shell the filler is making (empty 7-16 of
+ *     605, spawn p90 1.25-1.63 against 1.85-1.91 ms, but p99 4.1-4.8 against 3.4-3.7).
+ *   - `run`: the one-shot's cgroups made by the spawner after its set-up instead of by the
+ *     caller before the network namespace (lanes 1.2 + 0.36 against 1.8 ms on paper): the
+ *     template build then overlapped setup_net and took 1.1-1.2 ms instead of 0.65, so the
+ *     spawner's lane became the longer one (spawn returned 2.41-2.95 against 2.10 ms). Not
+ *     kept. The init program's memfd is made on the spawner's lane (~30 us off the caller's).
+ *     Launching the commands with posix_spawn instead of fork() changed no ratio (0.57-0.61
+ *     against 0.59).
+ * Figures after the init-exec branch (ms, p50/p99; old = main at 77f48e5; quiet host, load
+ * 0.5-1.5, figures still move 10-20% between runs):
+ *   `coldstart --only floor,pool -n 600`, old and new alternately, 5 pairs: pool old
+ *     1.67/5.68, 1.81/5.89, 1.91/5.87, 1.43/7.27, 1.96/6.12; new 1.53/5.36, 1.57/5.14,
+ *     1.52/5.95, 1.62/6.13, 1.59/5.41; floor in the same runs 1.62-1.85 / 4.6-5.8. Earlier
+ *     batches of the new code: 1.38-1.50 (5 runs), 1.47-1.59 (6 runs). Pool/floor 0.72-1.03x.
+ *   `coldstart -n 300` on main at the end, 3 tables: fork+exec 0.82-0.89; floor 1.57/5.07,
+ *     1.85/5.48, 1.73/5.74; pool 1.61/5.64, 1.74/5.07, 1.26/7.44; no pool 3.17-3.51; run
+ *     4.96, 5.16, 5.02; bwrap 8.09, 8.39, 8.23: run/bwrap 0.61x, 0.62x, 0.61x. `--only run`
+ *     later, 3 times: 0.59x each (run 3.8-4.5, bwrap 6.4-7.6).
+ *   `run` vs bwrap alternated run by run (python loop, n=200, 3 rounds): old 0.604, 0.592,
+ *     0.612; new 0.596, 0.570, 0.570 (run 4.55-4.66, bwrap 7.65-8.18).
+ *   Daemon cold start to the first `next` (invoke-agent, n=40, 128 / 1769 MB, 2 alternated
+ *     pairs): old 1.93/2.19, 2.42/2.38; new 1.69/1.82, 1.56/1.63.
  * Figures after the perf-pool branch (ms; old = main at eb90704, alternating runs of
  * `coldstart --only floor,pool`, medians of the runs' p50 and p99):
  *   n=300 x 6 pairs, load 3.4 (a build at nice 5 part of the time): floor old 1.85/7.57,
@@ -271,9 +333,8 @@
  * fresh network namespace per sandbox costs ~0.6-1 ms to make and as much again to clean up,
  * wherever it runs; in a tight loop the filler and cleanup_net compete with the critical
  * path for the same two CPUs. cgroup_mutex is global: other tenants' cgroup work shows up in
- * the v1 joins, mkdirs and rmdirs (up to 4 ms under load). The agent's address space is
- * copied into every sandbox's init (clone3 without CLONE_VM): a large daemon will pay for its
- * size there (a small spawner process forked early would not).
+ * the v1 joins, mkdirs and rmdirs (up to 4 ms under load). (The agent's address space is no
+ * longer copied into every sandbox's init: see the init-exec branch.)
  */
 #include "sandbox.h"
 
