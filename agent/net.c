@@ -85,7 +85,7 @@ int sl_net_recv_fd(int sock)
 	int fd;
 
 	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
-		return -EPIPE; /* the parent is gone or failed */
+		return -EPIPE; /* the peer is gone or failed */
 	c = CMSG_FIRSTHDR(&mh);
 	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -EBADMSG;

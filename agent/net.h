@@ -18,9 +18,11 @@ int sl_net_new_ns(void);
 int sl_net_make_ns(void);
 
 /*
- * The network namespace of a one-shot sandbox, made while its child starts: the parent sends
- * it over the sync socket (one byte with SCM_RIGHTS), the child receives it before it needs
- * it. send returns 0 or -errno; recv the fd (O_CLOEXEC) or -errno.
+ * One fd over a sandbox's sync socket (one byte with SCM_RIGHTS): the network namespace of a
+ * one-shot sandbox, made while its child starts (parent to child, received before the child
+ * needs it), and the child's own mount namespace when clone3 copied it (child to parent).
+ * send returns 0 or -errno; recv the fd (O_CLOEXEC), -EBADMSG for a byte without one, or
+ * -EPIPE at EOF.
  */
 int sl_net_send_fd(int sock, int fd);
 int sl_net_recv_fd(int sock);

@@ -368,12 +368,13 @@ static void stay_here(void)
 /*
  * A reference to the child's own mount namespace (a copy of the template), so that it is not
  * torn down in the init's exit (an RCU grace period before the pidfd becomes readable) but
- * by the pool's filler after free (sl_shellpool_release). The child sends it with its "r"
- * (child.c), so we hold it before anything of CMD runs; taken by us instead, even right after
- * the child's "r", it came too late for ~0.5% of /bin/true sandboxes (1.5-5% when taken once
- * the spawner's clone had returned): the init was gone, and its exit had waited for an
- * expedited RCU grace period (up to 6 ms). This is the fallback for kernels before 6.11, where
- * the child cannot. -1 if the child is gone.
+ * by the pool's filler after free (sl_shellpool_release). A pooled shell's copy is ours from
+ * the start (made ahead); for a copy clone3 made, the child sends it with its "r" (child.c), so
+ * we hold it before anything of CMD runs; taken by us instead, even right after the child's
+ * "r", it came too late for ~0.5% of /bin/true sandboxes (1.5-5% when taken once the spawner's
+ * clone had returned): the init was gone, and its exit had waited for an expedited RCU grace
+ * period (up to 6 ms). This is the fallback for kernels before 6.11, where the child cannot.
+ * -1 if the child is gone.
  */
 static int open_mntns(int pidfd, pid_t pid)
 {
