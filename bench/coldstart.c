@@ -282,6 +282,13 @@
  *     1.85/5.48, 1.73/5.74; pool 1.61/5.64, 1.74/5.07, 1.26/7.44; no pool 3.17-3.51; run
  *     4.96, 5.16, 5.02; bwrap 8.09, 8.39, 8.23: run/bwrap 0.61x, 0.62x, 0.61x. `--only run`
  *     later, 3 times: 0.59x each (run 3.8-4.5, bwrap 6.4-7.6).
+ *   The same 3 tables 20 minutes later, the host faster (fork+exec 0.60-0.64, floor
+ *     1.17/4.30-1.37/5.75, the issue's 1.2-1.4): pool 1.02/4.55, 1.37/4.05, 1.03/5.11 (empty
+ *     for 33-38 of 305); no pool 2.08-2.99; run 3.47-4.50 against bwrap 5.24-7.13: 0.63x,
+ *     0.66x, 0.65x (bwrap gained more than run). With spawns 5 ms apart instead of back to
+ *     back (a throwaway GAP_US patch; the pool never empty): 1.38/2.97 then, and 1.71-1.85 /
+ *     2.8-3.6 in the slower state: p99 is the back-to-back loop saturating both vCPUs
+ *     (87-95% busy), p50 rises with idle vCPUs (each wake-up of one costs).
  *   `run` vs bwrap alternated run by run (python loop, n=200, 3 rounds): old 0.604, 0.592,
  *     0.612; new 0.596, 0.570, 0.570 (run 4.55-4.66, bwrap 7.65-8.18).
  *   Daemon cold start to the first `next` (invoke-agent, n=40, 128 / 1769 MB, 2 alternated
