@@ -370,16 +370,17 @@ static void cmd_not_found_is_127(void **state)
 	outcome_free(o);
 }
 
-/* An orphan (its parent, a subshell, exited) is reparented to the init, which reaps it. */
+/* An orphan (its parent, a subshell, exited) is reparented to the init, which reaps it when
+ * it exits (1 s later: room for a slow host between the steps). */
 static void init_reaps_orphans(void **state)
 {
 	sl_test_require_root();
 	struct outcome *o =
 		run(NULL,
 		    (const char *[]){"/bin/sh", "-c",
-				     "(sleep 0.2 & echo $! > /tmp/orphan); sleep 0.05; "
+				     "(sleep 1 & echo $! > /tmp/orphan); sleep 0.05; "
 				     "set -- $(cat /proc/$(cat /tmp/orphan)/stat); echo ppid=$4; "
-				     "sleep 0.5; test -e /proc/$(cat /tmp/orphan) && echo left || "
+				     "sleep 1.5; test -e /proc/$(cat /tmp/orphan) && echo left || "
 				     "echo reaped",
 				     NULL});
 	assert_int_equal(jint(o, "exit_code"), 0);
