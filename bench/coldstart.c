@@ -271,7 +271,14 @@
  *     spawner's lane became the longer one (spawn returned 2.41-2.95 against 2.10 ms). Not
  *     kept. The init program's memfd is made on the spawner's lane (~30 us off the caller's).
  *     Launching the commands with posix_spawn instead of fork() changed no ratio (0.57-0.61
- *     against 0.59).
+ *     against 0.59). stay_here() (the spawner's sched_setaffinity to its CPU before the
+ *     clone) took 0.55-0.7 ms in ~3 of 10 runs while the caller was in setup_net (marks; not
+ *     reproduced by a bare setaffinity next to a netns loop: likely the spawner giving its
+ *     CPU away at that point), yet without it the child started later (clone to child 303
+ *     against 172 us p50, 60 runs each). The spawner kept on its first CPU until the clone
+ *     (not freed at its start): 0.58-0.59x bwrap against 0.61-0.63x on the quiet host (3
+ *     rounds, n=200), but 0.82-0.86x against 0.74-0.83x next to a build at nice 5 (2
+ *     rounds, n=100), as the perf-run3 branch found: left as it is.
  * Figures after the init-exec branch (ms, p50/p99; old = main at 77f48e5; quiet host, load
  * 0.5-1.5, figures still move 10-20% between runs):
  *   `coldstart --only floor,pool -n 600`, old and new alternately, 5 pairs: pool old
