@@ -43,10 +43,8 @@
 
 _noreturn_ static void fail(int fd, const char *step, int r)
 {
-	struct sl_report rep = {.kind = SL_REPORT_SETUP_FAILED, .err = -r};
-	size_t n = strlen(step);
+	struct sl_report rep = sl_report_make(SL_REPORT_SETUP_FAILED, -r, 0, step);
 
-	memcpy(rep.step, step, MIN(n, sizeof(rep.step) - 1));
 	(void)!send(fd, &rep, sizeof(rep), MSG_NOSIGNAL);
 	_exit(SETUP_FAILED_STATUS);
 }

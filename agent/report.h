@@ -19,5 +19,16 @@ struct sl_report {
 	char step[28];	/* name of the failed setup step, NUL terminated */
 };
 
+/* One report, step cut to fit (NULL: none). Freestanding, for the child and the init alike. */
+static inline struct sl_report sl_report_make(int32_t kind, int32_t err, int32_t status,
+					      const char *step)
+{
+	struct sl_report r = {.kind = kind, .err = err, .status = status};
+
+	for (unsigned long i = 0; step && step[i] && i < sizeof(r.step) - 1; i++)
+		r.step[i] = step[i];
+	return r;
+}
+
 /* The fd the report socket has in the child from its fd step on, and in the init. */
 #define SL_REPORT_FD 3

@@ -116,10 +116,8 @@ static unsigned long str_len(const char *s)
 
 static void report(int kind, int err, int status, const char *step)
 {
-	struct sl_report r = {.kind = kind, .err = err, .status = status};
+	struct sl_report r = sl_report_make(kind, err, status, step);
 
-	for (unsigned long i = 0; step && step[i] && i < sizeof(r.step) - 1; i++)
-		r.step[i] = step[i];
 	SYS(__NR_sendto, SL_REPORT_FD, &r, sizeof(r), MSG_NOSIGNAL);
 }
 

@@ -36,6 +36,7 @@
 #define CPU_PERIOD_US	  100000
 #define MIN_QUOTA_US	  1000	       /* the kernel's floor for cpu.cfs_quota_us */
 #define CHILD_STACK	  (256U << 10) /* the set-up child's, below a guard page */
+#define CHILD_STACK_GUARD 4096U
 
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
@@ -131,18 +132,16 @@ static bool pin_one_shot(struct sl_runtime *rt)
 	return true;
 }
 
-#define SL_PAGE_GUARD 4096U
-
 /* What every sandbox child needs from the runtime: a stack (the init program is the
  * spawner's, made on its lane: sl_spawner_init_fd). */
 static int runtime_child_prep(struct sl_runtime *rt)
 {
-	char *m = mmap(NULL, CHILD_STACK + SL_PAGE_GUARD, PROT_READ | PROT_WRITE,
+	char *m = mmap(NULL, CHILD_STACK + CHILD_STACK_GUARD, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (m == MAP_FAILED)
 		return sl_negerrno();
-	rt->child_stack = m + SL_PAGE_GUARD;
-	if (mprotect(m, SL_PAGE_GUARD, PROT_NONE) < 0)
+	rt->child_stack = m + CHILD_STACK_GUARD;
+	if (mprotect(m, CHILD_STACK_GUARD, PROT_NONE) < 0)
 		return sl_negerrno();
 	return 0;
 }
@@ -214,7 +213,8 @@ void sl_runtime_free(struct sl_runtime **rt)
 	sl_owner_release(&(*rt)->owner);
 	sl_closep(&(*rt)->detach_efd);
 	if ((*rt)->child_stack)
-		munmap((char *)(*rt)->child_stack - SL_PAGE_GUARD, CHILD_STACK + SL_PAGE_GUARD);
+		munmap((char *)(*rt)->child_stack - CHILD_STACK_GUARD,
+		       CHILD_STACK + CHILD_STACK_GUARD);
 	free(*rt);
 	*rt = NULL;
 }
