@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define ROOT_DIR      "sandlot"
 #define EMPTY_WAIT_MS 1000 /* how long destroy waits for killed processes to leave */
@@ -178,6 +179,32 @@ static int wait_empty(int cgfd)
 		struct pollfd p = {.fd = fd, .events = POLLPRI};
 		poll(&p, 1, (int)((until - now) / SL_NSEC_PER_MSEC) + 1);
 	}
+}
+
+static int prune_dir(const char *self_dir)
+{
+	char path[SL_CGROUP_PATH_MAX + sizeof("/" ROOT_DIR)];
+
+	if (!self_dir[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/" ROOT_DIR, self_dir);
+	return rmdir(path) == 0;
+}
+
+int sl_cgroup_root_prune(void)
+{
+	_cleanup_free_ struct sl_cgroup_host *host = calloc(1, sizeof(*host));
+	int r, n;
+
+	if (!host)
+		return -ENOMEM;
+	r = sl_cgroup_host_detect(host);
+	if (r < 0)
+		return r;
+	n = prune_dir(host->v2_self_dir);
+	for (size_t i = 0; i < host->n_v1; i++)
+		n += prune_dir(host->v1[i].self_dir);
+	return n;
 }
 
 int sl_cgroup_root_remove(struct sl_cgroup_root *root, const char *name)

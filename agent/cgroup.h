@@ -67,6 +67,15 @@ int sl_cgroup_root_list(struct sl_cgroup_root *root, void (*fn)(const char *name
 int sl_cgroup_root_remove(struct sl_cgroup_root *root, const char *name);
 
 /*
+ * Removes the "sandlot" directory below the caller's own cgroup in every hierarchy, where it
+ * is empty; busy or missing ones are left alone. For a process that knows no runtime of its
+ * cgroup still uses them (a benchmark at its end; tools/run-tests does the same in shell):
+ * a runtime opened later makes them again. Returns how many were removed, or -errno when the
+ * host's layout cannot be read.
+ */
+int sl_cgroup_root_prune(void);
+
+/*
  * Creates the cgroups of one sandbox called name (a single path component of at most
  * SL_CGROUP_NAME_MAX-1 bytes) and sets its limits. On failure nothing is left behind.
  * root must outlive the cgroup. Returns 0, -EEXIST, -EINVAL or -errno.

@@ -350,6 +350,7 @@
  * the v1 joins, mkdirs and rmdirs (up to 4 ms under load). (The agent's address space is no
  * longer copied into every sandbox's init: see the init-exec branch.)
  */
+#include "cgroup.h"
 #include "sandbox.h"
 
 #include <sandlot/time.h>
@@ -646,5 +647,6 @@ int main(int argc, char **argv)
 	if (rows[4].ok && rows[5].ok)
 		printf("sandlot-agent run / bwrap, p50: %.2fx (target <= 0.6)\n",
 		       rows[4].p50 / rows[5].p50);
+	sl_cgroup_root_prune(); /* the runtimes' empty parent cgroups */
 	return 0;
 }

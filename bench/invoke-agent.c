@@ -32,6 +32,7 @@
 #include <sandlot/time.h>
 #include <sandlot/util.h>
 
+#include "cgroup.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -598,5 +599,6 @@ int main(int argc, char **argv)
 		printf("memory:\n");
 		memory(idle_n);
 	}
+	sl_cgroup_root_prune(); /* the runtimes' empty parent cgroups */
 	return 0;
 }
