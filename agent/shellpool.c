@@ -5,6 +5,7 @@
 #include "rootfs.h"
 #include "thread.h"
 
+#include <sandlot/log.h>
 #include <sandlot/time.h>
 #include <sandlot/util.h>
 
@@ -190,6 +191,10 @@ static struct sl_shell *fill_one(struct sl_shellpool *p)
 			sl_rootfs_copy_template(template_ns, p->host_ns, p->ns_dir, tmp_bytes);
 		s->tmp_bytes = tmp_bytes;
 		if (s->mntns_fd == -ENOTRECOVERABLE) { /* stuck in a copy: no more copies */
+			/* the filler decides this, and no caller hears of it: said here, once */
+			sl_log(SL_LOG_WARN, "shell pool: cannot return to the agent's mount "
+					    "namespace after a root copy; spawns copy the root "
+					    "themselves from now on");
 			sl_closep(&p->host_ns);
 			sl_closep(&p->ns_dir);
 		}
