@@ -3,6 +3,11 @@
  * side by side with its peers, in one run.
  *
  *   coldstart [-n ITERATIONS] [--agent PATH] [--only true,floor,pool,nopool,run]
+ *             [--gap US]
+ *
+ * --gap US: the floor and in-process rows wait US microseconds between iterations (not timed)
+ * instead of running back to back; the default 0 is the closed loop that saturates the host,
+ * a gap shows the latency below saturation (e.g. --gap 5000: ~200 sandboxes/s).
  *
  * Rows (each: p50, p99, mean, sequential sandboxes/s):
  *   fork+exec /bin/true              the process floor
@@ -279,6 +284,31 @@
  *     (not freed at its start): 0.58-0.59x bwrap against 0.61-0.63x on the quiet host (3
  *     rounds, n=200), but 0.82-0.86x against 0.74-0.83x next to a build at nice 5 (2
  *     rounds, n=100), as the perf-run3 branch found: left as it is.
+ * Findings, 2026-11-27 (why the pool row's p99 and p50 cannot both be met here; /proc/stat
+ * CPU over whole runs, perf record -a -g -e cpu-clock, throwaway patches and test programs):
+ *   - Back to back the host is CPU-bound: idle 1.7% of the samples over `--only pool -n 1500`;
+ *     setup_net 17.8% and cleanup_net 11.9% of all CPU (most of it registering and removing
+ *     the per-namespace sysctl tables: insert_header, ~19% of setup_net's samples), cgroup
+ *     mkdir 5.8% and rmdir 3.7%, exec 6.4%, /bin/true itself ~15%. The filler cannot keep up
+ *     (pool empty for 29-57 of 305 in 12 tables) and an empty-pool spawn pays the shell.
+ *   - A network namespace costs the host 1.10-1.16 ms of CPU (kworkers included), 1.30-1.46
+ *     with lo up (a loop of 500: unshare, ioctl, setns back, close). Held and closed in
+ *     batches of 16 or 64 instead of one by one: 1.24-1.54, no gain (cleanup_net already
+ *     takes every namespace queued when it runs).
+ *   - A bigger pool is worse: filled with n+20 shells before the loop (so never empty), p50
+ *     2.35 and 3.83 ms against 1.57 and 1.73 with 4 shells (p99 6.9-7.8 against 6.4-6.6):
+ *     ~300 live network namespaces and cgroup sets make every spawn slower.
+ *   - Below saturation (--gap 3000 / 5000, ~200-250 sandboxes/s) p99 falls under 4 ms but
+ *     p50 rises by ~0.4 ms, the floor row's as much: floor 2.07-2.28 / 3.21-3.38, pool
+ *     1.82-2.01 / 3.37-4.52 (0 or 1 spawn of 300 found the pool empty); back to back in the
+ *     same runs floor 1.51-1.81 / 4.76-5.44, pool 1.15-1.67 / 5.53-6.93. Each cross-CPU
+ *     wake-up of a halted vCPU costs on this VM (cpuidle driver: none, no haltpoll). So on
+ *     this host even the bare clone3+ns floor has no operating point with p50 <= 1.5 and
+ *     p99 <= 4 ms; the pool row stays at 0.71-1.0x the floor's p50 at both.
+ *   - The two vCPUs slow each other: a 64 MB memory walk takes 173-200 ms alone and 239-258
+ *     with the other vCPU doing the same (+25-35%); `run`'s two set-up lanes pay that.
+ *   - `run` costs the host 6.1-8.3 ms of CPU per run against bwrap's 8.3-9.7 (300 runs each,
+ *     /proc/stat, three rounds); its own page faults are 63 of the 119 of a run.
  * Figures after the init-exec branch (ms, p50/p99; old = main at 77f48e5; quiet host, load
  * 0.5-1.5, figures still move 10-20% between runs):
  *   `coldstart --only floor,pool -n 600`, old and new alternately, 5 pairs: pool old
@@ -353,9 +383,11 @@
 #include "cgroup.h"
 #include "sandbox.h"
 
+#include <sandlot/parse.h>
 #include <sandlot/time.h>
 #include <sandlot/util.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/sched.h>
@@ -365,6 +397,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #ifndef SANDLOT_AGENT_PATH
 #define SANDLOT_AGENT_PATH "sandlot-agent"
@@ -461,6 +494,18 @@ static void bench_cmd_pair(struct row *a, char *const argv_a[], struct row *b, c
 	free(nb);
 }
 
+static unsigned gap_us; /* --gap */
+
+/* Waits --gap before the next iteration of the floor and in-process rows. */
+static void pace(void)
+{
+	struct timespec ts = {.tv_sec = gap_us / 1000000,
+			      .tv_nsec = (long)(gap_us % 1000000) * 1000};
+
+	while (gap_us && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 static int floor_once(void)
 {
 	struct clone_args a = {.flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC,
@@ -483,6 +528,7 @@ static void bench_floor(struct row *r, int n)
 	uint64_t *ns = calloc((size_t)n, sizeof(*ns));
 
 	for (int i = 0; i < n; i++) {
+		pace();
 		uint64_t t = sl_now_ns();
 		if (floor_once() != 0) {
 			free(ns);
@@ -539,6 +585,7 @@ static void bench_inprocess(struct row *r, int n, unsigned pool)
 	for (int i = 0; i < 5; i++)
 		sandbox_once(rt, &cfg);
 	for (int i = 0; i < n; i++) {
+		pace();
 		uint64_t t = sl_now_ns();
 		e = sandbox_once(rt, &cfg);
 		if (e < 0) {
@@ -572,9 +619,11 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"agent", required_argument, NULL, 'a'},
 					     {"only", required_argument, NULL, 'o'},
+					     {"gap", required_argument, NULL, 'g'},
 					     {}};
 	const char *agent = SANDLOT_AGENT_PATH, *only = NULL;
 	int n = 300, c;
+	uint64_t gap;
 
 	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		if (c == 'n')
@@ -583,7 +632,13 @@ int main(int argc, char **argv)
 			agent = optarg;
 		else if (c == 'o')
 			only = optarg;
-		else
+		else if (c == 'g' && sl_parse_u64(optarg, 0, 1000000, &gap) == 0)
+			gap_us = (unsigned)gap;
+		else if (c == 'g') {
+			fprintf(stderr, "coldstart: --gap: microseconds, 0 to 1000000: %s\n",
+				optarg);
+			return 2;
+		} else
 			return 2;
 	}
 	if (n < 10)
