@@ -309,6 +309,19 @@
  *     with the other vCPU doing the same (+25-35%); `run`'s two set-up lanes pay that.
  *   - `run` costs the host 6.1-8.3 ms of CPU per run against bwrap's 8.3-9.7 (300 runs each,
  *     /proc/stat, three rounds); its own page faults are 63 of the 119 of a run.
+ *   - Where a `run` goes now (clock marks of every thread and of the child, a throwaway
+ *     patch; p50 of 200 runs alternated with bwrap, us from the launcher's posix_spawn; total
+ *     5.04 ms, bwrap 8.42, 0.60x): sl_cmd_run entered 812 (a static-pie hello reaches main
+ *     ~100 us sooner), spawner started 932; main lane: cgroup layout 1194, sandlot dirs 1232,
+ *     the sandbox's cgroups 1640, clone posted 1671, network namespace sent 2778; spawner
+ *     lane: init memfd + bounding set + template 1830, base filter 2086, clone3 2122, child
+ *     running 2324, v1 joins 2386, root entered 2469, then it waits ~300 us for the netns
+ *     (entered 2844), exec of the init 2952, spawn returns 3215; the sweep 3356, reaped 4332,
+ *     destroyed 4526, runtime freed 4644; the process's exit (exit_group until the parent
+ *     wakes, perf sched tracepoints) ~200 us (sandlot-init's and /bin/true's ~100); _exit
+ *     instead of exit changes nothing. The main lane (the netns, ~1.1 ms) is the longer by
+ *     ~0.3 ms; the spawner's lane has no room to take the v1 cgroups (~0.3 ms) from it, so
+ *     rebalancing could win at most ~0.15 ms (3%). Not done.
  * Figures after the init-exec branch (ms, p50/p99; old = main at 77f48e5; quiet host, load
  * 0.5-1.5, figures still move 10-20% between runs):
  *   `coldstart --only floor,pool -n 600`, old and new alternately, 5 pairs: pool old
