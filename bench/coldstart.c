@@ -301,10 +301,15 @@
  *   - Below saturation (--gap 3000 / 5000, ~200-250 sandboxes/s) p99 falls under 4 ms but
  *     p50 rises by ~0.4 ms, the floor row's as much: floor 2.07-2.28 / 3.21-3.38, pool
  *     1.82-2.01 / 3.37-4.52 (0 or 1 spawn of 300 found the pool empty); back to back in the
- *     same runs floor 1.51-1.81 / 4.76-5.44, pool 1.15-1.67 / 5.53-6.93. Each cross-CPU
- *     wake-up of a halted vCPU costs on this VM (cpuidle driver: none, no haltpoll). So on
+ *     same runs floor 1.51-1.81 / 4.76-5.44, pool 1.15-1.67 / 5.53-6.93. Not the wake-up
+ *     of an idle vCPU: after any pause the kernel's working set is cold on this host. Plain
+ *     fork+exec of /bin/true (python launcher, spinning between runs, so the CPU never
+ *     halts): p50 0.72-0.89 ms back to back, 1.0-1.1 after a 1-2 ms pause, 1.14-1.48 after
+ *     5-20 ms, the same with launcher and child pinned to one CPU; the bench's caller pinned
+ *     to the spawner's CPU changed nothing (pool 1.91-2.13 at --gap 5000 either way). So on
  *     this host even the bare clone3+ns floor has no operating point with p50 <= 1.5 and
- *     p99 <= 4 ms; the pool row stays at 0.71-1.0x the floor's p50 at both.
+ *     p99 <= 4 ms: warm means back to back, and back to back saturates both vCPUs. The pool
+ *     row stays at 0.71-1.0x the floor's p50 at both.
  *   - The two vCPUs slow each other: a 64 MB memory walk takes 173-200 ms alone and 239-258
  *     with the other vCPU doing the same (+25-35%); `run`'s two set-up lanes pay that.
  *   - `run` costs the host 6.1-8.3 ms of CPU per run against bwrap's 8.3-9.7 (300 runs each,
