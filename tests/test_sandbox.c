@@ -113,11 +113,16 @@ static int remove_marker_dir(void **state)
 	return 0;
 }
 
-/* The hook runs before CMD: CMD sees the file the hook made; it gets the cgroup id and netns. */
+/*
+ * The hook runs before CMD: CMD sees the file the hook made; it gets the cgroup id and netns.
+ * CMD waits for a line on stdin before it looks, so that the sandbox is still there when its
+ * /proc entry is compared (spawn returns once the init runs, and `test` alone may be over by
+ * then).
+ */
 static void hook_runs_before_cmd(void **state)
 {
 	char dir[64], marker[128], path[512];
-	char *const argv[] = {"/bin/sh", "-c", "test -e /var/task/marker", NULL};
+	char *const argv[] = {"/bin/sh", "-c", "read line; test -e /var/task/marker", NULL};
 	struct sl_sandbox_config c = config(argv);
 	struct hook_seen seen = {.marker = marker};
 	struct sl_sandbox_result res;
@@ -132,6 +137,7 @@ static void hook_runs_before_cmd(void **state)
 	c.code_dir = dir;
 	c.hook = hook;
 	c.hook_data = &seen;
+	c.stdio[0] = SL_STDIO_PIPE;
 	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), 0);
 	cgroup_path(sb, path, sizeof(path));
 	assert_int_equal(stat(path, &st), 0);
@@ -139,6 +145,7 @@ static void hook_runs_before_cmd(void **state)
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)sl_sandbox_pid(sb));
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(seen.netns_ino, st.st_ino);
+	assert_int_equal(write(sl_sandbox_stdio_fd(sb, 0), "\n", 1), 1);
 	wait_exit(sb, &res);
 	assert_int_equal(res.exit_code, 0);
 	sl_sandbox_free(&sb);
