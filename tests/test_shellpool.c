@@ -3,7 +3,8 @@
  * ahead get their cgroup programs attached and registered before any sandbox is spawned into
  * them, a sandbox's registration claims that, and shells freed unclaimed take their links,
  * pins and map entries with them. Everything is named sltest-cold-<pid>-N (cgroups below
- * <own v2 cgroup>/sandlot) and /sys/fs/bpf/sandlot-test-cold-<pid>.
+ * <own v2 cgroup>/sandlot) and /sys/fs/bpf/sandlot-test-cold-<pid>. Also: the empty sandlot
+ * parents pruned (sl_cgroup_root_prune).
  */
 #include "testutil.h"
 
@@ -404,6 +405,74 @@ static void claim_with_policy_rewrites_the_slot(void **state)
 	sl_shellpool_free(&p);
 }
 
+/* How many directories (cgroups) dir holds; -1 when dir is not there. */
+static int subdirs(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * sl_cgroup_root_prune (what the benchmarks call at their end) leaves the "sandlot" parents
+ * while a sandbox's cgroups are in them, removes them once empty, and a root opened later
+ * makes them again.
+ */
+static void root_prune_spares_busy_parents(void **state)
+{
+	struct sl_cgroup_host *h = calloc(1, sizeof(*h));
+	struct sl_cgroup_limits lim = {.memory_bytes = 64ULL << 20, .pids_max = 16};
+	struct sl_cgroup_root *root = NULL;
+	struct sl_cgroup *cg = NULL;
+	const struct sl_cgroup_v1 *mem;
+	char name[64], parent[SL_CGROUP_PATH_MAX + 16], mem_parent[SL_CGROUP_PATH_MAX + 16];
+	int n;
+
+	sl_test_require_root();
+	assert_non_null(h);
+	assert_int_equal(sl_cgroup_host_detect(h), 0);
+	assert_int_equal(sl_cgroup_root_open(&root, h), 0);
+	snprintf(name, sizeof(name), CG_PREFIX "%d-prune", (int)getpid());
+	snprintf(parent, sizeof(parent), "%s/sandlot", h->v2_self_dir);
+	mem = sl_cgroup_host_v1(h, "memory");
+	mem_parent[0] = '\0';
+	if (h->layout == SL_CGROUP_HYBRID && mem && mem->self_dir[0])
+		snprintf(mem_parent, sizeof(mem_parent), "%s/sandlot", mem->self_dir);
+	assert_int_equal(sl_cgroup_new(&cg, root, name, &lim), 0);
+
+	sl_cgroup_root_prune();
+	assert_true(subdirs(parent) >= 1); /* ours is there: the parent stays */
+	if (mem_parent[0])
+		assert_true(subdirs(mem_parent) >= 1);
+
+	assert_int_equal(sl_cgroup_destroy(cg), 0);
+	sl_cgroup_free(&cg);
+	sl_cgroup_root_free(&root);
+	if (subdirs(parent) > 0) { /* another runtime of our cgroup has a sandbox now */
+		fprintf(stderr, "SKIP: %s holds other cgroups\n", parent);
+		free(h);
+		skip();
+	}
+	n = sl_cgroup_root_prune();
+	assert_true(n >= (mem_parent[0] ? 4 : 1)); /* v2, and memory, cpu, pids on hybrid */
+	assert_int_equal(subdirs(parent), -1);
+	if (mem_parent[0])
+		assert_int_equal(subdirs(mem_parent), -1);
+
+	assert_int_equal(sl_cgroup_root_open(&root, h), 0); /* made again */
+	assert_int_equal(subdirs(parent), 0);
+	sl_cgroup_root_free(&root);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +484,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(claim_with_policy_rewrites_the_slot, setup,
 						teardown),
+		cmocka_unit_test(root_prune_spares_busy_parents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
