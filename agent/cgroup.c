@@ -181,29 +181,39 @@ static int wait_empty(int cgfd)
 	}
 }
 
-static int prune_dir(const char *self_dir)
+void sl_cgroup_host_each_root(const struct sl_cgroup_host *host,
+			      void (*fn)(const char *dir, void *data), void *data)
 {
 	char path[SL_CGROUP_PATH_MAX + sizeof("/" ROOT_DIR)];
 
-	if (!self_dir[0])
-		return 0;
-	snprintf(path, sizeof(path), "%s/" ROOT_DIR, self_dir);
-	return rmdir(path) == 0;
+	if (host->v2_self_dir[0]) {
+		snprintf(path, sizeof(path), "%s/" ROOT_DIR, host->v2_self_dir);
+		fn(path, data);
+	}
+	for (size_t i = 0; i < host->n_v1; i++) {
+		if (!host->v1[i].self_dir[0])
+			continue;
+		snprintf(path, sizeof(path), "%s/" ROOT_DIR, host->v1[i].self_dir);
+		fn(path, data);
+	}
+}
+
+static void prune_dir(const char *dir, void *data)
+{
+	*(int *)data += rmdir(dir) == 0;
 }
 
 int sl_cgroup_root_prune(void)
 {
 	_cleanup_free_ struct sl_cgroup_host *host = calloc(1, sizeof(*host));
-	int r, n;
+	int r, n = 0;
 
 	if (!host)
 		return -ENOMEM;
 	r = sl_cgroup_host_detect(host);
 	if (r < 0)
 		return r;
-	n = prune_dir(host->v2_self_dir);
-	for (size_t i = 0; i < host->n_v1; i++)
-		n += prune_dir(host->v1[i].self_dir);
+	sl_cgroup_host_each_root(host, prune_dir, &n);
 	return n;
 }
 

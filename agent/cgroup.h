@@ -76,6 +76,13 @@ int sl_cgroup_root_remove(struct sl_cgroup_root *root, const char *name);
 int sl_cgroup_root_prune(void);
 
 /*
+ * Calls fn with the path of the "sandlot" directory below the caller's own cgroup in every
+ * hierarchy of host that has one reachable (v2 first), whether it exists yet or not.
+ */
+void sl_cgroup_host_each_root(const struct sl_cgroup_host *host,
+			      void (*fn)(const char *dir, void *data), void *data);
+
+/*
  * Creates the cgroups of one sandbox called name (a single path component of at most
  * SL_CGROUP_NAME_MAX-1 bytes) and sets its limits. On failure nothing is left behind.
  * root must outlive the cgroup. Returns 0, -EEXIST, -EINVAL or -errno.

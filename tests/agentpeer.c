@@ -5,6 +5,7 @@
 #include <sandlot/util.h>
 
 #include "cgroup-host.h"
+#include "cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -873,25 +874,28 @@ long peer_read_long(const char *dir, const char *file)
 	return strtol(buf, NULL, 10);
 }
 
-static int count_in(const char *dir, const char *needle)
+struct leftovers {
+	char needle[32]; /* "-<pid>-" */
+	int n;
+};
+
+static void count_in(const char *dir, void *data)
 {
+	struct leftovers *l = data;
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	int n = 0;
 
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		n += strstr(e->d_name, needle) != NULL;
-	closedir(d);
-	return n;
+	while (d && (e = readdir(d)))
+		l->n += strstr(e->d_name, l->needle) != NULL;
+	if (d)
+		closedir(d);
 }
 
 int peer_leftover_cgroups(pid_t pid)
 {
 	struct sl_cgroup_host *h = calloc(1, sizeof(*h));
-	char dir[SL_CGROUP_PATH_MAX + 16], needle[32];
-	int r, n;
+	struct leftovers l = {.n = 0};
+	int r;
 
 	if (!h)
 		return -ENOMEM;
@@ -900,17 +904,10 @@ int peer_leftover_cgroups(pid_t pid)
 		free(h);
 		return r;
 	}
-	snprintf(needle, sizeof(needle), "-%d-", (int)pid);
-	snprintf(dir, sizeof(dir), "%s/sandlot", h->v2_self_dir);
-	n = count_in(dir, needle);
-	for (size_t i = 0; i < h->n_v1; i++) {
-		if (!h->v1[i].self_dir[0])
-			continue;
-		snprintf(dir, sizeof(dir), "%s/sandlot", h->v1[i].self_dir);
-		n += count_in(dir, needle);
-	}
+	snprintf(l.needle, sizeof(l.needle), "-%d-", (int)pid);
+	sl_cgroup_host_each_root(h, count_in, &l);
 	free(h);
-	return n;
+	return l.n;
 }
 
 int peer_children_of(pid_t pid)
