@@ -1,7 +1,8 @@
 # The control node's pure modules (no I/O, no loop, no logging) and their unit tests.
 # Included by control/CMakeLists.txt.
 add_library(sandlot_control_core STATIC
-	${CMAKE_CURRENT_LIST_DIR}/sigv4.c)
+	${CMAKE_CURRENT_LIST_DIR}/sigv4.c
+	${CMAKE_CURRENT_LIST_DIR}/counting.c)
 target_include_directories(sandlot_control_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(sandlot_control_core PUBLIC sandlot ${SL_DEP_OPENSSL})
 
@@ -14,3 +15,4 @@ function(sandlot_control_test name)
 endfunction()
 
 sandlot_control_test(sigv4)
+sandlot_control_test(counting)
