@@ -2,7 +2,8 @@
 # Included by control/CMakeLists.txt.
 add_library(sandlot_control_core STATIC
 	${CMAKE_CURRENT_LIST_DIR}/sigv4.c
-	${CMAKE_CURRENT_LIST_DIR}/counting.c)
+	${CMAKE_CURRENT_LIST_DIR}/counting.c
+	${CMAKE_CURRENT_LIST_DIR}/placement.c)
 target_include_directories(sandlot_control_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(sandlot_control_core PUBLIC sandlot ${SL_DEP_OPENSSL})
 
@@ -16,3 +17,4 @@ endfunction()
 
 sandlot_control_test(sigv4)
 sandlot_control_test(counting)
+sandlot_control_test(placement)
