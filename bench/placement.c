@@ -38,7 +38,7 @@
  * hosts p50 is 2.0-2.9% of the agent's CREATE -> ready (2.8-3.8 ms, docs/agent.md), p99
  * 2.8-4.2%. Admission stays under 1.01 us at 100,000 functions (cache misses: 2.6x its cost at
  * 1,000), 0.2-0.4% of the agent-direct warm invoke (~257 us p50, bench/invoke-agent).
-
+ *
  * Simulation, 3 h (5.3/5.2/4.6 million calls), hosts of 32 GB leased 1 h (staggered; drained
  * and replaced at the end: idle sandboxes go, running ones finish), mean hosts used / mean
  * lower bound (worst minute) and cold starts:
