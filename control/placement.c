@@ -1,0 +1,145 @@
+/* Placement of a new sandbox: eligibility, then a lexicographic preference over the hosts. */
+#include "placement.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define MAX_ZONES 64
+
+struct zone_count {
+	const char *name;
+	uint64_t fn_sandboxes; /* the function's, over every host of the zone (eligible or not) */
+	uint64_t best;	       /* rank of the zone's best eligible host, zone bits left 0 */
+	int best_i;	       /* its index, -1 while none */
+};
+
+/*
+ * The zone count sits in the middle of the rank, but within one zone it is the same for every
+ * host: the best host of a zone is the best by the other fields, so one pass keeps each zone's
+ * best and the counts, and the zones' winners are compared at the end with their counts.
+ */
+struct zones {
+	struct zone_count z[MAX_ZONES];
+	size_t n;
+	size_t last; /* hosts come grouped by zone: try the previous match first */
+};
+
+void sl_placement_default_opts(struct sl_place_opts *ret)
+{
+	*ret = (struct sl_place_opts){
+		.max_platform_error_rate = 0.5,
+		.min_sample = 10,
+		.min_lease_left_ms = 60000,
+		.prefer_lease_left_ms = 600000,
+	};
+}
+
+/* Index of zone name, added if new; -1 when NULL or past MAX_ZONES. */
+static int zone_index(struct zones *zs, const char *name)
+{
+	if (!name)
+		return -1;
+	if (zs->n && zs->z[zs->last].name == name)
+		return (int)zs->last;
+	for (size_t i = 0; i < zs->n; i++) /* callers usually share one string per zone */
+		if (zs->z[i].name == name)
+			return (int)(zs->last = i);
+	for (size_t i = 0; i < zs->n; i++)
+		if (strcmp(zs->z[i].name, name) == 0)
+			return (int)(zs->last = i);
+	if (zs->n == MAX_ZONES)
+		return -1;
+	zs->z[zs->n] = (struct zone_count){.name = name, .best_i = -1};
+	zs->last = zs->n;
+	return (int)zs->n++;
+}
+
+static bool eligible(const struct sl_place_host *h, uint32_t memory_mb,
+		     const struct sl_place_opts *o)
+{
+	if (!h->healthy || h->lease_left_ms <= 0 || h->lease_left_ms < o->min_lease_left_ms)
+		return false;
+	if (h->mem_used_mb > h->mem_total_mb || h->mem_total_mb - h->mem_used_mb < memory_mb)
+		return false;
+	if (h->sandboxes >= h->max_sandboxes)
+		return false;
+	if (h->recent_invokes >= o->min_sample && h->recent_invokes > 0 &&
+	    (double)h->recent_platform_errors > o->max_platform_error_rate * h->recent_invokes)
+		return false;
+	return true;
+}
+
+/*
+ * What ranks a host, packed into one integer compared at once; smaller is better. From the most
+ * significant bits down, in the order bench/placement's simulation chose:
+ *   1 bit   empty: a host without sandboxes (open a host only when no used one fits)
+ *   1 bit   short lease: the lease ends before a new sandbox's keep-alive would
+ *   20 bits the function's sandboxes in the host's zone
+ *   16 bits the function's sandboxes on the host
+ *   26 bits memory left after placing, in MB (best fit packs)
+ * Counts past their width saturate (a million sandboxes of one function in a zone, 64 TB).
+ */
+#define ZONE_SHIFT 42
+#define ZONE_BITS  20
+static uint64_t sat(uint64_t v, int bits)
+{
+	uint64_t max = (1ULL << bits) - 1;
+
+	return v < max ? v : max;
+}
+
+/* The rank without its zone bits. */
+static uint64_t rank(const struct sl_place_host *h, uint32_t memory_mb,
+		     const struct sl_place_opts *o)
+{
+	return (uint64_t)(h->sandboxes == 0) << 63 |
+	       (uint64_t)(h->lease_left_ms < o->prefer_lease_left_ms) << 62 |
+	       sat(h->fn_sandboxes, 16) << 26 |
+	       sat(h->mem_total_mb - h->mem_used_mb - memory_mb, 26);
+}
+
+/* Keeps (r, i) in *best and *best_i when better; equal ranks go to the lower index. */
+static void keep_best(uint64_t r, int i, uint64_t *best, int *best_i)
+{
+	if (*best_i < 0 || r < *best || (r == *best && i < *best_i)) {
+		*best = r;
+		*best_i = i;
+	}
+}
+
+int sl_placement_pick(const struct sl_place_host *hosts, size_t n, uint32_t memory_mb,
+		      const struct sl_place_opts *opts)
+{
+	struct sl_place_opts defaults;
+	struct zones zs = {.n = 0};
+	uint64_t best = UINT64_MAX;
+	int best_i = -ENOSPC;
+
+	if (!opts) {
+		sl_placement_default_opts(&defaults);
+		opts = &defaults;
+	}
+	if (!hosts || n > INT32_MAX)
+		return -ENOSPC;
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_place_host *h = &hosts[i];
+		int z = zone_index(&zs, h->zone);
+		bool ok = eligible(h, memory_mb, opts);
+
+		if (z >= 0) {
+			zs.z[z].fn_sandboxes += h->fn_sandboxes;
+			if (ok)
+				keep_best(rank(h, memory_mb, opts), (int)i, &zs.z[z].best,
+					  &zs.z[z].best_i);
+		} else if (ok) { /* a zone of its own */
+			keep_best(rank(h, memory_mb, opts) | sat(h->fn_sandboxes, ZONE_BITS)
+								     << ZONE_SHIFT,
+				  (int)i, &best, &best_i);
+		}
+	}
+	for (size_t z = 0; z < zs.n; z++)
+		if (zs.z[z].best_i >= 0)
+			keep_best(zs.z[z].best | sat(zs.z[z].fn_sandboxes, ZONE_BITS) << ZONE_SHIFT,
+				  zs.z[z].best_i, &best, &best_i);
+	return best_i;
+}
