@@ -12,7 +12,10 @@
  *      the release only now -> loopback up (own netns only)
  *   -> one-shot: wait until the spawner's helper has detached the host root from the
  *      template we share (rootfs.h)
- *   -> stdio and closing every other inherited fd -> rlimits
+ *   -> what CMD would otherwise inherit from the caller: stdio and closing every other fd,
+ *      a new session (its own process group, no controlling terminal: nothing of the caller's
+ *      session is reachable by kill(0, ...) or the terminal's job control), rlimits reset to
+ *      fixed values, umask 022; the environment is CMD's alone (envp)
  *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
  *   -> seccomp (last: the steps above use syscalls the list refuses) -> exec the init
  *      (sandbox-init.c), which starts CMD.
@@ -34,6 +37,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -172,9 +176,12 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	r = arrange_fds(p, &step);
 	if (r < 0)
 		fail(p->sock, step, r);
+	if (setsid() < 0)
+		fail(REPORT_FD, "new session", sl_negerrno());
 	r = sl_creds_rlimits(&p->creds);
 	if (r < 0)
 		fail(REPORT_FD, "rlimits", r);
+	umask(022);
 	r = sl_creds_drop(&p->creds);
 	if (r < 0)
 		fail(REPORT_FD, "drop privileges", r);

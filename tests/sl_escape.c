@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
@@ -90,6 +92,70 @@ static long try_syscall(const char *name)
 		return socket(AF_PACKET, SOCK_RAW, 0);
 	fprintf(stderr, "unknown syscall %s\n", name);
 	exit(2);
+}
+
+/* Pushes text into stdin's terminal with TIOCSTI, as an attacker would into the caller's. */
+static int inject(const char *text)
+{
+	for (const char *c = text; *c; c++) {
+		if (ioctl(0, TIOCSTI, c) < 0) {
+			printf("TIOCSTI: errno %d (%s)\n", errno, strerror(errno));
+			return 0;
+		}
+	}
+	printf("TIOCSTI: injected %zu bytes\n", strlen(text));
+	return 1;
+}
+
+/* Session, process group and controlling terminal as CMD sees them (/proc/self/stat). */
+static int session(void)
+{
+	int tty_nr = -1, tpgid = 0;
+	FILE *f = fopen("/proc/self/stat", "r");
+
+	if (!f || fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %d %d", &tty_nr, &tpgid) != 2)
+		return 2;
+	fclose(f);
+	printf("sid=%d pgid=%d tty_nr=%d tpgid=%d\n", (int)getsid(0), (int)getpgid(0), tty_nr,
+	       tpgid);
+	return 0;
+}
+
+/* Signals every process group and process it can name; the test checks who got SIGCONT. */
+static int sigcont(void)
+{
+	int r0 = kill(0, SIGCONT), e0 = errno, r1 = kill(-1, SIGCONT);
+
+	printf("kill(0)=%d (%s) kill(-1)=%d (%s)\n", r0, strerror(r0 ? e0 : 0), r1,
+	       strerror(r1 ? errno : 0));
+	return 0;
+}
+
+/* What CMD got from its caller: fds, umask, environment, every rlimit. */
+static int inherited(char **envp)
+{
+	struct rlimit l;
+	mode_t m = umask(0);
+	char path[64], link[256];
+
+	printf("fds:");
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		if (n >= 0)
+			printf(" %d", fd);
+	}
+	printf("\numask: %04o\n", (unsigned)m);
+	for (char **e = envp; *e; e++)
+		printf("env: %s\n", *e);
+	for (int res = 0; res < RLIM_NLIMITS; res++) {
+		if (getrlimit(res, &l) < 0)
+			return 2;
+		printf("rlimit %d %lld %lld\n", res,
+		       l.rlim_cur == RLIM_INFINITY ? -1LL : (long long)l.rlim_cur,
+		       l.rlim_max == RLIM_INFINITY ? -1LL : (long long)l.rlim_max);
+	}
+	return 0;
 }
 
 /* Host pid given: it must be neither visible nor signalable; /proc shows only our pids. */
@@ -188,12 +254,20 @@ static int interfaces(void)
 	return others ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
 	if (argc < 2)
 		return 2;
 	if (!strcmp(argv[1], "syscall") && argc == 3)
 		return refused(argv[2], try_syscall(argv[2]));
+	if (!strcmp(argv[1], "inject") && argc == 3)
+		return inject(argv[2]);
+	if (!strcmp(argv[1], "session"))
+		return session();
+	if (!strcmp(argv[1], "sigcont"))
+		return sigcont();
+	if (!strcmp(argv[1], "inherited"))
+		return inherited(envp);
 	if (!strcmp(argv[1], "hostpid") && argc == 3)
 		return host_pid((pid_t)atoi(argv[2]));
 	if (!strcmp(argv[1], "rofs") && argc >= 3) {
