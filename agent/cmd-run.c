@@ -69,6 +69,11 @@ static void run_usage(FILE *f)
 		"  SANDLOT_BPF_PINS=DIR (the agent's pin root, default " SL_BPF_PIN_ROOT "),\n"
 		"  SANDLOT_NET_POOL=CIDR (egress pool, default " SL_NETPOOL_DEFAULT ").\n",
 		SL_NETPOLICY_MAX_RULES);
+	fprintf(f,
+		"CMD gets run's stdin, stdout and stderr but no controlling terminal: it runs in\n"
+		"a session of its own (Ctrl-C reaches it through run; Ctrl-Z stops only run; a\n"
+		"CMD reading a terminal reads it even when run is in the background); TIOCSTI is\n"
+		"refused. Nothing else of the caller's: other fds, rlimits, umask, environment.\n");
 	fprintf(f, "Exit status: CMD's, 128+signal if killed, 127 CMD not found, 125 sandbox setup "
 		   "failed, 2 bad usage.\n");
 }
