@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -256,6 +257,10 @@ static int inherited(char **envp)
 			printf(" %d", fd);
 	}
 	printf("\numask: %04o\n", (unsigned)m);
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, 0);
+	printf("sched: policy=%d nice=%d personality=%#x\n", sched_getscheduler(0),
+	       errno ? 99 : nice, (unsigned)personality(0xffffffff));
 	for (char **e = envp; *e; e++)
 		printf("env: %s\n", *e);
 	for (int res = 0; res < RLIM_NLIMITS; res++) {

@@ -12,7 +12,9 @@
 #include <sandlot/util.h>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -168,6 +170,32 @@ static void nothing_else_inherited_from_the_caller(void **state)
 	expect_rlimit(out, RLIMIT_RTPRIO, 0, 0);
 }
 
+/* A real-time, raised-priority caller with ASLR off and READ_IMPLIES_EXEC. */
+static void odd_scheduling_caller(void)
+{
+	struct sched_param fifo = {.sched_priority = 1};
+
+	if (sched_setscheduler(0, SCHED_FIFO, &fifo) < 0 || setpriority(PRIO_PROCESS, 0, -5) < 0 ||
+	    personality(ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC) < 0)
+		_exit(126);
+}
+
+/* CMD must not run real-time (the CPU quota binds only normal tasks) or with the caller's
+ * raised priority, nor with its personality flags. On a hybrid host the old child could not
+ * even start from a real-time caller: it could not join the v1 cpu cgroup. */
+static void scheduling_and_personality_not_inherited(void **state)
+{
+	struct sl_escape_caller c = {.stdin_fd = -1, .prepare = odd_scheduling_caller};
+	char out[OUT_MAX];
+
+	sl_test_require_root();
+	int st = sl_escape_run(&c, (const char *[]){"inherited", NULL}, out, sizeof(out));
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("run from a real-time caller (status %#x): %s", st, out);
+	if (!strstr(out, "sched: policy=0 nice=0 personality=0\n"))
+		fail_msg("scheduling or personality from the caller: %s", out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +203,7 @@ int main(void)
 		cmocka_unit_test(cmd_has_a_session_of_its_own_and_no_terminal),
 		cmocka_unit_test(sigcont_does_not_reach_the_callers_process_group),
 		cmocka_unit_test(nothing_else_inherited_from_the_caller),
+		cmocka_unit_test(scheduling_and_personality_not_inherited),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
