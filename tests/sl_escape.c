@@ -232,13 +232,15 @@ static int session(void)
 	return 0;
 }
 
-/* Signals every process group and process it can name; the test checks who got SIGCONT. */
-static int sigcont(void)
+/* Signals every process group and process it can name, and the caller's process group by
+ * its host number (pgid); the test checks who got SIGCONT. */
+static int sigcont(pid_t pgid)
 {
-	int r0 = kill(0, SIGCONT), e0 = errno, r1 = kill(-1, SIGCONT);
+	int r0 = kill(0, SIGCONT), e0 = errno, r1 = kill(-1, SIGCONT), e1 = errno;
+	int r2 = kill(-pgid, SIGCONT);
 
-	printf("kill(0)=%d (%s) kill(-1)=%d (%s)\n", r0, strerror(r0 ? e0 : 0), r1,
-	       strerror(r1 ? errno : 0));
+	printf("kill(0)=%d (%s) kill(-1)=%d (%s) kill(-%d)=%d (%s)\n", r0, strerror(r0 ? e0 : 0),
+	       r1, strerror(r1 ? e1 : 0), (int)pgid, r2, strerror(r2 ? errno : 0));
 	return 0;
 }
 
@@ -379,8 +381,8 @@ int main(int argc, char **argv, char **envp)
 		return inject(argv[2]);
 	if (!strcmp(argv[1], "session"))
 		return session();
-	if (!strcmp(argv[1], "sigcont"))
-		return sigcont();
+	if (!strcmp(argv[1], "sigcont") && argc == 3)
+		return sigcont((pid_t)atoi(argv[2]));
 	if (!strcmp(argv[1], "inherited"))
 		return inherited(envp);
 	if (!strcmp(argv[1], "filter") && argc == 3)

@@ -75,15 +75,17 @@ static pid_t stopped_victim(void)
 	return pid;
 }
 
+/* kill(0, SIGCONT), kill(-1, SIGCONT) and kill(-<the caller's pgid>, SIGCONT) from CMD. */
 static void sigcont_does_not_reach_the_callers_process_group(void **state)
 {
 	struct sl_escape_caller c = {.stdin_fd = -1};
-	char out[OUT_MAX];
+	char out[OUT_MAX], pgid[16];
 	siginfo_t si = {0};
 
 	sl_test_require_root();
 	pid_t victim = stopped_victim();
-	int st = sl_escape_run(&c, (const char *[]){"sigcont", NULL}, out, sizeof(out));
+	snprintf(pgid, sizeof(pgid), "%d", (int)getpgrp()); /* the victim's and run's */
+	int st = sl_escape_run(&c, (const char *[]){"sigcont", pgid, NULL}, out, sizeof(out));
 	/* SIGCONT takes effect when sent: by run's exit the victim would be running */
 	int r = waitid(P_PID, (id_t)victim, &si, WCONTINUED | WNOHANG);
 	kill(victim, SIGKILL);
