@@ -380,10 +380,11 @@ static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *ret)
 /*
  * Terminal ioctls that reach past the sandbox when its stdio is a terminal: TIOCSTI pushes
  * input into the terminal (the caller's shell would run it), TIOCLINUX selects, pastes and
- * reads a VT console. In the seal, whose default is to allow: an allow-list cannot say "ioctl
- * unless cmd is one of these" with a mask.
+ * reads a VT console, TIOCSCTTY takes a terminal nobody controls as the sandbox's own (it
+ * has no pty of its own to use it for). In the seal, whose default is to allow: an
+ * allow-list cannot say "ioctl unless cmd is one of these" with a mask.
  */
-static const scmp_datum_t refused_ioctls[] = {TIOCSTI, TIOCLINUX};
+static const scmp_datum_t refused_ioctls[] = {TIOCSTI, TIOCLINUX, TIOCSCTTY};
 
 static int add_seal_rules(scmp_filter_ctx ctx)
 {

@@ -11,7 +11,8 @@
  * move_mount, sethostname, capset, clone3); it is loaded ONCE, on the runtime's spawner thread,
  * and every sandbox child inherits it through clone3. The "seal" filter, loaded by each child
  * after set-up, is a few instructions that refuse exactly those set-up syscalls, and the
- * terminal ioctls TIOCSTI and TIOCLINUX (by argument, which an allow-list cannot express).
+ * terminal ioctls TIOCSTI, TIOCLINUX and TIOCSCTTY (by argument, which an allow-list cannot
+ * express).
  * Seccomp applies every filter and the strictest answer wins, so base + seal = the allow-list.
  *
  * Policy: every syscall not on the list fails with EPERM (not SIGSYS: language runtimes probe
@@ -23,7 +24,8 @@
  * io_uring_*, inotify_* and fanotify_* (a watch on the read-only binds shared with the host
  * would report the host's own file activity), ...
  * By argument: raw and packet sockets (and by the lack of CAP_NET_RAW), netlink protocols
- * other than NETLINK_ROUTE, ioctl TIOCSTI and TIOCLINUX. docs/run.md lists the errno of each.
+ * other than NETLINK_ROUTE, ioctl TIOCSTI, TIOCLINUX and TIOCSCTTY. docs/run.md lists the
+ * errno of each.
  */
 #include <linux/filter.h>
 

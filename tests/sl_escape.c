@@ -49,24 +49,27 @@ static int refused(const char *what, long r)
 }
 
 /*
- * In a child of a session of its own: takes stdin (a terminal) as its controlling terminal,
- * then ioctl(0, cmd, &arg). Returns the ioctl's result (errno set).
+ * In a child of a session of its own: ioctl(cmd) on stdin, a terminal nobody controls, which
+ * it first makes its controlling terminal: by opening it again (a session leader without one
+ * acquires the terminal it opens), so that TIOCSCTTY itself can be refused. Returns the
+ * ioctl's result (errno set).
  */
 static long tty_ioctl(unsigned long cmd, char arg)
 {
 	char buf[8] = {arg};
 	int status, fds[2];
 	pid_t pid;
-	long r;
 
 	if (pipe(fds) < 0)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
-		int err = 0;
-		if (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0)
-			printf("no controlling terminal: %s\n", strerror(errno));
-		if (syscall(SYS_ioctl, 0, cmd, buf) < 0)
+		int err = 0, fd = 0;
+		if (setsid() < 0)
+			err = errno;
+		else if ((unsigned)cmd != TIOCSCTTY && (fd = open("/proc/self/fd/0", O_RDWR)) < 0)
+			printf("reopening stdin: %s\n", strerror(errno));
+		if (!err && syscall(SYS_ioctl, fd < 0 ? 0 : fd, cmd, buf) < 0)
 			err = errno;
 		fflush(stdout);
 		_exit(write(fds[1], &err, sizeof(err)) == sizeof(err) ? 0 : 1);
@@ -77,8 +80,7 @@ static long tty_ioctl(unsigned long cmd, char arg)
 	close(fds[0]);
 	waitpid(pid, NULL, 0);
 	errno = status;
-	r = status ? -1 : 0;
-	return r;
+	return status ? -1 : 0;
 }
 
 static long try_syscall(const char *name)
@@ -178,11 +180,16 @@ static long filter_probe(const char *name)
 		return inotify_init1(IN_CLOEXEC);
 	if (!strcmp(name, "fanotify")) /* unprivileged with file ids since Linux 5.13 */
 		return syscall(SYS_fanotify_init, FAN_CLASS_NOTIF | FAN_REPORT_FID, O_RDONLY);
-	/* stdin is a terminal nobody controls: made ours, the kernel allows TIOCSTI on it */
+	/* stdin is a terminal nobody controls, which anyone may open: made ours, the kernel
+	 * allows TIOCSTI on it */
 	if (!strcmp(name, "tiocsti"))
 		return tty_ioctl(TIOCSTI, 'x');
 	if (!strcmp(name, "tiocsti_high")) /* the kernel drops the upper bits of cmd */
 		return tty_ioctl((1UL << 32) | TIOCSTI, 'x');
+	if (!strcmp(name, "tiocsctty")) /* a terminal of the host as ours */
+		return tty_ioctl(TIOCSCTTY, 0);
+	if (!strcmp(name, "tiocsctty_high"))
+		return tty_ioctl((1UL << 32) | TIOCSCTTY, 0);
 	if (!strcmp(name, "tioclinux")) /* ENOTTY: a pty is no VT */
 		return tty_ioctl(TIOCLINUX, 6 /* TIOCL_GETSHIFTSTATE */);
 	if (!strcmp(name, "tioclinux_high"))
