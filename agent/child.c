@@ -3,8 +3,9 @@
  *   every CPU of the agent back (when the spawner runs on a subset and the CPU quota is
  *   larger than that subset, or one-shot: cloned on the spawner's CPU only; see sandbox.c;
  *   first, so that no later wake-up of ours waits on a CPU we were only lent)
- *   -> the caller's real-time policy, raised priority and personality flags reset (before
- *      the v1 cgroups: a real-time task cannot join a cpu cgroup without a real-time budget)
+ *   -> the caller's real-time policy and I/O class, raised priority and personality flags
+ *      reset (before the v1 cgroups: a real-time task cannot join a cpu cgroup without a
+ *      real-time budget)
  *   -> join the v1 cgroups (hybrid) -> enter the pool's network, IPC and UTS namespaces
  *   -> tell the parent we are there; with a hook, wait for its release (it runs the hook
  *      meanwhile)
@@ -33,6 +34,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/ioprio.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -143,7 +145,7 @@ static void enter_late_netns(const struct sl_child_plan *p)
 
 /*
  * The caller's scheduling and personality, which CMD must not get: a real-time policy (it
- * would escape the CPU quota, which binds only normal tasks), a raised priority
+ * would escape the CPU quota, which binds only normal tasks) or I/O class, a raised priority
  * (negative nice; a lowered one is the caller's choice and stays), personality flags such as
  * ADDR_NO_RANDOMIZE or READ_IMPLIES_EXEC.
  */
@@ -159,6 +161,12 @@ static int reset_scheduling(void)
 	if (syscall(SYS_getpriority, PRIO_PROCESS, 0) > 20 && setpriority(PRIO_PROCESS, 0, 0) < 0)
 		return sl_negerrno();
 	if (personality(PER_LINUX) < 0)
+		return sl_negerrno();
+	/* a real-time I/O class (ionice -c 1) back to the default, which follows the nice value */
+	long io = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
+	if (io >= 0 && IOPRIO_PRIO_CLASS(io) == IOPRIO_CLASS_RT &&
+	    syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+		    IOPRIO_PRIO_VALUE(IOPRIO_CLASS_NONE, 0)) < 0)
 		return sl_negerrno();
 	return 0;
 }

@@ -114,6 +114,7 @@ static const char *const allowed[] = {
 	"io_getevents",
 	"io_setup",
 	"io_submit",
+	"ioprio_get",
 	"ioctl",
 	"kill",
 	"lchown",
@@ -284,8 +285,8 @@ static const char *const allowed[] = {
 };
 
 /* Needed by the sandbox child's set-up only: allowed by the base filter, refused by the seal. */
-static const char *const setup_only[] = {"setns",	"unshare", "mount",  "move_mount",
-					 "sethostname", "capset",  "seccomp"};
+static const char *const setup_only[] = {"setns",	"unshare", "mount",   "move_mount",
+					 "sethostname", "capset",  "seccomp", "ioprio_set"};
 
 /* Namespace flags a clone(2) inside the sandbox may not ask for. */
 #define DENIED_CLONE_FLAGS                                                                         \

@@ -8,9 +8,9 @@
  * (action cache), converts it to eBPF and JIT-compiles it, ~0.2 ms for the allow-list even as
  * a binary tree (0.6 ms as libseccomp's default linear chain), per load: the "base"
  * filter is the allow-list plus the few syscalls sandbox set-up needs (setns, unshare, mount,
- * move_mount, sethostname, capset, clone3); it is loaded ONCE, on the runtime's spawner thread,
- * and every sandbox child inherits it through clone3. The "seal" filter, loaded by each child
- * after set-up, is a few instructions that refuse exactly those set-up syscalls, and the
+ * move_mount, sethostname, capset, ioprio_set, clone3); it is loaded ONCE, on the runtime's spawner
+ * thread, and every sandbox child inherits it through clone3. The "seal" filter, loaded by each
+ * child after set-up, is a few instructions that refuse exactly those set-up syscalls, and the
  * terminal ioctls TIOCSTI, TIOCLINUX and TIOCSCTTY (by argument, which an allow-list cannot
  * express).
  * Seccomp applies every filter and the strictest answer wins, so base + seal = the allow-list.

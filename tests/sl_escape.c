@@ -268,8 +268,9 @@ static int inherited(char **envp)
 	printf("\numask: %04o\n", (unsigned)m);
 	errno = 0;
 	int nice = getpriority(PRIO_PROCESS, 0);
-	printf("sched: policy=%d nice=%d personality=%#x\n", sched_getscheduler(0),
-	       errno ? 99 : nice, (unsigned)personality(0xffffffff));
+	printf("sched: policy=%d nice=%d personality=%#x ioclass=%ld\n", sched_getscheduler(0),
+	       errno ? 99 : nice, (unsigned)personality(0xffffffff),
+	       syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0) >> 13);
 	for (char **e = envp; *e; e++)
 		printf("env: %s\n", *e);
 	for (int res = 0; res < RLIM_NLIMITS; res++) {

@@ -17,6 +17,7 @@
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #define OUT_MAX 8192
 
@@ -172,13 +173,14 @@ static void nothing_else_inherited_from_the_caller(void **state)
 	expect_rlimit(out, RLIMIT_RTPRIO, 0, 0);
 }
 
-/* A real-time, raised-priority caller with ASLR off and READ_IMPLIES_EXEC. */
+/* A real-time (CPU and I/O), raised-priority caller with ASLR off and READ_IMPLIES_EXEC. */
 static void odd_scheduling_caller(void)
 {
 	struct sched_param fifo = {.sched_priority = 1};
 
 	if (sched_setscheduler(0, SCHED_FIFO, &fifo) < 0 || setpriority(PRIO_PROCESS, 0, -5) < 0 ||
-	    personality(ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC) < 0)
+	    personality(ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC) < 0 ||
+	    syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 1 << 13 | 4 /* RT, 4 */) < 0)
 		_exit(126);
 }
 
@@ -194,7 +196,7 @@ static void scheduling_and_personality_not_inherited(void **state)
 	int st = sl_escape_run(&c, (const char *[]){"inherited", NULL}, out, sizeof(out));
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("run from a real-time caller (status %#x): %s", st, out);
-	if (!strstr(out, "sched: policy=0 nice=0 personality=0\n"))
+	if (!strstr(out, "sched: policy=0 nice=0 personality=0 ioclass=0\n"))
 		fail_msg("scheduling or personality from the caller: %s", out);
 }
 
