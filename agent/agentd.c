@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && sl_log_get_level() > SL_LOG_DEBUG)
 		return 0;

@@ -36,7 +36,7 @@ static void usage(FILE *f)
 }
 
 /* libbpf's messages go through our logger: warnings stay warnings, the rest is debug. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	size_t n;
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 
 	libbpf_set_print(libbpf_print);
 	/* Global options come first; then a command, or the daemon's own options. */
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+	for (i = 1; i < argc && argv[i][0] == '-'; i += 2) { /* --log-level LEVEL */
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return SL_EXIT_OK;
@@ -105,7 +105,6 @@ int main(int argc, char **argv)
 			return SL_EXIT_USAGE;
 		}
 		sl_log_set_level((enum sl_log_level)l);
-		i++;
 	}
 	if (i < argc && argv[i][0] != '-') {
 		for (size_t k = 0; k < ARRAY_SIZE(cmds); k++) {

@@ -299,4 +299,5 @@ void sc_burn_cpu_ms(unsigned ms)
 	while (thread_cpu_ns() < end)
 		for (int i = 0; i < 20000; i++)
 			x += (uint64_t)i;
+	(void)x;
 }

@@ -311,7 +311,7 @@ static int cmp_u64(const void *a, const void *b)
 /* One burst: busy arrives, no idle while burning, idle IDLE_MS after the stop. */
 static uint64_t burst(struct ctl *c, uint64_t id, size_t *cur, uint64_t *seq, uint32_t ms)
 {
-	struct sl_bpf_event ev;
+	struct sl_bpf_event ev = {0};
 	uint64_t go = sl_now_ns(), stop = burn(c, ms);
 
 	assert_true(next_event(id, cur, 1000, &ev));

@@ -9,7 +9,7 @@
 static struct sl_bpf_addr addr(const char *s)
 {
 	uint8_t raw[16];
-	struct sl_bpf_addr a;
+	struct sl_bpf_addr a = {0};
 
 	if (inet_pton(AF_INET, s, raw) == 1)
 		sl_bpf_addr_from(AF_INET, raw, &a);
