@@ -6,6 +6,7 @@
 #include "agent.h"
 
 #include <sandlot/log.h>
+#include <sandlot/version.h>
 
 #include <bpf/libbpf.h>
 #include <stdio.h>
@@ -21,6 +22,10 @@ static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+		printf("sandlot-agentd %s\n", SANDLOT_VERSION_FULL);
+		return 0;
+	}
 	/* --log-level may come first, as for every sandlot-agent invocation */
 	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--log-level") == 0) {

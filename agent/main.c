@@ -2,6 +2,7 @@
 #include "cmd.h"
 
 #include <sandlot/log.h>
+#include <sandlot/version.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -93,7 +94,7 @@ int main(int argc, char **argv)
 			return SL_EXIT_OK;
 		}
 		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
-			printf("sandlot-agent %s\n", SANDLOT_VERSION);
+			printf("sandlot-agent %s\n", SANDLOT_VERSION_FULL);
 			return SL_EXIT_OK;
 		}
 		if (strcmp(argv[i], "--log-level") != 0)
