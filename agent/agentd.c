@@ -1,6 +1,6 @@
 /*
  * sandlot-agentd: the worker agent daemon. Operators start it as `sandlot-agent [OPTIONS]`
- * (no subcommand), which execs this binary from its own directory: the daemon needs HTTP, zip,
+ * (no subcommand), which execs this binary (main.c, exec_daemon): the daemon needs HTTP, zip,
  * crypto and nanomsg libraries that the static `sandlot-agent` (probe, run) must not load.
  */
 #include "agent.h"

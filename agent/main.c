@@ -32,8 +32,9 @@ static void usage(FILE *f)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f,
 		"\nRun 'sandlot-agent COMMAND --help' for a command's options.\n"
-		"Without a command it runs the worker agent daemon (sandlot-agentd, next to this\n"
-		"binary); 'sandlot-agent --daemon-help' lists the daemon's options.\n");
+		"Without a command it runs the worker agent daemon, sandlot-agentd (next to this\n"
+		"binary, else in " SANDLOT_AGENTD_DIR "/ from it).\n"
+		"'sandlot-agent --daemon-help' lists the daemon's options.\n");
 }
 
 /* libbpf's messages go through our logger: warnings stay warnings, the rest is debug. */
@@ -53,14 +54,16 @@ static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char
 }
 
 /*
- * The daemon is sandlot-agentd in our own directory: it links what this static binary must not
- * (HTTP, zip, crypto, nanomsg). argv goes over as it is.
+ * The daemon is sandlot-agentd: it links what this static binary must not (HTTP, zip, crypto,
+ * nanomsg). It is in our own directory in a build tree, in SANDLOT_AGENTD_DIR (relative to our
+ * directory: ../libexec/sandlot) once installed. argv goes over as it is.
  */
 static int exec_daemon(int argc, char **argv, bool help)
 {
-	char self[PATH_MAX], path[PATH_MAX + 32];
+	char self[PATH_MAX], path[PATH_MAX + 64];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
+	int dirlen;
 
 	if (n <= 0) {
 		fprintf(stderr, "sandlot-agent: cannot find my own binary: %s\n", strerror(errno));
@@ -68,8 +71,11 @@ static int exec_daemon(int argc, char **argv, bool help)
 	}
 	self[n] = '\0';
 	slash = strrchr(self, '/');
-	snprintf(path, sizeof(path), "%.*s/sandlot-agentd", slash ? (int)(slash - self) : 1,
-		 slash ? self : ".");
+	dirlen = slash ? (int)(slash - self) : 1;
+	snprintf(path, sizeof(path), "%.*s/sandlot-agentd", dirlen, slash ? self : ".");
+	if (access(path, X_OK) < 0)
+		snprintf(path, sizeof(path), "%.*s/%s/sandlot-agentd", dirlen, slash ? self : ".",
+			 SANDLOT_AGENTD_DIR);
 	if (help) {
 		char *hargv[] = {path, "--help", NULL};
 

@@ -1,9 +1,13 @@
-/* --version of every binary names the version and, built from a git checkout, the commit. */
+/*
+ * --version of every binary names the version and, built from a git checkout, the commit; an
+ * installed sandlot-agent finds sandlot-agentd in ../libexec/sandlot.
+ */
 #include "testutil.h"
 
 #include <sandlot/version.h>
 
 #include <limits.h>
+#include <sys/stat.h>
 
 /* sandlot-agentd is built next to sandlot-agent. */
 static void agentd_path(char *buf, size_t len)
@@ -81,12 +85,48 @@ static void commit_is_the_checkouts(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+static int copy(const char *from, const char *to)
+{
+	char *argv[] = {"cp", (char *)from, (char *)to, NULL};
+
+	return sl_test_run(argv, NULL, 0, NULL, 0);
+}
+
+/* The installed layout: bin/sandlot-agent, libexec/sandlot/sandlot-agentd. */
+static void installed_agent_finds_agentd_in_libexec(void **state)
+{
+	char root[] = "/tmp/sandlot-test-install-XXXXXX", p[5][sizeof(root) + 32];
+	static const char *const rel[5] = {"bin", "libexec", "libexec/sandlot", "bin/sandlot-agent",
+					   "libexec/sandlot/sandlot-agentd"};
+	char built_agentd[PATH_MAX], out[8192], err[4096];
+	int st;
+
+	assert_non_null(mkdtemp(root));
+	for (int i = 0; i < 5; i++)
+		snprintf(p[i], sizeof(p[i]), "%s/%s", root, rel[i]);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mkdir(p[i], 0755), 0);
+	agentd_path(built_agentd, sizeof(built_agentd));
+	assert_int_equal(copy(sl_test_agent(), p[3]), 0);
+	assert_int_equal(copy(built_agentd, p[4]), 0);
+
+	char *argv[] = {p[3], "--daemon-help", NULL};
+	st = sl_test_run(argv, out, sizeof(out), err, sizeof(err));
+	for (int i = 4; i >= 0; i--)
+		(void)remove(p[i]);
+	(void)rmdir(root);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "run the worker agent daemon"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(agent_prints_version_and_commit),
 		cmocka_unit_test(agentd_prints_version_and_commit),
 		cmocka_unit_test(commit_is_the_checkouts),
+		cmocka_unit_test(installed_agent_finds_agentd_in_libexec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
