@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sandlot-agentd: the worker agent daemon. Operators start it as `sandlot-agent [OPTIONS]`
  * (no subcommand), which execs this binary (main.c, exec_daemon): the daemon needs HTTP, zip,

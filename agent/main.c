@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* sandlot-agent: the per-host worker agent. Dispatches to subcommands. */
 #include "cmd.h"
 

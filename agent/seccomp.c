@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The seccomp allow-list (see seccomp.h), compiled with libseccomp. The only file that
  * includes it; linked into the build-time generator (seccomp-gen.c), not into the agent.

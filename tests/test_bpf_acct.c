@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * BPF accounting and idle detection on the real kernel: CPU time against the v2 cgroup's own
  * cpu.stat, bytes against a known transfer, busy/idle events from the ring buffer, and what

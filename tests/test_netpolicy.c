@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* --allow parsing and the rule matching the BPF policy performs (pure logic). */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * --version of every binary names the version and, built from a git checkout, the commit; an
  * installed sandlot-agent finds sandlot-agentd in ../libexec/sandlot.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Logging: one line per event on stderr in logfmt (key=value, values with spaces quoted), so
