@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent-config.h"
 
 #include <sandlot/parse.h>
@@ -24,7 +25,7 @@ void sl_agent_config_defaults(struct sl_agent_config *c)
 	snprintf(c->http, sizeof(c->http), "127.0.0.1:7481");
 	if (gethostname(host, sizeof(host) - 1) < 0 || sl_validate_name(host) < 0)
 		snprintf(host, sizeof(host), "agent");
-	snprintf(c->name, sizeof(c->name), "%s", host);
+	snprintf(c->name, sizeof(c->name), "%.*s", (int)sizeof(c->name) - 1, host); /* validated */
 	snprintf(c->zone, sizeof(c->zone), "default");
 	snprintf(c->region, sizeof(c->region), "us-east-1");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/sandlot/agent");

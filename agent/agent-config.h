@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The daemon's configuration: its command-line options, parsed and validated in one place

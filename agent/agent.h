@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The worker agent daemon's shared state. Internal to the daemon's files:

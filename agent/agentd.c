@@ -1,17 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sandlot-agentd: the worker agent daemon. Operators start it as `sandlot-agent [OPTIONS]`
- * (no subcommand), which execs this binary from its own directory: the daemon needs HTTP, zip,
+ * (no subcommand), which execs this binary (main.c, exec_daemon): the daemon needs HTTP, zip,
  * crypto and nanomsg libraries that the static `sandlot-agent` (probe, run) must not load.
  */
 #include "agent.h"
 
 #include <sandlot/log.h>
+#include <sandlot/version.h>
 
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <string.h>
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && sl_log_get_level() > SL_LOG_DEBUG)
 		return 0;
@@ -21,6 +23,10 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+		printf("sandlot-agentd %s\n", SANDLOT_VERSION_FULL);
+		return 0;
+	}
 	/* --log-level may come first, as for every sandlot-agent invocation */
 	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--log-level") == 0) {

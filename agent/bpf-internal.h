@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * What the BPF loader's files share (not an interface for anyone else): the loader object with

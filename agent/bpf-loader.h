@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The BPF loader: loads bpf/sandlot.bpf.c once per host, pins its maps and links under a pin

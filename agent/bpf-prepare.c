@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Cgroups registered ahead of their sandboxes (sl_bpf_sandbox_prepare): a pooled shell's
  * cgroup gets its links, pins and map entries while it waits in the pool, on the pool's

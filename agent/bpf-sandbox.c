@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The BPF loader's per-sandbox half: slots, registration, cgroup links, counters, pruning.
  * Works through the map and program fds of struct sl_bpf only (bpf-internal.h).

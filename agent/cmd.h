@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /* Subcommands of sandlot-agent. Each parses its own options and returns the exit status. */
 

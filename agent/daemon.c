@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sandlot-agent with no subcommand: the worker agent daemon. Start-up in dependency order
  * (state dir, loop, signals, cgroups + sandbox runtime, BPF, code cache, local API, control

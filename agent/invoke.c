@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Invocations inside the daemon: INVOKE picks a sandbox (named, or the most recently used warm one
  * of the function), hands the event to its runtime through the Runtime API (or keeps it until a

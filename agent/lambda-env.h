@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The environment of a sandbox's bootstrap, exactly as AWS Lambda sets it for the `provided`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The agent's local HTTP API (libmicrohttpd inside the daemon's epoll loop), for operators and
  * sandlotctl, on loopback by default:

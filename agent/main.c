@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 /* sandlot-agent: the per-host worker agent. Dispatches to subcommands. */
 #include "cmd.h"
 
 #include <sandlot/log.h>
+#include <sandlot/version.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -31,12 +33,13 @@ static void usage(FILE *f)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f,
 		"\nRun 'sandlot-agent COMMAND --help' for a command's options.\n"
-		"Without a command it runs the worker agent daemon (sandlot-agentd, next to this\n"
-		"binary); 'sandlot-agent --daemon-help' lists the daemon's options.\n");
+		"Without a command it runs the worker agent daemon, sandlot-agentd (next to this\n"
+		"binary, else in " SANDLOT_AGENTD_DIR "/ from it).\n"
+		"'sandlot-agent --daemon-help' lists the daemon's options.\n");
 }
 
 /* libbpf's messages go through our logger: warnings stay warnings, the rest is debug. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	size_t n;
@@ -52,14 +55,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 /*
- * The daemon is sandlot-agentd in our own directory: it links what this static binary must not
- * (HTTP, zip, crypto, nanomsg). argv goes over as it is.
+ * The daemon is sandlot-agentd: it links what this static binary must not (HTTP, zip, crypto,
+ * nanomsg). It is in our own directory in a build tree, in SANDLOT_AGENTD_DIR (relative to our
+ * directory: ../libexec/sandlot) once installed. argv goes over as it is.
  */
 static int exec_daemon(int argc, char **argv, bool help)
 {
-	char self[PATH_MAX], path[PATH_MAX + 32];
+	char self[PATH_MAX], path[PATH_MAX + 64];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
+	int dirlen;
 
 	if (n <= 0) {
 		fprintf(stderr, "sandlot-agent: cannot find my own binary: %s\n", strerror(errno));
@@ -67,8 +72,11 @@ static int exec_daemon(int argc, char **argv, bool help)
 	}
 	self[n] = '\0';
 	slash = strrchr(self, '/');
-	snprintf(path, sizeof(path), "%.*s/sandlot-agentd", slash ? (int)(slash - self) : 1,
-		 slash ? self : ".");
+	dirlen = slash ? (int)(slash - self) : 1;
+	snprintf(path, sizeof(path), "%.*s/sandlot-agentd", dirlen, slash ? self : ".");
+	if (access(path, X_OK) < 0)
+		snprintf(path, sizeof(path), "%.*s/%s/sandlot-agentd", dirlen, slash ? self : ".",
+			 SANDLOT_AGENTD_DIR);
 	if (help) {
 		char *hargv[] = {path, "--help", NULL};
 
@@ -87,13 +95,13 @@ int main(int argc, char **argv)
 
 	libbpf_set_print(libbpf_print);
 	/* Global options come first; then a command, or the daemon's own options. */
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+	for (i = 1; i < argc && argv[i][0] == '-'; i += 2) { /* --log-level LEVEL */
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return SL_EXIT_OK;
 		}
 		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
-			printf("sandlot-agent %s\n", SANDLOT_VERSION);
+			printf("sandlot-agent %s\n", SANDLOT_VERSION_FULL);
 			return SL_EXIT_OK;
 		}
 		if (strcmp(argv[i], "--log-level") != 0)
@@ -105,7 +113,6 @@ int main(int argc, char **argv)
 			return SL_EXIT_USAGE;
 		}
 		sl_log_set_level((enum sl_log_level)l);
-		i++;
 	}
 	if (i < argc && argv[i][0] != '-') {
 		for (size_t k = 0; k < ARRAY_SIZE(cmds); k++) {

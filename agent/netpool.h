@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * `--net egress`: each sandbox gets a veth pair into the host's network namespace and a /30 out

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* `run`'s BPF accounting, egress veth and network policy (see run-net.h). */
 #include "run-net.h"
 

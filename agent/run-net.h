@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * What `sandlot-agent run` adds to its sandbox beyond sandbox.h, and only when asked for it:

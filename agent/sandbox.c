@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The sandbox runtime (see sandbox.h): the parent side of every isolation step and the
  * sandbox's life cycle. The child side is child.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The sandbox runtime: creating, watching and destroying isolated sandboxes without blocking.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Sandboxes of functions inside the daemon: CREATE_SANDBOX -> code -> spawn with the Runtime
  * API listening inside the sandbox -> ready at the runtime's first `next` -> invocations, one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * bench/invoke-agent: the worker agent alone, driven through the test control node
  * (tests/agentpeer.c) over its real protocol, with the C example function. Prints, each beside

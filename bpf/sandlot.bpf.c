@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * sandlot's kernel half: per-sandbox CPU and network accounting, busy/idle detection and the
  * network policy. Every map is keyed by the sandbox's v2 cgroup id and pinned by name; the

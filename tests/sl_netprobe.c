@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sl-netprobe: run INSIDE a sandbox by the run network tests (bound at /var/task). Each mode
  * does one network or CPU action and reports it on stdout; the exit status says what happened:

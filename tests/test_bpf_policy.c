@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The BPF network policy on the real kernel: processes in test cgroups (in the sandbox network
  * namespace) try to reach a test host in its own namespace across a veth pair.

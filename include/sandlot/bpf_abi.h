@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 #pragma once
 /*
  * The data layout shared by sandlot's BPF programs (bpf/sandlot.bpf.c) and user space
