@@ -94,7 +94,7 @@ static void rm_dir(const char *dir)
 static void example(const char *dir, const char *memory)
 {
 	sl_test_require_root();
-	expect_status((const char *[]){"--code", dir, "--memory", memory, "--event", "-", NULL}, 0);
+	expect_status((const char *[]){"--code", dir, "--memory", memory, NULL}, 0);
 }
 
 static void python_example(void **state)
@@ -109,7 +109,7 @@ static void python_example(void **state)
 				       "/tmp/sl-invoke-event.json", NULL},
 		      0);
 	unlink("/tmp/sl-invoke-event.json");
-	expect_in(out, "\"MSG\": \"HELLO\"");
+	expect_in(out, "{\"MSG\":\"HELLO\"}");
 	expect_in(err, "REPORT RequestId: ");
 	expect_in(err, "Init Duration: ");
 	expect_in(err, "Memory Size: 128 MB");
