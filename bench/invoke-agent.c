@@ -28,6 +28,9 @@
  * target 3 ms); memory per idle warm sandbox +5 -> +1.6 KB. Cold start (agent's init_ns) p50
  * 128/1769 MB, 40ea4a4 -> perf-cold (BPF registration and Runtime API socket made with the
  * pooled shell), three alternated runs: 3.46-3.61/3.54-4.02 -> 2.44-2.54/2.56-2.71 ms.
+ * Python example cold start p50, 128 / 1769 MB (coldpy, n=10, two alternated runs): 762 / 55
+ * and 868 / 79 ms with the memory's CPU share during init, 78 / 60 and 63 / 60 ms with the
+ * init budget (one CPU).
  */
 #include "agentpeer.h"
 
