@@ -541,6 +541,7 @@ static void init_failed(struct inv *v, const char *type, const void *body, size_
 			     .len = len,
 			     .duration_ms = -1};
 
+	sl_loop_cancel_timer(v->loop, &v->init_timer);
 	v->cold = true;
 	v->init_ns = sl_now_ns() - v->spawn_mono;
 	report(v, &res);
@@ -606,6 +607,11 @@ static void on_exit_fd(struct sl_loop *loop, int fd, uint32_t events, void *data
 	service(v); /* what the runtime said before it went */
 	if (!v->sb || sl_sandbox_reap(v->sb, &res) == -EAGAIN)
 		return;
+	if (v->done >= v->o.repeat) { /* all reported (an init error, say): only the exit left */
+		teardown(v);
+		sl_loop_exit(v->loop, 0);
+		return;
+	}
 	if (res.signal)
 		snprintf(why, sizeof(why), "signal: %d", res.signal);
 	else

@@ -259,6 +259,13 @@ static void init_error_reported(void **state)
 		      4);
 	expect_in(out, "No module named 'no_such_module'");
 	expect_in(err, "init_error");
+	/* reported once (not again when the runtime then exits), and nothing more is tried */
+	expect_status((const char *[]){"--code", src("examples/python"), "--handler",
+				       "no_such_module.handler", "--json", "--repeat", "3", NULL},
+		      4);
+	expect_in(out, "\"status\":\"init_error\"");
+	expect_in(out, "\"error_type\":\"ModuleNotFoundError\"");
+	assert_string_equal(strchr(out, '\n'), "\n");
 }
 
 static void init_exit(void **state)
