@@ -348,7 +348,7 @@ struct result {
 	double duration_ms; /* < 0: none (init failed) */
 };
 
-static void print_json(struct inv *v, const struct result *res, uint64_t peak)
+static void print_json(struct inv *v, const struct result *res, uint64_t peak_mb)
 {
 	json_t *o = json_object();
 
@@ -364,12 +364,12 @@ static void print_json(struct inv *v, const struct result *res, uint64_t peak)
 	if (res->duration_ms >= 0)
 		sl_json_set_real(o, "duration_ms", res->duration_ms);
 	sl_json_set_int(o, "memory_size_mb", v->o.memory_mb);
-	sl_json_set_int(o, "max_memory_used_mb", (long long)(peak >> 20));
+	sl_json_set_int(o, "max_memory_used_mb", (long long)peak_mb);
 	sl_json_print(stdout, o, false);
 }
 
 /* As Lambda's REPORT log line, and the error as its CLI shows it (X-Amz-Function-Error). */
-static void print_text(struct inv *v, const struct result *res, uint64_t peak)
+static void print_text(struct inv *v, const struct result *res, uint64_t peak_mb)
 {
 	fwrite(res->body, 1, res->len, stdout);
 	if (!res->len || ((const char *)res->body)[res->len - 1] != '\n')
@@ -382,7 +382,7 @@ static void print_text(struct inv *v, const struct result *res, uint64_t peak)
 	if (res->duration_ms >= 0)
 		fprintf(stderr, "\tDuration: %.2f ms", res->duration_ms);
 	fprintf(stderr, "\tMemory Size: %u MB\tMax Memory Used: %llu MB", v->o.memory_mb,
-		(unsigned long long)(peak >> 20));
+		(unsigned long long)peak_mb);
 	if (v->cold)
 		fprintf(stderr, "\tInit Duration: %.2f ms", (double)v->init_ns / 1e6);
 	fprintf(stderr, "\n");
@@ -391,13 +391,15 @@ static void print_text(struct inv *v, const struct result *res, uint64_t peak)
 static void report(struct inv *v, const struct result *res)
 {
 	struct sl_cgroup_stats st = {0};
+	uint64_t peak_mb;
 
 	if (v->sb)
 		sl_sandbox_stats(v->sb, &st);
+	peak_mb = (st.memory_peak_bytes + (1 << 20) - 1) >> 20; /* MB rounded up, as Lambda's */
 	if (v->o.json)
-		print_json(v, res, st.memory_peak_bytes);
+		print_json(v, res, peak_mb);
 	else
-		print_text(v, res, st.memory_peak_bytes);
+		print_text(v, res, peak_mb);
 	if (outcome_exit[res->outcome] > v->exit_code)
 		v->exit_code = outcome_exit[res->outcome];
 	v->done++;
@@ -433,6 +435,9 @@ static void start_sandbox(struct inv *v);
 
 static void teardown(struct inv *v)
 {
+	/* killed first: a runtime whose Runtime API goes away would say so on our stderr */
+	if (v->sb)
+		sl_sandbox_kill(v->sb);
 	sl_loop_cancel_timer(v->loop, &v->init_timer);
 	sl_loop_cancel_timer(v->loop, &v->deadline);
 	sl_loop_cancel_timer(v->loop, &v->rtapi_timer);
