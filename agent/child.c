@@ -3,6 +3,9 @@
  *   every CPU of the agent back (when the spawner runs on a subset and the CPU quota is
  *   larger than that subset, or one-shot: cloned on the spawner's CPU only; see sandbox.c;
  *   first, so that no later wake-up of ours waits on a CPU we were only lent)
+ *   -> the caller's real-time policy and I/O class, raised priority and personality flags
+ *      reset (before the v1 cgroups: a real-time task cannot join a cpu cgroup without a
+ *      real-time budget)
  *   -> join the v1 cgroups (hybrid) -> enter the pool's network, IPC and UTS namespaces
  *   -> tell the parent we are there; with a hook, wait for its release (it runs the hook
  *      meanwhile)
@@ -12,7 +15,10 @@
  *      the release only now -> loopback up (own netns only)
  *   -> one-shot: wait until the spawner's helper has detached the host root from the
  *      template we share (rootfs.h)
- *   -> stdio and closing every other inherited fd -> rlimits
+ *   -> what CMD would otherwise inherit from the caller: stdio and closing every other fd,
+ *      a new session (its own process group, no controlling terminal: nothing of the caller's
+ *      session is reachable by kill(0, ...) or the terminal's job control), rlimits reset to
+ *      fixed values, umask 022; the environment is CMD's alone (envp)
  *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
  *   -> seccomp (last: the steps above use syscalls the list refuses) -> exec the init
  *      (sandbox-init.c), which starts CMD.
@@ -28,12 +34,16 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/ioprio.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -133,6 +143,34 @@ static void enter_late_netns(const struct sl_child_plan *p)
 		wait_release(p);
 }
 
+/*
+ * The caller's scheduling and personality, which CMD must not get: a real-time policy (it
+ * would escape the CPU quota, which binds only normal tasks) or I/O class, a raised priority
+ * (negative nice; a lowered one is the caller's choice and stays), personality flags such as
+ * ADDR_NO_RANDOMIZE or READ_IMPLIES_EXEC.
+ */
+static int reset_scheduling(void)
+{
+	struct sched_param none = {0};
+	int policy = sched_getscheduler(0) & ~SCHED_RESET_ON_FORK;
+
+	if (policy != SCHED_OTHER && policy != SCHED_BATCH && policy != SCHED_IDLE &&
+	    sched_setscheduler(0, SCHED_OTHER, &none) < 0)
+		return sl_negerrno();
+	/* the raw syscall answers 20 - nice: no -1 to tell from an error */
+	if (syscall(SYS_getpriority, PRIO_PROCESS, 0) > 20 && setpriority(PRIO_PROCESS, 0, 0) < 0)
+		return sl_negerrno();
+	if (personality(PER_LINUX) < 0)
+		return sl_negerrno();
+	/* a real-time I/O class (ionice -c 1) back to the default, which follows the nice value */
+	long io = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
+	if (io >= 0 && IOPRIO_PRIO_CLASS(io) == IOPRIO_CLASS_RT &&
+	    syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+		    IOPRIO_PRIO_VALUE(IOPRIO_CLASS_NONE, 0)) < 0)
+		return sl_negerrno();
+	return 0;
+}
+
 _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 {
 	const char *step = "wait for release";
@@ -140,6 +178,9 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 
 	if (p->cpus && sched_setaffinity(0, sizeof(*p->cpus), p->cpus) < 0)
 		fail(p->sock, "cpu affinity", sl_negerrno());
+	r = reset_scheduling();
+	if (r < 0)
+		fail(p->sock, "reset scheduling", r);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	r = sl_cgroup_join_self(p->join_fds, p->n_join);
 	if (r < 0)
@@ -172,9 +213,12 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	r = arrange_fds(p, &step);
 	if (r < 0)
 		fail(p->sock, step, r);
+	if (setsid() < 0)
+		fail(REPORT_FD, "new session", sl_negerrno());
 	r = sl_creds_rlimits(&p->creds);
 	if (r < 0)
 		fail(REPORT_FD, "rlimits", r);
+	umask(022);
 	r = sl_creds_drop(&p->creds);
 	if (r < 0)
 		fail(REPORT_FD, "drop privileges", r);

@@ -69,6 +69,11 @@ static void run_usage(FILE *f)
 		"  SANDLOT_BPF_PINS=DIR (the agent's pin root, default " SL_BPF_PIN_ROOT "),\n"
 		"  SANDLOT_NET_POOL=CIDR (egress pool, default " SL_NETPOOL_DEFAULT ").\n",
 		SL_NETPOLICY_MAX_RULES);
+	fprintf(f,
+		"CMD gets run's stdin, stdout and stderr but no controlling terminal: it runs in\n"
+		"a session of its own (Ctrl-C reaches it through run; Ctrl-Z stops only run; a\n"
+		"CMD reading a terminal reads it even when run is in the background); TIOCSTI is\n"
+		"refused. Nothing else of the caller's: other fds, rlimits, umask, environment.\n");
 	fprintf(f, "Exit status: CMD's, 128+signal if killed, 127 CMD not found, 125 sandbox setup "
 		   "failed, 2 bad usage.\n");
 }
@@ -168,6 +173,20 @@ static int parse_one(struct run_opts *o, int c, char *arg)
 	return -EINVAL;
 }
 
+/* The sandbox's bounds on CMD (sandbox.h), checked here so that they are usage errors. */
+static int check_cmd(int n, char **cmd)
+{
+	if (!cmd[0][0])
+		return bad("%s", "CMD is an empty string");
+	if (n > SL_SANDBOX_ARGS_MAX)
+		return bad("CMD has %d arguments (at most %d)", n, SL_SANDBOX_ARGS_MAX);
+	for (int i = 0; i < n; i++)
+		if (strnlen(cmd[i], SL_SANDBOX_STRING_MAX) >= SL_SANDBOX_STRING_MAX)
+			return bad("CMD argument %d is too long (at most %d bytes)", i,
+				   SL_SANDBOX_STRING_MAX - 1);
+	return 0;
+}
+
 /* Returns 0, 1 for --help, or -EINVAL (message printed). */
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
@@ -200,6 +219,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind >= argc)
 		return bad("%s", "missing CMD (sandlot-agent run [OPTIONS] -- CMD [ARGS...])");
+	if (check_cmd(argc - optind, argv + optind) < 0)
+		return -EINVAL;
 	if (o->allow.n_rules && !o->egress)
 		return bad("--allow needs --net egress (with --net none there is only loopback)");
 	return 0;

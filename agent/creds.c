@@ -4,6 +4,7 @@
 #include <sandlot/util.h>
 
 #include <linux/capability.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -11,14 +12,57 @@
 
 #define CAP_PROBE_MAX 64 /* PR_CAPBSET_DROP fails with EINVAL past the kernel's last cap */
 
+#define INF RLIM_INFINITY
+
+/*
+ * want.max INF: as high as the hard limit we have (raising it needs CAP_SYS_RESOURCE, which
+ * the agent may lack); other values are capped by it too, except exact ones (NOFILE, CORE:
+ * the sandbox's configuration) which fail when the hard limit is lower. cur INF: = max.
+ */
+static int set_limit(int res, rlim_t cur, rlim_t max, bool exact)
+{
+	struct rlimit l;
+
+	if (getrlimit(res, &l) < 0)
+		return sl_negerrno();
+	if (!exact && (max == INF || max > l.rlim_max))
+		max = l.rlim_max;
+	l.rlim_max = max;
+	l.rlim_cur = cur == INF || cur > max ? max : cur;
+	return setrlimit(res, &l) < 0 ? sl_negerrno() : 0;
+}
+
 int sl_creds_rlimits(const struct sl_creds *c)
 {
-	struct rlimit core = {.rlim_cur = c->core_bytes, .rlim_max = c->core_bytes};
-	struct rlimit nofile = {.rlim_cur = c->nofile, .rlim_max = c->nofile};
+	/* unlimited where a cgroup, /tmp's size or --timeout bounds the resource already; a
+	 * fixed bound where the rlimit is the only one (queued signals, POSIX message queue
+	 * bytes and locked memory count per uid, which is the sandbox's own) */
+	const struct {
+		int res;
+		rlim_t cur, max;
+	} limits[] = {
+		{RLIMIT_CPU, INF, INF},
+		{RLIMIT_FSIZE, INF, INF},
+		{RLIMIT_DATA, INF, INF},
+		{RLIMIT_STACK, SL_CREDS_STACK, INF},
+		{RLIMIT_RSS, INF, INF},
+		{RLIMIT_NPROC, INF, INF}, /* the pids cgroup counts them */
+		{RLIMIT_MEMLOCK, SL_CREDS_MEMLOCK, SL_CREDS_MEMLOCK},
+		{RLIMIT_AS, INF, INF},
+		{RLIMIT_LOCKS, INF, INF},
+		{RLIMIT_SIGPENDING, SL_CREDS_SIGPENDING, SL_CREDS_SIGPENDING},
+		{RLIMIT_MSGQUEUE, SL_CREDS_MSGQUEUE, SL_CREDS_MSGQUEUE},
+		{RLIMIT_NICE, 0, 0},   /* no raising its priority */
+		{RLIMIT_RTPRIO, 0, 0}, /* no real-time scheduling */
+		{RLIMIT_RTTIME, INF, INF},
+	};
+	int r = set_limit(RLIMIT_NOFILE, c->nofile, c->nofile, true);
 
-	if (setrlimit(RLIMIT_CORE, &core) < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0)
-		return sl_negerrno();
-	return 0;
+	if (r >= 0)
+		r = set_limit(RLIMIT_CORE, c->core_bytes, c->core_bytes, true);
+	for (size_t i = 0; r >= 0 && i < sizeof(limits) / sizeof(limits[0]); i++)
+		r = set_limit(limits[i].res, limits[i].cur, limits[i].max, false);
+	return r;
 }
 
 int sl_creds_drop_bounding(void)

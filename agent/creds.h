@@ -15,7 +15,18 @@ struct sl_creds {
 	uint64_t core_bytes; /* RLIMIT_CORE, 0 */
 };
 
-/* Sets RLIMIT_CORE and RLIMIT_NOFILE. Returns 0 or -errno. */
+#define SL_CREDS_STACK	    (8ULL << 20) /* soft; the usual default */
+#define SL_CREDS_MEMLOCK    (8ULL << 20) /* the kernel's default since Linux 5.16 */
+#define SL_CREDS_SIGPENDING 4096	 /* signals queued to the sandbox's uid */
+#define SL_CREDS_MSGQUEUE   819200	 /* bytes; the kernel's default */
+
+/*
+ * Every rlimit, whatever the caller had: RLIMIT_NOFILE and RLIMIT_CORE from c (exactly);
+ * locked memory, queued signals and POSIX message queue bytes at SL_CREDS_*; no nice or
+ * real-time priority; the stack's soft limit SL_CREDS_STACK; the rest as high as the hard
+ * limits we have (cgroups, /tmp's size and the timeout bound them). Never raises a hard limit
+ * (that needs CAP_SYS_RESOURCE) but for NOFILE and CORE. Returns 0 or -errno.
+ */
 int sl_creds_rlimits(const struct sl_creds *c);
 
 /* Empties the calling thread's capability bounding set. Returns 0 or -errno. */

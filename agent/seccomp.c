@@ -8,9 +8,11 @@
 
 #include <errno.h>
 #include <linux/sched.h>
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -107,15 +109,12 @@ static const char *const allowed[] = {
 	"gettimeofday",
 	"getuid",
 	"getxattr",
-	"inotify_add_watch",
-	"inotify_init",
-	"inotify_init1",
-	"inotify_rm_watch",
 	"io_cancel",
 	"io_destroy",
 	"io_getevents",
 	"io_setup",
 	"io_submit",
+	"ioprio_get",
 	"ioctl",
 	"kill",
 	"lchown",
@@ -286,8 +285,8 @@ static const char *const allowed[] = {
 };
 
 /* Needed by the sandbox child's set-up only: allowed by the base filter, refused by the seal. */
-static const char *const setup_only[] = {"setns",	"unshare", "mount",  "move_mount",
-					 "sethostname", "capset",  "seccomp"};
+static const char *const setup_only[] = {"setns",	"unshare", "mount",   "move_mount",
+					 "sethostname", "capset",  "seccomp", "ioprio_set"};
 
 /* Namespace flags a clone(2) inside the sandbox may not ask for. */
 #define DENIED_CLONE_FLAGS                                                                         \
@@ -323,7 +322,9 @@ static int add_base_rules(scmp_filter_ctx ctx)
 	if (r < 0)
 		return r;
 	/* socket(): the Internet and local families with stream, datagram or seqpacket types
-	 * (no raw, no packet), and netlink (getifaddrs, if_nameindex) of any type */
+	 * (no raw, no packet), and netlink of any type but only NETLINK_ROUTE (getifaddrs,
+	 * if_nameindex, `ip`): the other protocols read host-wide state, e.g. every device
+	 * event of the host (NETLINK_KOBJECT_UEVENT) */
 	static const scmp_datum_t families[] = {AF_UNIX, AF_INET, AF_INET6};
 	static const scmp_datum_t types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
 	for (size_t f = 0; f < ARRAY_SIZE(families); f++) {
@@ -335,8 +336,8 @@ static int add_base_rules(scmp_filter_ctx ctx)
 				return r;
 		}
 	}
-	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
 	if (r < 0)
 		return r;
 	/* personality(): only the harmless queries and settings (as Docker allows) */
@@ -377,10 +378,24 @@ static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *ret)
 	return 0;
 }
 
+/*
+ * Terminal ioctls that reach past the sandbox when its stdio is a terminal: TIOCSTI pushes
+ * input into the terminal (the caller's shell would run it), TIOCLINUX selects, pastes and
+ * reads a VT console, TIOCSCTTY takes a terminal nobody controls as the sandbox's own (it
+ * has no pty of its own to use it for). In the seal, whose default is to allow: an
+ * allow-list cannot say "ioctl unless cmd is one of these" with a mask.
+ */
+static const scmp_datum_t refused_ioctls[] = {TIOCSTI, TIOCLINUX, TIOCSCTTY};
+
 static int add_seal_rules(scmp_filter_ctx ctx)
 {
 	int r = add_names(ctx, SCMP_ACT_ERRNO(EPERM), setup_only, ARRAY_SIZE(setup_only));
 
+	/* the kernel takes ioctl's cmd as an unsigned int: compare its low 32 bits only, or
+	 * TIOCSTI | 1 << 32 would pass */
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(refused_ioctls); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, refused_ioctls[i]));
 	/* glibc falls back to clone(2), whose flags the base filter checks */
 	return r < 0 ? r : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 }

@@ -8,18 +8,24 @@
  * (action cache), converts it to eBPF and JIT-compiles it, ~0.2 ms for the allow-list even as
  * a binary tree (0.6 ms as libseccomp's default linear chain), per load: the "base"
  * filter is the allow-list plus the few syscalls sandbox set-up needs (setns, unshare, mount,
- * move_mount, sethostname, capset, clone3); it is loaded ONCE, on the runtime's spawner thread,
- * and every sandbox child inherits it through clone3. The "seal" filter, loaded by each child
- * after set-up, is a few instructions that refuse exactly those set-up syscalls. Seccomp
- * applies every filter and the strictest answer wins, so base + seal = the allow-list.
+ * move_mount, sethostname, capset, ioprio_set, clone3); it is loaded ONCE, on the runtime's spawner
+ * thread, and every sandbox child inherits it through clone3. The "seal" filter, loaded by each
+ * child after set-up, is a few instructions that refuse exactly those set-up syscalls, and the
+ * terminal ioctls TIOCSTI, TIOCLINUX and TIOCSCTTY (by argument, which an allow-list cannot
+ * express).
+ * Seccomp applies every filter and the strictest answer wins, so base + seal = the allow-list.
  *
  * Policy: every syscall not on the list fails with EPERM (not SIGSYS: language runtimes probe
  * optional syscalls and degrade). clone3 fails with ENOSYS so libc falls back to clone(2),
  * whose flags are checked: no new namespaces. Explicitly refused (not on the list): mount,
  * umount2, pivot_root, unshare, setns, ptrace, bpf, perf_event_open, keyctl, add_key,
  * request_key, kexec_*, init_module/finit_module/delete_module, reboot, swapon/swapoff, acct,
- * userfaultfd, open_by_handle_at, name_to_handle_at, fsopen/fsmount/open_tree/move_mount, ...
- * Raw and packet sockets are refused by argument (and by the lack of CAP_NET_RAW).
+ * userfaultfd, open_by_handle_at, name_to_handle_at, fsopen/fsmount/open_tree/move_mount,
+ * io_uring_*, inotify_* and fanotify_* (a watch on the read-only binds shared with the host
+ * would report the host's own file activity), ...
+ * By argument: raw and packet sockets (and by the lack of CAP_NET_RAW), netlink protocols
+ * other than NETLINK_ROUTE, ioctl TIOCSTI, TIOCLINUX and TIOCSCTTY. docs/run.md lists the
+ * errno of each.
  */
 #include <linux/filter.h>
 

@@ -4,17 +4,26 @@
  */
 #include "testutil.h"
 
+#define SL_TEST_STRING_MAX 32768 /* SL_SANDBOX_STRING_MAX: one byte over the longest argument */
+#define SL_TEST_ARGS_MAX   4096	 /* SL_SANDBOX_ARGS_MAX */
+
 static void expect_usage_error(const char *const *args, const char *needle)
 {
-	const char *argv[32] = {sl_test_agent(), "run"};
+	size_t n = 2, count = 0;
 	char out[4096], err[4096];
-	size_t n = 2;
 	int status;
 
+	while (args[count])
+		count++;
+	const char **argv = calloc(count + 3, sizeof(*argv));
+	assert_non_null(argv);
+	argv[0] = sl_test_agent();
+	argv[1] = "run";
 	for (; *args; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
 	status = sl_test_run((char *const *)argv, out, sizeof(out), err, sizeof(err));
+	free(argv);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 2);
 	if (!strstr(err, needle))
@@ -93,6 +102,36 @@ static void missing_cmd(void **state)
 	expect_usage_error((const char *[]){"--memory", "64M", NULL}, "CMD");
 }
 
+/* CMD's bounds (sandbox.h) are usage errors, found before any sandbox is made. */
+static void empty_cmd(void **state)
+{
+	expect_usage_error((const char *[]){"--", "", NULL}, "empty");
+}
+
+static void cmd_argument_too_long(void **state)
+{
+	char *big = malloc(SL_TEST_STRING_MAX + 1);
+
+	assert_non_null(big);
+	memset(big, 'x', SL_TEST_STRING_MAX);
+	big[SL_TEST_STRING_MAX] = '\0';
+	expect_usage_error((const char *[]){"--", "/bin/echo", big, NULL}, "too long");
+	free(big);
+}
+
+static void too_many_cmd_arguments(void **state)
+{
+	const char **args = calloc(SL_TEST_ARGS_MAX + 3, sizeof(*args));
+
+	assert_non_null(args);
+	args[0] = "--";
+	args[1] = "/bin/true";
+	for (size_t i = 2; i < SL_TEST_ARGS_MAX + 2; i++)
+		args[i] = "x"; /* CMD and 4096 arguments */
+	expect_usage_error(args, "at most 4096");
+	free(args);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +147,9 @@ int main(void)
 		cmocka_unit_test(env_without_equals),
 		cmocka_unit_test(net_other_than_none),
 		cmocka_unit_test(missing_cmd),
+		cmocka_unit_test(empty_cmd),
+		cmocka_unit_test(cmd_argument_too_long),
+		cmocka_unit_test(too_many_cmd_arguments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
