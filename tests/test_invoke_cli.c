@@ -125,6 +125,24 @@ static void shell_example(void **state)
 	expect_in(err, "Memory Size: 256 MB");
 }
 
+/* --event - reads the event from stdin. */
+static void event_from_stdin(void **state)
+{
+	char *argv[] = {"/bin/sh",
+			"-c",
+			"echo '{\"msg\": \"piped\"}' | \"$0\" invoke --code \"$1\" --event -",
+			(char *)sl_test_agent(),
+			(char *)src("examples/python"),
+			NULL};
+	int st;
+
+	sl_test_require_root();
+	st = sl_test_run(argv, out, sizeof(out), err, sizeof(err));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	expect_in(out, "{\"MSG\":\"PIPED\"}");
+}
+
 static void c_example(void **state)
 {
 	char dir[600];
@@ -407,6 +425,7 @@ int main(void)
 		cmocka_unit_test(bad_usage),
 		cmocka_unit_test(python_example),
 		cmocka_unit_test(shell_example),
+		cmocka_unit_test(event_from_stdin),
 		cmocka_unit_test(c_example),
 		cmocka_unit_test(c_example_json_repeat),
 		cmocka_unit_test(python_zip_example),
