@@ -5,6 +5,7 @@
  * crypto and nanomsg libraries that the static `sandlot-agent` (probe, run) must not load.
  */
 #include "agent.h"
+#include "cmd.h"
 
 #include <sandlot/log.h>
 #include <sandlot/version.h>
@@ -41,5 +42,12 @@ int main(int argc, char **argv)
 		}
 	}
 	libbpf_set_print(libbpf_print);
+	/* `sandlot-agent [--log-level L] invoke ...` (agent/main.c) comes here too */
+	int i = 1;
+
+	while (i + 1 < argc && strcmp(argv[i], "--log-level") == 0)
+		i += 2;
+	if (i < argc && strcmp(argv[i], "invoke") == 0)
+		return sl_cmd_invoke(argc - i, argv + i);
 	return sl_agent_main(argc, argv);
 }

@@ -9,5 +9,16 @@ enum {
 	SL_EXIT_USAGE = 2, /* bad options or arguments */
 };
 
+/* Exit statuses of `invoke` (the worst outcome of its invocations). */
+enum {
+	SL_EXIT_INVOKE_FUNCTION_ERROR = 1, /* the function reported an error, or its runtime
+					      exited during an invocation */
+	SL_EXIT_INVOKE_TIMEOUT = 3,	   /* an invocation ran past --timeout */
+	SL_EXIT_INVOKE_INIT_ERROR = 4,	   /* the runtime failed before its first next */
+	SL_EXIT_INVOKE_SETUP = 125,	   /* the sandbox could not be set up */
+};
+
 int sl_cmd_probe(int argc, char **argv);
 int sl_cmd_run(int argc, char **argv);
+/* In sandlot-agentd (it needs the daemon's libraries): `sandlot-agent invoke` execs it. */
+int sl_cmd_invoke(int argc, char **argv);

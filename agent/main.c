@@ -22,6 +22,8 @@ static const struct {
 } cmds[] = {
 	{"probe", sl_cmd_probe, "inspect this host: kernel, BTF, bpffs, cgroups, BPF, namespaces"},
 	{"run", sl_cmd_run, "run one command in a fresh sandbox, then remove it"},
+	/* no fn: sandlot-agentd runs it (it needs HTTP and zip) */
+	{"invoke", NULL, "invoke a function locally: its bootstrap, the Runtime API, events"},
 };
 
 static void usage(FILE *f)
@@ -116,6 +118,8 @@ int main(int argc, char **argv)
 	}
 	if (i < argc && argv[i][0] != '-') {
 		for (size_t k = 0; k < ARRAY_SIZE(cmds); k++) {
+			if (strcmp(argv[i], cmds[k].name) == 0 && !cmds[k].fn)
+				return exec_daemon(argc, argv, false);
 			if (strcmp(argv[i], cmds[k].name) == 0) {
 				optind = 0; /* each command parses its own argv, argv[0] its name */
 				return cmds[k].fn(argc - i, argv + i);

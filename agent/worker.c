@@ -26,9 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#define RUNTIME_API_PORT      9001
-#define CPU_MILLIS_PER_MB_NUM 1000 /* Lambda: 1769 MB = one vCPU */
-#define CPU_MB_PER_VCPU	      1769
+#define RUNTIME_API_PORT 9001
 
 /* ---- bookkeeping ---- */
 
@@ -232,6 +230,9 @@ static void on_ready(struct sl_rtapi *srv, void *data)
 	uint64_t corr = s->create_reply ? s->create_corr : 0;
 
 	sl_loop_cancel_timer(a->loop, &s->init_timer);
+	/* the init phase's CPU budget ends here: the function's own quota from now on */
+	if (s->sb && sl_sandbox_set_cpu(s->sb, sl_lambda_cpu_millis(s->memory_mb)) < 0)
+		sl_warn("sandbox %s: cannot set its CPU quota", s->id);
 	if (s->sb && sl_sandbox_stats(s->sb, &st) == 0) /* the peak of the init phase */
 		s->memory_peak = st.memory_peak_bytes;
 	s->ready = true;
@@ -519,7 +520,7 @@ static int spawn(struct asb *s)
 	struct sl_sandbox_config cfg = {
 		.argv = argv,
 		.memory_bytes = (uint64_t)s->memory_mb << 20,
-		.cpu_millis = MAX(s->memory_mb * CPU_MILLIS_PER_MB_NUM / CPU_MB_PER_VCPU, 50u),
+		.cpu_millis = sl_lambda_init_cpu_millis(s->memory_mb, a->cfg.init_cpu_millis),
 		.code_dir = sl_codecache_entry_path(s->code),
 		.stdio = {SL_STDIO_NULL, SL_STDIO_PIPE, SL_STDIO_PIPE},
 		.hook = spawn_hook,
