@@ -31,6 +31,7 @@
 #define SL_AGENT_OUTQ_BYTES	 (64ULL << 20)
 
 struct agent;
+struct agent_metrics;
 struct code_fetch;
 struct pending_event;
 
@@ -71,6 +72,7 @@ struct asb {
 	uint64_t invocations;
 	uint64_t hb_cpu_usec; /* CPU time at the last heartbeat */
 	uint64_t memory_peak; /* high-water mark, refreshed by heartbeats and idle transitions */
+	uint64_t busy_ns, busy_since_mono; /* time busy before, and since (0: not busy now) */
 	struct sl_timer *init_timer;
 	struct sl_timer *destroy_timer; /* destruction deferred out of a callback */
 	struct sl_timer *rtapi_timer;	/* the Runtime API server's own time-outs */
@@ -143,6 +145,7 @@ struct agent {
 	struct agent_stats stats;
 	uint64_t last_cpu_mono; /* the last heartbeat, for its CPU rate */
 	struct localapi *http;
+	struct agent_metrics *metrics; /* owned by localapi.c; NULL without it */
 };
 
 /* daemon.c */
