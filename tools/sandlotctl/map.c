@@ -89,10 +89,11 @@ static json_t *dec_cgslot(const struct mapctx *m, const void *k, const void *v)
 static json_t *dec_sandbox(const struct mapctx *m, const void *k, const void *v)
 {
 	const struct sl_bpf_sandbox *x = v;
-	json_t *rules = json_array();
+	json_t *rules;
 
 	if (!x->cgid)
 		return NULL;
+	rules = json_array();
 	for (uint32_t i = 0; i < x->n_rules && i < SL_BPF_MAX_RULES; i++)
 		json_array_append_new(rules, pin_rule_json(&x->rules[i]));
 	return json_pack("{s:i, s:I, s:s, s:I, s:I, s:b, s:i, s:o}", "slot", *(const uint32_t *)k,

@@ -253,6 +253,15 @@ static int do_kill(int argc, char **argv)
 		return fail("no sandbox with id '%s'", id);
 	snprintf(path, sizeof(path), "/v1/sandboxes/%s/kill", id);
 	r = agent_post(path, &body);
+	if (r == -ENOENT || r == -EACCES) { /* no token: is there an agent at all? */
+		json_t *h = NULL;
+		int hr = agent_get("/healthz", &h);
+
+		if (hr > 0)
+			json_decref(h);
+		else if (hr == -ECONNREFUSED || hr == -ETIMEDOUT)
+			r = hr;
+	}
 	if (r == -ECONNREFUSED || r == -ETIMEDOUT)
 		return fail("the agent at %s is not answering: kill needs it", ctl.agent);
 	if (r == -ENOENT || r == -EACCES)
