@@ -73,6 +73,7 @@ struct asb {
 	uint64_t hb_cpu_usec; /* CPU time at the last heartbeat */
 	uint64_t memory_peak; /* high-water mark, refreshed by heartbeats and idle transitions */
 	uint64_t busy_ns, busy_since_mono; /* time busy before, and since (0: not busy now) */
+	uint64_t ws_bytes, ws_read_wall;   /* memory working set, when read (metrics-agent.c) */
 	struct sl_timer *init_timer;
 	struct sl_timer *destroy_timer; /* destruction deferred out of a callback */
 	struct sl_timer *rtapi_timer;	/* the Runtime API server's own time-outs */

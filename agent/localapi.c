@@ -291,7 +291,7 @@ int localapi_open(struct agent *a, struct localapi **ret)
 	r = parse_addr(a->cfg.http, &ss);
 	if (r < 0)
 		goto fail;
-	r = agent_metrics_new(&a->metrics);
+	r = agent_metrics_new(&a->metrics, a->cfg.bpf_pin_root);
 	if (r < 0)
 		goto fail;
 	if (write_token(h) < 0)

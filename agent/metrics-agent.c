@@ -1,6 +1,6 @@
 /*
- * The agent's metrics: per sandbox (labels function, version, sandbox), rebuilt from the live
- * sandboxes at every scrape so that a destroyed sandbox's series are gone with it; per agent,
+ * The agent's metrics: per sandbox (labels function, version, sandbox), set from the live
+ * sandboxes at every scrape and removed when a sandbox is destroyed; per agent,
  * counters mirrored from struct agent_stats, histograms and counters fed by the hooks.
  */
 #include "metrics-agent.h"
@@ -13,6 +13,7 @@
 #include <sandlot/util.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -92,8 +93,13 @@ struct agent_metrics {
 	struct sl_metric_family *cold, *created, *destroyed, *bpf_events, *bpf_lost, *bpf_loaded;
 	struct sl_metric_family *prog_ns, *prog_cnt, *mem_reserved, *mem_capacity, *registered;
 	struct sl_metric_family *draining;
-	struct sl_metric_family *proc[SL_METRICS_PROCESS_FAMILIES];
+	struct sl_metrics_proc proc;
 	char mem_v1_dir[SL_CGROUP_PATH_MAX + 16];
+	/* the pinned counter maps, read in one batch per scrape (-1: use the loader's calls) */
+	int fd_counters, fd_net;
+	unsigned nr_cpus;
+	struct sl_bpf_counters *counters; /* SL_BPF_MAX_SANDBOXES * nr_cpus, this scrape's */
+	bool have_counters;
 };
 
 static const char *const sbx_labels[] = {"function", "version", "sandbox"};
@@ -212,19 +218,91 @@ static void find_memory_v1(struct agent_metrics *m)
 	free(h);
 }
 
-int agent_metrics_new(struct agent_metrics **ret)
+/* The pinned sl_counters and sl_net, opened once (the loader's fds are its own). */
+static void open_counter_maps(struct agent_metrics *m, const char *pin_root)
+{
+	char path[sizeof(((struct sl_agent_config *)0)->bpf_pin_root) + 16];
+	int n = libbpf_num_possible_cpus();
+
+	m->fd_counters = m->fd_net = -1;
+	if (n <= 0)
+		return;
+	m->nr_cpus = (unsigned)n;
+	m->counters = calloc((size_t)SL_BPF_MAX_SANDBOXES * m->nr_cpus, sizeof(*m->counters));
+	snprintf(path, sizeof(path), "%s/sl_counters", pin_root);
+	m->fd_counters = m->counters ? bpf_obj_get(path) : -1;
+	snprintf(path, sizeof(path), "%s/sl_net", pin_root);
+	m->fd_net = m->fd_counters >= 0 ? bpf_obj_get(path) : -1;
+	if (m->fd_net < 0 && m->fd_counters >= 0) {
+		close(m->fd_counters);
+		m->fd_counters = -1;
+	}
+}
+
+/* Every slot's counters in one call (per slot when the kernel has no batch lookups). */
+static bool read_counters(struct agent_metrics *m)
+{
+	__u32 out = 0, count = SL_BPF_MAX_SANDBOXES;
+	size_t stride = m->nr_cpus;
+
+	if (m->fd_counters < 0)
+		return false;
+	if (bpf_map_lookup_batch(m->fd_counters, NULL, &out, NULL, m->counters, &count, NULL) ==
+		    0 ||
+	    (errno == ENOENT && count == SL_BPF_MAX_SANDBOXES))
+		return true;
+	for (__u32 i = 0; i < SL_BPF_MAX_SANDBOXES; i++)
+		if (bpf_map_lookup_elem(m->fd_counters, &i, m->counters + i * stride) < 0)
+			return false;
+	return true;
+}
+
+/* s's counters from this scrape's batch and its sl_net entry. */
+static int batch_counters(struct agent *a, struct agent_metrics *m, struct asb *s,
+			  struct sl_bpf_stats *st)
+{
+	struct sl_bpf_net net[SL_BPF_MAX_CPUS];
+	const struct sl_bpf_counters *c;
+	uint32_t slot;
+
+	if (s->bpf_slot1)
+		slot = s->bpf_slot1 - 1;
+	else if (sl_bpf_sandbox_slot(a->bpf, s->cgid, &slot) < 0)
+		return -ENOENT;
+	if (slot >= SL_BPF_MAX_SANDBOXES || m->nr_cpus > SL_BPF_MAX_CPUS)
+		return -ERANGE;
+	c = m->counters + (size_t)slot * m->nr_cpus;
+	*st = (struct sl_bpf_stats){0};
+	for (unsigned i = 0; i < m->nr_cpus; i++) {
+		st->cpu_ns += c[i].cpu_ns;
+		st->dropped_packets += c[i].dropped_packets;
+		st->denied_connects += c[i].denied_connects;
+	}
+	if (bpf_map_lookup_elem(m->fd_net, &s->cgid, net) == 0)
+		for (unsigned i = 0; i < m->nr_cpus; i++) {
+			st->rx_bytes += net[i].rx_bytes;
+			st->rx_packets += net[i].rx_packets;
+			st->tx_bytes += net[i].tx_bytes;
+			st->tx_packets += net[i].tx_packets;
+		}
+	return 0;
+}
+
+int agent_metrics_new(struct agent_metrics **ret, const char *pin_root)
 {
 	struct agent_metrics *m = calloc(1, sizeof(*m));
 	int r;
 
 	if (!m)
 		return -ENOMEM;
+	m->fd_counters = m->fd_net = -1;
 	r = sl_metrics_new(&m->reg);
 	if (r == 0)
 		r = register_sandbox_families(m);
 	if (r == 0)
 		r = register_agent_families(m);
 	find_memory_v1(m);
+	open_counter_maps(m, pin_root);
 	if (r < 0) {
 		agent_metrics_free(&m);
 		return r;
@@ -237,6 +315,11 @@ void agent_metrics_free(struct agent_metrics **mp)
 {
 	if (!*mp)
 		return;
+	if ((*mp)->fd_counters >= 0)
+		close((*mp)->fd_counters);
+	if ((*mp)->fd_net >= 0)
+		close((*mp)->fd_net);
+	free((*mp)->counters);
 	sl_metrics_free(&(*mp)->reg);
 	free(*mp);
 	*mp = NULL;
@@ -274,8 +357,13 @@ void agent_metrics_transition(struct asb *s, uint8_t state, uint8_t reason)
 		return;
 	if (s->state == SL_SANDBOX_CREATED && s->ready && state != SL_SANDBOX_DESTROYED)
 		sl_metric_family_observe(m->init_hist, (double)s->init_ns / 1e9);
-	if (state == SL_SANDBOX_DESTROYED)
+	if (state == SL_SANDBOX_DESTROYED) {
+		const char *labels[] = {s->function, s->version, s->id};
+
 		count_by(m->destroyed, sl_proto_reason_name(reason), 1, false);
+		for (size_t i = 0; i < SBX_N; i++) /* its series go with it */
+			sl_metric_remove(m->sbx[i], labels);
+	}
 }
 
 /* ---- scrape ---- */
@@ -318,7 +406,9 @@ static int working_set(struct agent_metrics *m, struct asb *s, uint64_t *ret)
 	char path[sizeof(m->mem_v1_dir) + 80];
 	int fd, r;
 
-	if (read_num(sl_sandbox_cgroup_fd(s->sb), "memory.current", NULL, &cur) == 0) {
+	/* hybrid hosts (a v1 memory hierarchy) keep memory there */
+	if (!m->mem_v1_dir[0] &&
+	    read_num(sl_sandbox_cgroup_fd(s->sb), "memory.current", NULL, &cur) == 0) {
 		read_num(sl_sandbox_cgroup_fd(s->sb), "memory.stat", "\ninactive_file ", &inactive);
 	} else {
 		if (!m->mem_v1_dir[0])
@@ -358,7 +448,8 @@ static void sandbox_info(struct agent_metrics *m, struct asb *s, const char *con
 		sl_metric_set(ser, 1);
 }
 
-static void collect_sandbox(struct agent *a, struct agent_metrics *m, struct asb *s, uint64_t now)
+static void collect_sandbox(struct agent *a, struct agent_metrics *m, struct asb *s, uint64_t now,
+			    uint64_t wall)
 {
 	const char *labels[] = {s->function, s->version, s->id};
 	struct sl_bpf_stats st = {0};
@@ -368,7 +459,9 @@ static void collect_sandbox(struct agent *a, struct agent_metrics *m, struct asb
 	sandbox_info(m, s, labels);
 	if (s->state == SL_SANDBOX_BUSY && s->busy_since_mono)
 		busy += now - s->busy_since_mono;
-	if (s->bpf && a->bpf && sl_bpf_sandbox_counters(a->bpf, s->cgid, &st) == 0) {
+	if (s->bpf && a->bpf &&
+	    ((m->have_counters && batch_counters(a, m, s, &st) == 0) ||
+	     sl_bpf_sandbox_counters(a->bpf, s->cgid, &st) == 0)) {
 		sbx_set(m, SBX_CPU, labels, (double)st.cpu_ns / 1e9);
 		sbx_set(m, SBX_RX_BYTES, labels, (double)st.rx_bytes);
 		sbx_set(m, SBX_TX_BYTES, labels, (double)st.tx_bytes);
@@ -379,8 +472,18 @@ static void collect_sandbox(struct agent *a, struct agent_metrics *m, struct asb
 	} else if (s->sb && sl_sandbox_stats(s->sb, &cg) == 0) {
 		sbx_set(m, SBX_CPU, labels, (double)cg.cpu_usec / 1e6);
 	}
-	if (s->sb && working_set(m, s, &ws) == 0)
-		sbx_set(m, SBX_MEMORY, labels, (double)ws);
+	/* memory moves only while the sandbox runs: re-read it when it was busy since the last
+	 * read (or is now), else once a minute (reclaim); idle warm sandboxes cost no syscall */
+	if (s->sb &&
+	    (s->state == SL_SANDBOX_BUSY || !s->ws_read_wall ||
+	     s->last_active_wall >= s->ws_read_wall ||
+	     wall - s->ws_read_wall > 60 * SL_NSEC_PER_SEC) &&
+	    working_set(m, s, &ws) == 0) {
+		s->ws_bytes = ws;
+		s->ws_read_wall = wall;
+	}
+	if (s->ws_read_wall)
+		sbx_set(m, SBX_MEMORY, labels, (double)s->ws_bytes);
 	sbx_set(m, SBX_BUSY, labels, (double)busy / 1e9);
 	sbx_set(m, SBX_LAST_ACTIVE, labels, (double)s->last_active_wall / 1e9);
 	sbx_set(m, SBX_START, labels, (double)s->created_wall / 1e9);
@@ -434,19 +537,21 @@ static void collect_agent(struct agent *a, struct agent_metrics *m)
 int agent_metrics_render(struct agent *a, char **ret, size_t *ret_len)
 {
 	struct agent_metrics *m = a->metrics;
-	uint64_t now = sl_now_ns();
+	uint64_t now = sl_now_ns(), wall = sl_wall_ns();
 	int r;
 
 	if (!m)
 		return -ENODATA;
-	for (size_t i = 0; i < SBX_N; i++)
-		sl_metric_clear(m->sbx[i]);
+	/* the value series live as long as their sandbox (removed at its destruction); the
+	 * _info series, whose labels change once it runs, are made afresh */
 	sl_metric_clear(m->info);
+	/* one batch of all 4096 slots pays off past a few dozen sandboxes (a lookup each) */
+	m->have_counters = a->bpf && a->n_sandboxes > 64 && read_counters(m);
 	for (struct asb *s = a->sandboxes; s; s = s->next)
 		if (!s->dying)
-			collect_sandbox(a, m, s, now);
+			collect_sandbox(a, m, s, now, wall);
 	collect_agent(a, m);
-	r = sl_metrics_process(m->reg, "agent", SANDLOT_VERSION, m->proc);
+	r = sl_metrics_process(m->reg, "agent", SANDLOT_VERSION, &m->proc);
 	if (r < 0)
 		return r;
 	return sl_metrics_write(m->reg, ret, ret_len);

@@ -13,7 +13,8 @@ struct agent;
 struct asb;
 struct agent_metrics;
 
-int agent_metrics_new(struct agent_metrics **ret);
+/* pin_root: the agent's pinned BPF state (its counter maps are read in batches). */
+int agent_metrics_new(struct agent_metrics **ret, const char *pin_root);
 void agent_metrics_free(struct agent_metrics **m);
 
 /* An invocation answered (any status), after duration_ns from its start. */

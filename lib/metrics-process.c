@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 struct proc_self {
@@ -45,21 +46,30 @@ static int read_stat(struct proc_self *p)
 	return 0;
 }
 
-static int read_fds(struct proc_self *p)
+static int read_fds(struct proc_self *p, struct sl_metrics_proc *st)
 {
-	DIR *d = opendir("/proc/self/fd");
+	struct timespec ts;
 	struct rlimit rl;
 	struct dirent *e;
 	double n = 0;
+	DIR *d;
 
+	p->max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (double)rl.rlim_cur : 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (st->fds > SL_METRICS_FDS_CHEAP &&
+	    (uint64_t)ts.tv_sec < st->fds_at_s + SL_METRICS_FDS_TTL_S) {
+		p->fds = st->fds;
+		return 0;
+	}
+	d = opendir("/proc/self/fd");
 	if (!d)
 		return -errno;
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
-	p->fds = n - 1; /* the directory's own fd */
-	p->max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (double)rl.rlim_cur : 0;
+	p->fds = st->fds = n - 1; /* the directory's own fd */
+	st->fds_at_s = (uint64_t)ts.tv_sec;
 	return 0;
 }
 
@@ -99,8 +109,9 @@ static int build_info(struct sl_metrics *m, const char *component, const char *v
 }
 
 int sl_metrics_process(struct sl_metrics *m, const char *component, const char *version,
-		       struct sl_metric_family *ret[static SL_METRICS_PROCESS_FAMILIES])
+		       struct sl_metrics_proc *st)
 {
+	struct sl_metric_family **ret = st->fams;
 	struct proc_self p = {0};
 	int r;
 
@@ -117,7 +128,7 @@ int sl_metrics_process(struct sl_metrics *m, const char *component, const char *
 	}
 	r = read_stat(&p);
 	if (r == 0)
-		r = read_fds(&p);
+		r = read_fds(&p, st);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(proc_defs); i++)

@@ -468,13 +468,64 @@ int sl_metric_family_observe(struct sl_metric_family *f, double v)
 
 /* ---- text format 0.0.4 ---- */
 
-/* The shortest of %.15g / %.17g that reads back as v; +Inf, -Inf, NaN as the format spells them. */
+/* The output: a growing buffer (a scrape of 1,000 sandboxes is ~1.3 MB, ~13,000 lines). */
+struct out {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->oom)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 4096;
+		char *p;
+
+		while (cap < o->len + n + 1)
+			cap *= 2;
+		p = realloc(o->p, cap);
+		if (!p) {
+			o->oom = true;
+			return;
+		}
+		o->p = p;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+}
+
+static void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/*
+ * Integers (most counters) exactly as integers; other values in the shortest of %.15g / %.17g
+ * that reads back as v; +Inf, -Inf, NaN as the format spells them.
+ */
 static const char *fmt_double(char buf[static 40], double v)
 {
 	if (isnan(v))
 		return "NaN";
 	if (isinf(v))
 		return v > 0 ? "+Inf" : "-Inf";
+	if (v == floor(v) && fabs(v) < 9007199254740992.0) { /* 2^53: every integer exact */
+		uint64_t u = (uint64_t)fabs(v);
+		char *p = buf + 39;
+
+		*p = '\0';
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (v < 0)
+			*--p = '-';
+		return p;
+	}
 	snprintf(buf, 40, "%.15g", v);
 	if (strtod(buf, NULL) != v)
 		snprintf(buf, 40, "%.17g", v);
@@ -482,45 +533,53 @@ static const char *fmt_double(char buf[static 40], double v)
 }
 
 /* HELP escapes \ and newline; label values also ". */
-static void put_escaped(FILE *o, const char *s, bool quote)
+static void put_escaped(struct out *o, const char *s, bool quote)
 {
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\\\", o);
-		else if (*s == '\n')
-			fputs("\\n", o);
-		else if (quote && *s == '"')
-			fputs("\\\"", o);
-		else
-			fputc(*s, o);
+	const char *special = quote ? "\\\n\"" : "\\\n";
+
+	for (size_t n; *s; s += n) {
+		n = strcspn(s, special);
+		put(o, s, n);
+		if (!s[n])
+			break;
+		puts_(o, s[n] == '\\' ? "\\\\" : s[n] == '\n' ? "\\n" : "\\\"");
+		n++;
 	}
 }
 
 /* name{labels[,le="..."]} value */
-static void put_sample(FILE *o, const struct sl_metric_series *s, const char *suffix,
+static void put_sample(struct out *o, const struct sl_metric_series *s, const char *suffix,
 		       const char *le, double v)
 {
 	const struct sl_metric_family *f = s->f;
 	const char *p = s->key;
 	char num[40];
 
-	fputs(f->name, o);
-	fputs(suffix, o);
+	puts_(o, f->name);
+	puts_(o, suffix);
 	if (f->n_labels || le) {
-		fputc('{', o);
+		put(o, "{", 1);
 		for (size_t i = 0; i < f->n_labels; i++, p += strlen(p) + 1) {
-			fprintf(o, "%s%s=\"", i ? "," : "", f->labels[i]);
+			if (i)
+				put(o, ",", 1);
+			puts_(o, f->labels[i]);
+			put(o, "=\"", 2);
 			put_escaped(o, p, true);
-			fputc('"', o);
+			put(o, "\"", 1);
 		}
-		if (le)
-			fprintf(o, "%sle=\"%s\"", f->n_labels ? "," : "", le);
-		fputc('}', o);
+		if (le) {
+			puts_(o, f->n_labels ? ",le=\"" : "le=\"");
+			puts_(o, le);
+			put(o, "\"", 1);
+		}
+		put(o, "}", 1);
 	}
-	fprintf(o, " %s\n", fmt_double(num, v));
+	put(o, " ", 1);
+	puts_(o, fmt_double(num, v));
+	put(o, "\n", 1);
 }
 
-static void put_histogram(FILE *o, const struct sl_metric_series *s)
+static void put_histogram(struct out *o, const struct sl_metric_series *s)
 {
 	const struct sl_metric_family *f = s->f;
 	uint64_t cum = 0;
@@ -542,32 +601,33 @@ static const char *type_name(enum sl_metric_type t)
 
 int sl_metrics_write(const struct sl_metrics *m, char **ret, size_t *ret_len)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *o = open_memstream(&buf, &len);
-	bool bad;
+	struct out o = {0};
 
-	if (!o)
-		return -ENOMEM;
+	put(&o, "", 0); /* an empty exposition is "", not NULL */
 	for (const struct sl_metric_family *f = m->head; f; f = f->next) {
 		if (!f->head)
 			continue;
-		fprintf(o, "# HELP %s ", f->name);
-		put_escaped(o, f->help, false);
-		fprintf(o, "\n# TYPE %s %s\n", f->name, type_name(f->type));
+		puts_(&o, "# HELP ");
+		puts_(&o, f->name);
+		put(&o, " ", 1);
+		put_escaped(&o, f->help, false);
+		puts_(&o, "\n# TYPE ");
+		puts_(&o, f->name);
+		put(&o, " ", 1);
+		puts_(&o, type_name(f->type));
+		put(&o, "\n", 1);
 		for (const struct sl_metric_series *s = f->head; s; s = s->next)
 			if (f->type == SL_METRIC_HISTOGRAM)
-				put_histogram(o, s);
+				put_histogram(&o, s);
 			else
-				put_sample(o, s, "", NULL, s->value);
+				put_sample(&o, s, "", NULL, s->value);
 	}
-	bad = ferror(o);
-	if (fclose(o) != 0 || bad) {
-		free(buf);
+	if (o.oom) {
+		free(o.p);
 		return -ENOMEM;
 	}
-	*ret = buf;
+	*ret = o.p;
 	if (ret_len)
-		*ret_len = len;
+		*ret_len = o.len;
 	return 0;
 }

@@ -282,12 +282,12 @@ static void bad_input_refused(void **state)
 /* Process metrics and build info: present, plausible, registered once. */
 static void process_metrics(void **state)
 {
-	struct sl_metric_family *fams[SL_METRICS_PROCESS_FAMILIES] = {0};
+	struct sl_metrics_proc fams = {0};
 	struct sl_metrics *m;
 
 	assert_int_equal(sl_metrics_new(&m), 0);
-	assert_int_equal(sl_metrics_process(m, "test", "1.2.3", fams), 0);
-	assert_int_equal(sl_metrics_process(m, "test", "1.2.3", fams), 0);
+	assert_int_equal(sl_metrics_process(m, "test", "1.2.3", &fams), 0);
+	assert_int_equal(sl_metrics_process(m, "test", "1.2.3", &fams), 0);
 	char *out = written(m);
 	assert_int_equal(lines_starting(out, "# TYPE process_cpu_seconds_total counter"), 1);
 	assert_int_equal(lines_starting(out, "process_resident_memory_bytes "), 1);

@@ -103,9 +103,18 @@ int sl_metrics_write(const struct sl_metrics *m, char **ret, size_t *ret_len);
  * Process metrics as the Prometheus client libraries name them (process_cpu_seconds_total,
  * process_start_time_seconds, process_virtual_memory_bytes, process_resident_memory_bytes,
  * process_open_fds, process_max_fds), read from /proc/self at each call, and
- * sandlot_build_info{component, version} 1. fams: the caller's array, zeroed before the first
- * call, which registers the families in m. 0 or -errno.
+ * sandlot_build_info{component, version} 1. st: the caller's, zeroed before the first call,
+ * which registers the families in m. Listing /proc/self/fd costs ~1.5 us per fd: past
+ * SL_METRICS_FDS_CHEAP fds the count is refreshed at most every SL_METRICS_FDS_TTL_S seconds.
+ * 0 or -errno.
  */
 #define SL_METRICS_PROCESS_FAMILIES 6
+#define SL_METRICS_FDS_CHEAP	    1000
+#define SL_METRICS_FDS_TTL_S	    60
+struct sl_metrics_proc {
+	struct sl_metric_family *fams[SL_METRICS_PROCESS_FAMILIES];
+	double fds;	   /* the last count */
+	uint64_t fds_at_s; /* when it was taken (CLOCK_MONOTONIC seconds) */
+};
 int sl_metrics_process(struct sl_metrics *m, const char *component, const char *version,
-		       struct sl_metric_family *fams[static SL_METRICS_PROCESS_FAMILIES]);
+		       struct sl_metrics_proc *st);
