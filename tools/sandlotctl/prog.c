@@ -2,8 +2,9 @@
  * sandlotctl prog show [--stats [duration SECONDS]]: sandlot's BPF programs (pinned under
  * <pin root>/prog/, and the sched_switch program behind its pinned link) with their kernel
  * statistics. --stats turns statistics on for the command's duration through a BPF_ENABLE_STATS
- * fd (kernel.bpf_stats_enabled reads 1 while it is open; closing it, or the process dying,
- * restores what was there) and reports what the programs did meanwhile.
+ * fd: it holds the same switch kernel.bpf_stats_enabled flips, without writing the sysctl, and
+ * closing it (also by dying) puts the switch back as it was; then it reports what the programs
+ * did meanwhile.
  */
 #include "main.h"
 
