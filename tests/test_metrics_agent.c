@@ -285,6 +285,8 @@ static double prom_query(struct prom *pr, const char *query)
 	return v;
 }
 
+/* usage_usec of dir's cpu.stat, 0 when unreadable (asserted by the caller, once Prometheus is
+ * stopped). */
 static uint64_t cgroup_cpu_usec(const char *dir)
 {
 	char path[600], line[256];
@@ -293,11 +295,11 @@ static uint64_t cgroup_cpu_usec(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/cpu.stat", dir);
 	fp = fopen(path, "re");
-	assert_non_null(fp);
+	if (!fp)
+		return 0;
 	while (fgets(line, sizeof(line), fp) && sscanf(line, "usage_usec %llu", &v) != 1)
 		;
 	fclose(fp);
-	assert_true(v > 0);
 	return v;
 }
 
@@ -327,6 +329,7 @@ static void prometheus_scrapes_sandbox_cpu_seconds(void **state)
 	/* the sandbox is idle (frozen, even) by now: its CPU time no longer moves */
 	cg_usec = cgroup_cpu_usec(cgdir);
 	prom_stop(&pr);
+	assert_true(cg_usec > 0);
 	if (isnan(v))
 		fail_msg("Prometheus returned no sample of the sandbox's CPU seconds in 30 s");
 	cg = (double)cg_usec / 1e6;

@@ -367,6 +367,21 @@ static void kill_and_bad_input(void **state)
 	rmdir(other);
 }
 
+/* kill_and_bad_input's pin root of another schema goes even when the test failed. */
+static int teardown_other_schema(void **state)
+{
+	struct fx *f = *state;
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/fs/bpf/sandlot-test-ctl-%d/sl_meta", getpid());
+	unlink(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+	if (f && f->p) /* the test points it elsewhere for a while */
+		snprintf(f->p->pin_root, sizeof(f->p->pin_root), PEER_PIN_ROOT, (int)getpid());
+	return fx_teardown(state);
+}
+
 /* tmux: runs cmd in a detached 160x40 session; returns once it shows `want` (or fails). */
 static void tmux_wait_for(const char *sess, const char *want, char *screen, size_t len)
 {
@@ -485,7 +500,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(sandbox_commands, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(prog_map_policy_commands, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(kill_and_bad_input, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(kill_and_bad_input, fx_setup,
+						teardown_other_schema),
 		cmocka_unit_test_setup_teardown(top_in_a_terminal, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(help_and_version, fx_setup, fx_teardown),
 	};
