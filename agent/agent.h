@@ -7,7 +7,8 @@
  *   worker.c     sandboxes of functions: create, cold start, freeze/thaw, reap, destroy
  *   invoke.c     invocations: pick a sandbox, hand the event over, answer with the result
  *   codefetch.c  code packages fetched from the control node in chunks into the code cache
- *   localapi.c   the local HTTP API (/healthz, JSON listings for sandlotctl)
+ *   localapi.c   the local HTTP API (/healthz, JSON listings for sandlotctl, /metrics, kill)
+ *   metrics-agent.c  the Prometheus metrics /metrics serves
  *
  * Everything runs on one thread, in one event loop (loop.h): no locks anywhere.
  */
