@@ -10,6 +10,7 @@
  * threshold, then it is reported idle and frozen. Without BPF (degraded) it is frozen at once.
  */
 #include "agent.h"
+#include "metrics-agent.h"
 #include "lambda-env.h"
 #include "shellpool.h"
 
@@ -78,6 +79,7 @@ void worker_counts(struct agent *a, uint32_t *created, uint32_t *busy, uint32_t 
 /* Records and reports a transition (corr: the command it answers, or 0). */
 void worker_transition(struct asb *s, uint8_t state, uint8_t reason, uint64_t corr)
 {
+	agent_metrics_transition(s, state, reason);
 	s->state = state;
 	s->reason = reason;
 	if (state == SL_SANDBOX_BUSY)
