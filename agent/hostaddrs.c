@@ -121,7 +121,7 @@ static int apply(struct sl_hostaddrs *h, const void *buf, size_t n, bool *remove
 
 int sl_hostaddrs_process(struct sl_hostaddrs *h)
 {
-	static __thread char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO))); /* NLMSG_GOODSIZE at most */
 	bool removed = false;
 	int total = 0, r;
 
