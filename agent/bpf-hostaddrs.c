@@ -10,18 +10,44 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
 
-int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a)
+static int put(struct sl_bpf *b, const struct sl_bpf_addr *a, uint32_t kind)
 {
-	struct sl_bpf_addr_owner o = {.kind = SL_BPF_ADDR_HOST};
+	struct sl_bpf_addr_owner o = {.kind = kind};
 
 	if (bpf_map_update_elem(b->fd_addrs, a, &o, BPF_ANY) < 0)
 		return errno == E2BIG ? -ENOSPC : sl_negerrno();
 	return 0;
+}
+
+int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a)
+{
+	return put(b, a, SL_BPF_ADDR_HOST);
+}
+
+int sl_bpf_host_subnet_add(struct sl_bpf *b, const struct in_addr *addr, unsigned prefix,
+			   const struct in_addr *brd)
+{
+	struct sl_bpf_addr a;
+	uint32_t mask = prefix ? ~0u << (32 - prefix) : 0, ends[3];
+	int r = 0;
+
+	if (prefix > 30)
+		return 0; /* a point-to-point pair or a single address: no such ends */
+	ends[0] = htonl(ntohl(addr->s_addr) & mask);
+	ends[1] = htonl(ntohl(addr->s_addr) | ~mask);
+	/* getifaddrs() gives the address itself when none was configured */
+	ends[2] = brd && brd->s_addr != addr->s_addr ? brd->s_addr : ends[1];
+	for (int i = 0; i < 3 && r >= 0; i++) {
+		sl_bpf_addr_from(AF_INET, &ends[i], &a);
+		r = put(b, &a, SL_BPF_ADDR_SUBNET);
+	}
+	return r;
 }
 
 int sl_bpf_host_addr_remove(struct sl_bpf *b, const struct sl_bpf_addr *a)
@@ -30,7 +56,7 @@ int sl_bpf_host_addr_remove(struct sl_bpf *b, const struct sl_bpf_addr *a)
 
 	if (bpf_map_lookup_elem(b->fd_addrs, a, &o) < 0)
 		return sl_negerrno();
-	if (o.kind != SL_BPF_ADDR_HOST || o.cgid)
+	if ((o.kind != SL_BPF_ADDR_HOST && o.kind != SL_BPF_ADDR_SUBNET) || o.cgid)
 		return -ENOENT; /* a sandbox's, or a gateway that goes with its registration */
 	if (bpf_map_delete_elem(b->fd_addrs, a) < 0)
 		return sl_negerrno();
@@ -77,7 +103,10 @@ static bool listed(const struct sl_bpf_addr *all, size_t n, const struct sl_bpf_
 	return false;
 }
 
-/* Deletes the host's own entries (cgid 0) that are not in all[0..n). */
+/*
+ * Deletes the host's own addresses (cgid 0) that are not in all[0..n). Subnet ends stay: one
+ * left over denies an address that no longer means anything to the host.
+ */
 static int forget_others(struct sl_bpf *b, const struct sl_bpf_addr *all, size_t n)
 {
 	_cleanup_free_ struct sl_bpf_addr *gone = calloc(SL_BPF_MAX_ADDRS, sizeof(*gone));
@@ -97,6 +126,29 @@ static int forget_others(struct sl_bpf *b, const struct sl_bpf_addr *all, size_t
 	return 0;
 }
 
+/* The network and broadcast addresses of the namespace's IPv4 subnets (as SUBNET entries). */
+static int subnets_add(struct sl_bpf *b)
+{
+	struct ifaddrs *all, *i;
+	int r = 0;
+
+	if (getifaddrs(&all) < 0)
+		return sl_negerrno();
+	for (i = all; i && r >= 0; i = i->ifa_next) {
+		const struct sockaddr_in *a = (const void *)i->ifa_addr;
+		const struct sockaddr_in *m = (const void *)i->ifa_netmask;
+		const struct sockaddr_in *brd = (const void *)i->ifa_broadaddr;
+
+		if (!a || a->sin_family != AF_INET || !m || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		r = sl_bpf_host_subnet_add(
+			b, &a->sin_addr, (unsigned)__builtin_popcount(m->sin_addr.s_addr),
+			(i->ifa_flags & IFF_BROADCAST) && brd ? &brd->sin_addr : NULL);
+	}
+	freeifaddrs(all);
+	return r;
+}
+
 static int sync_addrs(struct sl_bpf *b, bool forget)
 {
 	_cleanup_free_ struct sl_bpf_addr *all = calloc(SL_BPF_MAX_ADDRS, sizeof(*all));
@@ -109,6 +161,8 @@ static int sync_addrs(struct sl_bpf *b, bool forget)
 		return n;
 	for (int i = 0; i < n && r >= 0; i++)
 		r = sl_bpf_host_addr_add(b, &all[i]);
+	if (r >= 0)
+		r = subnets_add(b);
 	if (r >= 0 && forget)
 		r = forget_others(b, all, (size_t)n);
 	return r < 0 ? r : n;

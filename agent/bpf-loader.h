@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include <sandlot/bpf_abi.h>
 
@@ -192,14 +193,23 @@ int sl_bpf_slot_set_inflight(struct sl_bpf *b, uint32_t slot, uint32_t n);
  * over an entry that went with a registration (the host's claim outlives the sandbox's). */
 int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a);
 
-/* Forgets a host address added before. -ENOENT when unknown or not the host's own (a
- * sandbox's, or a gateway that goes with a registration). */
+/*
+ * Marks the network and broadcast addresses of the host's IPv4 subnet addr/prefix (and brd, its
+ * configured broadcast address, when not NULL) as always denied. Nothing for a prefix over 30.
+ * 0 or -errno.
+ */
+int sl_bpf_host_subnet_add(struct sl_bpf *b, const struct in_addr *addr, unsigned prefix,
+			   const struct in_addr *brd);
+
+/* Forgets a host address (or subnet end) added before. -ENOENT when unknown or not the
+ * host's own (a sandbox's, or a gateway that goes with a registration). */
 int sl_bpf_host_addr_remove(struct sl_bpf *b, const struct sl_bpf_addr *a);
 
 /*
  * Marks every address of the caller's network namespace (getifaddrs; 127.0.0.0/8 and ::1
- * excluded, which are the sandbox's own) as the host's own. Returns the number added or -errno.
- * A private load runs it at start-up; an agent keeps the map in step with hostaddrs.h.
+ * excluded, which are the sandbox's own) as the host's own, and its IPv4 subnets' network and
+ * broadcast addresses as always denied (sl_bpf_host_subnet_add). Returns the number added or
+ * -errno. A private load runs it at start-up; an agent keeps the map in step with hostaddrs.h.
  */
 int sl_bpf_host_addrs_sync(struct sl_bpf *b);
 

@@ -3,6 +3,7 @@
 
 #include <sandlot/util.h>
 
+#include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
@@ -67,11 +68,20 @@ int sl_hostaddrs_fd(const struct sl_hostaddrs *h)
 	return h->fd;
 }
 
+/* One address event, as far as the policy cares. */
+struct event {
+	struct sl_bpf_addr addr;
+	int family;
+	uint8_t prefix;
+	struct in_addr local4; /* IPv4: the address ... */
+	struct in_addr brd;    /* ... and its configured broadcast address (0: none) */
+};
+
 /*
- * The address of one RTM_NEWADDR/RTM_DELADDR into *ret: IFA_LOCAL when present (on a
- * point-to-point link IFA_ADDRESS is the peer's), else IFA_ADDRESS. False when malformed.
+ * One RTM_NEWADDR/RTM_DELADDR into *ret: IFA_LOCAL when present (on a point-to-point link
+ * IFA_ADDRESS is the peer's), else IFA_ADDRESS. False when malformed or not IPv4/IPv6.
  */
-static bool event_addr(const struct nlmsghdr *nh, struct sl_bpf_addr *ret)
+static bool event_parse(const struct nlmsghdr *nh, struct event *ret)
 {
 	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
 	int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*ifa));
@@ -80,6 +90,7 @@ static bool event_addr(const struct nlmsghdr *nh, struct sl_bpf_addr *ret)
 
 	if (len < 0 || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
 		return false;
+	memset(ret, 0, sizeof(*ret));
 	for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (RTA_PAYLOAD(a) != want)
 			continue;
@@ -87,11 +98,45 @@ static bool event_addr(const struct nlmsghdr *nh, struct sl_bpf_addr *ret)
 			local = RTA_DATA(a);
 		else if (a->rta_type == IFA_ADDRESS)
 			addr = RTA_DATA(a);
+		else if (a->rta_type == IFA_BROADCAST && want == 4)
+			memcpy(&ret->brd, RTA_DATA(a), 4);
 	}
 	if (!local && !addr)
 		return false;
-	sl_bpf_addr_from(ifa->ifa_family, local ? local : addr, ret);
+	ret->family = ifa->ifa_family;
+	ret->prefix = ifa->ifa_prefixlen;
+	if (ret->family == AF_INET)
+		memcpy(&ret->local4, local ? local : addr, 4);
+	sl_bpf_addr_from(ifa->ifa_family, local ? local : addr, &ret->addr);
 	return true;
+}
+
+static int event_add(struct sl_hostaddrs *h, const struct event *e)
+{
+	int r = sl_bpf_host_addr_add(h->bpf, &e->addr);
+
+	if (r >= 0 && e->family == AF_INET)
+		r = sl_bpf_host_subnet_add(h->bpf, &e->local4, e->prefix,
+					   e->brd.s_addr ? &e->brd : NULL);
+	return r;
+}
+
+/* Forgets the address and its subnet's ends (sl_hostaddrs_process re-adds what is left). */
+static void event_remove(struct sl_hostaddrs *h, const struct event *e)
+{
+	uint32_t mask = e->prefix ? ~0u << (32 - e->prefix) : 0, ends[3];
+	struct sl_bpf_addr a;
+
+	(void)sl_bpf_host_addr_remove(h->bpf, &e->addr);
+	if (e->family != AF_INET || e->prefix > 30)
+		return;
+	ends[0] = htonl(ntohl(e->local4.s_addr) & mask);
+	ends[1] = htonl(ntohl(e->local4.s_addr) | ~mask);
+	ends[2] = e->brd.s_addr != e->local4.s_addr ? e->brd.s_addr : ends[1];
+	for (int i = 0; i < 3; i++) {
+		sl_bpf_addr_from(AF_INET, &ends[i], &a);
+		(void)sl_bpf_host_addr_remove(h->bpf, &a);
+	}
 }
 
 /* Applies one datagram's events; *removed tells whether an address went. The count. */
@@ -100,18 +145,18 @@ static int apply(struct sl_hostaddrs *h, const void *buf, size_t n, bool *remove
 	int applied = 0, r;
 
 	for (const struct nlmsghdr *nh = buf; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
-		struct sl_bpf_addr a;
+		struct event e;
 
 		if ((nh->nlmsg_type != RTM_NEWADDR && nh->nlmsg_type != RTM_DELADDR) ||
-		    nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)) || !event_addr(nh, &a) ||
-		    sl_bpf_addr_is_loopback(&a))
+		    nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)) ||
+		    !event_parse(nh, &e) || sl_bpf_addr_is_loopback(&e.addr))
 			continue;
 		if (nh->nlmsg_type == RTM_NEWADDR) {
-			r = sl_bpf_host_addr_add(h->bpf, &a);
+			r = event_add(h, &e);
 			if (r < 0)
 				return r;
 		} else {
-			(void)sl_bpf_host_addr_remove(h->bpf, &a);
+			event_remove(h, &e);
 			*removed = true;
 		}
 		applied++;

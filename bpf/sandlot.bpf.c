@@ -491,7 +491,8 @@ static __always_inline bool allowed(const struct sl_bpf_sandbox *s, const struct
 	if (is_metadata(a) || not_unicast(a) || port_denied(port))
 		return false;
 	o = bpf_map_lookup_elem(&sl_addrs, a);
-	if (o && o->kind == SL_BPF_ADDR_SANDBOX && o->cgid != s->cgid)
+	if (o && ((o->kind == SL_BPF_ADDR_SANDBOX && o->cgid != s->cgid) ||
+		  o->kind == SL_BPF_ADDR_SUBNET))
 		return false;
 	place = pool_place(s, a);
 	/* a /30's network or broadcast address, or another sandbox (own address: in sl_addrs) */

@@ -580,18 +580,16 @@ static void newer_runs_gateway_refused_to_older_runs(void **state)
 	assert_int_equal(__atomic_load_n(&udp_received, __ATOMIC_SEQ_CST), before);
 }
 
-/* Broadcast and multicast, also with an allow-all rule: refused, nothing arrives, no reply. */
-static void broadcast_and_multicast_never_reach_the_host(void **state)
+/* UDP and ping to each of dests, also with an allow-all rule: refused, nothing arrives. */
+static void never_reach_the_host(const char *const *dests, size_t n)
 {
-	static const char *const dests[] = {"255.255.255.255", "@bcast", "@net", "224.0.0.1"};
 	unsigned before = __atomic_load_n(&udp_received, __ATOMIC_SEQ_CST);
 	char uport[8];
 	struct result r;
 
-	sl_test_require_root();
 	snprintf(uport, sizeof(uport), "%u", udp_port);
 	for (int allow = 0; allow < 2; allow++)
-		for (size_t i = 0; i < ARRAY_SIZE(dests); i++) {
+		for (size_t i = 0; i < n; i++) {
 			const char *const args[] = {allow ? "--allow" : NULL, "0.0.0.0/0", NULL};
 
 			run(&r, args, (const char *[]){"udpreply", dests[i], uport, NULL});
@@ -603,6 +601,24 @@ static void broadcast_and_multicast_never_reach_the_host(void **state)
 				fail_msg("ping %s%s answered", dests[i], allow ? " (allowed)" : "");
 		}
 	assert_int_equal(__atomic_load_n(&udp_received, __ATOMIC_SEQ_CST), before);
+}
+
+/* Limited broadcast, the sandbox's /30's broadcast and network addresses, multicast. */
+static void broadcast_and_multicast_never_reach_the_host(void **state)
+{
+	static const char *const dests[] = {"255.255.255.255", "@bcast", "@net", "224.0.0.1"};
+
+	sl_test_require_root();
+	never_reach_the_host(dests, ARRAY_SIZE(dests));
+}
+
+/* The broadcast and network addresses of the host's own subnet (H_ADDR/24). */
+static void host_subnet_broadcast_never_reaches_the_host(void **state)
+{
+	static const char *const dests[] = {"10.81.0.255", "10.81.0.0"};
+
+	sl_test_require_root();
+	never_reach_the_host(dests, ARRAY_SIZE(dests));
 }
 
 /* A SIGKILLed run's gateway in the agent's pins goes with its registration at the next prune. */
@@ -653,6 +669,7 @@ int main(void)
 		cmocka_unit_test_teardown(address_added_later_refused, cleanup),
 		cmocka_unit_test_teardown(newer_runs_gateway_refused_to_older_runs, cleanup),
 		cmocka_unit_test_teardown(broadcast_and_multicast_never_reach_the_host, cleanup),
+		cmocka_unit_test_teardown(host_subnet_broadcast_never_reaches_the_host, cleanup),
 		cmocka_unit_test_teardown(sigkilled_runs_gateway_pruned, cleanup),
 	};
 

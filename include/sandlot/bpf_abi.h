@@ -84,6 +84,7 @@
 /* struct sl_bpf_addr_owner.kind */
 #define SL_BPF_ADDR_SANDBOX 1 /* owned by sandbox `cgid`: denied to every other sandbox */
 #define SL_BPF_ADDR_HOST    2 /* the host's own address: denied unless a rule allows it */
+#define SL_BPF_ADDR_SUBNET  3 /* network or broadcast address of a host subnet: always denied */
 
 /*
  * Denied to every sandbox whatever its rules: destinations that are not one unicast address
