@@ -34,11 +34,12 @@ int sl_bpf_host_subnet_add(struct sl_bpf *b, const struct in_addr *addr, unsigne
 			   const struct in_addr *brd)
 {
 	struct sl_bpf_addr a;
-	uint32_t mask = prefix ? ~0u << (32 - prefix) : 0, ends[3];
+	uint32_t mask, ends[3];
 	int r = 0;
 
 	if (prefix > 30)
 		return 0; /* a point-to-point pair or a single address: no such ends */
+	mask = prefix ? ~0u << (32 - prefix) : 0;
 	ends[0] = htonl(ntohl(addr->s_addr) & mask);
 	ends[1] = htonl(ntohl(addr->s_addr) | ~mask);
 	/* getifaddrs() gives the address itself when none was configured */

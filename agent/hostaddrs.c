@@ -124,12 +124,13 @@ static int event_add(struct sl_hostaddrs *h, const struct event *e)
 /* Forgets the address and its subnet's ends (sl_hostaddrs_process re-adds what is left). */
 static void event_remove(struct sl_hostaddrs *h, const struct event *e)
 {
-	uint32_t mask = e->prefix ? ~0u << (32 - e->prefix) : 0, ends[3];
+	uint32_t mask, ends[3];
 	struct sl_bpf_addr a;
 
 	(void)sl_bpf_host_addr_remove(h->bpf, &e->addr);
 	if (e->family != AF_INET || e->prefix > 30)
 		return;
+	mask = e->prefix ? ~0u << (32 - e->prefix) : 0;
 	ends[0] = htonl(ntohl(e->local4.s_addr) & mask);
 	ends[1] = htonl(ntohl(e->local4.s_addr) | ~mask);
 	ends[2] = e->brd.s_addr != e->local4.s_addr ? e->brd.s_addr : ends[1];
