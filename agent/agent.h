@@ -115,6 +115,7 @@ struct agent {
 	struct sl_loop *loop;
 	struct sl_runtime *rt;
 	struct sl_bpf *bpf; /* NULL when BPF is unavailable (degraded: no idle detection) */
+	struct sl_hostaddrs *hostaddrs; /* keeps the host's addresses in a->bpf's policy map */
 	struct sl_codecache *cache;
 	struct sl_key *key;
 	struct sl_link *link;
