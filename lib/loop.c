@@ -1,4 +1,4 @@
-#include "loop.h"
+#include <sandlot/loop.h>
 
 #include <sandlot/time.h>
 #include <sandlot/util.h>

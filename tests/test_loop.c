@@ -1,6 +1,6 @@
 #include "testutil.h"
 
-#include "loop.h"
+#include <sandlot/loop.h>
 
 #include <sandlot/time.h>
 
