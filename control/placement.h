@@ -1,0 +1,45 @@
+#pragma once
+/*
+ * Which host gets a new sandbox, pure: no I/O, no allocation, no logging. The caller (the
+ * router) passes a snapshot of every host; warm reuse of idle sandboxes is the router's job and
+ * happens before placement is asked.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sl_place_host {
+	const char *zone;      /* availability zone name (NULL: one zone of its own) */
+	uint64_t mem_total_mb; /* memory the host offers to sandboxes */
+	uint64_t mem_used_mb;  /* memory of its live sandboxes */
+	uint32_t sandboxes;    /* live sandboxes */
+	uint32_t max_sandboxes;
+	uint32_t fn_sandboxes;		 /* live sandboxes of the function being placed */
+	bool healthy;			 /* heartbeating and not draining */
+	int64_t lease_left_ms;		 /* <= 0: lease over, never chosen */
+	uint32_t recent_invokes;	 /* invocations over the recent window */
+	uint32_t recent_platform_errors; /* of which failed for platform reasons */
+};
+
+struct sl_place_opts {
+	double max_platform_error_rate; /* skip hosts above this (with >= min_sample invokes); 0.5
+					 */
+	uint32_t min_sample;		/* 10 */
+	int64_t min_lease_left_ms;	/* do not place on a host about to be drained; e.g. 60000 */
+};
+
+/* Fills the defaults: 0.5, 10, 60000. */
+void sl_placement_default_opts(struct sl_place_opts *ret);
+
+/*
+ * Picks the host for one new sandbox of memory_mb: among eligible hosts (healthy, lease left,
+ * memory and sandbox room, error rate under the threshold) prefer the zone holding the fewest of
+ * this function's sandboxes, then the host with the fewest of them, then the fullest host by
+ * memory that fits (best fit: pack). Returns the index into hosts, or -ENOSPC when none fits.
+ * O(n) in the number of hosts, no allocation. opts NULL: the defaults. Zones are compared by
+ * name; a snapshot may carry at most 64 distinct zones (hosts in further zones are treated as
+ * holding none of the function's sandboxes in their zone). Ties after the last rule go to the
+ * lowest index, so the choice is deterministic.
+ */
+int sl_placement_pick(const struct sl_place_host *hosts, size_t n, uint32_t memory_mb,
+		      const struct sl_place_opts *opts);
