@@ -7,13 +7,14 @@
  * function may reserve part of it: a function with a reservation runs at most `reserved` at once
  * and those units are its alone (a floor: nobody else can take them; a cap: it cannot take more).
  * Functions without a reservation share the unreserved pool, limit - sum of reservations, which
- * can never be set below SL_COUNT_MIN_UNRESERVED. Lowering an account limit below its
- * reservations + SL_COUNT_MIN_UNRESERVED is refused (-ENOSPC), as Lambda refuses it.
+ * can never be set below SL_COUNT_MIN_UNRESERVED (so an account whose limit is under it can
+ * reserve nothing). A reservation of 0 throttles every call of its function.
  *
  * Accounts and functions live in hash tables: acquire and release cost O(1) in the number of
  * accounts and functions. Names are bounded: account exactly 12 digits, function 1..64 chars
  * ([A-Za-z0-9_-], Lambda's name pattern); anything else is -EINVAL. Functions are created on
- * first use and kept while they hold units or a reservation.
+ * first use and kept while they hold units or a reservation; accounts once seen are kept (they
+ * come from the key store, which bounds them).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,16 +29,16 @@ enum sl_count_reason {
 
 #define SL_COUNT_MIN_UNRESERVED 100
 
-/* 0 or -ENOMEM; -EINVAL when default_account_limit < SL_COUNT_MIN_UNRESERVED. */
+/* 0, -ENOMEM; -EINVAL when default_account_limit is 0. */
 int sl_counting_new(struct sl_counting **ret, uint32_t default_account_limit);
 /* NULL-safe; sets *c to NULL. */
 void sl_counting_free(struct sl_counting **c);
 
 /*
- * Account limit (default for accounts never set). -EINVAL for a bad account or a limit below
- * SL_COUNT_MIN_UNRESERVED; -ENOSPC when the account's reservations would leave fewer than
+ * Account limit (default for accounts never set). -EINVAL for a bad account or a limit of 0;
+ * -ENOSPC when the account has reservations and they would leave fewer than
  * SL_COUNT_MIN_UNRESERVED unreserved (unchanged then). Units already held above a lowered limit
- * stay held; new acquires wait until usage falls under it.
+ * stay held; new acquires are refused until usage falls under it.
  */
 int sl_counting_set_account_limit(struct sl_counting *c, const char *account, uint32_t limit);
 

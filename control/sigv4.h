@@ -21,13 +21,13 @@ struct sl_sigv4_header {
 
 struct sl_sigv4_request {
 	const char *method; /* "GET", "POST", ... */
-	const char *path;   /* the request target's path as sent on the wire (percent-encoded), no
-			       query */
-	const char *query;  /* the raw query string without '?', "" when none */
+	/* the request target's path as sent on the wire (percent-encoded), no query */
+	const char *path;
+	const char *query; /* the raw query string without '?', "" when none */
 	const struct sl_sigv4_header *headers;
 	size_t nheaders;
-	const void
-		*body; /* the payload, hashed unless x-amz-content-sha256 says UNSIGNED-PAYLOAD */
+	/* the payload, hashed unless x-amz-content-sha256 says UNSIGNED-PAYLOAD */
+	const void *body;
 	size_t body_len;
 };
 
