@@ -52,14 +52,27 @@ int sl_http_parse_addr(const char *s, struct sockaddr_storage *ret)
 	return 0;
 }
 
+static void on_tick(struct sl_loop *loop, void *data);
+
+/*
+ * Runs MHD, then arms the timer for when MHD wants to run next: connection time-outs, and
+ * work that no epoll event will announce (a resumed keep-alive connection whose next request
+ * is already buffered: MHD_get_timeout() is then 0). At most a second apart.
+ */
 static void run(struct sl_http *h)
 {
+	MHD_UNSIGNED_LONG_LONG ms = 1000;
+
 	h->in_run = true;
 	do {
 		h->kick = false;
 		MHD_run(h->mhd);
 	} while (h->kick);
 	h->in_run = false;
+	if (MHD_get_timeout(h->mhd, &ms) != MHD_YES || ms > 1000)
+		ms = 1000;
+	sl_loop_cancel_timer(h->loop, &h->tick);
+	sl_loop_add_timer(h->loop, sl_now_ns() + ms * SL_NSEC_PER_MSEC, on_tick, h, &h->tick);
 }
 
 static void on_ready(struct sl_loop *loop, int fd, uint32_t events, void *data)
@@ -67,14 +80,12 @@ static void on_ready(struct sl_loop *loop, int fd, uint32_t events, void *data)
 	run(data);
 }
 
-/* Connection time-outs need MHD_run() even when nothing arrives. */
 static void on_tick(struct sl_loop *loop, void *data)
 {
 	struct sl_http *h = data;
 
 	h->tick = NULL;
 	run(h);
-	sl_loop_add_timer(loop, sl_now_ns() + SL_NSEC_PER_SEC, on_tick, h, &h->tick);
 }
 
 static struct MHD_Daemon *start(const struct sl_http_config *cfg, struct sockaddr_storage *ss)
