@@ -26,20 +26,29 @@ struct sl_place_opts {
 					 */
 	uint32_t min_sample;		/* 10 */
 	int64_t min_lease_left_ms;	/* do not place on a host about to be drained; e.g. 60000 */
+	/* prefer hosts whose lease outlasts a new sandbox's keep-alive; 600000 (10 min) */
+	int64_t prefer_lease_left_ms;
 };
 
-/* Fills the defaults: 0.5, 10, 60000. */
+/* Fills the defaults: 0.5, 10, 60000, 600000. */
 void sl_placement_default_opts(struct sl_place_opts *ret);
 
 /*
- * Picks the host for one new sandbox of memory_mb: among eligible hosts (healthy, lease left,
- * memory and sandbox room, error rate under the threshold) prefer the zone holding the fewest of
- * this function's sandboxes, then the host with the fewest of them, then the fullest host by
- * memory that fits (best fit: pack). Returns the index into hosts, or -ENOSPC when none fits.
- * O(n) in the number of hosts, no allocation. opts NULL: the defaults. Zones are compared by
- * name; a snapshot may carry at most 64 distinct zones (hosts in further zones are treated as
- * holding none of the function's sandboxes in their zone). Ties after the last rule go to the
- * lowest index, so the choice is deterministic.
+ * Picks the host for one new sandbox of memory_mb. Eligible hosts: healthy, lease_left_ms at
+ * least min_lease_left_ms (and > 0), memory and sandbox room, and a platform error rate at most
+ * max_platform_error_rate once they have min_sample recent invocations. Among them, in order:
+ *   1. a host already holding sandboxes (open an empty host only when no used one fits: pack);
+ *   2. a host whose lease has prefer_lease_left_ms left (a sandbox placed on a host drained
+ *      before its keep-alive ends is a cold start thrown away);
+ *   3. the zone holding the fewest of this function's sandboxes, then
+ *   4. the host holding the fewest of them (spread one function: a burst or a lost host or zone
+ *      takes only part of its warm sandboxes);
+ *   5. the fullest host by memory that fits (best fit: pack);
+ *   6. the lowest index, so the choice is deterministic.
+ * bench/placement's simulation justifies this order. Returns the index into hosts, or -ENOSPC
+ * when none fits. O(n) in the number of hosts, no allocation. opts NULL: the defaults. Zones
+ * are compared by name (pointer first); a snapshot may carry at most 64 distinct zones (hosts
+ * in further zones count as a zone of their own, as a NULL zone does).
  */
 int sl_placement_pick(const struct sl_place_host *hosts, size_t n, uint32_t memory_mb,
 		      const struct sl_place_opts *opts);
