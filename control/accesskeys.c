@@ -162,3 +162,8 @@ size_t sl_akeys_count(const struct sl_akeys *k)
 {
 	return k->n;
 }
+
+const char *sl_akeys_account(const struct sl_akeys *k, size_t i)
+{
+	return k->keys[i].account;
+}

@@ -27,3 +27,5 @@ int sl_akeys_lookup(void *data, const char *access_key_id, char ret_account[13],
 		    size_t secret_size);
 /* Number of keys. */
 size_t sl_akeys_count(const struct sl_akeys *k);
+/* The account of key i (< count). */
+const char *sl_akeys_account(const struct sl_akeys *k, size_t i);

@@ -300,6 +300,25 @@ static enum MHD_Result route(struct api_req *q, const char *url, const char *met
 
 /* ---- MHD callbacks ---- */
 
+/* GET /metrics, unauthenticated as Prometheus scrapes it (the API listens on loopback by
+ * default; it tells no account anything another could not count). */
+static enum MHD_Result metrics(struct api_req *q)
+{
+	size_t len = 0;
+	char *txt = metrics_render(q->c, &len);
+	struct MHD_Response *r;
+
+	if (!txt)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(txt);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+	return queue(q, 200, r);
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct api_req *q = calloc(1, sizeof(*q));
@@ -378,6 +397,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES; /* spurious call while suspended */
 	if (q->too_large)
 		return too_large(q, url);
+	if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0)
+		return metrics(q);
 	r = authenticate(q, method);
 	if (r < 0)
 		return auth_fail(q, r);

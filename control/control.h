@@ -84,6 +84,7 @@ struct ctl {
 	unsigned nhosts;
 	struct inv *invs[CTL_INV_BUCKETS]; /* pending invocations by INVOKE corr id */
 	size_t ninvs;
+	uint64_t units_held; /* concurrency units taken and not yet released (all accounts) */
 	struct sl_timer *workers_timer, *stop_timer;
 	bool stopping;
 	struct ctl_stats stats;
@@ -147,6 +148,10 @@ void invoke_fn_key(const struct sl_fn *f, char *buf, size_t len);
 /* Destroys every sandbox of account/name that does not run revision keep ("" = all). */
 void invoke_retire_sandboxes(struct ctl *c, const char *account, const char *name,
 			     const char *keep_key);
+
+/* ---- metrics.c ---- */
+/* The Prometheus text (format 0.0.4) of the control node's state; malloc'ed, NULL on ENOMEM. */
+char *metrics_render(struct ctl *c, size_t *ret_len);
 
 /* ---- api.c ---- */
 int api_open(struct ctl *c);

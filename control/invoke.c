@@ -204,6 +204,8 @@ static void end(struct ctl *c, struct inv *inv, const struct inv_result *res)
 	if (sl_counting_release(c->counting, inv->fn.account, inv->fn.name) < 0)
 		sl_error("counting: release of %s/%s refused (a bug)", inv->fn.account,
 			 inv->fn.name);
+	else
+		c->units_held--;
 	if (res->http_status != 200)
 		c->stats.errors++;
 	inv->done(inv, res, inv->data);
@@ -250,9 +252,11 @@ int invoke_start(struct ctl *c, const struct sl_fn *f, const void *payload, size
 		c->stats.throttled++;
 		return r;
 	}
+	c->units_held++;
 	inv = calloc(1, sizeof(*inv) + len);
 	if (!inv) {
 		sl_counting_release(c->counting, f->account, f->name);
+		c->units_held--;
 		return -ENOMEM;
 	}
 	inv->c = c;
@@ -269,6 +273,7 @@ int invoke_start(struct ctl *c, const struct sl_fn *f, const void *payload, size
 	r = dispatch(c, inv);
 	if (r < 0) {
 		sl_counting_release(c->counting, f->account, f->name);
+		c->units_held--;
 		free(inv);
 		return r;
 	}
