@@ -369,8 +369,10 @@ static enum MHD_Result first_call(struct api_req *q, const char *url)
 
 	q->started = true;
 	q->limit = strstr(url, "/invocations") ? API_INVOKE_MAX : API_BODY_MAX;
-	if (cl && strtoull(cl, NULL, 10) > q->limit)
-		return too_large(q, url); /* answered before the body is read */
+	/* Past the limit the body is read and dropped, so that clients see the answer rather than a
+	 * reset; far past it the answer goes at once and the connection closes. */
+	if (cl && strtoull(cl, NULL, 10) > 2 * (unsigned long long)q->limit)
+		return too_large(q, url);
 	return MHD_YES;
 }
 
