@@ -181,6 +181,12 @@ class Cluster:
                 out[k] = float(v)
         return out
 
+    def units(self):
+        """Units held: in total (as invoke.c counts them) and account A's (counting's)."""
+        m = self.metrics() or {}
+        return (m.get("sandlot_control_units_in_use"),
+                m.get('sandlot_control_account_units_in_use{account="%s"}' % ACCOUNT_A))
+
     def metric(self, name):
         m = self.metrics()
         return None if m is None else m.get(name)
@@ -254,12 +260,8 @@ class ControlE2E(unittest.TestCase):
         cls.k.stop()
 
     def assertNoUnits(self):
-        self.k.wait_for(lambda: self.k.metric("sandlot_control_units_in_use") == 0,
-                        "units back")
-        m = self.k.metrics()
-        self.assertEqual(m["sandlot_control_invocations_in_flight"], 0)
-        self.assertEqual(m['sandlot_control_account_units_in_use{account="%s"}' % ACCOUNT_A],
-                         0)
+        self.k.wait_for(lambda: self.k.units() == (0, 0), "units back")
+        self.assertEqual(self.k.metric("sandlot_control_invocations_in_flight"), 0)
 
     def assertError(self, resp, status, etype):
         code, headers, body = resp
@@ -509,7 +511,7 @@ class AccountLimitE2E(unittest.TestCase):
             self.assertGreaterEqual(len(throttled), 1, res)
             for r in throttled:
                 self.assertEqual(r[1], "ConcurrentInvocationLimitExceeded")
-            k.wait_for(lambda: k.metric("sandlot_control_units_in_use") == 0, "units back")
+            k.wait_for(lambda: k.units() == (0, 0), "units back")
             self.assertEqual(invoke_status(c, "acct-a", {})[0], 200)
         finally:
             k.stop()
@@ -537,14 +539,14 @@ class FaultsE2E(unittest.TestCase):
             self.assertLess(ended, 20)  # they ended with the agent, not with the function
             m = k.metrics()
             self.assertEqual(m["sandlot_control_dead_hosts_total"], 1)
-            self.assertEqual(m["sandlot_control_units_in_use"], 0)
+            self.assertEqual(k.units(), (0, 0))
             self.assertEqual(m["sandlot_control_invocations_in_flight"], 0)
             self.assertEqual(m["sandlot_control_hosts"], 0)
             self.assertEqual(m["sandlot_control_sandboxes"], 0)
             # a new agent (it removes what the killed one left) takes the next invocations
             k.start_agent()
             self.assertEqual(invoke_status(c, "victim", {})[0], 200)
-            self.assertEqual(k.metric("sandlot_control_units_in_use"), 0)
+            self.assertEqual(k.units(), (0, 0))
         finally:
             k.stop()
 
