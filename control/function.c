@@ -212,7 +212,7 @@ static int get_env(json_t *body, struct sl_fn *f, struct sl_api_err *e)
 				   "Lambda was unable to configure your environment variables "
 				   "because the environment variables you have provided exceeded "
 				   "the 4KB limit.");
-	txt = json_dumps(vars ? vars : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+	txt = vars ? json_dumps(vars, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
 	if (!txt || strlen(txt) >= sizeof(f->env_json)) {
 		free(txt);
 		return sl_api_fail(e, 400, BAD_PARAM, "environment too large");
