@@ -87,6 +87,7 @@ struct ctl {
 	uint64_t units_held; /* concurrency units taken and not yet released (all accounts) */
 	struct sl_timer *workers_timer, *stop_timer;
 	bool stopping;
+	unsigned stop_idle_polls; /* shutdown: polls that found no invocation left */
 	struct ctl_stats stats;
 };
 

@@ -46,15 +46,18 @@ static int open_state(struct ctl *c)
 	return 0;
 }
 
+/* Exits once no invocation is left, one poll later: the last answers are written by then. */
 static void on_stop_poll(struct sl_loop *loop, void *data)
 {
 	struct ctl *c = data;
 
 	c->stop_timer = NULL;
-	if (c->ninvs == 0) {
+	if (c->ninvs == 0 && c->stop_idle_polls++ > 0) {
 		sl_loop_exit(loop, 0);
 		return;
 	}
+	if (c->ninvs)
+		c->stop_idle_polls = 0;
 	sl_loop_add_timer(loop, sl_now_ns() + STOP_POLL_NS, on_stop_poll, c, &c->stop_timer);
 }
 

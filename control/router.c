@@ -259,20 +259,18 @@ const struct sl_rsb *sl_router_pick(struct sl_router *r, const char *key, sl_rou
 {
 	struct group *g = group_of(r, key, false);
 	struct sb *best = NULL;
-	int best_cls = 0, best_rank = 0;
+	int best_rank = 0;
 	uint32_t best_load = 0;
 
 	for (struct sb *s = g ? g->head : NULL; s; s = s->next_fn) {
-		int rk = rank(&s->pub), cls = rk >= 2 ? 2 : rk;
+		int rk = rank(&s->pub);
 		uint32_t load = s->rhost->busy;
 
 		if (!rk || (ok && !ok(data, s->pub.host)))
 			continue;
-		if (best && (cls < best_cls || (cls == best_cls && load < best_load) ||
-			     (cls == best_cls && load == best_load && rk <= best_rank)))
+		if (best && (load < best_load || (load == best_load && rk <= best_rank)))
 			continue;
 		best = s;
-		best_cls = cls;
 		best_rank = rk;
 		best_load = load;
 	}

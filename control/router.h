@@ -11,7 +11,7 @@
  * alive, not draining), and the agent reports it idle or frozen, or busy only with the
  * invocation that just ended (reason "invoke"). A sandbox the agent reports busy for its own
  * activity after its response (reason "active": eBPF saw CPU or packets) is not routed to.
- * Idle and frozen ones are preferred to just-finished ones; on one host idle before frozen.
+ * The host's load decides first; on one host idle before frozen (no thaw) before just finished.
  *
  * One owner (the control loop); bounded by the caller (SL_ROUTER_MAX sandboxes).
  */

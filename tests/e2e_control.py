@@ -111,6 +111,9 @@ class Cluster:
         self.control_args = list(control_args)
         self.control = None
         self.agent = None
+        self.agents = []
+        self.all_pins = []
+        self.killed = None
         self.agent_n = 0
 
     def start_control(self):
@@ -122,16 +125,35 @@ class Cluster:
             stdout=log, stderr=log)
         self.wait_for(lambda: self.metrics() is not None, "the control node's API")
 
-    def start_agent(self):
+    def start_agent(self, zone="default", hosts=1):
+        """Starts one more agent (its own name, zone, pin root, state dir, ports) and waits
+        until the control node counts hosts registered hosts."""
         self.agent_n += 1
-        log = open(os.path.join(self.base, "agent.log"), "ab")
+        n = self.agent_n
+        log = open(os.path.join(self.base, "agent-%d.log" % n), "ab")
+        http_port = free_port()
+        pins = "%s-%d" % (self.pins, n)
+        listen = self.agent_listen if n == 1 else "tcp://127.0.0.1:%d" % free_port()
         self.agent = subprocess.Popen(
-            [AGENT, "--control", self.listen, "--listen", self.agent_listen, "--http",
-             "127.0.0.1:%d" % free_port(), "--name", "test-host-%d" % self.agent_n,
-             "--state-dir", os.path.join(self.base, "agent"), "--key-file", self.key,
-             "--bpf-pin-root", self.pins, "--log-level", "debug"],
+            [AGENT, "--control", self.listen, "--listen", listen, "--http",
+             "127.0.0.1:%d" % http_port, "--name", "test-host-%d" % n, "--zone", zone,
+             "--state-dir", os.path.join(self.base, "agent-%d" % n), "--key-file", self.key,
+             "--bpf-pin-root", pins, "--log-level", "debug"],
             stdout=log, stderr=log)
-        self.wait_for(lambda: self.metric("sandlot_control_hosts") == 1, "agent registration")
+        self.agent.http_port = http_port
+        self.agents.append(self.agent)
+        self.all_pins.append(pins)
+        self.wait_for(lambda: self.metric("sandlot_control_hosts") == hosts,
+                      "agent registration")
+        return self.agent
+
+    def agent_sandboxes(self, agent):
+        """The agent's own view (its local API): [{"id", "function", "invocations", ...}]."""
+        c = http.client.HTTPConnection("127.0.0.1", agent.http_port, timeout=5)
+        c.request("GET", "/v1/sandboxes")
+        out = json.loads(c.getresponse().read())
+        c.close()
+        return out
 
     def start(self):
         self.start_control()
@@ -139,7 +161,7 @@ class Cluster:
         return self
 
     def stop(self):
-        for p in (self.agent, self.control):
+        for p in self.agents + [self.control]:
             if p and p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
@@ -147,7 +169,8 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        rm_rf(self.pins)
+        for pins in self.all_pins:
+            rm_rf(pins)
         if os.environ.get("SL_KEEP_LOGS"):
             print("logs kept in", self.base)
         else:
@@ -158,8 +181,8 @@ class Cluster:
         while time.monotonic() < until:
             if cond():
                 return
-            for p in (self.control, self.agent):
-                if p and p.poll() is not None:
+            for p in [self.control] + self.agents:
+                if p and p.poll() is not None and p is not self.killed:
                     raise AssertionError("%s exited (%s) waiting for %s" % (
                         p.args[0], p.returncode, what))
             time.sleep(0.05)
@@ -495,6 +518,39 @@ class ControlE2E(unittest.TestCase):
         self.c.delete_function(FunctionName="reserved")
 
 
+class PlacementE2E(unittest.TestCase):
+    def test_two_hosts_cold_starts_pack_and_warm_ones_stay(self):
+        """Two agents (zones az1, az2): placement packs (an empty host stays cold while the
+        host in use has room, ctlpure's placement), one function's concurrent cold starts land
+        on the host in use, and warm invocations reuse those sandboxes."""
+        k = Cluster()
+        try:
+            k.start_control()
+            a = k.start_agent(zone="az1", hosts=1)
+            b = k.start_agent(zone="az2", hosts=2)
+            c = k.client()
+            create(c, "spread")
+            with concurrent.futures.ThreadPoolExecutor(2) as ex:
+                clients = [k.client() for _ in range(2)]
+                res = list(ex.map(lambda i: invoke_status(clients[i], "spread", {"sleep": 1}),
+                                  range(2)))
+            self.assertEqual([r[0] for r in res], [200, 200], res)
+            on = {x: [s for s in k.agent_sandboxes(x) if s["function"] == "spread"]
+                  for x in (a, b)}
+            used, cold = (a, b) if on[a] else (b, a)
+            self.assertEqual((len(on[used]), len(on[cold])), (2, 0))
+            for _ in range(3):
+                self.assertEqual(invoke_status(c, "spread", {})[0], 200)
+            self.assertEqual(sum(s["invocations"] for s in k.agent_sandboxes(used)), 5)
+            self.assertEqual(k.agent_sandboxes(cold), [])
+            m = k.metrics()
+            self.assertEqual((m["sandlot_control_cold_starts_total"],
+                              m["sandlot_control_warm_starts_total"]), (2, 3))
+            k.wait_for(lambda: k.units() == (0, 0), "units back")
+        finally:
+            k.stop()
+
+
 class AccountLimitE2E(unittest.TestCase):
     def test_account_limit_throttles_with_lambdas_reason(self):
         k = Cluster("--account-concurrency", "2").start()
@@ -531,6 +587,7 @@ class FaultsE2E(unittest.TestCase):
                 k.wait_for(lambda: k.metric("sandlot_control_invocations_in_flight") == 3,
                            "three invocations in flight")
                 t0 = time.monotonic()
+                k.killed = k.agent
                 k.agent.send_signal(signal.SIGKILL)
                 k.agent.wait()
                 res = [f.result(timeout=60) for f in futs]
@@ -543,10 +600,31 @@ class FaultsE2E(unittest.TestCase):
             self.assertEqual(m["sandlot_control_invocations_in_flight"], 0)
             self.assertEqual(m["sandlot_control_hosts"], 0)
             self.assertEqual(m["sandlot_control_sandboxes"], 0)
-            # a new agent (it removes what the killed one left) takes the next invocations
+            # a new agent takes the next invocations
             k.start_agent()
             self.assertEqual(invoke_status(c, "victim", {})[0], 200)
             self.assertEqual(k.units(), (0, 0))
+        finally:
+            k.stop()
+
+    def test_sigterm_lets_invocations_finish(self):
+        k = Cluster().start()
+        try:
+            c = k.client()
+            create(c, "patient")
+            self.assertEqual(invoke_status(c, "patient", {})[0], 200)
+            with concurrent.futures.ThreadPoolExecutor(2) as ex:
+                clients = [k.client() for _ in range(2)]
+                futs = [ex.submit(invoke_status, clients[i], "patient", {"sleep": 2})
+                        for i in range(2)]
+                k.wait_for(lambda: k.metric("sandlot_control_invocations_in_flight") == 2,
+                           "two invocations in flight")
+                k.control.send_signal(signal.SIGTERM)
+                res = [f.result(timeout=60) for f in futs]
+            self.assertEqual([r[0] for r in res], [200, 200], res)
+            self.assertEqual(k.control.wait(30), 0)
+            with self.assertRaises(Exception):  # no longer taking requests
+                k.client().list_functions()
         finally:
             k.stop()
 
