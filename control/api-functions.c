@@ -83,6 +83,7 @@ enum MHD_Result api_create_function(struct api_req *q, const char *unused)
 	if (r < 0 || take_code(q, f, zip, zip_len, &e) < 0)
 		return api_reply_err(q, &e);
 	new_revision(f);
+	api_fn_forget(q->c, f->account, f->name);
 	r = s->ops->fn_put(s, f, true);
 	if (r == -EEXIST)
 		return api_reply_error(q, 409, "ResourceConflictException",
@@ -192,6 +193,7 @@ enum MHD_Result api_delete_function(struct api_req *q, const char *name)
 		return MHD_NO;
 	if (api_load_fn(q, name, f, &e) < 0)
 		return api_reply_err(q, &e);
+	api_fn_forget(q->c, f->account, f->name);
 	r = s->ops->fn_delete(s, f->account, f->name);
 	if (r < 0 && r != -ENOENT)
 		return store_failed(q, r);
@@ -210,6 +212,7 @@ static enum MHD_Result updated(struct api_req *q, struct sl_fn *f)
 	int r;
 
 	new_revision(f);
+	api_fn_forget(q->c, f->account, f->name);
 	r = s->ops->fn_put(s, f, false);
 	if (r == -ENOENT)
 		return api_reply_error(q, 404, "ResourceNotFoundException",
@@ -329,6 +332,7 @@ enum MHD_Result api_put_concurrency(struct api_req *q, const char *name)
 	if (r < 0)
 		return api_reply_error(q, 500, "ServiceException", "counting: %s", strerror(-r));
 	f->reserved = n;
+	api_fn_forget(q->c, f->account, f->name);
 	r = s->ops->fn_put(s, f, false);
 	if (r < 0)
 		return store_failed(q, r);
@@ -365,6 +369,7 @@ enum MHD_Result api_delete_concurrency(struct api_req *q, const char *name)
 		return api_reply_err(q, &e);
 	sl_counting_clear_reserved(q->c->counting, f->account, f->name);
 	f->reserved = -1;
+	api_fn_forget(q->c, f->account, f->name);
 	r = s->ops->fn_put(s, f, false);
 	if (r < 0)
 		return store_failed(q, r);

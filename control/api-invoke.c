@@ -26,7 +26,12 @@ static void on_done(struct inv *inv, const struct inv_result *res, void *data)
 			q->res.payload_len = 0;
 	}
 	q->inv_done = true;
-	api_resume_later(q);
+	/* A result goes out now; a failure comes from a loop over many invocations, during
+	 * which MHD must not run (it could start new ones). */
+	if (res->http_status == 200)
+		api_resume_now(q);
+	else
+		api_resume_later(q);
 }
 
 enum MHD_Result api_invoke_reply(struct api_req *q)

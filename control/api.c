@@ -16,12 +16,86 @@
 #define API_CONNECTIONS 1024
 #define API_HEADERS_MAX 64
 
+#define FN_CACHE_BUCKETS 1024
+#define FN_CACHE_MAX	 1024 /* entries; the cache is emptied when full */
+
+/* A function as last read from the store; every change goes through api_fn_forget(). */
+struct fn_cached {
+	struct fn_cached *next;
+	struct sl_fn fn;
+};
+
 struct api {
 	struct ctl *c;
 	struct sl_http *http;
 	struct api_req *resume; /* requests whose invocation ended, to resume */
 	struct sl_timer *resume_timer;
+	struct fn_cached *fns[FN_CACHE_BUCKETS];
+	unsigned nfns;
 };
+
+static unsigned fn_bucket(const char *account, const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const char *p = account; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % FN_CACHE_BUCKETS;
+}
+
+static struct fn_cached *fn_find(struct api *a, const char *account, const char *name)
+{
+	for (struct fn_cached *e = a->fns[fn_bucket(account, name)]; e; e = e->next)
+		if (strcmp(e->fn.name, name) == 0 && strcmp(e->fn.account, account) == 0)
+			return e;
+	return NULL;
+}
+
+static void fn_cache_clear(struct api *a)
+{
+	for (unsigned i = 0; i < FN_CACHE_BUCKETS; i++)
+		while (a->fns[i]) {
+			struct fn_cached *e = a->fns[i];
+
+			a->fns[i] = e->next;
+			free(e);
+		}
+	a->nfns = 0;
+}
+
+static void fn_cache_put(struct api *a, const struct sl_fn *f)
+{
+	struct fn_cached *e;
+	unsigned b;
+
+	if (a->nfns >= FN_CACHE_MAX)
+		fn_cache_clear(a);
+	e = malloc(sizeof(*e));
+	if (!e)
+		return;
+	e->fn = *f;
+	b = fn_bucket(f->account, f->name);
+	e->next = a->fns[b];
+	a->fns[b] = e;
+	a->nfns++;
+}
+
+void api_fn_forget(struct ctl *c, const char *account, const char *name)
+{
+	struct api *a = c->api;
+
+	for (struct fn_cached **pp = &a->fns[fn_bucket(account, name)]; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->fn.name, name) == 0 && strcmp((*pp)->fn.account, account) == 0) {
+			struct fn_cached *e = *pp;
+
+			*pp = e->next;
+			free(e);
+			a->nfns--;
+			return;
+		}
+}
 
 static void add_common(struct api_req *q, struct MHD_Response *r)
 {
@@ -124,10 +198,16 @@ int api_load_fn(struct api_req *q, const char *name, struct sl_fn *ret, struct s
 {
 	char fname[SL_FN_NAME_MAX + 1];
 	struct sl_store *s = q->c->store;
+	struct fn_cached *hit;
 	int r = sl_fn_parse_ref(name, q->who.account, fname, e);
 
 	if (r < 0)
 		return r;
+	hit = fn_find(q->c->api, q->who.account, fname);
+	if (hit) {
+		*ret = hit->fn;
+		return 0;
+	}
 	r = s->ops->fn_get(s, q->who.account, fname, ret);
 	if (r == -ENOENT)
 		return sl_api_fail(e, 404, "ResourceNotFoundException",
@@ -136,6 +216,7 @@ int api_load_fn(struct api_req *q, const char *name, struct sl_fn *ret, struct s
 	if (r < 0)
 		return sl_api_fail(e, 500, "ServiceException", "the store failed: %s",
 				   strerror(-r));
+	fn_cache_put(q->c->api, ret);
 	return 0;
 }
 
@@ -152,6 +233,11 @@ static void on_resume(struct sl_loop *loop, void *data)
 		a->resume = q->next_resume;
 		sl_http_resume(a->http, q->conn);
 	}
+}
+
+void api_resume_now(struct api_req *q)
+{
+	sl_http_resume(q->c->api->http, q->conn);
 }
 
 void api_resume_later(struct api_req *q)
@@ -462,6 +548,7 @@ void api_close(struct ctl *c)
 	sl_loop_cancel_timer(c->loop, &a->resume_timer);
 	on_resume(c->loop, a); /* suspended connections must be resumed before MHD stops */
 	sl_http_free(&a->http);
+	fn_cache_clear(a);
 	free(a);
 	c->api = NULL;
 }

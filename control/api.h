@@ -51,7 +51,11 @@ const char *api_query(struct api_req *q, const char *key);
 const char *api_header(struct api_req *q, const char *name);
 /* Arranges for q to be resumed from the loop (not from inside the caller). */
 void api_resume_later(struct api_req *q);
-/* Loads the caller's function name; on failure replies 404 and returns NULL-ish -ENOENT. */
+/* Resumes q at once (not from inside a loop over invocations: MHD may start new ones). */
+void api_resume_now(struct api_req *q);
+/* Drops account/name from the function cache: call after every change in the store. */
+void api_fn_forget(struct ctl *c, const char *account, const char *name);
+/* Loads the caller's function (cached); fills e (404, ...) and returns -EINVAL on failure. */
 int api_load_fn(struct api_req *q, const char *name, struct sl_fn *ret, struct sl_api_err *e);
 
 /* api-functions.c */
