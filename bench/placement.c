@@ -29,15 +29,16 @@
  * Findings (2 vCPUs shared with other builds; `placement` three times, SIM_SEED=0,1,2):
  *
  * Decisions, ns, p50 / p99 (baseline in the same run):
- *   hosts   place                  memcpy of snapshot      admission           key + FNV-1a
- *   100     801-811 / 841-1442     70 / 81-100             202-216 / 233-357   75 / 77-135
- *   1,000   7662-7672 / 7.7k-13.8k 1082-1092 / 1122-1272   228-239 / 282-397   78-79 / 81-136
- *   10,000  76.7k-82.2k / 106k-119k 11.1k-15.1k / 15k-24k  585-629 / 980-1006  82 / 85-139
- * Placement grows linearly: 7.7 ns a host at 1,000 hosts, 7.7-8.2 ns at 10,000 (x10.0-10.7 at
- * p50; the 546 KiB snapshot leaves the L2 cache: its memcpy grows x10.3-13.8 too). At 10,000
- * hosts p50 is 2.0-2.9% of the agent's CREATE -> ready (2.8-3.8 ms, docs/agent.md), p99
- * 2.8-4.2%. Admission stays under 1.01 us at 100,000 functions (cache misses: 2.6x its cost at
- * 1,000), 0.2-0.4% of the agent-direct warm invoke (~257 us p50, bench/invoke-agent).
+ *   hosts   place                    memcpy of snapshot     admission            key + FNV-1a
+ *   100     481-501 / 591-611        70 / 81                206-212 / 225-361    75 / 77-133
+ *   1,000   4426-4437 / 4526-4547    1081-1091 / 1122-1161  247-256 / 328-389    78-79 / 81-84
+ *   10,000  43.9k-49.6k / 76k-88k    11.2k-14.8k / 18k-26k  721-833 / 1297-1601  82 / 86-138
+ * Placement grows linearly: 4.4 ns a host at 1,000 hosts, 4.4-5.0 ns at 10,000 (x9.9-11.2 at
+ * p50; the 546 KiB snapshot leaves the L2 cache: in the x11.2 run its memcpy grew x13.6). At
+ * 10,000 hosts p50 is 1.2-1.8% of the agent's CREATE -> ready (2.8-3.8 ms, docs/agent.md), p99
+ * 2.0-3.1%. Admission stays under 1.7 us at 100,000 functions (cache misses: ~3x its cost at
+ * 1,000), 0.3-0.6% of the agent-direct warm invoke (~257 us p50, bench/invoke-agent).
+ * (Ranking each host with a struct compared field by field in two passes cost 7.7 ns a host.)
  *
  * Simulation, 3 h (5.3/5.2/4.6 million calls), hosts of 32 GB leased 1 h (staggered; drained
  * and replaced at the end: idle sandboxes go, running ones finish), mean hosts used / mean

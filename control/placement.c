@@ -8,10 +8,16 @@
 
 struct zone_count {
 	const char *name;
-	uint64_t fn_sandboxes;
+	uint64_t fn_sandboxes; /* the function's, over every host of the zone (eligible or not) */
+	uint64_t best;	       /* rank of the zone's best eligible host, zone bits left 0 */
+	int best_i;	       /* its index, -1 while none */
 };
 
-/* The function's sandboxes per zone, over every host (eligible or not). */
+/*
+ * The zone count sits in the middle of the rank, but within one zone it is the same for every
+ * host: the best host of a zone is the best by the other fields, so one pass keeps each zone's
+ * best and the counts, and the zones' winners are compared at the end with their counts.
+ */
 struct zones {
 	struct zone_count z[MAX_ZONES];
 	size_t n;
@@ -43,7 +49,7 @@ static int zone_index(struct zones *zs, const char *name)
 			return (int)(zs->last = i);
 	if (zs->n == MAX_ZONES)
 		return -1;
-	zs->z[zs->n] = (struct zone_count){.name = name};
+	zs->z[zs->n] = (struct zone_count){.name = name, .best_i = -1};
 	zs->last = zs->n;
 	return (int)zs->n++;
 }
@@ -73,6 +79,8 @@ static bool eligible(const struct sl_place_host *h, uint32_t memory_mb,
  *   26 bits memory left after placing, in MB (best fit packs)
  * Counts past their width saturate (a million sandboxes of one function in a zone, 64 TB).
  */
+#define ZONE_SHIFT 42
+#define ZONE_BITS  20
 static uint64_t sat(uint64_t v, int bits)
 {
 	uint64_t max = (1ULL << bits) - 1;
@@ -80,13 +88,23 @@ static uint64_t sat(uint64_t v, int bits)
 	return v < max ? v : max;
 }
 
-static uint64_t rank(const struct sl_place_host *h, uint64_t zone_fn, uint32_t memory_mb,
+/* The rank without its zone bits. */
+static uint64_t rank(const struct sl_place_host *h, uint32_t memory_mb,
 		     const struct sl_place_opts *o)
 {
 	return (uint64_t)(h->sandboxes == 0) << 63 |
 	       (uint64_t)(h->lease_left_ms < o->prefer_lease_left_ms) << 62 |
-	       sat(zone_fn, 20) << 42 | sat(h->fn_sandboxes, 16) << 26 |
+	       sat(h->fn_sandboxes, 16) << 26 |
 	       sat(h->mem_total_mb - h->mem_used_mb - memory_mb, 26);
+}
+
+/* Keeps (r, i) in *best and *best_i when better; equal ranks go to the lower index. */
+static void keep_best(uint64_t r, int i, uint64_t *best, int *best_i)
+{
+	if (*best_i < 0 || r < *best || (r == *best && i < *best_i)) {
+		*best = r;
+		*best_i = i;
+	}
 }
 
 int sl_placement_pick(const struct sl_place_host *hosts, size_t n, uint32_t memory_mb,
@@ -104,24 +122,24 @@ int sl_placement_pick(const struct sl_place_host *hosts, size_t n, uint32_t memo
 	if (!hosts || n > INT32_MAX)
 		return -ENOSPC;
 	for (size_t i = 0; i < n; i++) {
-		int z = zone_index(&zs, hosts[i].zone);
-
-		if (z >= 0)
-			zs.z[z].fn_sandboxes += hosts[i].fn_sandboxes;
-	}
-	for (size_t i = 0; i < n; i++) {
 		const struct sl_place_host *h = &hosts[i];
-		uint64_t r;
-		int z;
+		int z = zone_index(&zs, h->zone);
+		bool ok = eligible(h, memory_mb, opts);
 
-		if (!eligible(h, memory_mb, opts))
-			continue;
-		z = zone_index(&zs, h->zone);
-		r = rank(h, z >= 0 ? zs.z[z].fn_sandboxes : h->fn_sandboxes, memory_mb, opts);
-		if (best_i < 0 || r < best) {
-			best = r;
-			best_i = (int)i;
+		if (z >= 0) {
+			zs.z[z].fn_sandboxes += h->fn_sandboxes;
+			if (ok)
+				keep_best(rank(h, memory_mb, opts), (int)i, &zs.z[z].best,
+					  &zs.z[z].best_i);
+		} else if (ok) { /* a zone of its own */
+			keep_best(rank(h, memory_mb, opts) | sat(h->fn_sandboxes, ZONE_BITS)
+								     << ZONE_SHIFT,
+				  (int)i, &best, &best_i);
 		}
 	}
+	for (size_t z = 0; z < zs.n; z++)
+		if (zs.z[z].best_i >= 0)
+			keep_best(zs.z[z].best | sat(zs.z[z].fn_sandboxes, ZONE_BITS) << ZONE_SHIFT,
+				  zs.z[z].best_i, &best, &best_i);
 	return best_i;
 }

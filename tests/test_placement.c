@@ -174,6 +174,21 @@ static void ties_go_to_the_lowest_index(void **state)
 	assert_int_equal(pick(h, 3, 256), 1);
 }
 
+static void ties_across_zones_go_to_the_lowest_index(void **state)
+{
+	struct sl_place_host h[5] = {host("b"), host("b"), host("a"), host(NULL), host("a")};
+
+	h[0].healthy = false;
+	assert_int_equal(pick(h, 5, 256), 1); /* b's best, a's best and the NULL zone's tie */
+	h[1].fn_sandboxes = 1;		      /* zone b now holds one: a's best (2) wins */
+	assert_int_equal(pick(h, 5, 256), 2);
+	h[2].mem_used_mb = h[4].mem_used_mb = 7000; /* nearly full: 4 is a's best... */
+	h[4].mem_used_mb = 7500;
+	assert_int_equal(pick(h, 5, 256), 4);
+	h[4].fn_sandboxes = 1; /* ...until zone a holds one too: the NULL-zone host holds none */
+	assert_int_equal(pick(h, 5, 256), 3);
+}
+
 static void takes_custom_opts(void **state)
 {
 	struct sl_place_host h[2] = {host("a"), host("a")};
@@ -208,6 +223,7 @@ int main(void)
 		cmocka_unit_test(spreads_a_function_over_zones),
 		cmocka_unit_test(spreads_a_function_over_hosts_in_a_zone),
 		cmocka_unit_test(ties_go_to_the_lowest_index),
+		cmocka_unit_test(ties_across_zones_go_to_the_lowest_index),
 		cmocka_unit_test(takes_custom_opts),
 	};
 
