@@ -91,8 +91,10 @@ class Cluster:
     """A control node and one agent on loopback, started and stopped by the test."""
     count = 0
 
-    def __init__(self, *control_args):
+    def __init__(self, *control_args, netns=False):
         Cluster.count += 1
+        self.netns = netns  # each agent in a network namespace of its own, veth to ours
+        self.namespaces = []
         tag = "%d-%d" % (os.getpid(), Cluster.count)
         self.base = "/tmp/sl-ctl-" + tag
         self.pins = "/sys/fs/bpf/sandlot-test-ctl-" + tag
@@ -107,7 +109,8 @@ class Cluster:
                 ACCOUNT_A, KEY_A, SECRET_A, ACCOUNT_B, KEY_B, SECRET_B))
         self.port = free_port()
         self.http = "127.0.0.1:%d" % self.port
-        self.listen = "tcp://127.0.0.1:%d" % free_port()
+        self.ctl_port = free_port()
+        self.listen = "tcp://%s:%d" % ("0.0.0.0" if netns else "127.0.0.1", self.ctl_port)
         self.agent_listen = "tcp://127.0.0.1:%d" % free_port()
         self.control_args = list(control_args)
         self.control = None
@@ -137,12 +140,20 @@ class Cluster:
         http_port = free_port()
         pins = "%s-%d" % (self.pins, n)
         listen = self.agent_listen if n == 1 else "tcp://127.0.0.1:%d" % free_port()
+        control, http_ip, prefix = self.listen, "127.0.0.1", []
+        if self.netns:
+            ip = self.make_netns(n)
+            listen = "tcp://%s:%d" % (ip, 7401)
+            control = "tcp://%s:%d" % (self.host_ip(n), self.ctl_port)
+            http_ip = ip
+            prefix = ["nsenter", "--net=/run/netns/" + self.namespaces[-1], "--"]
         with open(os.path.join(self.base, "agent-%d.log" % n), "ab") as log:
-            self.agent = self.popen(log, [
-                AGENT, "--control", self.listen, "--listen", listen, "--http",
-                "127.0.0.1:%d" % http_port, "--name", "test-host-%d" % n, "--zone", zone,
+            self.agent = self.popen(log, prefix + [
+                AGENT, "--control", control, "--listen", listen, "--http",
+                "%s:%d" % (http_ip, http_port), "--name", "test-host-%d" % n, "--zone", zone,
                 "--state-dir", os.path.join(self.base, "agent-%d" % n), "--key-file", self.key,
                 "--bpf-pin-root", pins, "--log-level", "debug"])
+        self.agent.http_ip = http_ip
         self.agent.http_port = http_port
         self.agents.append(self.agent)
         self.all_pins.append(pins)
@@ -150,9 +161,30 @@ class Cluster:
                       "agent registration")
         return self.agent
 
+    def host_ip(self, n):
+        return "10.%d.%d.1" % (200 + os.getpid() % 50, n)
+
+    def make_netns(self, n):
+        """A network namespace for agent n, a veth pair to ours (10.X.n.1 here, .2 there)."""
+        name = "slctl-%d-%d" % (os.getpid(), n)
+        here, there = "slc%d-%d" % (os.getpid() % 100000, n), "sla%d-%d" % (
+            os.getpid() % 100000, n)
+        run = lambda *a: subprocess.run(["ip"] + list(a), check=True, capture_output=True)
+        run("netns", "add", name)
+        self.namespaces.append(name)
+        run("link", "add", here, "type", "veth", "peer", "name", there)
+        run("link", "set", there, "netns", name)
+        run("addr", "add", self.host_ip(n) + "/30", "dev", here)
+        run("link", "set", here, "up")
+        ip = "10.%d.%d.2" % (200 + os.getpid() % 50, n)
+        run("-n", name, "addr", "add", ip + "/30", "dev", there)
+        run("-n", name, "link", "set", there, "up")
+        run("-n", name, "link", "set", "lo", "up")
+        return ip
+
     def agent_sandboxes(self, agent):
         """The agent's own view (its local API): [{"id", "function", "invocations", ...}]."""
-        c = http.client.HTTPConnection("127.0.0.1", agent.http_port, timeout=5)
+        c = http.client.HTTPConnection(agent.http_ip, agent.http_port, timeout=5)
         c.request("GET", "/v1/sandboxes")
         out = json.loads(c.getresponse().read())
         c.close()
@@ -174,6 +206,8 @@ class Cluster:
                     p.wait()
         for pins in self.all_pins:
             rm_rf(pins)
+        for name in self.namespaces:  # its veth goes with it
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
         if os.environ.get("SL_KEEP_LOGS"):
             print("logs kept in", self.base)
         else:
@@ -549,6 +583,51 @@ class PlacementE2E(unittest.TestCase):
             m = k.metrics()
             self.assertEqual((m["sandlot_control_cold_starts_total"],
                               m["sandlot_control_warm_starts_total"]), (2, 3))
+            k.wait_for(lambda: k.units() == (0, 0), "units back")
+        finally:
+            k.stop()
+
+
+class NetnsE2E(unittest.TestCase):
+    # Off by default: here an agent entered into its namespace with nsenter stops (no log line,
+    # no heartbeat, its loop idle in epoll_pwait2) right after a thaw and an event handed over,
+    # 3 runs of 3; agents on loopback do not. Reported to the agent's owners; set
+    # SL_E2E_NETNS=1 to run it.
+    @unittest.skipUnless(os.environ.get("SL_E2E_NETNS"), "agent hang in a netns, see above")
+    def test_three_agents_in_network_namespaces(self):
+        """Three test hosts, each agent in its own network namespace (own name, zone, pin
+        root, state dir, veth to the control node's namespace): they register over the veth,
+        serve cold and warm invocations, and when one dies in mid-invocation the others go on."""
+        k = Cluster("--heartbeat-timeout", "1s", netns=True)
+        try:
+            k.start_control()
+            agents = [k.start_agent(zone="az%d" % i, hosts=i) for i in (1, 2, 3)]
+            c = k.client()
+            create(c, "ns-fn")
+            for i in range(10):
+                self.assertEqual(invoke_status(c, "ns-fn", {"i": i})[0], 200)
+            with concurrent.futures.ThreadPoolExecutor(3) as ex:
+                clients = [k.client() for _ in range(3)]
+                res = list(ex.map(lambda i: invoke_status(clients[i], "ns-fn", {"sleep": 1}),
+                                  range(3)))
+            self.assertEqual([r[0] for r in res], [200] * 3, res)
+            where = [len(k.agent_sandboxes(a)) for a in agents]
+            self.assertEqual(sum(where), 3, where)
+            with concurrent.futures.ThreadPoolExecutor(1) as ex:
+                fut = ex.submit(invoke_status, k.client(), "ns-fn", {"sleep": 20})
+                k.wait_for(lambda: k.metric("sandlot_control_invocations_in_flight") == 1,
+                           "one invocation in flight")
+                busy = lambda: [a for a in agents
+                                if any(s["in_flight"] for s in k.agent_sandboxes(a))]
+                k.wait_for(lambda: busy(), "the agent running it")
+                victim = busy()[0]
+                k.killed = victim
+                victim.send_signal(signal.SIGKILL)
+                victim.wait()
+                self.assertEqual(fut.result(timeout=60)[0], 500)
+            k.wait_for(lambda: k.metric("sandlot_control_hosts") == 2, "the dead host gone")
+            for i in range(5):
+                self.assertEqual(invoke_status(c, "ns-fn", {"after": i})[0], 200)
             k.wait_for(lambda: k.units() == (0, 0), "units back")
         finally:
             k.stop()
