@@ -17,13 +17,13 @@
 #include <stdint.h>
 
 #include <sandlot/link.h>
+#include <sandlot/loop.h>
 #include <sandlot/proto.h>
 
 #include "agent-config.h"
 #include "bpf-loader.h"
 #include "codecache.h"
 #include "logtail.h"
-#include "loop.h"
 #include "pool.h"
 #include "runtime-api.h"
 #include "sandbox.h"

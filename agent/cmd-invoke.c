@@ -14,7 +14,7 @@
 #include "codecache.h"
 #include "invoke-opts.h"
 #include "lambda-env.h"
-#include "loop.h"
+#include <sandlot/loop.h>
 #include "runtime-api.h"
 #include "sandbox.h"
 
