@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "loop.h"
+#include <sandlot/loop.h>
 
 #include <sandlot/time.h>
 #include <sandlot/util.h>

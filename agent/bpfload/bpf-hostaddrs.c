@@ -5,7 +5,7 @@
  * Entries with a cgid go with a sandbox's registration (its egress gateway); entries without
  * one are the host's own, kept in step by whoever watches the namespace (hostaddrs.h).
  */
-#include "bpf-internal.h"
+#include "bpfload/bpf-internal.h"
 
 #include <sandlot/util.h>
 

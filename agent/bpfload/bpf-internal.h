@@ -5,7 +5,7 @@
  * the fds of its maps and programs. bpf-loader.c fills it from the skeleton (the only file that
  * includes it); bpf-sandbox.c registers sandboxes through the fds alone.
  */
-#include "bpf-loader.h"
+#include "bpfload/bpf-loader.h"
 
 #include <limits.h>
 #include <pthread.h>

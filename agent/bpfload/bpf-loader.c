@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "bpf-internal.h"
-#include "probe.h"
+#include "bpfload/bpf-internal.h"
+#include "bpfload/probe.h"
 
 #include <sandlot/time.h>
 #include <sandlot/util.h>

@@ -31,7 +31,7 @@
 
 #include <sandlot/bpf_abi.h>
 
-#include "netpolicy.h"
+#include "bpfload/netpolicy.h"
 
 #define SL_BPF_PIN_ROOT "/sys/fs/bpf/sandlot"
 

@@ -5,7 +5,7 @@
  * ~0.1 s of BTF parsing and verification on our hosts; opening the pins, well under 1 ms).
  * Also the registration lock that processes sharing a pin root take.
  */
-#include "bpf-internal.h"
+#include "bpfload/bpf-internal.h"
 
 #include <sandlot/util.h>
 

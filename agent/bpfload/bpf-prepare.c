@@ -4,7 +4,7 @@
  * cgroup gets its links, pins and map entries while it waits in the pool, on the pool's
  * filler thread, and the sandbox's registration on the cold path only claims it.
  */
-#include "bpf-internal.h"
+#include "bpfload/bpf-internal.h"
 
 #include <sandlot/util.h>
 

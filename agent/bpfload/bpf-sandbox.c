@@ -3,7 +3,7 @@
  * The BPF loader's per-sandbox half: slots, registration, cgroup links, counters, pruning.
  * Works through the map and program fds of struct sl_bpf only (bpf-internal.h).
  */
-#include "bpf-internal.h"
+#include "bpfload/bpf-internal.h"
 
 #include <sandlot/util.h>
 

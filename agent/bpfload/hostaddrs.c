@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The host's addresses in the BPF policy, following rtnetlink address events (hostaddrs.h). */
-#include "hostaddrs.h"
+#include "bpfload/hostaddrs.h"
 
 #include <sandlot/util.h>
 

@@ -11,7 +11,7 @@
  * The agent registers the fd in its loop; a process without a loop (a one-shot `run` with a
  * private load) lets a thread of the watcher's own do it.
  */
-#include "bpf-loader.h"
+#include "bpfload/bpf-loader.h"
 
 struct sl_hostaddrs;
 

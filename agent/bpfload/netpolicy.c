@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "netpolicy.h"
+#include "bpfload/netpolicy.h"
 
 #include <sandlot/parse.h>
 #include <sandlot/util.h>

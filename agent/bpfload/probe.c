@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "probe.h"
+#include "bpfload/probe.h"
 
 #include <sandlot/json.h>
 #include <sandlot/log.h>

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "cgroup-host.h"
+#include "sandbox/cgroup-host.h"
 
 /* One capability tried for real: ok, or the errno it failed with. */
 struct sl_probe_check {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "agent-config.h"
+#include "daemon/agent-config.h"
 
 #include <sandlot/parse.h>
 #include <sandlot/time.h>

@@ -19,14 +19,14 @@
 #include <sandlot/link.h>
 #include <sandlot/proto.h>
 
-#include "agent-config.h"
-#include "bpf-loader.h"
-#include "codecache.h"
-#include "logtail.h"
-#include "loop.h"
-#include "pool.h"
-#include "runtime-api.h"
-#include "sandbox.h"
+#include "daemon/agent-config.h"
+#include "bpfload/bpf-loader.h"
+#include "daemon/codecache.h"
+#include "daemon/logtail.h"
+#include <sandlot/loop.h>
+#include "daemon/pool.h"
+#include "daemon/runtime-api.h"
+#include "sandbox/sandbox.h"
 
 #define SL_AGENT_INIT_TIMEOUT_NS (10ULL * 1000000000ULL) /* Lambda's init phase limit */
 #define SL_AGENT_OUTQ_MAX	 256			 /* frames waiting for the control node */

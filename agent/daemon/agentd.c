@@ -4,8 +4,8 @@
  * (no subcommand), which execs this binary (main.c, exec_daemon): the daemon needs HTTP, zip,
  * crypto and nanomsg libraries that the static `sandlot-agent` (probe, run) must not load.
  */
-#include "agent.h"
-#include "cmd.h"
+#include "daemon/agent.h"
+#include "run/cmd.h"
 
 #include <sandlot/log.h>
 #include <sandlot/version.h>
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 		}
 	}
 	libbpf_set_print(libbpf_print);
-	/* `sandlot-agent [--log-level L] invoke ...` (agent/main.c) comes here too */
+	/* `sandlot-agent [--log-level L] invoke ...` (agent/run/main.c) comes here too */
 	int i = 1;
 
 	while (i + 1 < argc && strcmp(argv[i], "--log-level") == 0)

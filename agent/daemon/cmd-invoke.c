@@ -10,13 +10,13 @@
  *
  * `sandlot-agent` (static) execs sandlot-agentd for this command: it needs HTTP and zip.
  */
-#include "cmd.h"
-#include "codecache.h"
-#include "invoke-opts.h"
-#include "lambda-env.h"
-#include "loop.h"
-#include "runtime-api.h"
-#include "sandbox.h"
+#include "run/cmd.h"
+#include "daemon/codecache.h"
+#include "daemon/invoke-opts.h"
+#include "daemon/lambda-env.h"
+#include <sandlot/loop.h>
+#include "daemon/runtime-api.h"
+#include "sandbox/sandbox.h"
 
 #include <sandlot/json.h>
 #include <sandlot/time.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "codecache.h"
+#include "daemon/codecache.h"
 
 #include <sandlot/util.h>
 

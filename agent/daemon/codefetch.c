@@ -4,7 +4,7 @@
  * temporary file of the state directory; once whole, the code cache verifies the SHA-256 and
  * unpacks it. Sandboxes that need the same package wait on one fetch.
  */
-#include "agent.h"
+#include "daemon/agent.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>

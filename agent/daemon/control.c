@@ -4,7 +4,7 @@
  * heartbeats, full-state reports, commands in, events and results out. Frames the control
  * node's socket cannot take yet (not connected, back-pressure) wait in a bounded queue.
  */
-#include "agent.h"
+#include "daemon/agent.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>

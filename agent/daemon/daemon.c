@@ -6,12 +6,12 @@
  * to their timeout), every sandbox is destroyed and reported, then exit 0. A second SIGTERM or
  * SIGINT stops at once (still destroying every sandbox).
  */
-#include "agent.h"
-#include "cgroup-host.h"
-#include "cmd.h"
-#include "hostaddrs.h"
-#include "probe.h"
-#include "thread.h"
+#include "daemon/agent.h"
+#include "sandbox/cgroup-host.h"
+#include "run/cmd.h"
+#include "bpfload/hostaddrs.h"
+#include "bpfload/probe.h"
+#include "sandbox/thread.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The options of `sandlot-agent invoke`: defaults, parsing, checks (see invoke-opts.h). */
-#include "invoke-opts.h"
-#include "cmd.h"
+#include "daemon/invoke-opts.h"
+#include "run/cmd.h"
 
 #include <sandlot/parse.h>
 #include <sandlot/time.h>

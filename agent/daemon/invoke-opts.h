@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lambda-env.h"
+#include "daemon/lambda-env.h"
 
 struct sl_invoke_opts {
 	const char *code, *handler, *name, *region;

@@ -5,8 +5,8 @@
  * starting sandbox's first `next`), and answers with INVOKE_RESULT on response, function error,
  * timeout or crash. One invocation at a time per sandbox.
  */
-#include "agent.h"
-#include "metrics-agent.h"
+#include "daemon/agent.h"
+#include "daemon/metrics-agent.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>

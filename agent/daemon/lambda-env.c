@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "lambda-env.h"
+#include "daemon/lambda-env.h"
 
 #include <sandlot/util.h>
 

@@ -13,8 +13,8 @@
  *
  * Only GET and HEAD but for the kill; bodies are refused; connections and memory are bounded.
  */
-#include "agent.h"
-#include "metrics-agent.h"
+#include "daemon/agent.h"
+#include "daemon/metrics-agent.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
@@ -136,12 +136,15 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *
 
 static enum MHD_Result reply_metrics(struct MHD_Connection *c, struct agent *a)
 {
+	struct agent_metrics_counts counts;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char *txt = NULL;
 	size_t len = 0;
 
-	if (agent_metrics_render(a, &txt, &len) < 0)
+	worker_counts(a, &counts.created, &counts.busy, &counts.idle, &counts.frozen, &counts.mem,
+		      &counts.inflight);
+	if (agent_metrics_render(a, &counts, &txt, &len) < 0)
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			     json_pack("{s:s}", "error", "cannot render the metrics"));
 	r = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_FREE);

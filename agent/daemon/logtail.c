@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "logtail.h"
+#include "daemon/logtail.h"
 
 #include <string.h>
 

@@ -4,10 +4,10 @@
  * sandboxes at every scrape and removed when a sandbox is destroyed; per agent,
  * counters mirrored from struct agent_stats, histograms and counters fed by the hooks.
  */
-#include "metrics-agent.h"
+#include "daemon/metrics-agent.h"
 
-#include "agent.h"
-#include "cgroup-host.h"
+#include "daemon/agent.h"
+#include "sandbox/cgroup-host.h"
 
 #include <sandlot/metrics.h>
 #include <sandlot/time.h>
@@ -505,18 +505,16 @@ static void collect_bpf_progs(struct agent *a, struct agent_metrics *m)
 	}
 }
 
-static void collect_agent(struct agent *a, struct agent_metrics *m)
+static void collect_agent(struct agent *a, const struct agent_metrics_counts *c,
+			  struct agent_metrics *m)
 {
-	uint32_t created, busy, idle, frozen, inflight;
 	struct sl_metric_series *s;
-	uint64_t mem;
 
-	worker_counts(a, &created, &busy, &idle, &frozen, &mem, &inflight);
-	count_by(m->by_state, "created", created, true);
-	count_by(m->by_state, "busy", busy, true);
-	count_by(m->by_state, "idle", idle, true);
-	count_by(m->by_state, "frozen", frozen, true);
-	sl_metric_family_set(m->in_flight, inflight);
+	count_by(m->by_state, "created", c->created, true);
+	count_by(m->by_state, "busy", c->busy, true);
+	count_by(m->by_state, "idle", c->idle, true);
+	count_by(m->by_state, "frozen", c->frozen, true);
+	sl_metric_family_set(m->in_flight, c->inflight);
 	for (size_t i = 0; i < ARRAY_SIZE(invoke_results); i++)
 		count_by(m->invocations, invoke_results[i], (double)a->stats.invocations[i], true);
 	sl_metric_family_set(m->cold, (double)a->stats.cold_starts);
@@ -525,7 +523,7 @@ static void collect_agent(struct agent *a, struct agent_metrics *m)
 	sl_metric_family_set(m->bpf_loaded, a->bpf != NULL);
 	sl_metric_family_set(m->bpf_events, (double)a->stats.bpf_events);
 	sl_metric_family_set(m->bpf_lost, (double)a->stats.bpf_lost);
-	sl_metric_family_set(m->mem_reserved, (double)mem);
+	sl_metric_family_set(m->mem_reserved, (double)c->mem);
 	sl_metric_family_set(m->mem_capacity, (double)a->cfg.memory_capacity);
 	sl_metric_family_set(m->registered, a->registered);
 	sl_metric_family_set(m->draining, a->draining);
@@ -535,7 +533,8 @@ static void collect_agent(struct agent *a, struct agent_metrics *m)
 	collect_bpf_progs(a, m);
 }
 
-int agent_metrics_render(struct agent *a, char **ret, size_t *ret_len)
+int agent_metrics_render(struct agent *a, const struct agent_metrics_counts *c, char **ret,
+			 size_t *ret_len)
 {
 	struct agent_metrics *m = a->metrics;
 	uint64_t now = sl_now_ns(), wall = sl_wall_ns();
@@ -551,7 +550,7 @@ int agent_metrics_render(struct agent *a, char **ret, size_t *ret_len)
 	for (struct asb *s = a->sandboxes; s; s = s->next)
 		if (!s->dying)
 			collect_sandbox(a, m, s, now, wall);
-	collect_agent(a, m);
+	collect_agent(a, c, m);
 	r = sl_metrics_process(m->reg, "agent", SANDLOT_VERSION, &m->proc);
 	if (r < 0)
 		return r;

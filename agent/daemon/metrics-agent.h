@@ -26,5 +26,14 @@ void agent_metrics_invocation(struct agent *a, uint8_t status, uint64_t duration
  */
 void agent_metrics_transition(struct asb *s, uint8_t state, uint8_t reason);
 
+/* The worker's counts (worker_counts()), read by the caller: this module never calls the worker,
+ * which calls it. */
+struct agent_metrics_counts {
+	uint32_t created, busy, idle, frozen; /* live sandboxes by state */
+	uint32_t inflight;		      /* invocations in flight */
+	uint64_t mem;			      /* memory reserved by live sandboxes, bytes */
+};
+
 /* The whole exposition, text format 0.0.4, malloc'd for the caller. 0 or -errno. */
-int agent_metrics_render(struct agent *a, char **ret, size_t *ret_len);
+int agent_metrics_render(struct agent *a, const struct agent_metrics_counts *c, char **ret,
+			 size_t *ret_len);

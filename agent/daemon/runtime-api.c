@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "runtime-api.h"
+#include "daemon/runtime-api.h"
 
 #include <sandlot/util.h>
 

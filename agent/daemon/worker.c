@@ -9,10 +9,10 @@
  * sandbox stays busy until the BPF idle detector sees no CPU and no packets for the idle
  * threshold, then it is reported idle and frozen. Without BPF (degraded) it is frozen at once.
  */
-#include "agent.h"
-#include "metrics-agent.h"
-#include "lambda-env.h"
-#include "shellpool.h"
+#include "daemon/agent.h"
+#include "daemon/metrics-agent.h"
+#include "daemon/lambda-env.h"
+#include "sandbox/shellpool.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>

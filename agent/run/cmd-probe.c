@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* sandlot-agent probe [--json] [--pretty] [--no-mount] */
-#include "cmd.h"
-#include "probe.h"
+#include "run/cmd.h"
+#include "bpfload/probe.h"
 
 #include <sandlot/json.h>
 #include <sandlot/log.h>

@@ -4,10 +4,10 @@
  * A thin blocking user of sandbox.h: spawn, poll the pidfd (with the timeout and forwarded
  * signals), reap, read the cgroup's figures, destroy.
  */
-#include "cmd.h"
-#include "netpool.h"
-#include "run-net.h"
-#include "sandbox.h"
+#include "run/cmd.h"
+#include "sandbox/netpool.h"
+#include "run/run-net.h"
+#include "sandbox/sandbox.h"
 
 #include <sandlot/json.h>
 #include <sandlot/log.h>

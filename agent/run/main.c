@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* sandlot-agent: the per-host worker agent. Dispatches to subcommands. */
-#include "cmd.h"
+#include "run/cmd.h"
 
 #include <sandlot/log.h>
 #include <sandlot/version.h>

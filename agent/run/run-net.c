@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* `run`'s BPF accounting, egress veth and network policy (see run-net.h). */
-#include "run-net.h"
+#include "run/run-net.h"
 
-#include "cgroup-host.h"
-#include "hostaddrs.h"
-#include "netpool.h"
+#include "sandbox/cgroup-host.h"
+#include "bpfload/hostaddrs.h"
+#include "sandbox/netpool.h"
 
 #include <sandlot/log.h>
 #include <sandlot/util.h>

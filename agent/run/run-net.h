@@ -28,9 +28,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bpf-loader.h"
-#include "netpolicy.h"
-#include "sandbox.h"
+#include "bpfload/bpf-loader.h"
+#include "bpfload/netpolicy.h"
+#include "sandbox/sandbox.h"
 
 struct sl_runnet;
 

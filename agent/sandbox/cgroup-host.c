@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cgroup-host.h"
+#include "sandbox/cgroup-host.h"
 
 #include <sandlot/util.h>
 

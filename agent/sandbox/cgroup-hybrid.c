@@ -5,7 +5,7 @@
  * task into v1 cgroups, so the parent writes the child's pid to cgroup.procs while the child
  * still waits on its sync socket.
  */
-#include "cgroup-internal.h"
+#include "sandbox/cgroup-internal.h"
 
 #include <sandlot/util.h>
 

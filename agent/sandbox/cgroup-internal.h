@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /* Shared between cgroup.c and its limit backends (cgroup-v2.c, cgroup-hybrid.c). */
-#include "cgroup.h"
+#include "sandbox/cgroup.h"
 
 enum {
 	SL_CG_MEMORY = 0,

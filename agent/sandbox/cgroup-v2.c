@@ -5,7 +5,7 @@
  * controllers (no processes of its own in a cgroup that enables them, as systemd's Delegate=
  * arranges): enabling them fails with EBUSY otherwise, and the root open reports it.
  */
-#include "cgroup-internal.h"
+#include "sandbox/cgroup-internal.h"
 
 #include <sandlot/util.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Sandbox cgroups: the v2 identity cgroup and the dispatch to the limit backends. */
-#include "cgroup-internal.h"
+#include "sandbox/cgroup-internal.h"
 
 #include <sandlot/time.h>
 #include <sandlot/util.h>

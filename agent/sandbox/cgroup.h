@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cgroup-host.h"
+#include "sandbox/cgroup-host.h"
 
 #define SL_CGROUP_NAME_MAX 64 /* longest sandbox cgroup name, NUL included */
 

@@ -28,10 +28,10 @@
  * what the plan holds, writes no memory but its own stack, allocates nothing and ends with
  * _exit or the exec. Every signal is blocked (the spawner's mask); the init keeps it so.
  */
-#include "child.h"
+#include "sandbox/child.h"
 
-#include "net.h"
-#include "report.h"
+#include "sandbox/net.h"
+#include "sandbox/report.h"
 
 #include <fcntl.h>
 #include <linux/close_range.h>

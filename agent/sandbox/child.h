@@ -14,10 +14,10 @@
 
 #include <sandlot/util.h>
 
-#include "cgroup-internal.h"
-#include "creds.h"
-#include "rootfs.h"
-#include "seccomp.h"
+#include "sandbox/cgroup-internal.h"
+#include "sandbox/creds.h"
+#include "sandbox/rootfs.h"
+#include "sandbox/seccomp.h"
 
 #ifndef PIDFD_GET_MNT_NAMESPACE
 #define PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3) /* linux/pidfd.h, Linux 6.11 */

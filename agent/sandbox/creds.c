@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Dropping privileges in the sandbox child (see creds.h). */
-#include "creds.h"
+#include "sandbox/creds.h"
 
 #include <sandlot/util.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The built-in init program (see init-exe.h). */
-#include "init-exe.h"
+#include "sandbox/init-exe.h"
 
 #include <sandlot/util.h>
 

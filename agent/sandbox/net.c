@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "net.h"
+#include "sandbox/net.h"
 
 #include <sandlot/util.h>
 

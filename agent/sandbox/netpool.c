@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "netpool.h"
+#include "sandbox/netpool.h"
 
 #include <sandlot/parse.h>
 #include <sandlot/util.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Owner slots and stale-sandbox sweeping (see owner.h). */
-#include "owner.h"
+#include "sandbox/owner.h"
 
 #include <sandlot/util.h>
 

@@ -11,7 +11,7 @@
  */
 #include <stdbool.h>
 
-#include "cgroup.h"
+#include "sandbox/cgroup.h"
 
 #define SL_OWNER_SLOTS 64
 

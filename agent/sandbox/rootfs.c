@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The template mount namespace (spawner thread) and the per-sandbox mounts (child). See rootfs.h.
  */
-#include "rootfs.h"
+#include "sandbox/rootfs.h"
 
 #include <sandlot/util.h>
 

@@ -3,16 +3,16 @@
  * The sandbox runtime (see sandbox.h): the parent side of every isolation step and the
  * sandbox's life cycle. The child side is child.c.
  */
-#include "sandbox.h"
+#include "sandbox/sandbox.h"
 
-#include "child.h"
-#include "clone-vm.h"
-#include "net.h"
-#include "report.h"
-#include "owner.h"
-#include "shellpool.h"
-#include "spawner.h"
-#include "thread.h"
+#include "sandbox/child.h"
+#include "sandbox/clone-vm.h"
+#include "sandbox/net.h"
+#include "sandbox/report.h"
+#include "sandbox/owner.h"
+#include "sandbox/shellpool.h"
+#include "sandbox/spawner.h"
+#include "sandbox/thread.h"
 
 #include <sandlot/util.h>
 

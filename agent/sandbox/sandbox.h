@@ -51,7 +51,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cgroup.h"
+#include "sandbox/cgroup.h"
 
 #define SL_RUNTIME_SLOTS      64   /* runtimes that can run at the same time on a host */
 #define SL_RUNTIME_SANDBOXES  4096 /* live sandboxes per runtime (each gets its own uid) */

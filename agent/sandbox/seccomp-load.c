@@ -3,7 +3,7 @@
  * The compiled filters, built into the agent (seccomp-filters.h is generated at build time by
  * seccomp-gen from seccomp.c's rules), and loading them.
  */
-#include "seccomp.h"
+#include "sandbox/seccomp.h"
 
 #include <sandlot/util.h>
 

@@ -3,7 +3,7 @@
  * The seccomp allow-list (see seccomp.h), compiled with libseccomp. The only file that
  * includes it; linked into the build-time generator (seccomp-gen.c), not into the agent.
  */
-#include "seccomp.h"
+#include "sandbox/seccomp.h"
 
 #include <sandlot/util.h>
 
@@ -338,7 +338,8 @@ static int add_base_rules(scmp_filter_ctx ctx)
 		}
 	}
 	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0), SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE, 0));
+			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0),
+			     SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE, 0));
 	if (r < 0)
 		return r;
 	/* personality(): only the harmless queries and settings (as Docker allows) */

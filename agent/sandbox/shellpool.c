@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Shells made ahead by a filler thread (see shellpool.h). */
-#include "shellpool.h"
+#include "sandbox/shellpool.h"
 
-#include "net.h"
-#include "rootfs.h"
-#include "thread.h"
+#include "sandbox/net.h"
+#include "sandbox/rootfs.h"
+#include "sandbox/thread.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cgroup.h"
+#include "sandbox/cgroup.h"
 
 #define SL_SHELL_ID_MAX 48
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The spawner thread (see spawner.h): a request slot handed over under a mutex. */
-#include "spawner.h"
+#include "sandbox/spawner.h"
 
-#include "creds.h"
-#include "init-exe.h"
-#include "rootfs.h"
-#include "thread.h"
+#include "sandbox/creds.h"
+#include "sandbox/init-exe.h"
+#include "sandbox/rootfs.h"
+#include "sandbox/thread.h"
 
 #include <sandlot/util.h>
 

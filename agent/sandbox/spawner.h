@@ -12,8 +12,8 @@
  */
 #include <sched.h>
 
-#include "rootfs.h"
-#include "seccomp.h"
+#include "sandbox/rootfs.h"
+#include "sandbox/seccomp.h"
 
 struct sl_spawner;
 

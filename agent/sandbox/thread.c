@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Helper threads that run at once (see thread.h). */
-#include "thread.h"
+#include "sandbox/thread.h"
 
 #include <sandlot/util.h>
 

@@ -8,7 +8,7 @@
 #include "testutil.h"
 
 #include "agenttest.h"
-#include "cgroup-host.h"
+#include "sandbox/cgroup-host.h"
 
 #include <fcntl.h>
 #include <libgen.h>

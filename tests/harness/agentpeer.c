@@ -5,8 +5,8 @@
 #include <sandlot/time.h>
 #include <sandlot/util.h>
 
-#include "cgroup-host.h"
-#include "cgroup.h"
+#include "sandbox/cgroup-host.h"
+#include "sandbox/cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "bpfscaffold.h"
 
-#include "bpf-loader.h"
-#include "cgroup-host.h"
+#include "bpfload/bpf-loader.h"
+#include "sandbox/cgroup-host.h"
 
 #include <sandlot/util.h>
 

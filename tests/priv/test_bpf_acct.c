@@ -6,7 +6,7 @@
  */
 #include "testutil.h"
 
-#include "bpf-loader.h"
+#include "bpfload/bpf-loader.h"
 #include "bpfscaffold.h"
 
 #include <sandlot/time.h>

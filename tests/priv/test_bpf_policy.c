@@ -6,9 +6,9 @@
 #include "inet_csum.h"
 #include "testutil.h"
 
-#include "bpf-loader.h"
+#include "bpfload/bpf-loader.h"
 #include "bpfscaffold.h"
-#include "netpool.h"
+#include "sandbox/netpool.h"
 
 #include <sandlot/time.h>
 #include <sandlot/util.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "testutil.h"
 
-#include "cgroup-host.h"
+#include "sandbox/cgroup-host.h"
 
 #include <sandlot/util.h>
 

@@ -6,7 +6,7 @@
  */
 #include "testutil.h"
 
-#include "cgroup-host.h"
+#include "sandbox/cgroup-host.h"
 
 #include <sandlot/util.h>
 

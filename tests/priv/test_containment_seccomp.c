@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The seccomp list, one notable refusal at a time (agent/seccomp.c; the errno of each is in
+ * The seccomp list, one notable refusal at a time (agent/sandbox/seccomp.c; the errno of each is in
  * docs/run.md). Each probe (sl_escape.c: filter_probe) is a call the kernel itself answers
  * otherwise for the sandbox's unprivileged uid: it succeeds, or fails with another errno (a
  * bad pointer, a missing directory, no such pid, no such facility in this kernel). So the

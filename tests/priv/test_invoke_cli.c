@@ -15,7 +15,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include "cgroup-host.h"
+#include "sandbox/cgroup-host.h"
 
 #define OUT_MAX 65536
 

@@ -5,7 +5,7 @@
  */
 #include "testutil.h"
 
-#include "probe.h"
+#include "bpfload/probe.h"
 
 #include <jansson.h>
 #include <linux/magic.h>

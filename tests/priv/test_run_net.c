@@ -10,8 +10,8 @@
 #include "testutil.h"
 #include "bpfscaffold.h"
 
-#include "bpf-loader.h"
-#include "cgroup-host.h"
+#include "bpfload/bpf-loader.h"
+#include "sandbox/cgroup-host.h"
 
 #include <sandlot/util.h>
 

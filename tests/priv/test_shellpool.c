@@ -9,11 +9,11 @@
  */
 #include "testutil.h"
 
-#include "bpf-loader.h"
+#include "bpfload/bpf-loader.h"
 #include "bpfscaffold.h"
-#include "cgroup-host.h"
-#include "cgroup.h"
-#include "shellpool.h"
+#include "sandbox/cgroup-host.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/shellpool.h"
 
 #include <sandlot/util.h>
 

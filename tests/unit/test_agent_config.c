@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "testutil.h"
 
-#include "agent-config.h"
+#include "daemon/agent-config.h"
 
 #include <sandlot/time.h>
 

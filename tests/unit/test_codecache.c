@@ -7,7 +7,7 @@
 
 #include <sandlot/util.h>
 
-#include "codecache.h"
+#include "daemon/codecache.h"
 
 #include <dirent.h>
 #include <errno.h>

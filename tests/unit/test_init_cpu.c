@@ -5,8 +5,8 @@
  */
 #include "testutil.h"
 
-#include "agent-config.h"
-#include "lambda-env.h"
+#include "daemon/agent-config.h"
+#include "daemon/lambda-env.h"
 
 static void memory_share(void **state)
 {

@@ -3,7 +3,7 @@
 
 #include <sandlot/util.h>
 
-#include "lambda-env.h"
+#include "daemon/lambda-env.h"
 
 #include <errno.h>
 

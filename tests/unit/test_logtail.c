@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "testutil.h"
 
-#include "logtail.h"
+#include "daemon/logtail.h"
 
 static void keeps_everything_below_the_bound(void **state)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "testutil.h"
 
-#include "loop.h"
+#include <sandlot/loop.h>
 
 #include <sandlot/time.h>
 

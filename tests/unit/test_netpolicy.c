@@ -2,7 +2,7 @@
 /* --allow parsing and the rule matching the BPF policy performs (pure logic). */
 #include "testutil.h"
 
-#include "netpolicy.h"
+#include "bpfload/netpolicy.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
 /* The per-host address pool for --net egress (pure bookkeeping). */
 #include "testutil.h"
 
-#include "netpool.h"
+#include "sandbox/netpool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "testutil.h"
 
-#include "pool.h"
+#include "daemon/pool.h"
 
 static struct sl_pool_entry mk(const char *key, uint64_t mem)
 {

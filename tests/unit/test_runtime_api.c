@@ -7,8 +7,8 @@
 
 #include <sandlot/util.h>
 
-#include "lambda-env.h"
-#include "runtime-api.h"
+#include "daemon/lambda-env.h"
+#include "daemon/runtime-api.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -18,8 +18,8 @@
  * for its own with rt_sigtimedwait. It makes itself non-dumpable: CMD runs as the same uid
  * and must not read or write its memory through /proc/1/mem.
  */
-#include "clone-vm.h"
-#include "report.h"
+#include "sandbox/clone-vm.h"
+#include "sandbox/report.h"
 
 #include <asm/unistd.h>
 #include <linux/errno.h>
