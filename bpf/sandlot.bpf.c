@@ -2,7 +2,7 @@
 /*
  * sandlot's kernel half: per-sandbox CPU and network accounting, busy/idle detection and the
  * network policy. Every map is keyed by the sandbox's v2 cgroup id and pinned by name; the
- * layout is include/sandlot/bpf_abi.h. agent/bpf-loader.c loads this once per host.
+ * layout is include/sandlot/bpf_abi.h. agent/bpfload/bpf-loader.c loads this once per host.
  *
  * Costs (bench/bpf-overhead has the figures and how they were found). On our hosts (VMs, AMD
  * Zen 3 with the SRSO "safe RET" and retpoline mitigations) a call to a helper that the

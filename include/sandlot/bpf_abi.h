@@ -2,7 +2,7 @@
 #pragma once
 /*
  * The data layout shared by sandlot's BPF programs (bpf/sandlot.bpf.c) and user space
- * (agent/bpf-loader.c, sandlotctl). Only fixed-width fields, explicit padding, no pointers.
+ * (agent/bpfload/bpf-loader.c, sandlotctl). Only fixed-width fields, explicit padding, no pointers.
  *
  * Any change to a struct below, to a map's type, key or value, or to the meaning of a field
  * must bump SL_BPF_ABI_VERSION: the loader compares it with the version stored in the pinned
