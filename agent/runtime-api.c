@@ -71,6 +71,7 @@ struct sl_rtapi {
 	bool stopping;
 	bool in_run; /* inside MHD_run: callbacks may call in, MHD_run must not recurse */
 	bool kick;   /* a connection was resumed: MHD must run again */
+	unsigned n_conns, max_conns; /* connections MHD holds now, and its limit */
 	struct inv inv;
 	struct req *parked;
 	struct MHD_Response *accepted; /* 202 {"status":"OK"}, built once and shared */
@@ -291,6 +292,42 @@ static void body_append(struct req *q, const char *data, size_t n)
 	q->len += n;
 }
 
+/* ---- running MHD ---- */
+
+/* Keeps count of MHD's connections (it calls this as it adds and removes one). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct sl_rtapi *srv = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		srv->n_conns++;
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && srv->n_conns)
+		srv->n_conns--;
+}
+
+/*
+ * Runs MHD until it has nothing left to do now. A run that starts at the connection limit takes
+ * the listening socket out of MHD's epoll set, and only the start of a later run puts it back:
+ * when that run closes connections and no other event or timeout follows (every connection
+ * gone), nothing would call MHD again and the listener would never accept again. So a run that
+ * started at the limit and ended below it is followed by another, as is a resume.
+ */
+static enum MHD_Result run_mhd(struct sl_rtapi *srv)
+{
+	enum MHD_Result r;
+	bool full;
+
+	srv->in_run = true;
+	do {
+		srv->kick = false;
+		full = srv->n_conns >= srv->max_conns;
+		r = MHD_run(srv->mhd);
+	} while (r == MHD_YES && (srv->kick || (full && srv->n_conns < srv->max_conns)));
+	srv->in_run = false;
+	return r;
+}
+
 /* ---- handlers ---- */
 
 /*
@@ -301,13 +338,10 @@ static void body_append(struct req *q, const char *data, size_t n)
 static void resume(struct sl_rtapi *srv, struct req *q)
 {
 	MHD_resume_connection(q->conn);
-	if (srv->in_run) {
+	if (srv->in_run)
 		srv->kick = true;
-	} else {
-		srv->in_run = true;
-		MHD_run(srv->mhd);
-		srv->in_run = false;
-	}
+	else
+		run_mhd(srv);
 }
 
 static enum MHD_Result do_next(struct req *q)
@@ -573,7 +607,7 @@ static int start_mhd(struct sl_rtapi *srv, int listen_fd, unsigned conns, unsign
 		srv, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT, conns,
 		MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)SL_RTAPI_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
 	if (!srv->mhd)
 		return -EIO;
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -614,6 +648,7 @@ int sl_rtapi_new(struct sl_rtapi **ret, int listen_fd, const struct sl_rtapi_opt
 	if (!srv)
 		return -ENOMEM;
 	srv->n_reqs = o.max_connections;
+	srv->max_conns = o.max_connections;
 	srv->max_payload = o.max_payload;
 	srv->epfd = -1;
 	srv->userdata = userdata;
@@ -667,6 +702,11 @@ void sl_rtapi_free(struct sl_rtapi **p)
 	*p = NULL;
 }
 
+void sl_rtapi_stats(const struct sl_rtapi *srv, struct sl_rtapi_stats *ret)
+{
+	*ret = (struct sl_rtapi_stats){.connections = srv->n_conns};
+}
+
 int sl_rtapi_fd(const struct sl_rtapi *srv)
 {
 	return srv->epfd;
@@ -674,15 +714,7 @@ int sl_rtapi_fd(const struct sl_rtapi *srv)
 
 int sl_rtapi_run(struct sl_rtapi *srv)
 {
-	enum MHD_Result r;
-
-	srv->in_run = true;
-	do {
-		srv->kick = false;
-		r = MHD_run(srv->mhd);
-	} while (r == MHD_YES && srv->kick);
-	srv->in_run = false;
-	return r == MHD_YES ? 0 : -EIO;
+	return run_mhd(srv) == MHD_YES ? 0 : -EIO;
 }
 
 int sl_rtapi_timeout_ms(struct sl_rtapi *srv)

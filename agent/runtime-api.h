@@ -95,6 +95,14 @@ int sl_rtapi_new(struct sl_rtapi **ret, int listen_fd, const struct sl_rtapi_opt
 /* Closes every connection and the listening socket, frees srv, sets *srv to NULL. NULL-safe. */
 void sl_rtapi_free(struct sl_rtapi **srv);
 
+/* What one sandbox makes the server hold now. */
+struct sl_rtapi_stats {
+	unsigned connections; /* open connections (at most max_connections) */
+};
+
+/* Fills *ret. */
+void sl_rtapi_stats(const struct sl_rtapi *srv, struct sl_rtapi_stats *ret);
+
 /* The fd to watch for EPOLLIN (libmicrohttpd's own epoll fd). Stays the same for srv's life. */
 int sl_rtapi_fd(const struct sl_rtapi *srv);
 

@@ -1,0 +1,253 @@
+/*
+ * The Runtime API server against a hostile runtime: what one sandbox can make the agent hold or
+ * wait for. The server is driven as the agent drives it (run only when its fd is readable or
+ * its timeout has expired), the runtime is raw loopback sockets, so that each test controls
+ * exactly what reaches the server and when.
+ */
+#include "testutil.h"
+
+#include <sandlot/util.h>
+
+#include "runtime-api.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define BASE "/2018-06-01/runtime"
+
+enum { WAIT_MS = 5000 };
+
+struct fx {
+	int port;
+	struct sl_rtapi *srv;
+	int n_response, n_error;
+	size_t rlen;
+	char etype[128];
+};
+
+static void on_response(struct sl_rtapi *srv, void *u, const char *id, const void *body, size_t len,
+			const char *ctype)
+{
+	struct fx *f = u;
+
+	f->n_response++;
+	f->rlen = len;
+}
+
+static void on_error(struct sl_rtapi *srv, void *u, const char *id, const struct sl_rtapi_error *e)
+{
+	struct fx *f = u;
+
+	f->n_error++;
+	snprintf(f->etype, sizeof(f->etype), "%s", e->type);
+}
+
+static const struct sl_rtapi_ops ops = {.response = on_response, .error = on_error};
+
+static struct fx *fx_new(const struct sl_rtapi_opts *opts)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	struct fx *f = calloc(1, sizeof(*f));
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_non_null(f);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 64), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	f->port = ntohs(a.sin_port);
+	assert_int_equal(sl_rtapi_new(&f->srv, fd, opts, &ops, f), 0);
+	return f;
+}
+
+static int setup(void **state)
+{
+	*state = fx_new(NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	sl_rtapi_free(&f->srv);
+	free(f);
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One turn of the owner's loop as the agent's: the server runs when its fd is readable or its
+ * timeout has expired, never otherwise. */
+static void turn(struct fx *f, int max_ms)
+{
+	struct pollfd p = {.fd = sl_rtapi_fd(f->srv), .events = POLLIN};
+	int t = sl_rtapi_timeout_ms(f->srv), wait = t >= 0 && t < max_ms ? t : max_ms;
+
+	if (poll(&p, 1, wait) > 0 || (t >= 0 && t <= wait))
+		assert_int_equal(sl_rtapi_run(f->srv), 0);
+}
+
+/* Serves until cond holds or ms pass; the value of cond. */
+#define SERVE_UNTIL(f, cond, ms)                   \
+	({                                         \
+		uint64_t _end = now_ms() + (ms);   \
+		while (!(cond) && now_ms() < _end) \
+			turn(f, 5);                \
+		(cond);                            \
+	})
+
+static struct sl_rtapi_stats stats(struct fx *f)
+{
+	struct sl_rtapi_stats st;
+
+	sl_rtapi_stats(f->srv, &st);
+	return st;
+}
+
+/* ---- a raw runtime ---- */
+
+static int rt_connect(struct fx *f)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)f->port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	return fd;
+}
+
+/* Sends all of buf, serving while the socket is full. */
+static void rt_send(struct fx *f, int fd, const void *buf, size_t len)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	const char *p = buf;
+
+	while (len && now_ms() < end) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		} else {
+			assert_true(n < 0 && errno == EAGAIN);
+			turn(f, 1);
+		}
+	}
+	assert_int_equal(len, 0);
+}
+
+static void rt_sends(struct fx *f, int fd, const char *s)
+{
+	rt_send(f, fd, s, strlen(s));
+}
+
+/* Reads what is there into buf (NUL-terminated); false once the peer closed. */
+static bool rt_read(int fd, char *buf, size_t cap, size_t *len)
+{
+	ssize_t n = -1;
+
+	errno = EAGAIN;
+	while (*len + 1 < cap && (n = recv(fd, buf + *len, cap - 1 - *len, 0)) > 0)
+		*len += (size_t)n;
+	buf[*len] = '\0';
+	return !(n == 0 || (n < 0 && errno != EAGAIN));
+}
+
+/* Serves until a reply's headers arrived on fd; its status, or -1 (none within WAIT_MS). */
+static int rt_status(struct fx *f, int fd)
+{
+	char buf[4096];
+	size_t len = 0;
+	int status = -1;
+
+	SERVE_UNTIL(f, (rt_read(fd, buf, sizeof(buf), &len), strstr(buf, "\r\n\r\n")), WAIT_MS);
+	if (strstr(buf, "\r\n\r\n"))
+		sscanf(buf, "HTTP/1.1 %d", &status);
+	return status;
+}
+
+/* Headers of a POST of the response of invocation id, of cl bytes (-1: chunked). */
+static void post_headers(char *buf, size_t len, const char *id, long long cl)
+{
+	if (cl < 0)
+		snprintf(buf, len,
+			 "POST " BASE "/invocation/%s/response HTTP/1.1\r\nHost: rt\r\n"
+			 "Transfer-Encoding: chunked\r\n\r\n",
+			 id);
+	else
+		snprintf(buf, len,
+			 "POST " BASE "/invocation/%s/response HTTP/1.1\r\nHost: rt\r\n"
+			 "Content-Length: %lld\r\n\r\n",
+			 id, cl);
+}
+
+static void respond(struct fx *f, const char *id, const char *body)
+{
+	char h[512];
+	int fd = rt_connect(f);
+
+	post_headers(h, sizeof(h), id, (long long)strlen(body));
+	rt_sends(f, fd, h);
+	rt_sends(f, fd, body);
+	assert_int_equal(rt_status(f, fd), 202);
+	close(fd);
+}
+
+/* ---- tests ---- */
+
+/*
+ * A runtime opens every connection it may and closes them all at once: MHD had taken its
+ * listening socket out of its epoll set at the limit, and the run that closed them was the last
+ * one anything asked for. The listener must accept again and the response must land.
+ */
+static void listener_accepts_again_after_the_limit(void **state)
+{
+	struct fx *f = *state;
+	int fds[SL_RTAPI_DEFAULT_CONNECTIONS], next;
+
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < SL_RTAPI_DEFAULT_CONNECTIONS; i++)
+			fds[i] = rt_connect(f);
+		assert_true(SERVE_UNTIL(f, stats(f).connections == SL_RTAPI_DEFAULT_CONNECTIONS,
+					WAIT_MS));
+		for (int i = 0; i < SL_RTAPI_DEFAULT_CONNECTIONS; i++)
+			close(fds[i]);
+		assert_true(SERVE_UNTIL(f, stats(f).connections == 0, WAIT_MS));
+	}
+	next = rt_connect(f);
+	rt_sends(f, next, "GET " BASE "/invocation/next HTTP/1.1\r\nHost: rt\r\n\r\n");
+	assert_true(SERVE_UNTIL(f, sl_rtapi_waiting(f->srv), WAIT_MS));
+	assert_int_equal(
+		sl_rtapi_invoke(f->srv, "r1", 1700000000123ULL, "arn:aws:lambda:x", NULL, "{}", 2),
+		0);
+	assert_int_equal(rt_status(f, next), 200);
+	respond(f, "r1", "landed");
+	assert_int_equal(f->n_response, 1);
+	assert_int_equal(f->rlen, 6);
+	close(next);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(listener_accepts_again_after_the_limit, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
