@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <jansson.h>
@@ -74,6 +75,8 @@ struct sl_rtapi {
 	unsigned n_conns, max_conns; /* connections MHD holds now, and its limit */
 	struct inv inv;
 	struct req *parked;
+	struct req *upload; /* the one response/error body being received, or NULL */
+	unsigned timeout_s, upload_timeout_s;
 	struct MHD_Response *accepted; /* 202 {"status":"OK"}, built once and shared */
 	char *spare;		       /* one body buffer kept for reuse (<= SPARE_MAX) */
 	size_t spare_cap;
@@ -241,24 +244,81 @@ static struct req *req_get(struct sl_rtapi *srv)
 	return NULL;
 }
 
+/*
+ * Body buffers past SPARE_MAX are mappings of their own, returned to the kernel when freed:
+ * once malloc has freed a block that large it raises its mmap threshold and keeps the next
+ * ones in its heap, so an oversize response would leave the agent that much larger for good.
+ */
+static char *buf_resize(char *p, size_t len, size_t old, size_t cap)
+{
+	char *n;
+
+	if (cap <= SPARE_MAX)
+		return realloc(p, cap);
+	if (old > SPARE_MAX) {
+		n = mremap(p, old, cap, MREMAP_MAYMOVE);
+		return n == MAP_FAILED ? NULL : n;
+	}
+	n = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (n == MAP_FAILED)
+		return NULL;
+	if (len)
+		memcpy(n, p, len);
+	free(p);
+	return n;
+}
+
+static void buf_free(char *p, size_t cap)
+{
+	if (p && cap > SPARE_MAX)
+		munmap(p, cap);
+	else
+		free(p);
+}
+
+/* Gives q's body buffer back: kept as the spare when small, freed otherwise. */
+static void body_release(struct req *q)
+{
+	struct sl_rtapi *srv = q->srv;
+
+	if (q->body && q->cap <= SPARE_MAX && q->cap > srv->spare_cap) {
+		free(srv->spare);
+		srv->spare = q->body;
+		srv->spare_cap = q->cap;
+	} else {
+		buf_free(q->body, q->cap);
+	}
+	q->body = NULL;
+	q->len = q->cap = 0;
+}
+
 static void req_put(struct req *q)
 {
 	struct sl_rtapi *srv = q->srv;
 
 	if (srv->parked == q)
 		srv->parked = NULL;
-	if (q->body && q->cap <= SPARE_MAX && q->cap > srv->spare_cap) {
-		free(srv->spare);
-		srv->spare = q->body;
-		srv->spare_cap = q->cap;
-	} else {
-		free(q->body);
-	}
-	q->body = NULL;
+	if (srv->upload == q)
+		srv->upload = NULL;
+	body_release(q);
 	q->in_use = false;
 }
 
-/* Makes room for need bytes of body (need <= max_payload): the spare buffer, or a bigger one. */
+/* Bytes of request bodies the server holds now, the spare included. */
+static size_t held_bytes(const struct sl_rtapi *srv)
+{
+	size_t n = srv->spare_cap;
+
+	for (unsigned i = 0; i < srv->n_reqs; i++)
+		if (srv->reqs[i].in_use)
+			n += srv->reqs[i].cap;
+	return n;
+}
+
+/*
+ * Makes room for need bytes of body (need <= max_payload): the spare buffer, or a bigger one,
+ * within the sandbox's budget: one body at its limit and the spare.
+ */
 static bool body_reserve(struct req *q, size_t need)
 {
 	struct sl_rtapi *srv = q->srv;
@@ -273,7 +333,9 @@ static bool body_reserve(struct req *q, size_t need)
 		srv->spare_cap = 0;
 		return true;
 	}
-	b = realloc(q->body, cap);
+	if (held_bytes(srv) - q->cap + cap > srv->max_payload + SPARE_MAX)
+		return false;
+	b = buf_resize(q->body, q->len, q->cap, cap);
 	if (!b)
 		return false;
 	q->body = b;
@@ -281,11 +343,14 @@ static bool body_reserve(struct req *q, size_t need)
 	return true;
 }
 
-/* Appends a chunk of request body, or notes that it is past the limit. */
+/* Appends a chunk of request body, or notes that it is past the limit (and drops it all). */
 static void body_append(struct req *q, const char *data, size_t n)
 {
-	if (q->too_large || n > q->srv->max_payload - q->len || !body_reserve(q, q->len + n)) {
+	if (q->too_large)
+		return;
+	if (n > q->srv->max_payload - q->len || !body_reserve(q, q->len + n)) {
 		q->too_large = true; /* out of memory too: answered as 413, bounded either way */
+		body_release(q);
 		return;
 	}
 	memcpy(q->body + q->len, data, n);
@@ -484,8 +549,14 @@ static enum MHD_Result finish_post(struct req *q)
 	struct sl_rtapi *srv = q->srv;
 	enum MHD_Result r;
 
-	if (!route_allowed(q, true, &r)) /* again: another request may have won */
+	if (srv->upload == q) { /* all in: back to the idle keep-alive timeout */
+		srv->upload = NULL;
+		MHD_set_connection_option(q->conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->timeout_s);
+	}
+	if (!route_allowed(q, true, &r)) { /* again: another request may have won */
+		body_release(q);
 		return r;
+	}
 	if (q->too_large && q->route == R_RESPONSE)
 		return finish_too_large(q);
 	if (q->too_large)
@@ -504,10 +575,15 @@ static enum MHD_Result finish_post(struct req *q)
 					  MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
 								      "Content-Type"));
 	}
+	body_release(q); /* handed over: not held while the reply goes out */
 	return reply_accepted(q);
 }
 
-/* First call of a POST: check what can be checked before the body, size the buffer. */
+/*
+ * First call of a POST: check what can be checked before the body, size the buffer. One body
+ * is received at a time (the invocation has one result), and it must keep coming: a stalled
+ * upload is closed after upload_timeout_s, so that it can hold the agent's memory no longer.
+ */
 static enum MHD_Result begin_post(struct req *q, bool id_ok)
 {
 	struct sl_rtapi *srv = q->srv;
@@ -517,10 +593,15 @@ static enum MHD_Result begin_post(struct req *q, bool id_ok)
 
 	if (!route_allowed(q, id_ok, &r))
 		return r;
+	if (srv->upload)
+		return reply_error(q->conn, MHD_HTTP_TOO_MANY_REQUESTS, "TooManyRequests",
+				   "Another response or error for this runtime is being received");
 	if (n > srv->max_payload) {
 		q->too_large = true;
 		return finish_post(q); /* answer now: do not read what will not be kept */
 	}
+	srv->upload = q;
+	MHD_set_connection_option(q->conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->upload_timeout_s);
 	if (n)
 		body_reserve(q, n); /* one allocation for the whole body (or the spare) */
 	return MHD_YES;
@@ -642,6 +723,8 @@ int sl_rtapi_new(struct sl_rtapi **ret, int listen_fd, const struct sl_rtapi_opt
 		o.max_connections = SL_RTAPI_DEFAULT_CONNECTIONS;
 	if (!o.timeout_s)
 		o.timeout_s = SL_RTAPI_DEFAULT_TIMEOUT_S;
+	if (!o.upload_timeout_s || o.upload_timeout_s > o.timeout_s)
+		o.upload_timeout_s = MIN((unsigned)SL_RTAPI_DEFAULT_UPLOAD_TIMEOUT_S, o.timeout_s);
 	if (!o.max_payload || o.max_payload > SL_RTAPI_MAX_PAYLOAD)
 		o.max_payload = SL_RTAPI_MAX_PAYLOAD;
 	srv = calloc(1, sizeof(*srv) + o.max_connections * sizeof(struct req));
@@ -649,6 +732,8 @@ int sl_rtapi_new(struct sl_rtapi **ret, int listen_fd, const struct sl_rtapi_opt
 		return -ENOMEM;
 	srv->n_reqs = o.max_connections;
 	srv->max_conns = o.max_connections;
+	srv->timeout_s = o.timeout_s;
+	srv->upload_timeout_s = o.upload_timeout_s;
 	srv->max_payload = o.max_payload;
 	srv->epfd = -1;
 	srv->userdata = userdata;
@@ -704,7 +789,11 @@ void sl_rtapi_free(struct sl_rtapi **p)
 
 void sl_rtapi_stats(const struct sl_rtapi *srv, struct sl_rtapi_stats *ret)
 {
-	*ret = (struct sl_rtapi_stats){.connections = srv->n_conns};
+	*ret = (struct sl_rtapi_stats){
+		.connections = srv->n_conns,
+		.uploads = srv->upload ? 1 : 0,
+		.body_bytes = held_bytes(srv),
+	};
 }
 
 int sl_rtapi_fd(const struct sl_rtapi *srv)

@@ -181,6 +181,29 @@ static int rt_status(struct fx *f, int fd)
 	return status;
 }
 
+/* Serves until the server closed fd. */
+static bool rt_closed(struct fx *f, int fd)
+{
+	char buf[4096];
+	size_t len = 0;
+
+	return SERVE_UNTIL(f, (len = 0, !rt_read(fd, buf, sizeof(buf), &len)), WAIT_MS);
+}
+
+/* GET next on a fresh connection, then an invocation for it: returns the connection. */
+static int deliver(struct fx *f, const char *id)
+{
+	int fd = rt_connect(f);
+
+	rt_sends(f, fd, "GET " BASE "/invocation/next HTTP/1.1\r\nHost: rt\r\n\r\n");
+	assert_true(SERVE_UNTIL(f, sl_rtapi_waiting(f->srv), WAIT_MS));
+	assert_int_equal(
+		sl_rtapi_invoke(f->srv, id, 1700000000123ULL, "arn:aws:lambda:x", NULL, "{}", 2),
+		0);
+	assert_int_equal(rt_status(f, fd), 200);
+	return fd;
+}
+
 /* Headers of a POST of the response of invocation id, of cl bytes (-1: chunked). */
 static void post_headers(char *buf, size_t len, const char *id, long long cl)
 {
@@ -242,11 +265,142 @@ static void listener_accepts_again_after_the_limit(void **state)
 	close(next);
 }
 
+/*
+ * Every connection declares a response at the limit and sends most of it: one body is received,
+ * the others are refused at their headers, and what the server holds stays within one body.
+ */
+static void one_response_body_at_a_time(void **state)
+{
+	struct fx *f = *state;
+	enum { N = SL_RTAPI_DEFAULT_CONNECTIONS - 1, PART = 1 << 20 };
+	char *part = malloc(PART), h[512];
+	int next = deliver(f, "r1"), fds[N];
+
+	assert_non_null(part);
+	memset(part, 'x', PART);
+	post_headers(h, sizeof(h), "r1", SL_RTAPI_MAX_PAYLOAD);
+	for (int i = 0; i < N; i++) {
+		fds[i] = rt_connect(f);
+		rt_sends(f, fds[i], h);
+		if (i == 0) {
+			rt_send(f, fds[0], part, PART);
+			assert_true(SERVE_UNTIL(f, stats(f).body_bytes >= PART, WAIT_MS));
+		}
+	}
+	for (int i = 1; i < N; i++)
+		assert_int_equal(rt_status(f, fds[i]), 429);
+	assert_int_equal(stats(f).uploads, 1);
+	assert_true(stats(f).body_bytes <= SL_RTAPI_MAX_PAYLOAD + 64 * 1024);
+	for (size_t sent = PART; sent < SL_RTAPI_MAX_PAYLOAD; sent += PART)
+		rt_send(f, fds[0], part, MIN((size_t)PART, SL_RTAPI_MAX_PAYLOAD - sent));
+	assert_int_equal(rt_status(f, fds[0]), 202);
+	assert_int_equal(f->n_response, 1);
+	assert_int_equal(f->rlen, SL_RTAPI_MAX_PAYLOAD);
+	assert_int_equal(stats(f).uploads, 0);
+	assert_true(stats(f).body_bytes <= 64 * 1024);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	close(next);
+	free(part);
+}
+
+/* An upload that stops coming is cut, and the runtime can answer afterwards. */
+static void stalled_upload_is_cut(void **state)
+{
+	struct sl_rtapi_opts o = {.timeout_s = 600, .upload_timeout_s = 1};
+	struct fx *f = fx_new(&o);
+	char h[512];
+	int next, fd;
+
+	*state = f;
+	next = deliver(f, "r1");
+	fd = rt_connect(f);
+	post_headers(h, sizeof(h), "r1", 1000);
+	rt_sends(f, fd, h);
+	rt_sends(f, fd, "only ten b");
+	assert_true(SERVE_UNTIL(f, stats(f).uploads == 1, WAIT_MS));
+	assert_true(rt_closed(f, fd));
+	assert_int_equal(stats(f).uploads, 0);
+	assert_int_equal(f->n_response, 0);
+	respond(f, "r1", "late but whole");
+	assert_int_equal(f->n_response, 1);
+	close(fd);
+	close(next);
+}
+
+static long rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *s = fopen("/proc/self/status", "r");
+
+	assert_non_null(s);
+	while (fgets(line, sizeof(line), s))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(s);
+	return kb;
+}
+
+/* A chunked response far over the limit: 413, a function error, and its memory given back. */
+static void oversize_response(struct fx *f, const char *id, const char *chunk, size_t n)
+{
+	char h[512], size[32];
+	int next = deliver(f, id), fd = rt_connect(f);
+
+	post_headers(h, sizeof(h), id, -1);
+	rt_sends(f, fd, h);
+	snprintf(size, sizeof(size), "%zx\r\n", n);
+	for (int i = 0; i < 256; i++) { /* 256 chunks of 64 KiB: 16 MiB */
+		rt_sends(f, fd, size);
+		rt_send(f, fd, chunk, n);
+		rt_sends(f, fd, "\r\n");
+	}
+	rt_sends(f, fd, "0\r\n\r\n");
+	assert_int_equal(rt_status(f, fd), 413);
+	assert_string_equal(f->etype, "Function.ResponseSizeTooLarge");
+	close(fd);
+	close(next);
+}
+
+static void oversize_responses_give_memory_back(void **state)
+{
+	struct fx *f = *state;
+	enum { CHUNK = 64 * 1024 };
+	char *chunk = malloc(CHUNK);
+	void *volatile big;
+	long before;
+
+	assert_non_null(chunk);
+	memset(chunk, 'y', CHUNK);
+	/* as in an agent that has freed any large block (an event of a few MB): malloc raised its
+	 * mmap threshold and keeps blocks of that size in its heap from now on */
+	big = malloc(8 << 20);
+	free(big);
+	before = rss_kb();
+	for (int i = 1; i <= 3; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "r%d", i);
+		oversize_response(f, id, chunk, CHUNK);
+	}
+	assert_int_equal(f->n_error, 3);
+	assert_true(stats(f).body_bytes <= 64 * 1024);
+	if (rss_kb() - before > 2048)
+		fail_msg("RSS grew by %ld KiB over three oversize responses", rss_kb() - before);
+	free(chunk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* first: what earlier tests allocated would hide what malloc keeps */
+		cmocka_unit_test_setup_teardown(oversize_responses_give_memory_back, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(listener_accepts_again_after_the_limit, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(one_response_body_at_a_time, setup, teardown),
+		cmocka_unit_test_teardown(stalled_upload_is_cut, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
