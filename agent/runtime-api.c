@@ -78,6 +78,7 @@ struct sl_rtapi {
 	struct req *upload; /* the one response/error body being received, or NULL */
 	unsigned timeout_s, upload_timeout_s;
 	struct MHD_Response *accepted; /* 202 {"status":"OK"}, built once and shared */
+	struct MHD_Response *event;    /* the current event's 200, built at its first next */
 	char *spare;		       /* one body buffer kept for reuse (<= SPARE_MAX) */
 	size_t spare_cap;
 	unsigned n_reqs;
@@ -170,15 +171,14 @@ static enum MHD_Result reply_accepted(struct req *q)
 	return MHD_queue_response(q->conn, MHD_HTTP_ACCEPTED, q->srv->accepted);
 }
 
-/* 200 with the event and its Lambda-Runtime-* headers. */
-static enum MHD_Result reply_event(struct req *q)
+/* The event v and its Lambda-Runtime-* headers as a response, or NULL. */
+static struct MHD_Response *event_response(const struct inv *v)
 {
-	struct inv *v = &q->srv->inv;
 	struct MHD_Response *r;
 
 	r = MHD_create_response_from_buffer(v->len, v->payload, MHD_RESPMEM_MUST_COPY);
 	if (!r)
-		return MHD_NO;
+		return NULL;
 	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
 		    MHD_YES ||
 	    MHD_add_response_header(r, "Lambda-Runtime-Aws-Request-Id", v->id) != MHD_YES ||
@@ -191,9 +191,23 @@ static enum MHD_Result reply_event(struct req *q)
 	    (v->cognito && MHD_add_response_header(r, "Lambda-Runtime-Cognito-Identity",
 						   v->cognito) != MHD_YES)) {
 		MHD_destroy_response(r);
-		return MHD_NO;
+		return NULL;
 	}
-	return queue(q->conn, MHD_HTTP_OK, r);
+	return r;
+}
+
+/*
+ * 200 with the event: built once per invocation and shared by every next that gets it (a next
+ * during Running gets it again), so that a runtime's connections cannot make the agent hold a
+ * copy of the event each.
+ */
+static enum MHD_Result reply_event(struct req *q)
+{
+	struct sl_rtapi *srv = q->srv;
+
+	if (!srv->event && !(srv->event = event_response(&srv->inv)))
+		return MHD_NO;
+	return MHD_queue_response(q->conn, MHD_HTTP_OK, srv->event);
 }
 
 /* ---- routing ---- */
@@ -781,6 +795,8 @@ void sl_rtapi_free(struct sl_rtapi **p)
 	}
 	if (srv->accepted)
 		MHD_destroy_response(srv->accepted);
+	if (srv->event)
+		MHD_destroy_response(srv->event);
 	inv_clear(&srv->inv);
 	free(srv->spare);
 	free(srv);
@@ -899,6 +915,10 @@ int sl_rtapi_invoke_event(struct sl_rtapi *srv, const struct sl_rtapi_event *ev)
 		return -EPIPE;
 	if (srv->inv.queued || srv->state == RT_RUNNING)
 		return -EBUSY;
+	if (srv->event) { /* connections still sending it keep their reference */
+		MHD_destroy_response(srv->event);
+		srv->event = NULL;
+	}
 	r = inv_fill(&srv->inv, ev);
 	if (r < 0)
 		return r;

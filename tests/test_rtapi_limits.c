@@ -391,6 +391,40 @@ static void oversize_responses_give_memory_back(void **state)
 	free(chunk);
 }
 
+/* Every connection asks for the event again during the invocation: the agent holds it once. */
+static void repeated_nexts_share_one_event(void **state)
+{
+	struct fx *f = *state;
+	enum { N = SL_RTAPI_DEFAULT_CONNECTIONS - 1, EV = 6 << 20 };
+	char *ev = malloc(EV);
+	int first, fds[N];
+	long before;
+
+	assert_non_null(ev);
+	memset(ev, 'e', EV);
+	first = rt_connect(f);
+	rt_sends(f, first, "GET " BASE "/invocation/next HTTP/1.1\r\nHost: rt\r\n\r\n");
+	assert_true(SERVE_UNTIL(f, sl_rtapi_waiting(f->srv), WAIT_MS));
+	before = rss_kb();
+	assert_int_equal(
+		sl_rtapi_invoke(f->srv, "r1", 1700000000123ULL, "arn:aws:lambda:x", NULL, ev, EV),
+		0);
+	assert_int_equal(rt_status(f, first), 200);
+	for (int i = 0; i < N; i++) { /* each reply is queued, none read past its headers */
+		fds[i] = rt_connect(f);
+		rt_sends(f, fds[i], "GET " BASE "/invocation/next HTTP/1.1\r\nHost: rt\r\n\r\n");
+		assert_int_equal(rt_status(f, fds[i]), 200);
+	}
+	/* the event copied for the server and its one shared response: 12 MiB, not 8 copies */
+	if (rss_kb() - before > 16 * 1024)
+		fail_msg("RSS grew by %ld KiB for %d nexts of one 6 MiB event", rss_kb() - before,
+			 N + 1);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	close(first);
+	free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +435,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(one_response_body_at_a_time, setup, teardown),
 		cmocka_unit_test_teardown(stalled_upload_is_cut, teardown),
+		cmocka_unit_test_setup_teardown(repeated_nexts_share_one_event, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
