@@ -1,0 +1,125 @@
+/*
+ * The agent daemon against one hostile or merely busy tenant: what a function can make the
+ * shared agent hold, wait for or misjudge. A real sandlot-agent runs against the test control
+ * node (agentpeer.h) over real nanomsg sockets. Needs root.
+ */
+#include "testutil.h"
+
+#include "agenttest.h"
+
+#include <dirent.h>
+
+/* ---- busy after the response ---- */
+
+/* A runtime that answers, then burns CPU for 4 s (a process named sl-burner) before its next. */
+static const char *burn_sh(void)
+{
+	return "#!/bin/sh\n"
+	       "api=\"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime\"\n"
+	       "h=$(mktemp)\n"
+	       "while true; do\n"
+	       "  curl -sS -o /dev/null -D \"$h\" \"$api/invocation/next\" || exit 1\n"
+	       "  id=$(grep -i lambda-runtime-aws-request-id \"$h\" | tr -d '[:space:]' | cut -d: "
+	       "-f2)\n"
+	       "  curl -sS -o /dev/null --data-binary done \"$api/invocation/$id/response\"\n"
+	       "  timeout 4 sh -c 'while :; do :; done' sl-burner\n"
+	       "done\n";
+}
+
+/* Processes of the cgroup cg whose command line names sl-burner. */
+static int burners(const char *cg)
+{
+	char path[1300], cmd[512];
+	int n = 0, pid;
+	FILE *procs;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	procs = fopen(path, "r");
+	if (!procs)
+		return 0;
+	while (fscanf(procs, "%d", &pid) == 1) {
+		FILE *c;
+		size_t len;
+
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		c = fopen(path, "r");
+		if (!c)
+			continue;
+		len = fread(cmd, 1, sizeof(cmd), c);
+		fclose(c);
+		if (memmem(cmd, len, "sl-burner", 9))
+			n++;
+	}
+	fclose(procs);
+	return n;
+}
+
+static unsigned idle_events(struct fx *f, const char *id)
+{
+	unsigned n = 0;
+
+	for (uint8_t st = SL_SANDBOX_IDLE; st <= SL_SANDBOX_FROZEN; st++)
+		n += peer_count(f->p, &(struct peer_match){.type = SL_MSG_SANDBOX_EVENT,
+							   .sandbox_id = id,
+							   .state = st});
+	return n;
+}
+
+/*
+ * A function that responds and then computes is busy until it stops: a task held back by its
+ * CPU quota (or waiting for a CPU) is runnable, not idle, however long the wait.
+ */
+static void burn_after_response(struct fx *f, uint32_t mb)
+{
+	uint64_t until;
+	struct peer_rx *r;
+	char cg[1200];
+	int seen = 0;
+
+	fx_start(f, NULL);
+	cold_start(f, "burn", "burn", pkg_script(f->p, burn_sh()), "", mb, 30000);
+	expect_event(f, "burn", SL_SANDBOX_FROZEN, SL_REASON_FREEZE);
+	assert_int_equal(peer_sandbox_cgroup(f->p, "burn", cg, sizeof(cg)), 0);
+	r = invoke(f, "req-burn", "burn", "burn", "{}", false);
+	expect_ok(r, "done");
+	peer_rx_free(r);
+	until = sl_now_ns() + WAIT_MS * SL_NSEC_PER_MSEC;
+	while (burners(cg) == 0 && sl_now_ns() < until)
+		peer_pump(f->p, 10);
+	if (burners(cg) == 0)
+		fail_msg("the function did not go on computing (frozen: %ld, idle events %u)",
+			 peer_read_long(cg, "cgroup.freeze"), idle_events(f, "burn"));
+	while (burners(cg) > 0 && sl_now_ns() < until) {
+		assert_int_equal(peer_read_long(cg, "cgroup.freeze"), 0);
+		assert_int_equal(idle_events(f, "burn"), 0);
+		seen++;
+		peer_pump(f->p, 100);
+	}
+	assert_int_equal(burners(cg), 0);
+	assert_true(seen > 0);
+	/* once it stops it is idle, and frozen */
+	expect_event(f, "burn", SL_SANDBOX_FROZEN, SL_REASON_FREEZE);
+	assert_int_equal(peer_read_long(cg, "cgroup.freeze"), 1);
+}
+
+static void burning_after_the_response_stays_busy_128(void **state)
+{
+	burn_after_response(*state, 128);
+}
+
+static void burning_after_the_response_stays_busy_1769(void **state)
+{
+	burn_after_response(*state, 1769);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(burning_after_the_response_stays_busy_128, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(burning_after_the_response_stays_busy_1769,
+						fx_setup, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
