@@ -9,6 +9,65 @@
 
 #include <dirent.h>
 
+/* ---- the Runtime API listener ---- */
+
+/*
+ * A runtime that, given an event, fills its Runtime API's connection limit and frees it at
+ * once, ten times (a child opens the 8 connections it may, and exits: the kernel closes them
+ * together), then posts its response.
+ */
+static const char *flood_py(void)
+{
+	return "#!/usr/bin/env python3\n"
+	       "import os, socket, time, urllib.request\n"
+	       "ep = os.environ['AWS_LAMBDA_RUNTIME_API']\n"
+	       "api = 'http://' + ep + '/2018-06-01/runtime'\n"
+	       "host, port = ep.split(':')\n"
+	       "while True:\n"
+	       "    with urllib.request.urlopen(api + '/invocation/next') as r:\n"
+	       "        rid = r.headers['Lambda-Runtime-Aws-Request-Id']\n"
+	       "        r.read()\n"
+	       "    for _ in range(10):\n"
+	       "        pid = os.fork()\n"
+	       "        if pid == 0:\n"
+	       "            socks = [socket.create_connection((host, int(port))) for _ in "
+	       "range(8)]\n"
+	       "            time.sleep(0.2)\n"
+	       "            os._exit(0)\n"
+	       "        os.waitpid(pid, 0)\n"
+	       "        time.sleep(0.1)\n"
+	       "    req = urllib.request.Request(api + '/invocation/' + rid + '/response',\n"
+	       "                                 data=b'landed', method='POST')\n"
+	       "    urllib.request.urlopen(req).read()\n";
+}
+
+/*
+ * The function fills its Runtime API's connection limit and frees it: its response still lands,
+ * and a SIGTERM'd agent then exits at once, with nothing left waiting.
+ */
+static void response_lands_after_the_connection_limit(void **state)
+{
+	struct fx *f = *state;
+	struct peer_rx *r;
+	int st;
+
+	fx_start(f, NULL);
+	cold_start(f, "flood", "flood", pkg_script(f->p, flood_py()), "", 256, 60000);
+	for (int i = 0; i < 2; i++) {
+		char rid[16];
+
+		snprintf(rid, sizeof(rid), "req-flood-%d", i);
+		r = invoke(f, rid, "flood", "flood", "{}", false);
+		expect_ok(r, "landed");
+		peer_rx_free(r);
+	}
+	assert_int_equal(kill(f->p->pid, SIGTERM), 0);
+	st = peer_agent_wait(f->p, WAIT_MS);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	expect_event(f, "flood", SL_SANDBOX_DESTROYED, SL_REASON_DRAIN);
+}
+
 /* ---- busy after the response ---- */
 
 /* A runtime that answers, then burns CPU for 4 s (a process named sl-burner) before its next. */
@@ -115,6 +174,8 @@ static void burning_after_the_response_stays_busy_1769(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(response_lands_after_the_connection_limit, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(burning_after_the_response_stays_busy_128, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(burning_after_the_response_stays_busy_1769,
