@@ -266,6 +266,30 @@ static void listener_accepts_again_after_the_limit(void **state)
 }
 
 /*
+ * A slowloris: 40 connections each send one byte of a request, 8 hold every slot, the rest
+ * wait in the accept queue; then they all go. The listener must serve the runtime again.
+ */
+static void listener_serves_again_after_a_slowloris(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 40 };
+	int fds[N], next;
+
+	for (int i = 0; i < N; i++) {
+		fds[i] = rt_connect(f);
+		rt_sends(f, fds[i], "G");
+	}
+	assert_true(SERVE_UNTIL(f, stats(f).connections == SL_RTAPI_DEFAULT_CONNECTIONS, WAIT_MS));
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	assert_true(SERVE_UNTIL(f, stats(f).connections == 0, WAIT_MS));
+	next = rt_connect(f);
+	rt_sends(f, next, "GET " BASE "/invocation/next HTTP/1.1\r\nHost: rt\r\n\r\n");
+	assert_true(SERVE_UNTIL(f, sl_rtapi_waiting(f->srv), WAIT_MS));
+	close(next);
+}
+
+/*
  * Every connection declares a response at the limit and sends most of it: one body is received,
  * the others are refused at their headers, and what the server holds stays within one body.
  */
@@ -432,6 +456,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(oversize_responses_give_memory_back, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(listener_accepts_again_after_the_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(listener_serves_again_after_a_slowloris, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(one_response_body_at_a_time, setup, teardown),
 		cmocka_unit_test_teardown(stalled_upload_is_cut, teardown),
