@@ -68,6 +68,94 @@ static void response_lands_after_the_connection_limit(void **state)
 	expect_event(f, "flood", SL_SANDBOX_DESTROYED, SL_REASON_DRAIN);
 }
 
+/* ---- uploads ---- */
+
+/*
+ * A runtime that, given an event, declares a 6 MiB response on 8 connections at once and sends
+ * all but one byte of each, holds them for 3 s, closes them, then posts a small response.
+ */
+static const char *hold_py(void)
+{
+	return "#!/usr/bin/env python3\n"
+	       "import os, socket, time, urllib.request\n"
+	       "ep = os.environ['AWS_LAMBDA_RUNTIME_API']\n"
+	       "api = 'http://' + ep + '/2018-06-01/runtime'\n"
+	       "host, port = ep.split(':')\n"
+	       "body = b'x' * (6291456 - 1)\n"
+	       "while True:\n"
+	       "    with urllib.request.urlopen(api + '/invocation/next') as r:\n"
+	       "        rid = r.headers['Lambda-Runtime-Aws-Request-Id']\n"
+	       "        r.read()\n"
+	       "    head = ('POST /2018-06-01/runtime/invocation/' + rid + '/response "
+	       "HTTP/1.1\\r\\n'\n"
+	       "            'Host: rt\\r\\nContent-Length: 6291456\\r\\n\\r\\n').encode()\n"
+	       "    socks = []\n"
+	       "    for _ in range(8):\n"
+	       "        s = socket.create_connection((host, int(port)))\n"
+	       "        s.settimeout(1)\n"
+	       "        try:\n"
+	       "            s.sendall(head)\n"
+	       "            s.sendall(body)\n"
+	       "        except OSError:\n"
+	       "            pass\n"
+	       "        socks.append(s)\n"
+	       "    time.sleep(3)\n"
+	       "    for s in socks:\n"
+	       "        s.close()\n"
+	       "    req = urllib.request.Request(api + '/invocation/' + rid + '/response',\n"
+	       "                                 data=b'held', method='POST')\n"
+	       "    urllib.request.urlopen(req).read()\n";
+}
+
+static long rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *s;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	s = fopen(path, "r");
+	assert_non_null(s);
+	while (fgets(line, sizeof(line), s))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(s);
+	return kb;
+}
+
+/*
+ * Unfinished uploads of one sandbox hold at most one response body in the agent (8 of them held
+ * 48 MiB before): sampled while they stay open, the agent's RSS grows by less than 16 MiB.
+ */
+static void unfinished_uploads_hold_one_body(void **state)
+{
+	struct fx *f = *state;
+	struct peer_rx *r = NULL;
+	long base, peak = 0;
+	uint64_t until;
+	int64_t corr;
+
+	fx_start(f, NULL);
+	cold_start(f, "hold", "hold", pkg_script(f->p, hold_py()), "", 512, 60000);
+	base = rss_kb(f->p->pid);
+	corr = peer_invoke(f->p, "req-hold", "hold", "hold", "{}", 2, false);
+	assert_true(corr > 0);
+	until = sl_now_ns() + 2 * WAIT_MS * SL_NSEC_PER_MSEC;
+	while (!r && sl_now_ns() < until) {
+		peak = MAX(peak, rss_kb(f->p->pid));
+		r = peer_wait(
+			f->p,
+			&(struct peer_match){.type = SL_MSG_INVOKE_RESULT, .corr = (uint64_t)corr},
+			20);
+	}
+	if (!r)
+		fail_msg("no result (agent RSS %ld -> peak %ld KiB)", base, peak);
+	expect_ok(r, "held");
+	peer_rx_free(r);
+	if (peak - base > 16 * 1024)
+		fail_msg("agent RSS %ld -> %ld KiB while 8 uploads were held", base, peak);
+}
+
 /* ---- busy after the response ---- */
 
 /* A runtime that answers, then burns CPU for 4 s (a process named sl-burner) before its next. */
@@ -174,6 +262,8 @@ static void burning_after_the_response_stays_busy_1769(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(unfinished_uploads_hold_one_body, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(response_lands_after_the_connection_limit, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(burning_after_the_response_stays_busy_128, fx_setup,
