@@ -70,8 +70,9 @@ struct sl_rtapi {
 	size_t max_payload;
 	enum rt_state state;
 	bool stopping;
-	bool in_run; /* inside MHD_run: callbacks may call in, MHD_run must not recurse */
-	bool kick;   /* a connection was resumed: MHD must run again */
+	bool in_run;   /* inside MHD_run: callbacks may call in, MHD_run must not recurse */
+	bool kick;     /* a connection was resumed: MHD must run again */
+	bool relisten; /* left the connection limit: MHD must run again to listen again */
 	unsigned n_conns, max_conns; /* connections MHD holds now, and its limit */
 	struct inv inv;
 	struct req *parked;
@@ -390,7 +391,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
  * the listening socket out of MHD's epoll set, and only the start of a later run puts it back:
  * when that run closes connections and no other event or timeout follows (every connection
  * gone), nothing would call MHD again and the listener would never accept again. So a run that
- * started at the limit and ended below it is followed by another, as is a resume.
+ * started at the limit and ended below it asks for another through sl_rtapi_timeout_ms() (0),
+ * not by looping here: a runtime that keeps filling and freeing its connections must not hold
+ * the owner's loop.
  */
 static enum MHD_Result run_mhd(struct sl_rtapi *srv)
 {
@@ -402,7 +405,11 @@ static enum MHD_Result run_mhd(struct sl_rtapi *srv)
 		srv->kick = false;
 		full = srv->n_conns >= srv->max_conns;
 		r = MHD_run(srv->mhd);
-	} while (r == MHD_YES && (srv->kick || (full && srv->n_conns < srv->max_conns)));
+		if (full)
+			srv->relisten = srv->n_conns < srv->max_conns;
+		else
+			srv->relisten = false; /* this run put the listener back */
+	} while (r == MHD_YES && srv->kick);
 	srv->in_run = false;
 	return r;
 }
@@ -826,7 +833,7 @@ int sl_rtapi_timeout_ms(struct sl_rtapi *srv)
 {
 	MHD_UNSIGNED_LONG_LONG t;
 
-	if (srv->kick)
+	if (srv->kick || srv->relisten)
 		return 0;
 	if (MHD_get_timeout(srv->mhd, &t) != MHD_YES)
 		return -1;
