@@ -1,26 +1,15 @@
-#include "runtime-api.h"
+#include "runtime-api-internal.h"
 
 #include <sandlot/util.h>
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <jansson.h>
-#include <microhttpd.h>
 
 #define PREFIX "/2018-06-01/runtime/"
-
-/* The runtime's state machine, with Lambda's names for the 403 messages. */
-enum rt_state {
-	RT_STARTED,	  /* bootstrap running, no next yet */
-	RT_INIT_ERROR,	  /* init/error received: nothing more is allowed */
-	RT_READY,	  /* next called, no event delivered */
-	RT_RUNNING,	  /* event delivered, waiting for response or error */
-	RT_RESPONSE_SENT, /* response or error received, next not called yet */
-};
 
 static const char *const state_names[] = {
 	[RT_STARTED] = "Started",
@@ -29,64 +18,6 @@ static const char *const state_names[] = {
 	[RT_RUNNING] = "Running",
 	[RT_RESPONSE_SENT] = "RuntimeResponseSentState",
 };
-
-enum route {
-	R_NONE,
-	R_NEXT,
-	R_RESPONSE,
-	R_ERROR,
-	R_INIT_ERROR,
-};
-
-/* One HTTP request in progress; a slot of srv->reqs, never allocated per request. */
-struct req {
-	struct sl_rtapi *srv;
-	struct MHD_Connection *conn;
-	enum route route;
-	bool in_use;
-	bool parked;	 /* a suspended next */
-	bool superseded; /* a newer next replaced this parked one */
-	bool too_large;	 /* body past the limit: discarding the rest */
-	char id[SL_RTAPI_ID_MAX + 1];
-	char *body; /* request body so far (response/error routes) */
-	size_t len, cap;
-};
-
-/* The current (or last) invocation. */
-struct inv {
-	bool queued; /* handed in by the owner, not delivered yet */
-	char id[SL_RTAPI_ID_MAX + 1];
-	char deadline[24];
-	char *arn, *trace_id, *client_context, *cognito; /* NULL when absent */
-	char *payload;
-	size_t len, cap;
-};
-
-struct sl_rtapi {
-	struct MHD_Daemon *mhd;
-	int epfd;
-	struct sl_rtapi_ops ops;
-	void *userdata;
-	size_t max_payload;
-	enum rt_state state;
-	bool stopping;
-	bool in_run;   /* inside MHD_run: callbacks may call in, MHD_run must not recurse */
-	bool kick;     /* a connection was resumed: MHD must run again */
-	bool relisten; /* left the connection limit: MHD must run again to listen again */
-	unsigned n_conns, max_conns; /* connections MHD holds now, and its limit */
-	struct inv inv;
-	struct req *parked;
-	struct req *upload; /* the one response/error body being received, or NULL */
-	unsigned timeout_s, upload_timeout_s;
-	struct MHD_Response *accepted; /* 202 {"status":"OK"}, built once and shared */
-	struct MHD_Response *event;    /* the current event's 200, built at its first next */
-	char *spare;		       /* one body buffer kept for reuse (<= SPARE_MAX) */
-	size_t spare_cap;
-	unsigned n_reqs;
-	struct req reqs[];
-};
-
-enum { SPARE_MAX = 64 * 1024 };
 
 const char *sl_rtapi_state(const struct sl_rtapi *srv)
 {
@@ -259,54 +190,6 @@ static struct req *req_get(struct sl_rtapi *srv)
 	return NULL;
 }
 
-/*
- * Body buffers past SPARE_MAX are mappings of their own, returned to the kernel when freed:
- * once malloc has freed a block that large it raises its mmap threshold and keeps the next
- * ones in its heap, so an oversize response would leave the agent that much larger for good.
- */
-static char *buf_resize(char *p, size_t len, size_t old, size_t cap)
-{
-	char *n;
-
-	if (cap <= SPARE_MAX)
-		return realloc(p, cap);
-	if (old > SPARE_MAX) {
-		n = mremap(p, old, cap, MREMAP_MAYMOVE);
-		return n == MAP_FAILED ? NULL : n;
-	}
-	n = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (n == MAP_FAILED)
-		return NULL;
-	if (len)
-		memcpy(n, p, len);
-	free(p);
-	return n;
-}
-
-static void buf_free(char *p, size_t cap)
-{
-	if (p && cap > SPARE_MAX)
-		munmap(p, cap);
-	else
-		free(p);
-}
-
-/* Gives q's body buffer back: kept as the spare when small, freed otherwise. */
-static void body_release(struct req *q)
-{
-	struct sl_rtapi *srv = q->srv;
-
-	if (q->body && q->cap <= SPARE_MAX && q->cap > srv->spare_cap) {
-		free(srv->spare);
-		srv->spare = q->body;
-		srv->spare_cap = q->cap;
-	} else {
-		buf_free(q->body, q->cap);
-	}
-	q->body = NULL;
-	q->len = q->cap = 0;
-}
-
 static void req_put(struct req *q)
 {
 	struct sl_rtapi *srv = q->srv;
@@ -315,61 +198,8 @@ static void req_put(struct req *q)
 		srv->parked = NULL;
 	if (srv->upload == q)
 		srv->upload = NULL;
-	body_release(q);
+	sl_rtapi_body_release(q);
 	q->in_use = false;
-}
-
-/* Bytes of request bodies the server holds now, the spare included. */
-static size_t held_bytes(const struct sl_rtapi *srv)
-{
-	size_t n = srv->spare_cap;
-
-	for (unsigned i = 0; i < srv->n_reqs; i++)
-		if (srv->reqs[i].in_use)
-			n += srv->reqs[i].cap;
-	return n;
-}
-
-/*
- * Makes room for need bytes of body (need <= max_payload): the spare buffer, or a bigger one,
- * within the sandbox's budget: one body at its limit and the spare.
- */
-static bool body_reserve(struct req *q, size_t need)
-{
-	struct sl_rtapi *srv = q->srv;
-	size_t cap = MIN(MAX(q->cap * 2, need), srv->max_payload);
-	char *b;
-
-	if (need <= q->cap)
-		return true;
-	if (!q->body && srv->spare && srv->spare_cap >= need) {
-		q->body = TAKE_PTR(srv->spare);
-		q->cap = srv->spare_cap;
-		srv->spare_cap = 0;
-		return true;
-	}
-	if (held_bytes(srv) - q->cap + cap > srv->max_payload + SPARE_MAX)
-		return false;
-	b = buf_resize(q->body, q->len, q->cap, cap);
-	if (!b)
-		return false;
-	q->body = b;
-	q->cap = cap;
-	return true;
-}
-
-/* Appends a chunk of request body, or notes that it is past the limit (and drops it all). */
-static void body_append(struct req *q, const char *data, size_t n)
-{
-	if (q->too_large)
-		return;
-	if (n > q->srv->max_payload - q->len || !body_reserve(q, q->len + n)) {
-		q->too_large = true; /* out of memory too: answered as 413, bounded either way */
-		body_release(q);
-		return;
-	}
-	memcpy(q->body + q->len, data, n);
-	q->len += n;
 }
 
 /* ---- running MHD ---- */
@@ -575,7 +405,7 @@ static enum MHD_Result finish_post(struct req *q)
 		MHD_set_connection_option(q->conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->timeout_s);
 	}
 	if (!route_allowed(q, true, &r)) { /* again: another request may have won */
-		body_release(q);
+		sl_rtapi_body_release(q);
 		return r;
 	}
 	if (q->too_large && q->route == R_RESPONSE)
@@ -596,7 +426,7 @@ static enum MHD_Result finish_post(struct req *q)
 					  MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
 								      "Content-Type"));
 	}
-	body_release(q); /* handed over: not held while the reply goes out */
+	sl_rtapi_body_release(q); /* handed over: not held while the reply goes out */
 	return reply_accepted(q);
 }
 
@@ -624,7 +454,7 @@ static enum MHD_Result begin_post(struct req *q, bool id_ok)
 	srv->upload = q;
 	MHD_set_connection_option(q->conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->upload_timeout_s);
 	if (n)
-		body_reserve(q, n); /* one allocation for the whole body (or the spare) */
+		sl_rtapi_body_reserve(q, n); /* one allocation for the whole body (or the spare) */
 	return MHD_YES;
 }
 
@@ -676,7 +506,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (q->route == R_NEXT)
 		return do_next(q);
 	if (*upload_size) {
-		body_append(q, upload, *upload_size);
+		sl_rtapi_body_append(q, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -815,7 +645,7 @@ void sl_rtapi_stats(const struct sl_rtapi *srv, struct sl_rtapi_stats *ret)
 	*ret = (struct sl_rtapi_stats){
 		.connections = srv->n_conns,
 		.uploads = srv->upload ? 1 : 0,
-		.body_bytes = held_bytes(srv),
+		.body_bytes = sl_rtapi_held_bytes(srv),
 	};
 }
 
