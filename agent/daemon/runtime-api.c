@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemon/runtime-api.h"
+#include "daemon/runtime-api-internal.h"
 
 #include <sandlot/util.h>
 
@@ -9,18 +9,8 @@
 #include <sys/socket.h>
 
 #include <jansson.h>
-#include <microhttpd.h>
 
 #define PREFIX "/2018-06-01/runtime/"
-
-/* The runtime's state machine, with Lambda's names for the 403 messages. */
-enum rt_state {
-	RT_STARTED,	  /* bootstrap running, no next yet */
-	RT_INIT_ERROR,	  /* init/error received: nothing more is allowed */
-	RT_READY,	  /* next called, no event delivered */
-	RT_RUNNING,	  /* event delivered, waiting for response or error */
-	RT_RESPONSE_SENT, /* response or error received, next not called yet */
-};
 
 static const char *const state_names[] = {
 	[RT_STARTED] = "Started",
@@ -29,59 +19,6 @@ static const char *const state_names[] = {
 	[RT_RUNNING] = "Running",
 	[RT_RESPONSE_SENT] = "RuntimeResponseSentState",
 };
-
-enum route {
-	R_NONE,
-	R_NEXT,
-	R_RESPONSE,
-	R_ERROR,
-	R_INIT_ERROR,
-};
-
-/* One HTTP request in progress; a slot of srv->reqs, never allocated per request. */
-struct req {
-	struct sl_rtapi *srv;
-	struct MHD_Connection *conn;
-	enum route route;
-	bool in_use;
-	bool parked;	 /* a suspended next */
-	bool superseded; /* a newer next replaced this parked one */
-	bool too_large;	 /* body past the limit: discarding the rest */
-	char id[SL_RTAPI_ID_MAX + 1];
-	char *body; /* request body so far (response/error routes) */
-	size_t len, cap;
-};
-
-/* The current (or last) invocation. */
-struct inv {
-	bool queued; /* handed in by the owner, not delivered yet */
-	char id[SL_RTAPI_ID_MAX + 1];
-	char deadline[24];
-	char *arn, *trace_id, *client_context, *cognito; /* NULL when absent */
-	char *payload;
-	size_t len, cap;
-};
-
-struct sl_rtapi {
-	struct MHD_Daemon *mhd;
-	int epfd;
-	struct sl_rtapi_ops ops;
-	void *userdata;
-	size_t max_payload;
-	enum rt_state state;
-	bool stopping;
-	bool in_run; /* inside MHD_run: callbacks may call in, MHD_run must not recurse */
-	bool kick;   /* a connection was resumed: MHD must run again */
-	struct inv inv;
-	struct req *parked;
-	struct MHD_Response *accepted; /* 202 {"status":"OK"}, built once and shared */
-	char *spare;		       /* one body buffer kept for reuse (<= SPARE_MAX) */
-	size_t spare_cap;
-	unsigned n_reqs;
-	struct req reqs[];
-};
-
-enum { SPARE_MAX = 64 * 1024 };
 
 const char *sl_rtapi_state(const struct sl_rtapi *srv)
 {
@@ -167,15 +104,14 @@ static enum MHD_Result reply_accepted(struct req *q)
 	return MHD_queue_response(q->conn, MHD_HTTP_ACCEPTED, q->srv->accepted);
 }
 
-/* 200 with the event and its Lambda-Runtime-* headers. */
-static enum MHD_Result reply_event(struct req *q)
+/* The event v and its Lambda-Runtime-* headers as a response, or NULL. */
+static struct MHD_Response *event_response(const struct inv *v)
 {
-	struct inv *v = &q->srv->inv;
 	struct MHD_Response *r;
 
 	r = MHD_create_response_from_buffer(v->len, v->payload, MHD_RESPMEM_MUST_COPY);
 	if (!r)
-		return MHD_NO;
+		return NULL;
 	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
 		    MHD_YES ||
 	    MHD_add_response_header(r, "Lambda-Runtime-Aws-Request-Id", v->id) != MHD_YES ||
@@ -188,9 +124,23 @@ static enum MHD_Result reply_event(struct req *q)
 	    (v->cognito && MHD_add_response_header(r, "Lambda-Runtime-Cognito-Identity",
 						   v->cognito) != MHD_YES)) {
 		MHD_destroy_response(r);
-		return MHD_NO;
+		return NULL;
 	}
-	return queue(q->conn, MHD_HTTP_OK, r);
+	return r;
+}
+
+/*
+ * 200 with the event: built once per invocation and shared by every next that gets it (a next
+ * during Running gets it again), so that a runtime's connections cannot make the agent hold a
+ * copy of the event each.
+ */
+static enum MHD_Result reply_event(struct req *q)
+{
+	struct sl_rtapi *srv = q->srv;
+
+	if (!srv->event && !(srv->event = event_response(&srv->inv)))
+		return MHD_NO;
+	return MHD_queue_response(q->conn, MHD_HTTP_OK, srv->event);
 }
 
 /* ---- routing ---- */
@@ -247,49 +197,52 @@ static void req_put(struct req *q)
 
 	if (srv->parked == q)
 		srv->parked = NULL;
-	if (q->body && q->cap <= SPARE_MAX && q->cap > srv->spare_cap) {
-		free(srv->spare);
-		srv->spare = q->body;
-		srv->spare_cap = q->cap;
-	} else {
-		free(q->body);
-	}
-	q->body = NULL;
+	if (srv->upload == q)
+		srv->upload = NULL;
+	sl_rtapi_body_release(q);
 	q->in_use = false;
 }
 
-/* Makes room for need bytes of body (need <= max_payload): the spare buffer, or a bigger one. */
-static bool body_reserve(struct req *q, size_t need)
-{
-	struct sl_rtapi *srv = q->srv;
-	size_t cap = MIN(MAX(q->cap * 2, need), srv->max_payload);
-	char *b;
+/* ---- running MHD ---- */
 
-	if (need <= q->cap)
-		return true;
-	if (!q->body && srv->spare && srv->spare_cap >= need) {
-		q->body = TAKE_PTR(srv->spare);
-		q->cap = srv->spare_cap;
-		srv->spare_cap = 0;
-		return true;
-	}
-	b = realloc(q->body, cap);
-	if (!b)
-		return false;
-	q->body = b;
-	q->cap = cap;
-	return true;
+/* Keeps count of MHD's connections (it calls this as it adds and removes one). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct sl_rtapi *srv = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		srv->n_conns++;
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && srv->n_conns)
+		srv->n_conns--;
 }
 
-/* Appends a chunk of request body, or notes that it is past the limit. */
-static void body_append(struct req *q, const char *data, size_t n)
+/*
+ * Runs MHD until it has nothing left to do now. A run that starts at the connection limit takes
+ * the listening socket out of MHD's epoll set, and only the start of a later run puts it back:
+ * when that run closes connections and no other event or timeout follows (every connection
+ * gone), nothing would call MHD again and the listener would never accept again. So a run that
+ * started at the limit and ended below it asks for another through sl_rtapi_timeout_ms() (0),
+ * not by looping here: a runtime that keeps filling and freeing its connections must not hold
+ * the owner's loop.
+ */
+static enum MHD_Result run_mhd(struct sl_rtapi *srv)
 {
-	if (q->too_large || n > q->srv->max_payload - q->len || !body_reserve(q, q->len + n)) {
-		q->too_large = true; /* out of memory too: answered as 413, bounded either way */
-		return;
-	}
-	memcpy(q->body + q->len, data, n);
-	q->len += n;
+	enum MHD_Result r;
+	bool full;
+
+	srv->in_run = true;
+	do {
+		srv->kick = false;
+		full = srv->n_conns >= srv->max_conns;
+		r = MHD_run(srv->mhd);
+		if (full)
+			srv->relisten = srv->n_conns < srv->max_conns;
+		else
+			srv->relisten = false; /* this run put the listener back */
+	} while (r == MHD_YES && srv->kick);
+	srv->in_run = false;
+	return r;
 }
 
 /* ---- handlers ---- */
@@ -302,13 +255,10 @@ static void body_append(struct req *q, const char *data, size_t n)
 static void resume(struct sl_rtapi *srv, struct req *q)
 {
 	MHD_resume_connection(q->conn);
-	if (srv->in_run) {
+	if (srv->in_run)
 		srv->kick = true;
-	} else {
-		srv->in_run = true;
-		MHD_run(srv->mhd);
-		srv->in_run = false;
-	}
+	else
+		run_mhd(srv);
 }
 
 static enum MHD_Result do_next(struct req *q)
@@ -451,8 +401,14 @@ static enum MHD_Result finish_post(struct req *q)
 	struct sl_rtapi *srv = q->srv;
 	enum MHD_Result r;
 
-	if (!route_allowed(q, true, &r)) /* again: another request may have won */
+	if (srv->upload == q) { /* all in: back to the idle keep-alive timeout */
+		srv->upload = NULL;
+		MHD_set_connection_option(q->conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->timeout_s);
+	}
+	if (!route_allowed(q, true, &r)) { /* again: another request may have won */
+		sl_rtapi_body_release(q);
 		return r;
+	}
 	if (q->too_large && q->route == R_RESPONSE)
 		return finish_too_large(q);
 	if (q->too_large)
@@ -471,10 +427,15 @@ static enum MHD_Result finish_post(struct req *q)
 					  MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
 								      "Content-Type"));
 	}
+	sl_rtapi_body_release(q); /* handed over: not held while the reply goes out */
 	return reply_accepted(q);
 }
 
-/* First call of a POST: check what can be checked before the body, size the buffer. */
+/*
+ * First call of a POST: check what can be checked before the body, size the buffer. One body
+ * is received at a time (the invocation has one result), and it must keep coming: a stalled
+ * upload is closed after upload_timeout_s, so that it can hold the agent's memory no longer.
+ */
 static enum MHD_Result begin_post(struct req *q, bool id_ok)
 {
 	struct sl_rtapi *srv = q->srv;
@@ -484,12 +445,17 @@ static enum MHD_Result begin_post(struct req *q, bool id_ok)
 
 	if (!route_allowed(q, id_ok, &r))
 		return r;
+	if (srv->upload)
+		return reply_error(q->conn, MHD_HTTP_TOO_MANY_REQUESTS, "TooManyRequests",
+				   "Another response or error for this runtime is being received");
 	if (n > srv->max_payload) {
 		q->too_large = true;
 		return finish_post(q); /* answer now: do not read what will not be kept */
 	}
+	srv->upload = q;
+	MHD_set_connection_option(q->conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->upload_timeout_s);
 	if (n)
-		body_reserve(q, n); /* one allocation for the whole body (or the spare) */
+		sl_rtapi_body_reserve(q, n); /* one allocation for the whole body (or the spare) */
 	return MHD_YES;
 }
 
@@ -541,7 +507,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (q->route == R_NEXT)
 		return do_next(q);
 	if (*upload_size) {
-		body_append(q, upload, *upload_size);
+		sl_rtapi_body_append(q, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -574,7 +540,7 @@ static int start_mhd(struct sl_rtapi *srv, int listen_fd, unsigned conns, unsign
 		srv, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT, conns,
 		MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)SL_RTAPI_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
 	if (!srv->mhd)
 		return -EIO;
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -609,12 +575,17 @@ int sl_rtapi_new(struct sl_rtapi **ret, int listen_fd, const struct sl_rtapi_opt
 		o.max_connections = SL_RTAPI_DEFAULT_CONNECTIONS;
 	if (!o.timeout_s)
 		o.timeout_s = SL_RTAPI_DEFAULT_TIMEOUT_S;
+	if (!o.upload_timeout_s || o.upload_timeout_s > o.timeout_s)
+		o.upload_timeout_s = MIN((unsigned)SL_RTAPI_DEFAULT_UPLOAD_TIMEOUT_S, o.timeout_s);
 	if (!o.max_payload || o.max_payload > SL_RTAPI_MAX_PAYLOAD)
 		o.max_payload = SL_RTAPI_MAX_PAYLOAD;
 	srv = calloc(1, sizeof(*srv) + o.max_connections * sizeof(struct req));
 	if (!srv)
 		return -ENOMEM;
 	srv->n_reqs = o.max_connections;
+	srv->max_conns = o.max_connections;
+	srv->timeout_s = o.timeout_s;
+	srv->upload_timeout_s = o.upload_timeout_s;
 	srv->max_payload = o.max_payload;
 	srv->epfd = -1;
 	srv->userdata = userdata;
@@ -662,10 +633,21 @@ void sl_rtapi_free(struct sl_rtapi **p)
 	}
 	if (srv->accepted)
 		MHD_destroy_response(srv->accepted);
+	if (srv->event)
+		MHD_destroy_response(srv->event);
 	inv_clear(&srv->inv);
 	free(srv->spare);
 	free(srv);
 	*p = NULL;
+}
+
+void sl_rtapi_stats(const struct sl_rtapi *srv, struct sl_rtapi_stats *ret)
+{
+	*ret = (struct sl_rtapi_stats){
+		.connections = srv->n_conns,
+		.uploads = srv->upload ? 1 : 0,
+		.body_bytes = sl_rtapi_held_bytes(srv),
+	};
 }
 
 int sl_rtapi_fd(const struct sl_rtapi *srv)
@@ -675,22 +657,14 @@ int sl_rtapi_fd(const struct sl_rtapi *srv)
 
 int sl_rtapi_run(struct sl_rtapi *srv)
 {
-	enum MHD_Result r;
-
-	srv->in_run = true;
-	do {
-		srv->kick = false;
-		r = MHD_run(srv->mhd);
-	} while (r == MHD_YES && srv->kick);
-	srv->in_run = false;
-	return r == MHD_YES ? 0 : -EIO;
+	return run_mhd(srv) == MHD_YES ? 0 : -EIO;
 }
 
 int sl_rtapi_timeout_ms(struct sl_rtapi *srv)
 {
 	MHD_UNSIGNED_LONG_LONG t;
 
-	if (srv->kick)
+	if (srv->kick || srv->relisten)
 		return 0;
 	if (MHD_get_timeout(srv->mhd, &t) != MHD_YES)
 		return -1;
@@ -779,6 +753,10 @@ int sl_rtapi_invoke_event(struct sl_rtapi *srv, const struct sl_rtapi_event *ev)
 		return -EPIPE;
 	if (srv->inv.queued || srv->state == RT_RUNNING)
 		return -EBUSY;
+	if (srv->event) { /* connections still sending it keep their reference */
+		MHD_destroy_response(srv->event);
+		srv->event = NULL;
+	}
 	r = inv_fill(&srv->inv, ev);
 	if (r < 0)
 		return r;

@@ -14,6 +14,11 @@
  * not allow (a second response, init/error after next, next after init/error) is 403
  * InvalidStateTransition; unknown paths 404, wrong methods 405.
  *
+ * What a sandbox can make the agent hold is bounded: max_connections connections of
+ * SL_RTAPI_CONN_MEMORY each, and one response or error body at a time (a second one while the
+ * first is being received is 429 TooManyRequests), cut when it receives nothing for
+ * upload_timeout_s; body buffers past 64 KiB go back to the kernel when freed.
+ *
  * One server per sandbox; one invocation at a time. The owner creates the listening socket
  * (in the sandbox's network namespace at 127.0.0.1:9001), hands it over, watches sl_rtapi_fd()
  * for EPOLLIN in its own epoll set, calls sl_rtapi_run() when it is readable or when
@@ -33,6 +38,7 @@ enum {
 	SL_RTAPI_ERROR_TYPE_MAX = 128, /* Lambda-Runtime-Function-Error-Type kept up to this */
 	SL_RTAPI_DEFAULT_CONNECTIONS = 8,
 	SL_RTAPI_DEFAULT_TIMEOUT_S = 905, /* idle keep-alive: longer than Lambda's 900 s maximum */
+	SL_RTAPI_DEFAULT_UPLOAD_TIMEOUT_S = 10, /* a response or error body that stops coming */
 	SL_RTAPI_CONN_MEMORY = 16 * 1024, /* per connection: request line + headers + read buffer */
 };
 
@@ -68,9 +74,10 @@ struct sl_rtapi_ops {
 
 /* Bounds; zero fields take the defaults above. */
 struct sl_rtapi_opts {
-	unsigned max_connections; /* concurrent connections from the sandbox */
-	unsigned timeout_s;	  /* idle connection timeout (a parked next never times out) */
-	size_t max_payload;	  /* response / error body limit */
+	unsigned max_connections;  /* concurrent connections from the sandbox */
+	unsigned timeout_s;	   /* idle connection timeout (a parked next never times out) */
+	unsigned upload_timeout_s; /* a response/error body receiving nothing this long is cut */
+	size_t max_payload;	   /* response / error body limit */
 };
 
 /* One invocation event for sl_rtapi_invoke_event(). Strings are copied. */
@@ -95,6 +102,16 @@ int sl_rtapi_new(struct sl_rtapi **ret, int listen_fd, const struct sl_rtapi_opt
 
 /* Closes every connection and the listening socket, frees srv, sets *srv to NULL. NULL-safe. */
 void sl_rtapi_free(struct sl_rtapi **srv);
+
+/* What one sandbox makes the server hold now. */
+struct sl_rtapi_stats {
+	unsigned connections; /* open connections (at most max_connections) */
+	unsigned uploads;     /* response/error bodies being received: at most one */
+	size_t body_bytes;    /* body buffers held: at most max_payload + 64 KiB (a kept spare) */
+};
+
+/* Fills *ret. */
+void sl_rtapi_stats(const struct sl_rtapi *srv, struct sl_rtapi_stats *ret);
 
 /* The fd to watch for EPOLLIN (libmicrohttpd's own epoll fd). Stays the same for srv's life. */
 int sl_rtapi_fd(const struct sl_rtapi *srv);
