@@ -2,11 +2,34 @@
 /*
  * docs/grafana/ and docs/metrics.md against a real agent: every agent metric family the
  * dashboard and the alert rules use is in its /metrics, and docs/metrics.md lists exactly the
- * families it exports (tools/check-monitoring names), so neither can drift from the code.
+ * families it exports (tools/check-monitoring names), so neither can drift from the code; and a
+ * real Prometheus scraping it gets data for every agent panel and fires no alert
+ * (tools/check-monitoring live).
  */
 #include "testutil.h"
 
 #include "agenttest.h"
+
+#include <sys/prctl.h>
+
+/* Runs argv to its end while the test control node keeps answering the agent; its exit
+ * status (-1 when it could not run). It dies with the test. */
+static int run_pumping(struct peer *p, char *const argv[])
+{
+	pid_t pid = fork(), r;
+	int st;
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -1;
+	while ((r = waitpid(pid, &st, WNOHANG)) == 0)
+		peer_pump(p, 200);
+	return r == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
 
 /* Every family shows up: a sandbox that answered, one destroyed, BPF loaded. */
 static void dashboard_rules_and_doc_match_a_real_agent(void **state)
@@ -43,6 +66,11 @@ static void dashboard_rules_and_doc_match_a_real_agent(void **state)
 		fputs(err, stderr); /* longer than cmocka's messages */
 		fail_msg("tools/check-monitoring names %s failed (wait status %d)", path, st);
 	}
+
+	/* a real Prometheus scrapes the agent: every agent panel shows data, no alert fires */
+	argv[2] = "live";
+	argv[3] = f->p->http;
+	assert_int_equal(run_pumping(f->p, argv), 0);
 }
 
 int main(void)
