@@ -418,6 +418,48 @@ static void links_through_symlinks_and_duplicates_are_rejected(void **state)
 	expect_rejected(f, -EPERM, "more than once");
 }
 
+/* A link whose target is lexically inside but resolves outside through another link. */
+static void links_are_resolved_inside_the_tree(void **state)
+{
+	struct fx *f = *state;
+	struct sl_codecache_entry *e = NULL;
+	char target[256] = "", p[PATH_MAX];
+	struct stat st;
+	struct zb z;
+
+	for (int i = 0; i < 16; i++)
+		strcat(target, "d/");
+	for (int i = 0; i < 16; i++)
+		strcat(target, "../");
+	strcat(target, "etc");
+	zb_begin(&z);
+	zb_entry(&z, "d", AE_IFLNK, 0777, 0, ".");
+	zb_entry(&z, "hostetc", AE_IFLNK, 0777, 0, target);
+	zb_entry(&z, "shadow", AE_IFLNK, 0777, 0, "hostetc/shadow");
+	zb_end(f, &z);
+	expect_rejected(f, -EPERM, "hostetc: symlink resolves outside the archive");
+	/* a loop cannot be resolved at all */
+	zb_begin(&z);
+	zb_entry(&z, "a", AE_IFLNK, 0777, 0, "b");
+	zb_entry(&z, "b", AE_IFLNK, 0777, 0, "a");
+	zb_end(f, &z);
+	expect_rejected(f, -EPERM, "symlink loop");
+	/* through links that stay inside, and to nothing (it can never resolve later: the tree
+	 * is read-only), is fine */
+	zb_begin(&z);
+	zb_entry(&z, "d", AE_IFLNK, 0777, 0, ".");
+	zb_entry(&z, "sub/", AE_IFDIR, 0755, 0, NULL);
+	zb_file(&z, "sub/file", "inside", 0644);
+	zb_entry(&z, "sub/up", AE_IFLNK, 0777, 0, "../d/d/sub/file");
+	zb_entry(&z, "dangling", AE_IFLNK, 0777, 0, "d/missing/../..");
+	zb_end(f, &z);
+	assert_int_equal(add(f, &e), 0);
+	snprintf(p, sizeof(p), "%s/sub/up", sl_codecache_entry_path(e));
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 6);
+	sl_codecache_release(f->c, &e);
+}
+
 static void too_many_entries_are_rejected(void **state)
 {
 	struct fx *f = *state;
@@ -625,6 +667,7 @@ int main(void)
 		T(unsafe_entries_are_rejected),
 		T(devices_are_rejected),
 		T(links_through_symlinks_and_duplicates_are_rejected),
+		T(links_are_resolved_inside_the_tree),
 		T(too_many_entries_are_rejected),
 		T(zip_bomb_is_rejected),
 		T(unpacked_bytes_are_counted_not_trusted),
