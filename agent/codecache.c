@@ -63,6 +63,12 @@ static int _printf_(3, 4) fail(struct sl_codecache *c, int r, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
+	/* one line whatever the archive's names and libarchive's messages hold */
+	for (size_t n = strlen(c->err); n && (c->err[n - 1] == '\n' || c->err[n - 1] == ' ');)
+		c->err[--n] = '\0';
+	for (char *p = c->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return r;
 }
 

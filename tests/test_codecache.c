@@ -533,6 +533,28 @@ static void unpacked_bytes_are_counted_not_trusted(void **state)
 	assert_int_equal(dir_count(f), 0);
 }
 
+static void errors_are_one_line(void **state)
+{
+	struct fx *f = *state;
+	struct zb z;
+
+	/* a name chosen to forge a second log line */
+	zb_begin(&z);
+	zb_file(&z, "../x\nsandlot-agent: all good\r", "x", 0644);
+	zb_end(f, &z);
+	expect_rejected(f, -EPERM, "'..'");
+	assert_null(strpbrk(sl_codecache_error(f->c), "\n\r"));
+	assert_non_null(strstr(sl_codecache_error(f->c), "../x?sandlot-agent: all good?"));
+	/* libarchive's own messages end in a newline */
+	zb_begin(&z);
+	zb_file(&z, "short", "0123456789", 0644);
+	zb_end(f, &z);
+	zip_patch(f, "short", 24, 1000);
+	zip_patch_local(f, "short", 22, 1000);
+	expect_rejected(f, -EINVAL, "uncompressed data is wrong size");
+	assert_null(strpbrk(sl_codecache_error(f->c), "\n\r"));
+}
+
 static void not_a_zip_is_rejected(void **state)
 {
 	struct fx *f = *state;
@@ -672,6 +694,7 @@ int main(void)
 		T(zip_bomb_is_rejected),
 		T(unpacked_bytes_are_counted_not_trusted),
 		T(not_a_zip_is_rejected),
+		T(errors_are_one_line),
 		T(add_file_verifies_and_unpacks),
 		T(lru_evicts_unused_entries_only),
 		T(reopen_indexes_entries_and_drops_leftovers),
