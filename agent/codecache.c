@@ -554,6 +554,10 @@ static int copy_data(struct sl_codecache *c, struct archive *a, struct archive *
 	}
 	if (r != ARCHIVE_EOF)
 		return fail(c, -EINVAL, "entry %s: %s", p, archive_error_string(a));
+	/* else the disk writer pads the file to the size its header declared */
+	if (declared >= 0 && file != (uint64_t)declared)
+		return fail(c, -EINVAL, "entry %s: %" PRIu64 " bytes of data, %" PRId64 " declared",
+			    p, file, declared);
 	return 0;
 }
 

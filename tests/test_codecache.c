@@ -222,6 +222,16 @@ static mode_t mode_of(const char *dir, const char *name)
 	return st.st_mode;
 }
 
+static off_t size_of(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	assert_int_equal(lstat(p, &st), 0);
+	return st.st_size;
+}
+
 /* ---- tests ---- */
 
 static void digest_is_sha256(void **state)
@@ -555,6 +565,36 @@ static void errors_are_one_line(void **state)
 	assert_null(strpbrk(sl_codecache_error(f->c), "\n\r"));
 }
 
+static void files_hold_their_data_only(void **state)
+{
+	struct fx *f = *state;
+	struct sl_codecache_entry *e = NULL;
+	struct zb z;
+	int r;
+
+	/*
+	 * A deflated entry's local header declares 5000 bytes for 10 of data (its real sizes
+	 * follow the data, in a descriptor), and the central directory is out of reach, so
+	 * libarchive reads the archive as a stream: the disk writer would pad the file to the
+	 * declared size.
+	 */
+	zb_begin(&z);
+	zb_file(&z, "short", "0123456789", 0644);
+	zb_end(f, &z);
+	zip_patch_local(f, "short", 22, 5000);
+	for (size_t i = 0; i + 22 <= f->len; i++)
+		if (memcmp(f->zip + i, "PK\5\6", 4) == 0)
+			memcpy(f->zip + i + 16, "\xff\xff\xff\x7f",
+			       4); /* central directory offset */
+	r = add(f, &e);
+	if (r == 0)
+		fail_msg("accepted: short holds %lld bytes for 10 of data",
+			 (long long)size_of(sl_codecache_entry_path(e), "short"));
+	assert_int_equal(r, -EINVAL);
+	assert_non_null(strstr(sl_codecache_error(f->c), "short: 10 bytes of data, 5000 declared"));
+	assert_int_equal(dir_count(f), 0);
+}
+
 static void not_a_zip_is_rejected(void **state)
 {
 	struct fx *f = *state;
@@ -695,6 +735,7 @@ int main(void)
 		T(unpacked_bytes_are_counted_not_trusted),
 		T(not_a_zip_is_rejected),
 		T(errors_are_one_line),
+		T(files_hold_their_data_only),
 		T(add_file_verifies_and_unpacks),
 		T(lru_evicts_unused_entries_only),
 		T(reopen_indexes_entries_and_drops_leftovers),
