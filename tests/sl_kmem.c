@@ -1,8 +1,9 @@
 /*
  * sl-kmem: run INSIDE a sandbox by test_kmem (bound at /var/task). Each mode makes the kernel
- * hold memory for it in one way (socket buffers) as far as it is let, and prints one line of
- * "key=value" figures: what it got held, and why it stopped (the errno, or "cap" at its own cap).
- * The test judges them. Exit 0 when it ran, 2 on bad usage.
+ * hold memory for it in one way (socket buffers, pipes, inotify and epoll watches, POSIX and
+ * SysV message queues) as far as it is let, and prints one line of "key=value" figures: what
+ * it got held, and why it stopped (the errno, or "cap" at its own cap). The test judges them.
+ * Exit 0 when it ran, 2 on bad usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -108,6 +109,146 @@ static int tcp(int pairs)
 	return 0;
 }
 
+/* Pipes filled to their size, grown to 1 MiB where allowed; both ends kept open. */
+static int pipes(int max)
+{
+	long long held = 0;
+	int made = 0, err = 0;
+
+	for (; made < max; made++) {
+		int p[2];
+
+		if (pipe2(p, O_NONBLOCK) < 0) {
+			err = errno;
+			break;
+		}
+		(void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+		held += fill(p[1], &err);
+		if (err != EAGAIN)
+			break;
+	}
+	printf("pipe pipes=%d held=%lld stop=%s\n", made, held,
+	       made == max ? "cap" : strerror(err));
+	return 0;
+}
+
+/* inotify watches on files of /tmp, in as many instances as it takes. */
+static int inotify(int max)
+{
+	int made = 0, err = 0, in = -1, per = 0;
+	char path[64];
+
+	for (; made < max; made++) {
+		if (in < 0 || per == 8192) {
+			in = inotify_init1(IN_CLOEXEC);
+			per = 0;
+			if (in < 0) {
+				err = errno;
+				break;
+			}
+		}
+		snprintf(path, sizeof(path), "/tmp/w%d", made);
+		int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			err = errno;
+			break;
+		}
+		close(fd);
+		if (inotify_add_watch(in, path, IN_ALL_EVENTS) < 0) {
+			err = errno;
+			break;
+		}
+		per++;
+	}
+	printf("inotify watches=%d stop=%s\n", made, made == max ? "cap" : strerror(err));
+	return 0;
+}
+
+/* epoll watches: each of n instances watching the same k eventfds (n * k epitems). */
+static int epoll(int max)
+{
+	enum { FDS = 480 };
+	int fds[FDS], made = 0, err = 0;
+
+	for (int i = 0; i < FDS; i++)
+		if ((fds[i] = eventfd(0, EFD_CLOEXEC)) < 0) {
+			printf("setup failed: %s\n", strerror(errno));
+			return 1;
+		}
+	while (made < max) {
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+
+		if (ep < 0) {
+			err = errno;
+			break;
+		}
+		for (int i = 0; i < FDS && made < max; i++, made++) {
+			struct epoll_event ev = {.events = EPOLLIN};
+
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
+				err = errno;
+				goto out;
+			}
+		}
+	}
+out:
+	printf("epoll watches=%d stop=%s\n", made, made >= max ? "cap" : strerror(err));
+	return 0;
+}
+
+/* POSIX message queues, each filled with messages. */
+static int mqueue(int max)
+{
+	struct mq_attr attr = {.mq_maxmsg = 10, .mq_msgsize = 8192};
+	long long held = 0;
+	int made = 0, err = 0;
+	char name[32];
+
+	for (; made < max; made++) {
+		snprintf(name, sizeof(name), "/slk%d", made);
+		mqd_t q = mq_open(name, O_CREAT | O_WRONLY | O_NONBLOCK, 0600, &attr);
+		if (q == (mqd_t)-1) {
+			err = errno;
+			break;
+		}
+		while (mq_send(q, buf, attr.mq_msgsize, 0) == 0)
+			held += attr.mq_msgsize;
+	}
+	struct rlimit rl;
+	getrlimit(RLIMIT_MSGQUEUE, &rl);
+	printf("mqueue queues=%d held=%lld rlimit=%lld stop=%s\n", made, held,
+	       (long long)rl.rlim_cur, made == max ? "cap" : strerror(err));
+	return 0;
+}
+
+/* SysV message queues, each filled up to its msgmnb. */
+static int sysvmsg(int max)
+{
+	struct {
+		long type;
+		char text[8192];
+	} m = {.type = 1};
+	long long held = 0;
+	int made = 0, err = 0;
+
+	for (; made < max; made++) {
+		int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+		if (q < 0) {
+			err = errno;
+			break;
+		}
+		while (msgsnd(q, &m, sizeof(m.text), IPC_NOWAIT) == 0)
+			held += sizeof(m.text);
+		if (errno != EAGAIN) {
+			err = errno;
+			break;
+		}
+	}
+	printf("sysvmsg queues=%d held=%lld stop=%s\n", made, held,
+	       made == max ? "cap" : strerror(err));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -115,5 +256,15 @@ int main(int argc, char **argv)
 	memset(buf, 'k', sizeof(buf));
 	if (!strcmp(argv[1], "tcp"))
 		return tcp(atoi(argv[2]));
+	if (!strcmp(argv[1], "pipe"))
+		return pipes(atoi(argv[2]));
+	if (!strcmp(argv[1], "inotify"))
+		return inotify(atoi(argv[2]));
+	if (!strcmp(argv[1], "epoll"))
+		return epoll(atoi(argv[2]));
+	if (!strcmp(argv[1], "mqueue"))
+		return mqueue(atoi(argv[2]));
+	if (!strcmp(argv[1], "sysvmsg"))
+		return sysvmsg(atoi(argv[2]));
 	return 2;
 }

@@ -1,7 +1,8 @@
 /*
- * Kernel memory a sandbox can make the host hold: socket buffers. It must be charged to the
- * sandbox's memory cgroup or held under a limit of its own. The cgroup test uses the runtime's
- * cgroups directly; the others run tests/sl_kmem.c in a real `sandlot-agent run --memory ...`
+ * Kernel memory a sandbox can make the host hold: socket buffers, pipes, inotify and epoll
+ * watches, POSIX and SysV message queues. Each must be charged to the sandbox's memory
+ * cgroup or held under a limit of its own. The cgroup test uses the runtime's cgroups
+ * directly; the others run tests/sl_kmem.c in a real `sandlot-agent run --memory ...`
  * (bound at /var/task) and judge the figures it prints. Needs root.
  */
 #include "testutil.h"
@@ -259,11 +260,83 @@ static void tcp_buffers_stay_within_memory(void **state)
 	json_decref(o.json);
 }
 
+/* Pipe buffers are kernel memory charged to the cgroup (and 64 MiB per uid at most). */
+static void pipes_stay_within_memory(void **state)
+{
+	struct outcome o;
+
+	run_kmem("16M", "pipe", "500", &o);
+	if (!killed_by_oom(&o) && figure(&o, "held") > 16 * MiB + 2 * MiB)
+		fail_msg("pipes hold %lld MiB with a 16 MiB limit", figure(&o, "held") / MiB);
+	json_decref(o.json);
+}
+
+/* epoll watches are charged: 480 eventfds in ~500 instances (~240k items) do not fit. */
+static void epoll_watches_stay_within_memory(void **state)
+{
+	struct outcome o;
+
+	run_kmem("16M", "epoll", "240000", &o);
+	if (!killed_by_oom(&o) && figure(&o, "watches") >= 240000)
+		fail_msg("240000 epoll watches fitted in 16 MiB: %s", o.out);
+	json_decref(o.json);
+}
+
+/* inotify watches: charged, and at most max_user_watches per uid (each sandbox has its own). */
+static void inotify_watches_are_bounded(void **state)
+{
+	struct outcome o;
+	long long max = 0;
+	FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "r");
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lld", &max), 1);
+	fclose(f);
+	run_kmem("16M", "inotify", "1000000", &o);
+	if (!killed_by_oom(&o) && figure(&o, "watches") > max)
+		fail_msg("%lld inotify watches, max_user_watches is %lld", figure(&o, "watches"),
+			 max);
+	json_decref(o.json);
+}
+
+/* POSIX queues: RLIMIT_MSGQUEUE of the sandbox's own uid, 256 queues per IPC namespace. */
+static void mqueues_are_bounded(void **state)
+{
+	struct outcome o;
+
+	run_kmem("16M", "mqueue", "1000", &o);
+	if (!killed_by_oom(&o)) {
+		long long held = figure(&o, "held"), rlim = figure(&o, "rlimit");
+
+		/* RLIM_INFINITY prints as -1: then 256 queues x 10 x 8 KiB and the memory limit */
+		if ((rlim > 0 && held > rlim) || held > 16 * MiB + 2 * MiB)
+			fail_msg("message queues hold %lld bytes (RLIMIT_MSGQUEUE %lld)", held,
+				 rlim);
+	}
+	json_decref(o.json);
+}
+
+/* SysV queues (32000 x 16 KiB a namespace) are charged: they stop at the memory limit. */
+static void sysv_queues_stay_within_memory(void **state)
+{
+	struct outcome o;
+
+	run_kmem("16M", "sysvmsg", "32000", &o);
+	if (!killed_by_oom(&o) && figure(&o, "held") > 16 * MiB + 2 * MiB)
+		fail_msg("SysV queues hold %lld MiB with a 16 MiB limit", figure(&o, "held") / MiB);
+	json_decref(o.json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tcp_buffers_are_charged_to_the_sandbox),
 		cmocka_unit_test(tcp_buffers_stay_within_memory),
+		cmocka_unit_test(pipes_stay_within_memory),
+		cmocka_unit_test(epoll_watches_stay_within_memory),
+		cmocka_unit_test(inotify_watches_are_bounded),
+		cmocka_unit_test(mqueues_are_bounded),
+		cmocka_unit_test(sysv_queues_stay_within_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
