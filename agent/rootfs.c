@@ -151,6 +151,32 @@ static bool skipped(const char *name)
 	return name[0] == '.';
 }
 
+static int hidden_mount(const char *dir);
+
+/*
+ * Puts an entry of a user-given root directory at dst: a directory as an overlay of it (a bind
+ * would show the host path of the root directory in the sandbox's mountinfo), the rest as
+ * add_entry does.
+ */
+static int add_hidden_entry(const char *src, const char *dst)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (lstat(src, &st) < 0)
+		return errno == ENOENT ? 0 : sl_negerrno();
+	if (!S_ISDIR(st.st_mode))
+		return add_entry(src, dst);
+	fd = hidden_mount(src);
+	if (fd < 0)
+		return fd;
+	if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+		return sl_negerrno();
+	if (move_mount(fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return sl_negerrno();
+	return 0;
+}
+
 /* Binds every top-level entry of a user-given root directory. */
 static int add_dir_entries(const char *dir, bool *has_etc)
 {
@@ -167,7 +193,7 @@ static int add_dir_entries(const char *dir, bool *has_etc)
 		*has_etc |= strcmp(de->d_name, "etc") == 0;
 		snprintf(src, sizeof(src), "%s/%s", dir, de->d_name);
 		snprintf(dst, sizeof(dst), BUILD_DIR "/%s", de->d_name);
-		r = add_entry(src, dst);
+		r = add_hidden_entry(src, dst);
 	}
 	closedir(d);
 	return r;
@@ -418,6 +444,23 @@ static int code_bind(const char *dir)
 		return r;
 	}
 	return fd;
+}
+
+/* An overlay of dir made for one use (not kept), or where there is none a bind. */
+static int hidden_mount(const char *dir)
+{
+	int r;
+
+	pthread_mutex_lock(&code_src.lock);
+	r = code_src.empty_fd;
+	if (r < 0)
+		r = code_src.empty_fd = empty_layer();
+	if (r >= 0)
+		r = overlay(dir, code_src.empty_fd);
+	pthread_mutex_unlock(&code_src.lock);
+	if (r == -ENODEV || r == -EINVAL)
+		r = code_bind(dir);
+	return r;
 }
 
 int sl_rootfs_open_code(const char *dir)

@@ -44,12 +44,13 @@ struct sl_rootfs_detach {
 /*
  * Makes the calling thread's mount namespace the template (see above); the thread's root and
  * cwd become the template's root. dir: NULL for the host's /usr, /bin, /sbin, /lib* plus a
- * generated /etc; else every top-level entry of dir (but proc, dev, sys, tmp, run, var) bound
- * read-only (its own /etc if it has one). detach: NULL to detach the host root before
- * returning; else (efd set) by a helper thread started here (sl_rootfs_detach_join). Needs
- * CAP_SYS_ADMIN. ret_ns: NULL, or where an fd (O_CLOEXEC) of the template's namespace goes
- * (for sl_rootfs_copy_template). Returns 0 or -errno; on failure the thread may be left in a
- * private, half-built namespace (let it exit).
+ * generated /etc; else every top-level entry of dir (but proc, dev, sys, tmp, run, var)
+ * read-only (its own /etc if it has one): directories as overlays of them, as for the code
+ * (sl_rootfs_open_code: no host path in mountinfo), symlinks copied, files bound. detach: NULL to
+ * detach the host root before returning; else (efd set) by a helper thread started here
+ * (sl_rootfs_detach_join). Needs CAP_SYS_ADMIN. ret_ns: NULL, or where an fd (O_CLOEXEC) of the
+ * template's namespace goes (for sl_rootfs_copy_template). Returns 0 or -errno; on failure the
+ * thread may be left in a private, half-built namespace (let it exit).
  */
 int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *detach, int *ret_ns);
 
