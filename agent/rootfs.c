@@ -283,6 +283,8 @@ int sl_rootfs_wait_detached(int efd)
 int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async, int *ret_ns)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
+	_cleanup_close_ int dir_fd = -1;
+	char dir_path[64];
 	int r = sl_rootfs_check(dir);
 
 	if (r < 0)
@@ -293,12 +295,17 @@ int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async, int *ret_ns
 	/* the namespace is the template from here on; /proc is still the host's */
 	if (ret_ns && (*ret_ns = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
 		return sl_negerrno();
+	/* dir reached through an fd of this namespace: the tmpfs mounted on BUILD_DIR next hides
+	 * a dir below it */
+	if (dir && (dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return sl_negerrno();
+	snprintf(dir_path, sizeof(dir_path), "/proc/thread-self/fd/%d", dir_fd);
 	if (mount("tmpfs", BUILD_DIR, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0)
 		return sl_negerrno();
 	/* the unshare gave the thread an fs_struct (so a umask) of its own: the template's
 	 * modes as written (no chmod per node); the sandboxes inherit the umask restored */
 	mode_t mask = umask(0);
-	r = populate(dir);
+	r = populate(dir ? dir_path : NULL);
 	umask(mask);
 	if (r < 0)
 		return r;

@@ -83,13 +83,13 @@ static void mountinfo_shows_no_host_path_of_the_code(void **state)
 /*
  * The same for `run --rootfs DIR`: every directory of DIR was a bind showing DIR/<entry>. DIR
  * gets its usr (a bind of the host's /usr) in a mount namespace of this test's own, so no
- * mount of it is left on the host whatever happens. Not below /tmp: the template's builder
- * assembles the root on a tmpfs it mounts there, which hides a DIR below /tmp (ENOENT).
+ * mount of it is left on the host whatever happens. Below /tmp on purpose: the template's
+ * builder assembles the root on a tmpfs it mounts there, which must not hide DIR.
  */
 static void mountinfo_shows_no_host_path_of_the_rootfs(void **state)
 {
 	static const char *const links[] = {"bin", "sbin", "lib", "lib64"};
-	char dir[] = "/var/tmp/sandlot-test-rootfs-XXXXXX", path[PATH_MAX], target[PATH_MAX];
+	char dir[] = "/tmp/sandlot-test-rootfs-XXXXXX", path[PATH_MAX], target[PATH_MAX];
 	const char *argv[] = {sl_test_agent(),	      "run", "--rootfs", dir, "--", "/bin/cat",
 			      "/proc/self/mountinfo", NULL};
 	int status, usr_mounts = 0, data_mounts = 0;
