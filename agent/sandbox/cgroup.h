@@ -22,7 +22,9 @@
 #define SL_CGROUP_NAME_MAX 64 /* longest sandbox cgroup name, NUL included */
 
 struct sl_cgroup_limits {
-	uint64_t memory_bytes;	/* hard limit on memory (no swap beyond it); 0 = none */
+	uint64_t memory_bytes;	/* hard limit on memory (no swap beyond it); 0 = none. Kernel
+				   memory is charged too; on hybrid hosts v1 counts TCP socket
+				   buffers apart, under a second limit of the same size */
 	uint64_t cpu_quota_us;	/* CPU time allowed per period; 0 = unlimited */
 	uint64_t cpu_period_us; /* 0 = 100000 */
 	uint64_t pids_max;	/* tasks; 0 = unlimited */
