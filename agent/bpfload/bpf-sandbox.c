@@ -331,9 +331,9 @@ static void fill_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spe
 /*
  * Runs the program that arms the sandbox's idle timer. bpf_timer_init() allocates without
  * reclaim and without blocking (__GFP_HIGH, or kmalloc_nolock() on newer kernels); on this
- * kernel that fails now and then with -ENOMEM for tens of milliseconds on one CPU while the
- * other has room. So: retry for up to ~0.2 s, moving the calling thread from CPU to CPU, and
- * put its CPU affinity back afterwards.
+ * kernel that fails now and then with -ENOMEM for a while on one CPU while the other has room.
+ * So: retry for up to ~0.2 s, moving the calling thread from CPU to CPU, and put its CPU
+ * affinity back afterwards.
  */
 static int init_timer(struct sl_bpf *b, struct bpf_test_run_opts *run)
 {
