@@ -535,6 +535,7 @@ static bool get_body(struct rd *r, struct sl_msg *m)
 int sl_proto_decode(const void *buf, size_t len, struct sl_msg *ret, const char **why)
 {
 	struct sl_msg_hdr h;
+	struct sl_msg m;
 	struct rd r;
 	const char *dummy;
 	int k;
@@ -552,16 +553,16 @@ int sl_proto_decode(const void *buf, size_t len, struct sl_msg *ret, const char 
 		*why = "unknown header flags";
 		return -EBADMSG;
 	}
-	*ret = (struct sl_msg){.type = h.type,
-			       .flags = h.flags,
-			       .corr_id = h.corr_id,
-			       .dst_id = h.dst_id,
-			       .src_id = h.src_id,
-			       .nonce = h.nonce,
-			       .seq = h.seq,
-			       .ts_ns = h.ts_ns};
+	m = (struct sl_msg){.type = h.type,
+			    .flags = h.flags,
+			    .corr_id = h.corr_id,
+			    .dst_id = h.dst_id,
+			    .src_id = h.src_id,
+			    .nonce = h.nonce,
+			    .seq = h.seq,
+			    .ts_ns = h.ts_ns};
 	r = (struct rd){.p = (const uint8_t *)buf + SL_PROTO_HDR_SIZE, .len = h.body_len};
-	if (!get_body(&r, ret)) {
+	if (!get_body(&r, &m)) {
 		*why = r.why;
 		return -EBADMSG;
 	}
@@ -569,7 +570,11 @@ int sl_proto_decode(const void *buf, size_t len, struct sl_msg *ret, const char 
 		*why = "trailing bytes after the body";
 		return -EBADMSG;
 	}
-	return sl_proto_check(ret, why);
+	k = sl_proto_check(&m, why);
+	if (k < 0)
+		return k;
+	*ret = m; /* only now: a failed decode leaves *ret untouched */
+	return k;
 }
 
 /* --- names --- */
