@@ -51,40 +51,45 @@ static int write_text(int dirfd, const char *name, const char *text)
 	return write(fd, text, n) == (ssize_t)n ? 0 : -EIO;
 }
 
-/* Makes a read-only, nosuid, nodev recursive bind of src at dst (created to match src). */
-static int bind_ro(const char *src, const char *dst)
+/*
+ * Makes a read-only, nosuid, nodev recursive bind of entry name of directory sdir at dst
+ * (created to match). Through the fd, not a path: the source may be under BUILD_DIR, which our
+ * tmpfs hides by now.
+ */
+static int bind_ro(int sdir, const char *name, const struct stat *st, const char *dst)
 {
 	struct mount_attr attr = {.attr_set =
 					  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
-	struct stat st;
+	_cleanup_close_ int fd = -1;
 
-	if (stat(src, &st) < 0)
-		return sl_negerrno();
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(st->st_mode)) {
 		if (mkdir(dst, 0755) < 0 && errno != EEXIST)
 			return sl_negerrno();
 	} else if (mknod(dst, S_IFREG | 0644, 0) < 0 && errno != EEXIST) {
 		return sl_negerrno();
 	}
-	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+	fd = open_tree(sdir, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (fd < 0)
 		return sl_negerrno();
-	if (mount_setattr(AT_FDCWD, dst, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0 ||
+	    move_mount(fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return sl_negerrno();
 	return 0;
 }
 
-/* Puts host entry src at dst: symlinks copied as symlinks, the rest bound read-only. */
-static int add_entry(const char *src, const char *dst)
+/* Puts entry name of directory sdir at dst: symlinks copied as symlinks, the rest bound
+ * read-only. A missing entry is skipped. */
+static int add_entry(int sdir, const char *name, const char *dst)
 {
 	char target[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 
-	if (lstat(src, &st) < 0)
+	if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : sl_negerrno();
 	if (!S_ISLNK(st.st_mode))
-		return bind_ro(src, dst);
-	n = readlink(src, target, sizeof(target) - 1);
+		return bind_ro(sdir, name, &st, dst);
+	n = readlinkat(sdir, name, target, sizeof(target) - 1);
 	if (n < 0)
 		return sl_negerrno();
 	target[n] = '\0';
@@ -93,8 +98,8 @@ static int add_entry(const char *src, const char *dst)
 
 static int make_etc(void)
 {
-	_cleanup_close_ int fd = -1;
-	char src[PATH_MAX], dst[PATH_MAX];
+	_cleanup_close_ int fd = -1, host = -1;
+	char dst[PATH_MAX];
 	int r;
 
 	if (mkdir(BUILD_DIR "/etc", 0755) < 0)
@@ -107,10 +112,12 @@ static int make_etc(void)
 		if (r < 0)
 			return r;
 	}
+	host = open("/etc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (host < 0)
+		return sl_negerrno();
 	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++) {
-		snprintf(src, sizeof(src), "/etc/%s", etc_binds[i]);
 		snprintf(dst, sizeof(dst), BUILD_DIR "/etc/%s", etc_binds[i]);
-		r = add_entry(src, dst);
+		r = add_entry(host, etc_binds[i], dst);
 		if (r < 0)
 			return r;
 	}
@@ -148,29 +155,33 @@ static bool skipped(const char *name)
 	return name[0] == '.';
 }
 
-/* Binds every top-level entry of a user-given root directory. */
-static int add_dir_entries(const char *dir, bool *has_etc)
+/* Binds every top-level entry of a user-given root directory (fd sdir). */
+static int add_dir_entries(int sdir, bool *has_etc)
 {
-	char src[PATH_MAX], dst[PATH_MAX];
+	char dst[PATH_MAX];
 	struct dirent *de;
-	DIR *d = opendir(dir);
-	int r = 0;
+	int fd = openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
-	if (!d)
-		return sl_negerrno();
+	if (!d) {
+		r = sl_negerrno();
+		sl_closep(&fd);
+		return r;
+	}
 	while (r >= 0 && (de = readdir(d))) {
 		if (skipped(de->d_name))
 			continue;
 		*has_etc |= strcmp(de->d_name, "etc") == 0;
-		snprintf(src, sizeof(src), "%s/%s", dir, de->d_name);
 		snprintf(dst, sizeof(dst), BUILD_DIR "/%s", de->d_name);
-		r = add_entry(src, dst);
+		r = add_entry(sdir, de->d_name, dst);
 	}
 	closedir(d);
 	return r;
 }
 
-static int populate(const char *dir)
+/* Fills BUILD_DIR from the user's root directory (fd sdir, opened before our tmpfs hid it if
+ * it is under BUILD_DIR), or from the host's (sdir: "/"). */
+static int populate(int sdir, bool user_root)
 {
 	static const char *const dirs[] = {"proc", "tmp", "var", "var/task"};
 	char path[PATH_MAX];
@@ -182,14 +193,12 @@ static int populate(const char *dir)
 		if (mkdir(path, 0755) < 0)
 			return sl_negerrno();
 	}
-	if (dir) {
-		r = add_dir_entries(dir, &has_etc);
+	if (user_root) {
+		r = add_dir_entries(sdir, &has_etc);
 	} else {
 		for (size_t i = 0; i < ARRAY_SIZE(host_entries) && r >= 0; i++) {
 			snprintf(path, sizeof(path), BUILD_DIR "/%s", host_entries[i]);
-			char src[64];
-			snprintf(src, sizeof(src), "/%s", host_entries[i]);
-			r = add_entry(src, path);
+			r = add_entry(sdir, host_entries[i], path);
 		}
 	}
 	if (r >= 0 && !has_etc)
@@ -254,6 +263,7 @@ int sl_rootfs_wait_detached(int efd)
 int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async, int *ret_ns)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
+	_cleanup_close_ int src = -1;
 	int r = sl_rootfs_check(dir);
 
 	if (r < 0)
@@ -264,12 +274,16 @@ int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async, int *ret_ns
 	/* the namespace is the template from here on; /proc is still the host's */
 	if (ret_ns && (*ret_ns = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
 		return sl_negerrno();
+	/* in this namespace (open_tree clones only from it), before our tmpfs may hide it */
+	src = open(dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (src < 0)
+		return sl_negerrno();
 	if (mount("tmpfs", BUILD_DIR, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0)
 		return sl_negerrno();
 	/* the unshare gave the thread an fs_struct (so a umask) of its own: the template's
 	 * modes as written (no chmod per node); the sandboxes inherit the umask restored */
 	mode_t mask = umask(0);
-	r = populate(dir);
+	r = populate(src, dir != NULL);
 	umask(mask);
 	if (r < 0)
 		return r;
