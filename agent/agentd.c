@@ -21,6 +21,12 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 int main(int argc, char **argv)
 {
+	char err[160];
+
+	if (sl_log_check_env(err, sizeof(err)) < 0) {
+		fprintf(stderr, "sandlot-agent: %s\n", err);
+		return 2;
+	}
 	/* --log-level may come first, as for every sandlot-agent invocation */
 	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--log-level") == 0) {

@@ -74,7 +74,8 @@ static void run_usage(FILE *f)
 		"                     CPU and network counters from BPF\n"
 		"BPF is used only with --json, --net egress or --allow: an agent's pinned\n"
 		"programs when present (fast), else loaded for this run alone (about 0.1 s).\n"
-		"Environment: SANDLOT_BPF=off (no BPF; --json takes CPU from cpu.stat),\n"
+		"Environment: SANDLOT_BPF=off (no BPF; --json takes CPU from cpu.stat; on: the\n"
+		"  default), SANDLOT_LOG=LEVEL (as --log-level),\n"
 		"  SANDLOT_BPF_PINS=DIR (the agent's pin root, default " SL_BPF_PIN_ROOT "),\n"
 		"  SANDLOT_NET_POOL=CIDR (egress pool, default " SL_NETPOOL_DEFAULT ").\n",
 		SL_NETPOLICY_MAX_RULES);
@@ -223,18 +224,25 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{"net", required_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
 		{"allow", required_argument, NULL, 'a'},
+		{"log-level", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	int c;
 
 	opterr = 0;
-	/* '+': stop at CMD even without "--" */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	/* '+': stop at CMD even without "--"; ':': a missing value is ':' */
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return 1;
+		if (c == ':')
+			return bad("option '%s' needs a value", argv[optind - 1]);
 		if (c == '?')
-			return bad("unknown or incomplete option '%s'", argv[optind - 1]);
+			return bad("unknown option '%s'", argv[optind - 1]);
+		if (c == 'L' && sl_cmd_log_level("--log-level", optarg) < 0)
+			return -EINVAL;
+		if (c == 'L')
+			continue;
 		if (parse_one(o, c, optarg) < 0)
 			return -EINVAL;
 	}

@@ -106,12 +106,18 @@ static void open_bpf(struct agent *a)
 		.userdata = a,
 	};
 	struct sl_bpf_info info = {0};
-	int r = sl_bpf_open(&o, &a->bpf, &info);
+	const char *env = getenv("SANDLOT_BPF");
+	int r = env && strcmp(env, "off") == 0 ? -ECANCELED : sl_bpf_open(&o, &a->bpf, &info);
 
 	if (r < 0) {
-		sl_log_warn_err(r,
-				"BPF unavailable: no per-sandbox accounting, idle detection or "
-				"network policy; sandboxes are frozen right after each response");
+		sl_log_warn_err(
+			r,
+			r == -ECANCELED
+				? "BPF off (SANDLOT_BPF=off): no per-sandbox accounting, "
+				  "idle detection or network policy; sandboxes are "
+				  "frozen right after each response"
+				: "BPF unavailable: no per-sandbox accounting, idle detection or "
+				  "network policy; sandboxes are frozen right after each response");
 		a->bpf = NULL;
 		return;
 	}
