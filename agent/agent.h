@@ -114,7 +114,8 @@ struct agent {
 	struct sl_key *key;
 	struct sl_link *link;
 	struct sl_pool pool;
-	int self_netns; /* our own network namespace, to return to after setns() */
+	int self_netns;	 /* our own network namespace, to return to after setns() */
+	int lock_fds[2]; /* host locks on the state dir and the pin root (hostlock.h), or -1 */
 	char cg_dir[SL_CGROUP_PATH_MAX + 16]; /* <v2 self dir>/sandlot: parent of sandbox cgroups */
 	struct asb *sandboxes;
 	unsigned n_sandboxes;
@@ -150,6 +151,8 @@ int sl_agent_main(int argc, char **argv);
 void agent_check_drained(struct agent *a);
 
 /* control.c */
+/* Loads and checks the cluster key (first thing at start: nothing is made before). */
+int control_load_key(struct agent *a);
 int control_open(struct agent *a);
 void control_close(struct agent *a);
 /* Sends m to the control node (queued while it cannot take it). Returns 0 or -errno. */

@@ -349,16 +349,22 @@ static void on_recv(struct sl_loop *loop, int fd, uint32_t events, void *data)
 	}
 }
 
-int control_open(struct agent *a)
+int control_load_key(struct agent *a)
 {
 	const char *why = NULL;
-	struct sl_link_config lc = {0};
-	int r, fd;
+	int r = sl_key_load(&a->key, a->cfg.key_file, &why);
 
-	r = sl_key_load(&a->key, a->cfg.key_file, &why);
 	if (r < 0)
 		return sl_log_err(r, "cluster key %s: %s", a->cfg.key_file,
 				  why ? why : "unreadable");
+	return 0;
+}
+
+int control_open(struct agent *a)
+{
+	struct sl_link_config lc = {0};
+	int r, fd;
+
 	a->self_id = name_id(a->cfg.name);
 	lc.self_id = a->self_id;
 	lc.key = a->key;

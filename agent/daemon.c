@@ -6,6 +6,7 @@
  * SIGINT stops at once (still destroying every sandbox).
  */
 #include "agent.h"
+#include "hostlock.h"
 #include "cgroup-host.h"
 #include "cmd.h"
 #include "probe.h"
@@ -94,6 +95,46 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* One agent per lock file: the other's pid named when it is taken. */
+static int take_lock(const char *path, const char *what, int *ret_fd)
+{
+	pid_t holder = 0;
+	int r = sl_hostlock_take(path, &holder);
+
+	if (r == -EWOULDBLOCK)
+		return sl_log_err(r, "another agent (pid %d) uses this %s: %s", (int)holder, what,
+				  path);
+	if (r < 0)
+		return sl_log_err(r, "lock %s", path);
+	*ret_fd = r;
+	return 0;
+}
+
+/*
+ * Everything that can be checked before the host is touched (no cgroup, BPF pin or pool made
+ * yet): the key, the state dir, then one agent per state dir and pin root.
+ */
+static int preflight(struct agent *a)
+{
+	char path[600];
+	int r = control_load_key(a);
+
+	if (r < 0)
+		return r;
+	r = mkdir_p(a->cfg.state_dir, 0700);
+	if (r < 0)
+		return sl_log_err(r, "state dir %s", a->cfg.state_dir);
+	snprintf(path, sizeof(path), "%s/agent.lock", a->cfg.state_dir);
+	r = take_lock(path, "state dir", &a->lock_fds[0]);
+	if (r < 0)
+		return r;
+	r = mkdir_p("/run/sandlot", 0755);
+	if (r < 0)
+		return sl_log_err(r, "state dir /run/sandlot");
+	sl_hostlock_pin_path(path, sizeof(path), a->cfg.bpf_pin_root);
+	return take_lock(path, "BPF pin root", &a->lock_fds[1]);
+}
+
 /* BPF is optional: without it there is no accounting nor idle detection, and we say so. */
 static void open_bpf(struct agent *a)
 {
@@ -162,7 +203,7 @@ static int start(struct agent *a)
 	if (!cg)
 		return -ENOMEM;
 	signal(SIGPIPE, SIG_IGN);
-	r = mkdir_p(a->cfg.state_dir, 0700);
+	r = preflight(a);
 	if (r < 0)
 		goto out;
 	r = sl_loop_new(&a->loop);
@@ -248,6 +289,8 @@ static void stop(struct agent *a)
 	sl_bpf_free(&a->bpf); /* pinned state stays: counters survive a restart */
 	sl_closep(&a->self_netns);
 	sl_loop_free(&a->loop);
+	sl_closep(&a->lock_fds[0]); /* last: until here the host is ours */
+	sl_closep(&a->lock_fds[1]);
 }
 
 int sl_agent_main(int argc, char **argv)
@@ -258,7 +301,7 @@ int sl_agent_main(int argc, char **argv)
 
 	if (!a)
 		return SL_EXIT_FAIL;
-	a->self_netns = -1;
+	a->self_netns = a->lock_fds[0] = a->lock_fds[1] = -1;
 	sl_agent_config_defaults(&a->cfg);
 	r = sl_agent_config_parse(&a->cfg, argc, argv, err, sizeof(err));
 	if (r != 0) {
