@@ -36,14 +36,17 @@ static void on_signal(struct sl_loop *loop, int signo, void *data)
 {
 	struct agent *a = data;
 
-	if (signo == SIGHUP)
-		return;
-	if (a->exit_when_empty) {
-		sl_warn("signal %d again: stopping now", signo);
-		sl_loop_exit(loop, 0);
+	if (signo == SIGHUP) {
+		sl_info("SIGHUP: ignored (logs go to stderr: nothing to reopen)");
 		return;
 	}
-	sl_info("signal %d: draining, then exiting", signo);
+	if (a->exit_when_empty) {
+		/* not a clean drain: a supervisor must see it (exit 1) */
+		sl_warn("SIG%s again: stopping now", sigabbrev_np(signo));
+		sl_loop_exit(loop, -ECANCELED);
+		return;
+	}
+	sl_info("SIG%s: draining, then exiting", sigabbrev_np(signo));
 	a->exit_when_empty = true;
 	worker_drain(a, 0); /* invocations finish within their own timeouts */
 }
@@ -119,6 +122,8 @@ static int preflight(struct agent *a)
 	char path[600];
 	int r = control_load_key(a);
 
+	if (r >= 0)
+		r = control_check_endpoint(a);
 	if (r < 0)
 		return r;
 	r = mkdir_p(a->cfg.state_dir, 0700);
@@ -165,8 +170,9 @@ static void open_bpf(struct agent *a)
 	if (info.reset)
 		sl_warn("BPF: pinned state of ABI %u dropped (this agent uses %u)", info.found_abi,
 			SL_BPF_ABI_VERSION);
-	sl_info("BPF loaded (%s pinned state, %u stale sandboxes pruned)",
-		info.adopted ? "re-adopted" : "new", info.pruned);
+	/* after a SIGKILL most of these are the dead agent's pool shells, not sandboxes */
+	sl_info("BPF loaded (%s pinned state, %u registration%s of a previous agent pruned)",
+		info.adopted ? "re-adopted" : "new", info.pruned, info.pruned == 1 ? "" : "s");
 	r = sl_loop_add_io(a->loop, sl_bpf_events_fd(a->bpf), EPOLLIN, on_bpf_ready, a);
 	if (r < 0) {
 		sl_log_warn_err(r, "BPF: cannot watch the event ring buffer");
@@ -324,6 +330,8 @@ int sl_agent_main(int argc, char **argv)
 	}
 	stop(a);
 	free(a);
+	if (r == -ECANCELED)
+		sl_warn("stopped (forced: in-flight work was cut short)");
 	if (r < 0)
 		return SL_EXIT_FAIL;
 	sl_info("stopped");
