@@ -115,7 +115,7 @@ static int take_lock(const char *path, const char *what, int *ret_fd)
 
 /*
  * Everything that can be checked before the host is touched (no cgroup, BPF pin or pool made
- * yet): the key, the state dir, then one agent per state dir and pin root.
+ * yet): the key, the state dir, one agent per state dir and pin root, the ports.
  */
 static int preflight(struct agent *a)
 {
@@ -137,7 +137,13 @@ static int preflight(struct agent *a)
 	if (r < 0)
 		return sl_log_err(r, "state dir /run/sandlot");
 	sl_hostlock_pin_path(path, sizeof(path), a->cfg.bpf_pin_root);
-	return take_lock(path, "BPF pin root", &a->lock_fds[1]);
+	r = take_lock(path, "BPF pin root", &a->lock_fds[1]);
+	/* after the locks: a second agent with the same options is told whose they are */
+	if (r >= 0 && (r = sl_hostlock_port_free(a->cfg.http)) < 0)
+		return sl_log_err(r, "local API on %s", a->cfg.http);
+	if (r >= 0 && (r = sl_hostlock_port_free(a->cfg.listen)) < 0)
+		return sl_log_err(r, "listen on %s", a->cfg.listen);
+	return r;
 }
 
 /* BPF is optional: without it there is no accounting nor idle detection, and we say so. */

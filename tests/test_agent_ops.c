@@ -8,7 +8,9 @@
 
 #include "agenttest.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -111,6 +113,31 @@ static void config_errors_leave_host_untouched(void **state)
 	assert_int_equal(peer_leftover_cgroups(pid), 0);
 }
 
+/* A port another process holds: said before anything is made. */
+static void busy_port_is_found_before_touching_the_host(void **state)
+{
+	struct fx *f = *state;
+	char err[ERR_MAX], http[32];
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t pid;
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(http, sizeof(http), "127.0.0.1:%d", ntohs(sa.sin_port));
+	int st = agent_once(f->p, err, sizeof(err), &pid, "--state-dir", f->p->state_dir,
+			    "--bpf-pin-root", f->p->pin_root, "--http", http, "--listen",
+			    f->p->listen_url, NULL);
+	close(fd);
+	expect_refused(st, err, http);
+	expect_refused(st, err, "Address already in use");
+	assert_false(exists(f->p->pin_root));
+	assert_int_equal(peer_leftover_cgroups(pid), 0);
+}
+
 /* A second agent on the first's state dir, or on its pin root, refuses and names it. */
 static void second_agent_is_refused(void **state)
 {
@@ -154,6 +181,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(config_errors_leave_host_untouched, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(busy_port_is_found_before_touching_the_host,
+						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(second_agent_is_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(bpf_off_is_honoured, fx_setup, fx_teardown),
 	};
