@@ -457,16 +457,18 @@ static int run_net(const struct run_opts *o, struct sl_runnet **ret)
 	return 0;
 }
 
-/* Waits for sb, then takes its figures and removes it. Returns 0 or -errno. */
+/* Waits for sb, then takes its figures and removes it. Returns 0 or -errno (*step: where). */
 static int finish(struct sl_sandbox *sb, const struct run_opts *o, int sigfd,
 		  enum timeout_stage *stage, struct sl_sandbox_result *res,
-		  struct sl_cgroup_stats *st)
+		  struct sl_cgroup_stats *st, const char **step)
 {
 	int r = wait_sandbox(sb, o, sigfd, stage, res);
 
-	if (r >= 0)
-		(void)sl_sandbox_stats(sb, st); /* an OOM kill is reported with or without --json */
-	return r >= 0 ? sl_sandbox_destroy(sb) : r;
+	if (r < 0)
+		return *step = "wait for the sandbox", r;
+	(void)sl_sandbox_stats(sb, st); /* an OOM kill is reported with or without --json */
+	*step = "remove the sandbox";
+	return sl_sandbox_destroy(sb);
 }
 
 static int run(struct run_opts *o, char **cmd)
@@ -492,7 +494,7 @@ static int run(struct run_opts *o, char **cmd)
 	_cleanup_close_ int sigfd = forward_signals_fd();
 	enum timeout_stage stage = TIMEOUT_NONE;
 	char ebuf[SL_SANDBOX_STRING_MAX + 128];
-	const char *err;
+	const char *err, *step = NULL;
 	uint64_t start;
 	int r;
 
@@ -513,13 +515,13 @@ static int run(struct run_opts *o, char **cmd)
 	if (sr < 0)
 		sl_log_warn_err(sr, "stale sandboxes");
 	if (r >= 0)
-		r = finish(sb, o, sigfd, &stage, &res, &st);
+		r = finish(sb, o, sigfd, &stage, &res, &st, &step);
 	uint64_t wall = sl_now_ns() - start;
 	if (r >= 0 && net)
 		have_k = sl_runnet_finish(net, &k);
 	sl_runnet_free(&net);
 	if (r < 0) {
-		r = setup_failed(o, sb ? "remove sandbox" : "spawn", r);
+		r = setup_failed(o, sb ? step : "spawn", r);
 		sl_sandbox_free(&sb);
 		sl_runtime_free(&rt);
 		return r;
