@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent-config.h"
 
 #include <sandlot/parse.h>
@@ -24,7 +25,7 @@ void sl_agent_config_defaults(struct sl_agent_config *c)
 	snprintf(c->http, sizeof(c->http), "127.0.0.1:7481");
 	if (gethostname(host, sizeof(host) - 1) < 0 || sl_validate_name(host) < 0)
 		snprintf(host, sizeof(host), "agent");
-	snprintf(c->name, sizeof(c->name), "%s", host);
+	snprintf(c->name, sizeof(c->name), "%.*s", (int)sizeof(c->name) - 1, host); /* validated */
 	snprintf(c->zone, sizeof(c->zone), "default");
 	snprintf(c->region, sizeof(c->region), "us-east-1");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/sandlot/agent");
@@ -36,6 +37,7 @@ void sl_agent_config_defaults(struct sl_agent_config *c)
 	c->max_sandboxes = 256;
 	c->keep_alive_ns = 600 * SL_NSEC_PER_SEC;
 	c->idle_threshold_ns = 50 * SL_NSEC_PER_MSEC;
+	c->init_cpu_millis = 1000;
 }
 
 int sl_validate_name(const char *s)
@@ -120,6 +122,8 @@ void sl_agent_config_usage(FILE *f)
 		"  --state-dir DIR         code cache and runtime state (/var/lib/sandlot/agent)\n"
 		"  --keep-alive DURATION   destroy warm sandboxes idle this long (10m)\n"
 		"  --idle-threshold DUR    no CPU or network this long = idle (50ms)\n"
+		"  --init-cpus N           CPU quota of a sandbox until its runtime's first next\n"
+		"                          (1; 0: memory / 1769 MB from the start, as after it)\n"
 		"  --key-file FILE         cluster key for message MACs "
 		"(/etc/sandlot/cluster.key)\n"
 		"  --bpf-pin-root DIR      pinned BPF maps and links, kept across restarts\n"
@@ -151,6 +155,7 @@ static int parse_one(struct sl_agent_config *c, int opt, const char *name, const
 		     char *err, size_t errlen)
 {
 	uint64_t v;
+	double d;
 	int r;
 
 	switch (opt) {
@@ -207,6 +212,12 @@ static int parse_one(struct sl_agent_config *c, int opt, const char *name, const
 				   MAX_SANDBOXES_LIMIT);
 		c->max_sandboxes = (unsigned)v;
 		return 0;
+	case 'C':
+		if (sl_parse_double(val, 1024, &d) < 0)
+			return bad(err, errlen, "--init-cpus: '%s' is not a number from 0 to 1024",
+				   val);
+		c->init_cpu_millis = (uint32_t)(d * 1000.0 + 0.5);
+		return 0;
 	case 'a':
 	case 'i':
 		r = sl_parse_duration(val, &v);
@@ -239,6 +250,7 @@ int sl_agent_config_parse(struct sl_agent_config *c, int argc, char **argv, char
 		{"max-sandboxes", required_argument, NULL, 'x'},
 		{"keep-alive", required_argument, NULL, 'a'},
 		{"idle-threshold", required_argument, NULL, 'i'},
+		{"init-cpus", required_argument, NULL, 'C'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{},

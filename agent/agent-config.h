@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The daemon's configuration: its command-line options, parsed and validated in one place
@@ -26,6 +27,8 @@ struct sl_agent_config {
 	unsigned max_sandboxes;
 	uint64_t keep_alive_ns;	    /* idle warm sandboxes are destroyed after this */
 	uint64_t idle_threshold_ns; /* no CPU or network for this long = idle */
+	uint32_t init_cpu_millis;   /* CPU quota from spawn to the first next (thousandths of a
+				       CPU; 0: the function's own quota from the start) */
 };
 
 /* Fills in the defaults (name from the hostname, capacity from total memory). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The worker agent daemon's shared state. Internal to the daemon's files:
@@ -7,7 +8,8 @@
  *   worker.c     sandboxes of functions: create, cold start, freeze/thaw, reap, destroy
  *   invoke.c     invocations: pick a sandbox, hand the event over, answer with the result
  *   codefetch.c  code packages fetched from the control node in chunks into the code cache
- *   localapi.c   the local HTTP API (/healthz, JSON listings for sandlotctl)
+ *   localapi.c   the local HTTP API (/healthz, JSON listings for sandlotctl, /metrics, kill)
+ *   metrics-agent.c  the Prometheus metrics /metrics serves
  *
  * Everything runs on one thread, in one event loop (loop.h): no locks anywhere.
  */
@@ -31,6 +33,7 @@
 #define SL_AGENT_OUTQ_BYTES	 (64ULL << 20)
 
 struct agent;
+struct agent_metrics;
 struct code_fetch;
 struct pending_event;
 
@@ -71,6 +74,8 @@ struct asb {
 	uint64_t invocations;
 	uint64_t hb_cpu_usec; /* CPU time at the last heartbeat */
 	uint64_t memory_peak; /* high-water mark, refreshed by heartbeats and idle transitions */
+	uint64_t busy_ns, busy_since_mono; /* time busy before, and since (0: not busy now) */
+	uint64_t ws_bytes, ws_read_wall;   /* memory working set, when read (metrics-agent.c) */
 	struct sl_timer *init_timer;
 	struct sl_timer *destroy_timer; /* destruction deferred out of a callback */
 	struct sl_timer *rtapi_timer;	/* the Runtime API server's own time-outs */
@@ -110,6 +115,7 @@ struct agent {
 	struct sl_loop *loop;
 	struct sl_runtime *rt;
 	struct sl_bpf *bpf; /* NULL when BPF is unavailable (degraded: no idle detection) */
+	struct sl_hostaddrs *hostaddrs; /* keeps the host's addresses in a->bpf's policy map */
 	struct sl_codecache *cache;
 	struct sl_key *key;
 	struct sl_link *link;
@@ -145,6 +151,7 @@ struct agent {
 	struct agent_stats stats;
 	uint64_t last_cpu_mono; /* the last heartbeat, for its CPU rate */
 	struct localapi *http;
+	struct agent_metrics *metrics; /* owned by localapi.c; NULL without it */
 };
 
 /* daemon.c */

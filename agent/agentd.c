@@ -1,17 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sandlot-agentd: the worker agent daemon. Operators start it as `sandlot-agent [OPTIONS]`
- * (no subcommand), which execs this binary from its own directory: the daemon needs HTTP, zip,
+ * (no subcommand), which execs this binary (main.c, exec_daemon): the daemon needs HTTP, zip,
  * crypto and nanomsg libraries that the static `sandlot-agent` (probe, run) must not load.
  */
 #include "agent.h"
+#include "cmd.h"
 
 #include <sandlot/log.h>
+#include <sandlot/version.h>
 
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <string.h>
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && sl_log_get_level() > SL_LOG_DEBUG)
 		return 0;
@@ -23,6 +26,10 @@ int main(int argc, char **argv)
 {
 	char err[160];
 
+	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+		printf("sandlot-agentd %s\n", SANDLOT_VERSION_FULL);
+		return 0;
+	}
 	if (sl_log_check_env(err, sizeof(err)) < 0) {
 		fprintf(stderr, "sandlot-agent: %s\n", err);
 		return 2;
@@ -41,5 +48,12 @@ int main(int argc, char **argv)
 		}
 	}
 	libbpf_set_print(libbpf_print);
+	/* `sandlot-agent [--log-level L] invoke ...` (agent/main.c) comes here too */
+	int i = 1;
+
+	while (i + 1 < argc && strcmp(argv[i], "--log-level") == 0)
+		i += 2;
+	if (i < argc && strcmp(argv[i], "invoke") == 0)
+		return sl_cmd_invoke(argc - i, argv + i);
 	return sl_agent_main(argc, argv);
 }

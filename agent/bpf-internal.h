@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * What the BPF loader's files share (not an interface for anyone else): the loader object with
@@ -118,6 +119,12 @@ int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *sp
  */
 bool sl_bpf_claim_unchanged(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 			    uint64_t cgid);
+
+/* True when spec sets nothing beyond what a prepared registration has (idle threshold). */
+static inline bool sl_bpf_spec_plain(const struct sl_bpf_sandbox_spec *spec)
+{
+	return !spec->policy && !spec->n_addrs && !spec->n_host_addrs && !spec->pool_mask;
+}
 
 /* Forgets that cgid was prepared (its registration is going). */
 void sl_bpf_forget_prepared(struct sl_bpf *b, uint64_t cgid);

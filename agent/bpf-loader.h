@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The BPF loader: loads bpf/sandlot.bpf.c once per host, pins its maps and links under a pin
@@ -26,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include <sandlot/bpf_abi.h>
 
@@ -108,6 +110,15 @@ struct sl_bpf_sandbox_spec {
 	const struct sl_netpolicy *policy; /* NULL: no allow-list (only the fixed denials apply) */
 	const struct sl_bpf_addr *addrs;   /* the sandbox's own addresses (others may not reach) */
 	size_t n_addrs;
+	/* Host addresses that come and go with this sandbox (its egress gateway; the addresses
+	   its caller's namespace had at the start): denied unless a rule allows them, and removed
+	   with its registration, also by sl_bpf_prune() after a crash. One that is a host
+	   address already stays as it is. */
+	const struct sl_bpf_addr *host_addrs;
+	size_t n_host_addrs;
+	/* The egress pool its address comes from (IPv4, network order; mask 0: none): see
+	   SL_BPF_POOL_LEASE_MASK for what the pool's other addresses are to it. */
+	uint32_t pool_net, pool_mask;
 	uint64_t cgid; /* the cgroup's id if the caller has it at hand (sl_cgroup_id), else 0:
 			  lets sl_bpf_sandbox_add() claim a prepared cgroup without a path walk */
 };
@@ -179,17 +190,45 @@ int sl_bpf_sandbox_slot(struct sl_bpf *b, uint64_t cgid, uint32_t *ret_slot);
 int sl_bpf_slot_state(struct sl_bpf *b, uint32_t slot);
 int sl_bpf_slot_set_inflight(struct sl_bpf *b, uint32_t slot, uint32_t n);
 
-/* Marks an address as the host's own: denied to sandboxes unless a rule allows it. */
+/* Marks an address as the host's own: denied to sandboxes unless a rule allows it. It takes
+ * over an entry that went with a registration (the host's claim outlives the sandbox's). */
 int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a);
 
-/* Forgets a host address added before (an egress gateway going away). -ENOENT when unknown. */
+/*
+ * Marks the network and broadcast addresses of the host's IPv4 subnet addr/prefix (and brd, its
+ * configured broadcast address, when not NULL) as always denied. Nothing for a prefix over 30.
+ * 0 or -errno.
+ */
+int sl_bpf_host_subnet_add(struct sl_bpf *b, const struct in_addr *addr, unsigned prefix,
+			   const struct in_addr *brd);
+
+/* Forgets a host address (or subnet end) added before. -ENOENT when unknown or not the
+ * host's own (a sandbox's, or a gateway that goes with a registration). */
 int sl_bpf_host_addr_remove(struct sl_bpf *b, const struct sl_bpf_addr *a);
 
 /*
- * Marks every address of the caller's network namespace (getifaddrs; loopback excluded) as the
- * host's own. Returns the number added or -errno. The agent runs it at start-up.
+ * Marks every address of the caller's network namespace (getifaddrs; 127.0.0.0/8 and ::1
+ * excluded, which are the sandbox's own) as the host's own, and its IPv4 subnets' network and
+ * broadcast addresses as always denied (sl_bpf_host_subnet_add). Returns the number added or
+ * -errno. A private load runs it at start-up; an agent keeps the map in step with hostaddrs.h.
  */
 int sl_bpf_host_addrs_sync(struct sl_bpf *b);
+
+/*
+ * The same, and forgets the host addresses (those not tied to a sandbox's registration) that
+ * the namespace no longer has: for a resync after missed address events. Returns the number
+ * of addresses the host has, or -errno.
+ */
+int sl_bpf_host_addrs_reconcile(struct sl_bpf *b);
+
+/*
+ * The addresses of the calling thread's network namespace (getifaddrs), loopback excluded, into
+ * ret (at most max). Returns the count or -errno.
+ */
+int sl_bpf_host_addrs_list(struct sl_bpf_addr *ret, size_t max);
+
+/* True for an address that is never a host address to the policy (the sandbox's loopback). */
+bool sl_bpf_addr_is_loopback(const struct sl_bpf_addr *a);
 
 /*
  * Removes registrations whose cgroup no longer exists (and their links and addresses). Returns

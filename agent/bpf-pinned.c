@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The BPF loader's pinned-programs half: the agent pins its programs next to its maps, and a
  * one-shot `run` uses both through sl_bpf_open_pinned() without loading anything (loading costs

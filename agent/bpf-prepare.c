@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Cgroups registered ahead of their sandboxes (sl_bpf_sandbox_prepare): a pooled shell's
  * cgroup gets its links, pins and map entries while it waits in the pool, on the pool's
@@ -72,7 +73,7 @@ static int remember(struct sl_bpf *b, uint64_t cgid, uint64_t idle_ns)
 
 bool sl_bpf_claim_unchanged(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
 {
-	return !spec->policy && !spec->n_addrs && take_prepared(b, cgid, idle_of(spec), NULL);
+	return sl_bpf_spec_plain(spec) && take_prepared(b, cgid, idle_of(spec), NULL);
 }
 
 int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
@@ -83,7 +84,7 @@ int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *sp
 	if (!take_prepared(b, cgid, 0, &idle_ns))
 		return 0;
 	/* claimed: sl_bpf_sandbox_remove() is the owner's now */
-	if (!spec->policy && !spec->n_addrs && idle_of(spec) == idle_ns)
+	if (sl_bpf_spec_plain(spec) && idle_of(spec) == idle_ns)
 		return 1; /* the prepared registration is this sandbox's as it is */
 	r = sl_bpf_reconfigure(b, spec, cgid);
 	if (r < 0) {
@@ -99,7 +100,7 @@ int sl_bpf_sandbox_prepare(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *s
 	uint64_t cgid;
 	int r;
 
-	if (!spec || spec->policy || spec->n_addrs)
+	if (!spec || !sl_bpf_spec_plain(spec))
 		return -EINVAL;
 	sl_bpf_lock(b, LOCK_EX);
 	r = sl_bpf_sandbox_add_locked(b, spec, &cgid);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The BPF loader's per-sandbox half: slots, registration, cgroup links, counters, pruning.
  * Works through the map and program fds of struct sl_bpf only (bpf-internal.h).
@@ -7,8 +8,6 @@
 #include <sandlot/util.h>
 
 #include <dirent.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -224,7 +223,7 @@ static int attach_one(const struct sl_bpf_cgprog *p, int cg_fd, const char *dir,
  * Tells the cgroup_skb programs (sl_net, per CPU) which slot they serve. Written only when it
  * changes: the same values hold the packet counters, which a rewrite could race with.
  */
-static int set_net_slot(struct sl_bpf *b, uint64_t cgid, uint32_t slot)
+static int set_net_slot(struct sl_bpf *b, uint64_t cgid, uint32_t slot, uint32_t flags)
 {
 	_cleanup_free_ struct sl_bpf_net *v = calloc(b->nr_cpus, sizeof(*v));
 
@@ -232,20 +231,22 @@ static int set_net_slot(struct sl_bpf *b, uint64_t cgid, uint32_t slot)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(b->fd_net, &cgid, v) < 0)
 		return sl_negerrno();
-	if (v[0].slot1 == slot + 1)
+	if (v[0].slot1 == slot + 1 && v[0].flags == flags)
 		return 0;
-	for (unsigned i = 0; i < b->nr_cpus; i++)
+	for (unsigned i = 0; i < b->nr_cpus; i++) {
 		v[i].slot1 = slot + 1;
+		v[i].flags = flags;
+	}
 	return map_update(b->fd_net, &cgid, v, BPF_EXIST);
 }
 
 /* Tells the attached programs (attach storage) which slot they serve. */
-static int set_attach_slot(struct sl_bpf *b, uint64_t cgid, uint32_t slot)
+static int set_attach_slot(struct sl_bpf *b, uint64_t cgid, uint32_t slot, uint32_t flags)
 {
 	struct sl_bpf_attach at = {.slot1 = slot + 1};
 	int r = map_update(b->fd_attach, &cgid, &at, BPF_ANY);
 
-	return r < 0 ? r : set_net_slot(b, cgid, slot);
+	return r < 0 ? r : set_net_slot(b, cgid, slot, flags);
 }
 
 /*
@@ -269,8 +270,9 @@ static int make_links_dir(struct sl_bpf *b, const char *dir, bool *ret_fresh)
 	return 0;
 }
 
-/* Attaches every cgroup program, then tells them which slot they serve. */
-static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_fd)
+/* Attaches every cgroup program, then tells them which slot they serve (and flags, SL_BPF_NET_*).
+ */
+static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, uint32_t flags, int cg_fd)
 {
 	char dir[PATH_MAX];
 	bool fresh;
@@ -278,7 +280,7 @@ static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_
 
 	if (b->ephemeral) {
 		r = attach_fdlinks(b, cgid, cg_fd);
-		return r < 0 ? r : set_attach_slot(b, cgid, slot);
+		return r < 0 ? r : set_attach_slot(b, cgid, slot, flags);
 	}
 	links_dir(b, cgid, dir, sizeof(dir));
 	r = make_links_dir(b, dir, &fresh);
@@ -291,7 +293,7 @@ static int attach_cgroup(struct sl_bpf *b, uint64_t cgid, uint32_t slot, int cg_
 		if (r < 0)
 			return r;
 	}
-	return set_attach_slot(b, cgid, slot);
+	return set_attach_slot(b, cgid, slot, flags);
 }
 
 /* ---- registration ------------------------------------------------------------------------ */
@@ -336,6 +338,8 @@ static void fill_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spe
 	s->ns_per_jiffy = tick;
 	s->idle_jiffies = (s->idle_ns + tick - 1) / tick;
 	s->state = SL_BPF_IDLE;
+	s->pool_net = spec->pool_net & spec->pool_mask;
+	s->pool_mask = spec->pool_mask;
 	if (spec->policy) {
 		s->flags |= SL_BPF_SBX_POLICY;
 		s->n_rules = (uint32_t)MIN(spec->policy->n_rules, (size_t)SL_BPF_MAX_RULES);
@@ -466,17 +470,24 @@ static int register_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *
 	return init_timer(b, &run);
 }
 
+static uint32_t net_flags(const struct sl_bpf_sandbox_spec *spec)
+{
+	return spec->pool_mask ? SL_BPF_NET_LEASE : 0;
+}
+
 static int add_addrs(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
 {
 	struct sl_bpf_addr_owner o = {.cgid = cgid, .kind = SL_BPF_ADDR_SANDBOX};
+	struct sl_bpf_addr_owner h = {.cgid = cgid, .kind = SL_BPF_ADDR_HOST};
+	int r = 0;
 
-	for (size_t i = 0; i < spec->n_addrs; i++) {
-		int r = map_update(b->fd_addrs, &spec->addrs[i], &o, BPF_ANY);
-
-		if (r < 0)
-			return r;
+	for (size_t i = 0; i < spec->n_addrs && r >= 0; i++)
+		r = map_update(b->fd_addrs, &spec->addrs[i], &o, BPF_ANY);
+	for (size_t i = 0; i < spec->n_host_addrs && r >= 0; i++) {
+		r = map_update(b->fd_addrs, &spec->host_addrs[i], &h, BPF_NOEXIST);
+		r = r == -EEXIST ? 0 : r; /* the host's own, or another sandbox's gateway */
 	}
-	return 0;
+	return r;
 }
 
 int sl_bpf_reconfigure(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
@@ -492,6 +503,8 @@ int sl_bpf_reconfigure(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 	r = map_update(b->fd_sandboxes, &args.slot, &s, BPF_ANY); /* cancels the idle timer */
 	if (r >= 0)
 		r = init_timer(b, &run);
+	if (r >= 0)
+		r = set_net_slot(b, cgid, args.slot, net_flags(spec));
 	return r < 0 ? r : add_addrs(b, spec, cgid);
 }
 
@@ -525,7 +538,7 @@ int sl_bpf_sandbox_add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec
 	if (r >= 0)
 		r = slot_of(b, cgid, &slot);
 	if (r >= 0)
-		r = attach_cgroup(b, cgid, slot, fd);
+		r = attach_cgroup(b, cgid, slot, net_flags(spec), fd);
 	if (r < 0) {
 		sl_bpf_sandbox_remove_locked(b, cgid);
 		return r;
@@ -559,19 +572,18 @@ int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 	return r;
 }
 
-/* Deletes every sl_addrs entry owned by cgid. */
+/* Deletes every sl_addrs entry that goes with cgid's registration (its own, its gateway). */
 static void remove_addrs(struct sl_bpf *b, uint64_t cgid)
 {
 	struct sl_bpf_addr key, *prev = NULL;
 	struct sl_bpf_addr_owner o;
-	bool again = true;
+	bool again = cgid != 0;
 
 	while (again) {
 		again = false;
 		prev = NULL;
 		while (bpf_map_get_next_key(b->fd_addrs, prev, &key) == 0) {
-			if (bpf_map_lookup_elem(b->fd_addrs, &key, &o) == 0 && o.cgid == cgid &&
-			    o.kind == SL_BPF_ADDR_SANDBOX) {
+			if (bpf_map_lookup_elem(b->fd_addrs, &key, &o) == 0 && o.cgid == cgid) {
 				bpf_map_delete_elem(b->fd_addrs, &key);
 				again = true; /* the iteration order changed: start over */
 				break;
@@ -718,54 +730,6 @@ int sl_bpf_sandbox_set_inflight(struct sl_bpf *b, uint64_t cgid, uint32_t n)
 	int r = slot_of(b, cgid, &slot);
 
 	return r < 0 ? r : sl_bpf_slot_set_inflight(b, slot, n);
-}
-
-int sl_bpf_host_addr_add(struct sl_bpf *b, const struct sl_bpf_addr *a)
-{
-	struct sl_bpf_addr_owner o = {.kind = SL_BPF_ADDR_HOST};
-
-	if (bpf_map_update_elem(b->fd_addrs, a, &o, BPF_ANY) < 0)
-		return errno == E2BIG ? -ENOSPC : sl_negerrno();
-	return 0;
-}
-
-int sl_bpf_host_addr_remove(struct sl_bpf *b, const struct sl_bpf_addr *a)
-{
-	struct sl_bpf_addr_owner o;
-
-	if (bpf_map_lookup_elem(b->fd_addrs, a, &o) < 0)
-		return sl_negerrno();
-	if (o.kind != SL_BPF_ADDR_HOST)
-		return -ENOENT;
-	if (bpf_map_delete_elem(b->fd_addrs, a) < 0)
-		return sl_negerrno();
-	return 0;
-}
-
-int sl_bpf_host_addrs_sync(struct sl_bpf *b)
-{
-	struct ifaddrs *all, *i;
-	struct sl_bpf_addr a;
-	int n = 0, r = 0;
-
-	if (getifaddrs(&all) < 0)
-		return sl_negerrno();
-	for (i = all; i && r >= 0; i = i->ifa_next) {
-		if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK))
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET)
-			sl_bpf_addr_from(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
-					 &a);
-		else if (i->ifa_addr->sa_family == AF_INET6)
-			sl_bpf_addr_from(AF_INET6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-					 &a);
-		else
-			continue;
-		r = sl_bpf_host_addr_add(b, &a);
-		n++;
-	}
-	freeifaddrs(all);
-	return r < 0 ? r : n;
 }
 
 /* ---- pruning ----------------------------------------------------------------------------- */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * What the host's cgroup setup looks like and where the agent itself sits in it. Read once at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Limits on v1 hierarchies (hybrid hosts: cgroup2 without controllers + v1 memory, cpu, pids).
  * Each sandbox gets <v1 self dir>/sandlot/<name> in every such hierarchy; clone3 cannot put a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /* Shared between cgroup.c and its limit backends (cgroup-v2.c, cgroup-hybrid.c). */
 #include "cgroup.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Limits on the unified hierarchy (pure v2 hosts): memory.max, memory.swap.max, pids.max and
  * cpu.max on the sandbox's own v2 cgroup. The agent's cgroup must be able to delegate the

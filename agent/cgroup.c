@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Sandbox cgroups: the v2 identity cgroup and the dispatch to the limit backends. */
 #include "cgroup-internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Per-sandbox cgroups behind one interface, on both host layouts:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The sandbox child, step by step (see child.h). The order matters:
  *   every CPU of the agent back (when the spawner runs on a subset and the CPU quota is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The child side of a sandbox, as one ordered list of steps (sl_child_main). Everything it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * clone3() of a child that runs a function on a stack of its own, for children made with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* sandlot-agent probe [--json] [--pretty] [--no-mount] */
 #include "cmd.h"
 #include "probe.h"

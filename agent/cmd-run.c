@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sandlot-agent run [OPTIONS] -- CMD [ARGS...]: one sandbox, one command, then nothing left.
  * A thin blocking user of sandbox.h: spawn, poll the pidfd (with the timeout and forwarded

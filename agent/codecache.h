@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The code package cache: function code arrives as zip archives named by their SHA-256. Each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Code packages come from the control node over the link, one bounded chunk at a time, into a
  * temporary file of the state directory; once whole, the code cache verifies the SHA-256 and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The agent's link to the control node: registration (again after either side restarts),
  * heartbeats, full-state reports, commands in, events and results out. Frames the control

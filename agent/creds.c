@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Dropping privileges in the sandbox child (see creds.h). */
 #include "creds.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Child side of privilege dropping: rlimits, then the unprivileged uid/gid with no

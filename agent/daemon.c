@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sandlot-agent with no subcommand: the worker agent daemon. Start-up in dependency order
  * (state dir, loop, signals, cgroups + sandbox runtime, BPF, code cache, local API, control
@@ -9,6 +10,7 @@
 #include "hostlock.h"
 #include "cgroup-host.h"
 #include "cmd.h"
+#include "hostaddrs.h"
 #include "probe.h"
 #include "thread.h"
 
@@ -186,6 +188,32 @@ static void open_bpf(struct agent *a)
 	}
 }
 
+static void on_hostaddrs(struct sl_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct agent *a = data;
+	int r = sl_hostaddrs_process(a->hostaddrs);
+
+	if (r < 0)
+		sl_log_warn_err(r, "BPF: following the host's addresses");
+}
+
+/*
+ * The host's addresses in the policy map from now on, for our sandboxes and for the `run`s
+ * that use our pins: without them a sandbox reaches this host's services. No BPF, no policy.
+ */
+static int watch_host_addrs(struct agent *a)
+{
+	int r;
+
+	if (!a->bpf)
+		return 0;
+	r = sl_hostaddrs_new(&a->hostaddrs, a->bpf);
+	if (r >= 0)
+		r = sl_loop_add_io(a->loop, sl_hostaddrs_fd(a->hostaddrs), EPOLLIN, on_hostaddrs,
+				   a);
+	return r < 0 ? sl_log_err(r, "BPF: the host's addresses into the network policy") : 0;
+}
+
 /*
  * Keeps the loop's thread, and nanomsg's I/O thread with it, on the pool filler's CPU (the
  * highest, see sl_thread_split_cpus: sandboxes and the spawner run on the others). Each frame
@@ -242,6 +270,9 @@ static int start(struct agent *a)
 	sl_info("sandbox runtime ready (cgroup backend %s)", sl_runtime_cgroup_backend(a->rt));
 	sl_loop_add_timer(a->loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
 	open_bpf(a);
+	r = watch_host_addrs(a);
+	if (r < 0)
+		goto out;
 	worker_prepare_shells(a); /* BPF and the Runtime API socket off the cold path */
 	snprintf(cache_dir, sizeof(cache_dir), "%s/code", a->cfg.state_dir);
 	co.dir = cache_dir;
@@ -295,6 +326,9 @@ static void stop(struct agent *a)
 	sl_codecache_free(&a->cache);
 	if (a->loop && a->bpf)
 		sl_loop_del_io(a->loop, sl_bpf_events_fd(a->bpf));
+	if (a->loop && a->hostaddrs)
+		sl_loop_del_io(a->loop, sl_hostaddrs_fd(a->hostaddrs));
+	sl_hostaddrs_free(&a->hostaddrs);
 	/* the runtime first: its pool's filler prepares shells with a->bpf, and the shells never
 	 * used are discarded (their BPF registrations removed) as the pool goes */
 	sl_runtime_free(&a->rt);

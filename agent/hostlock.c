@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* One agent per state directory and pin root (see hostlock.h). */
 #include "hostlock.h"
 

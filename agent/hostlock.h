@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * One agent per state directory and per BPF pin root: an exclusive flock on a lock file that

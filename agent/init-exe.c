@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The built-in init program (see init-exe.h). */
 #include "init-exe.h"
 

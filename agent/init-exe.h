@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The sandbox's init program (sandbox-init.c), built into the agent: every sandbox's child

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Invocations inside the daemon: INVOKE picks a sandbox (named, or the most recently used warm one
  * of the function), hands the event to its runtime through the Runtime API (or keeps it until a
@@ -5,6 +6,7 @@
  * timeout or crash. One invocation at a time per sandbox.
  */
 #include "agent.h"
+#include "metrics-agent.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
@@ -100,6 +102,7 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 		.log_tail = tail,
 		.log_tail_len = (uint32_t)tail_len,
 	};
+	agent_metrics_invocation(a, status, m.result.duration_ns);
 	s->cold = false;
 	s->invocations++;
 	a->stats.invocations[status < 8 ? status : SL_INVOKE_INTERNAL]++;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "lambda-env.h"
 
 #include <sandlot/util.h>
@@ -244,4 +245,16 @@ const char *sl_lambda_env_get(char *const *envp, const char *key)
 		if (strncmp(envp[i], key, n) == 0 && envp[i][n] == '=')
 			return envp[i] + n + 1;
 	return NULL;
+}
+
+uint32_t sl_lambda_cpu_millis(unsigned memory_mb)
+{
+	uint64_t m = (uint64_t)memory_mb * 1000 / SL_LAMBDA_MB_PER_VCPU;
+
+	return (uint32_t)MAX(m, (uint64_t)SL_LAMBDA_CPU_MILLIS_MIN);
+}
+
+uint32_t sl_lambda_init_cpu_millis(unsigned memory_mb, uint32_t init_budget_millis)
+{
+	return MAX(sl_lambda_cpu_millis(memory_mb), init_budget_millis);
 }

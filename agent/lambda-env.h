@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The environment of a sandbox's bootstrap, exactly as AWS Lambda sets it for the `provided`
@@ -23,6 +24,9 @@ enum {
 	SL_LAMBDA_LOG_STREAM_MAX = 128,
 	SL_LAMBDA_MEMORY_MIN_MB = 128,
 	SL_LAMBDA_MEMORY_MAX_MB = 10240,
+	SL_LAMBDA_MB_PER_VCPU = 1769,
+	SL_LAMBDA_CPU_MILLIS_MIN = 50,
+	SL_LAMBDA_INIT_CPU_MILLIS = 1000, /* default init budget: one CPU */
 };
 
 #define SL_LAMBDA_RUNTIME_API_ADDR "127.0.0.1:9001"
@@ -64,6 +68,19 @@ bool sl_lambda_env_is_reserved(const char *key, size_t len);
  */
 int sl_lambda_env_log_stream(char *buf, size_t len, const char *version, time_t now,
 			     const uint8_t rnd[16]);
+
+/*
+ * The CPU a function of memory_mb gets, as in Lambda (1769 MB = one vCPU), in thousandths of a
+ * CPU; at least SL_LAMBDA_CPU_MILLIS_MIN.
+ */
+uint32_t sl_lambda_cpu_millis(unsigned memory_mb);
+
+/*
+ * The CPU quota from spawn to the runtime's first `next`: the init budget (thousandths of a
+ * CPU; 0 = none) or the function's own quota, whichever is larger. Lambda, too, is widely
+ * observed to give the init phase more CPU than the memory buys.
+ */
+uint32_t sl_lambda_init_cpu_millis(unsigned memory_mb, uint32_t init_budget_millis);
 
 /* Returns the value of key in envp (a NULL-terminated "K=V" array), or NULL. */
 const char *sl_lambda_env_get(char *const *envp, const char *key);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The agent's local HTTP API (libmicrohttpd inside the daemon's epoll loop), for operators and
  * sandlotctl, on loopback by default:
@@ -6,30 +7,44 @@
  *                       (503 while "unregistered": the control node does not know us yet)
  *   GET /v1/sandboxes   [{"id", "function", "version", "state", "reason", ...}, ...]
  *   GET /v1/functions   [{"function", "version", "sandboxes", "idle", "busy", ...}, ...]
+ *   GET /metrics        Prometheus text format 0.0.4 (metrics-agent.c)
+ *   POST /v1/sandboxes/ID/kill   destroys a sandbox (reason "command"); the request must carry
+ *                       X-Sandlot-Token: the token the agent writes at start to
+ *                       <state dir>/localapi.token (mode 0600: root's sandlotctl only)
  *
- * Only GET (and HEAD; else 405 with Allow); bodies are refused; connections and memory are
- * bounded.
+ * Only GET and HEAD but for the kill (else 405 with Allow); bodies are refused; connections
+ * and memory are bounded.
  */
 #include "agent.h"
+#include "metrics-agent.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
 
+#include <sandlot/metrics.h>
+#include <sandlot/util.h>
+
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #define LOCALAPI_CONNECTIONS 32
 #define LOCALAPI_TIMEOUT_S   10
 #define LOCALAPI_CONN_MEMORY (32 * 1024)
+#define LOCALAPI_TOKEN_FILE  "localapi.token"
+#define LOCALAPI_KILL_PREFIX "/v1/sandboxes/"
 
 struct localapi {
 	struct agent *a;
 	struct MHD_Daemon *mhd;
 	int epfd;
 	struct sl_timer *tick;
+	char token[65]; /* hex; the kill endpoint's password */
 };
 
 static json_t *sandboxes_json(struct agent *a)
@@ -132,16 +147,75 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *
 	return reply_allow(c, status, body, NULL);
 }
 
+static enum MHD_Result reply_metrics(struct MHD_Connection *c, struct agent *a)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *txt = NULL;
+	size_t len = 0;
+
+	if (agent_metrics_render(a, &txt, &len) < 0)
+		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			     json_pack("{s:s}", "error", "cannot render the metrics"));
+	r = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(txt);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, SL_METRICS_CONTENT_TYPE);
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Constant-time comparison of the request's token with ours. */
+static bool token_ok(const struct localapi *h, const char *got)
+{
+	unsigned char d = 0;
+
+	if (!got || strlen(got) != strlen(h->token) || !h->token[0])
+		return false;
+	for (size_t i = 0; h->token[i]; i++)
+		d |= (unsigned char)(got[i] ^ h->token[i]);
+	return d == 0;
+}
+
+/* POST /v1/sandboxes/ID/kill */
+static enum MHD_Result kill_sandbox(struct localapi *h, struct MHD_Connection *c, const char *url)
+{
+	const char *id = url + strlen(LOCALAPI_KILL_PREFIX), *end = strchr(id, '/');
+	char buf[SL_MSG_ID_MAX + 1];
+	struct asb *s;
+
+	if (!end || strcmp(end, "/kill") != 0 || end == id || (size_t)(end - id) > SL_MSG_ID_MAX)
+		return reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error", "no such path"));
+	if (!token_ok(h, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Sandlot-Token")))
+		return reply(c, MHD_HTTP_FORBIDDEN,
+			     json_pack("{s:s}", "error", "missing or wrong X-Sandlot-Token"));
+	snprintf(buf, sizeof(buf), "%.*s", (int)(end - id), id);
+	s = worker_find(h->a, buf);
+	if (!s || s->dying)
+		return reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error", "no such sandbox"));
+	sl_info("sandbox %s: killed through the local API", s->id);
+	worker_destroy_later(s, SL_REASON_COMMAND);
+	return reply(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s}", "id", buf, "status", "killed"));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *data,
 				  size_t *data_len, void **con_cls)
 {
 	struct localapi *h = cls;
 
+	if (strcmp(method, "POST") == 0 && !*data_len &&
+	    strncmp(url, LOCALAPI_KILL_PREFIX, strlen(LOCALAPI_KILL_PREFIX)) == 0)
+		return kill_sandbox(h, c, url);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply_allow(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 				   json_pack("{s:s}", "error", "only GET is served here"),
-				   "GET, HEAD");
+				   strncmp(url, LOCALAPI_KILL_PREFIX, strlen(LOCALAPI_KILL_PREFIX))
+					   ? "GET, HEAD"
+					   : "POST");
 	if (*data_len) /* a GET with a body: refuse it rather than buffer it */
 		return reply(c, MHD_HTTP_BAD_REQUEST,
 			     json_pack("{s:s}", "error", "unexpected body"));
@@ -154,6 +228,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(c, MHD_HTTP_OK, sandboxes_json(h->a));
 	if (strcmp(url, "/v1/functions") == 0)
 		return reply(c, MHD_HTTP_OK, functions_json(h->a));
+	if (strcmp(url, "/metrics") == 0)
+		return reply_metrics(c, h->a);
 	return reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error", "no such path"));
 }
 
@@ -200,6 +276,27 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss)
 	return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
+/* A fresh random token in <state dir>/localapi.token, readable by root only. */
+static int write_token(struct localapi *h)
+{
+	unsigned char raw[32];
+	char path[sizeof(h->a->cfg.state_dir) + 32];
+	_cleanup_close_ int fd = -1;
+
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(h->token + 2 * i, 3, "%02x", raw[i]);
+	snprintf(path, sizeof(path), "%s/%s", h->a->cfg.state_dir, LOCALAPI_TOKEN_FILE);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, h->token, 64) != 64) {
+		h->token[0] = '\0'; /* no kill through this API then */
+		return fd < 0 ? -errno : -EIO;
+	}
+	return 0;
+}
+
 int localapi_open(struct agent *a, struct localapi **ret)
 {
 	struct localapi *h = calloc(1, sizeof(*h));
@@ -214,6 +311,12 @@ int localapi_open(struct agent *a, struct localapi **ret)
 	r = parse_addr(a->cfg.http, &ss);
 	if (r < 0)
 		goto fail;
+	r = agent_metrics_new(&a->metrics, a->cfg.bpf_pin_root);
+	if (r < 0)
+		goto fail;
+	if (write_token(h) < 0)
+		sl_warn("local API: cannot write %s/%s: sandbox kill disabled", a->cfg.state_dir,
+			LOCALAPI_TOKEN_FILE);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &ss,
@@ -238,6 +341,7 @@ int localapi_open(struct agent *a, struct localapi **ret)
 fail:
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
+	agent_metrics_free(&a->metrics);
 	free(h);
 	return r;
 }
@@ -251,6 +355,7 @@ void localapi_free(struct localapi **hp)
 	sl_loop_cancel_timer(h->a->loop, &h->tick);
 	sl_loop_del_io(h->a->loop, h->epfd);
 	MHD_stop_daemon(h->mhd);
+	agent_metrics_free(&h->a->metrics);
 	free(h);
 	*hp = NULL;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The last bytes a sandbox wrote to stdout/stderr during one invocation: Lambda's

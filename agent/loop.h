@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The agent's one event loop: every fd the daemon owns (nanomsg's NN_RCVFD/NN_SNDFD, the BPF

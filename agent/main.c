@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 /* sandlot-agent: the per-host worker agent. Dispatches to subcommands. */
 #include "cmd.h"
 
 #include <sandlot/log.h>
+#include <sandlot/version.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +22,8 @@ static const struct {
 } cmds[] = {
 	{"probe", sl_cmd_probe, "inspect this host: kernel, BTF, bpffs, cgroups, BPF, namespaces"},
 	{"run", sl_cmd_run, "run one command in a fresh sandbox, then remove it"},
+	/* no fn: sandlot-agentd runs it (it needs HTTP and zip) */
+	{"invoke", NULL, "invoke a function locally: its bootstrap, the Runtime API, events"},
 };
 
 static void usage(FILE *f)
@@ -33,12 +37,13 @@ static void usage(FILE *f)
 		"\nRun 'sandlot-agent COMMAND --help' for a command's options. --log-level "
 		"(debug,\n"
 		"info, warn, error, off; or $SANDLOT_LOG) also goes after COMMAND.\n"
-		"Without a command it runs the worker agent daemon (sandlot-agentd, next to this\n"
-		"binary); 'sandlot-agent --daemon-help' lists the daemon's options.\n");
+		"Without a command it runs the worker agent daemon, sandlot-agentd (next to this\n"
+		"binary, else in " SANDLOT_AGENTD_DIR "/ from it).\n"
+		"'sandlot-agent --daemon-help' lists the daemon's options.\n");
 }
 
 /* libbpf's messages go through our logger: warnings stay warnings, the rest is debug. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	size_t n;
@@ -54,14 +59,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 /*
- * The daemon is sandlot-agentd in our own directory: it links what this static binary must not
- * (HTTP, zip, crypto, nanomsg). argv goes over as it is.
+ * The daemon is sandlot-agentd: it links what this static binary must not (HTTP, zip, crypto,
+ * nanomsg). It is in our own directory in a build tree, in SANDLOT_AGENTD_DIR (relative to our
+ * directory: ../libexec/sandlot) once installed. argv goes over as it is.
  */
 static int exec_daemon(int argc, char **argv, bool help)
 {
-	char self[PATH_MAX], path[PATH_MAX + 32];
+	char self[PATH_MAX], path[PATH_MAX + 64];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
+	int dirlen;
 
 	if (n <= 0) {
 		fprintf(stderr, "sandlot-agent: cannot find my own binary: %s\n", strerror(errno));
@@ -69,8 +76,11 @@ static int exec_daemon(int argc, char **argv, bool help)
 	}
 	self[n] = '\0';
 	slash = strrchr(self, '/');
-	snprintf(path, sizeof(path), "%.*s/sandlot-agentd", slash ? (int)(slash - self) : 1,
-		 slash ? self : ".");
+	dirlen = slash ? (int)(slash - self) : 1;
+	snprintf(path, sizeof(path), "%.*s/sandlot-agentd", dirlen, slash ? self : ".");
+	if (access(path, X_OK) < 0)
+		snprintf(path, sizeof(path), "%.*s/%s/sandlot-agentd", dirlen, slash ? self : ".",
+			 SANDLOT_AGENTD_DIR);
 	if (help) {
 		char *hargv[] = {path, "--help", NULL};
 
@@ -137,7 +147,7 @@ int main(int argc, char **argv)
 			return SL_EXIT_OK;
 		}
 		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
-			printf("sandlot-agent %s\n", SANDLOT_VERSION);
+			printf("sandlot-agent %s\n", SANDLOT_VERSION_FULL);
 			return SL_EXIT_OK;
 		}
 		g = global_option(argc, argv, &i);
@@ -148,6 +158,8 @@ int main(int argc, char **argv)
 	}
 	if (i < argc && argv[i][0] != '-') {
 		for (size_t k = 0; k < ARRAY_SIZE(cmds); k++) {
+			if (strcmp(argv[i], cmds[k].name) == 0 && !cmds[k].fn)
+				return exec_daemon(argc, argv, false);
 			if (strcmp(argv[i], cmds[k].name) == 0) {
 				optind = 0; /* each command parses its own argv, argv[0] its name */
 				return cmds[k].fn(argc - i, argv + i);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /* The network namespace: with --net none, only loopback, and it is up. */
 

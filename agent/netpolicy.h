@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * A sandbox's network allow-list as the operator writes it: `--allow CIDR[:PORT[-PORT]][/tcp|udp]`,

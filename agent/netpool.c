@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "netpool.h"
 
 #include <sandlot/parse.h>
@@ -61,6 +62,14 @@ void sl_netpool_free(struct sl_netpool **pp)
 	free((*pp)->used);
 	free(*pp);
 	*pp = NULL;
+}
+
+void sl_netpool_span(const struct sl_netpool *p, uint32_t *ret_net, uint32_t *ret_mask)
+{
+	uint32_t size = p->capacity * LEASE_SIZE; /* a power of two */
+
+	*ret_net = htonl(p->base);
+	*ret_mask = htonl(~(size - 1));
 }
 
 uint32_t sl_netpool_capacity(const struct sl_netpool *p)

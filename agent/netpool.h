@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * `--net egress`: each sandbox gets a veth pair into the host's network namespace and a /30 out
@@ -32,6 +33,12 @@ struct sl_netlease {
  */
 int sl_netpool_new(struct sl_netpool **ret, const char *cidr);
 void sl_netpool_free(struct sl_netpool **p);
+
+/*
+ * The addresses the pool's leases span (its prefix, or the first /16 of a larger one), network
+ * order: what the BPF policy treats as the pool (sl_bpf_sandbox_spec.pool_net/pool_mask).
+ */
+void sl_netpool_span(const struct sl_netpool *p, uint32_t *ret_net, uint32_t *ret_mask);
 
 /* Number of leases the pool can hand out. */
 uint32_t sl_netpool_capacity(const struct sl_netpool *p);

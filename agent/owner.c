@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Owner slots and stale-sandbox sweeping (see owner.h). */
 #include "owner.h"
 

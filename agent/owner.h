@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Who owns which sandboxes, so that leftovers of a dead agent can be found and removed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Warm-sandbox bookkeeping: which warm sandbox serves the next invocation of a function, which

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "probe.h"
 
 #include <sandlot/json.h>
@@ -64,7 +65,7 @@ int sl_bpffs_ensure(const char *path, bool mount_it)
 }
 
 /* A failed load is an answer here, not a problem: keep libbpf's complaints at debug level. */
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int _printf_(2, 0) quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (sl_log_get_level() <= SL_LOG_DEBUG)
 		sl_logv(SL_LOG_DEBUG, 0, fmt, ap);

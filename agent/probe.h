@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The host probe: what this kernel and host offer that sandlot needs, found by trying it for

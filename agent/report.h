@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * What a sandbox tells the runtime on its report socket (SOCK_SEQPACKET, one message each):

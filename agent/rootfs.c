@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The template mount namespace (spawner thread) and the per-sandbox mounts (child). See rootfs.h.
  */
 #include "rootfs.h"

@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 /* `run`'s BPF accounting, egress veth and network policy (see run-net.h). */
 #include "run-net.h"
 
 #include "cgroup-host.h"
+#include "hostaddrs.h"
 #include "netpool.h"
 
 #include <sandlot/log.h>
@@ -19,9 +21,9 @@ struct sl_runnet {
 	int bpf_err; /* why there is no BPF (accounting only) */
 	struct sl_netpool *pool;
 	struct sl_netlease lease;
-	bool have_lease;    /* the veth exists (ours to delete) */
-	bool gateway_added; /* lease.host registered as a host address */
-	uint64_t cgid;	    /* registered sandbox, 0: none */
+	bool have_lease;	    /* the veth exists (ours to delete) */
+	uint64_t cgid;		    /* registered sandbox, 0: none */
+	struct sl_hostaddrs *watch; /* private load: the host's addresses, followed */
 };
 
 bool sl_runnet_needed(const struct sl_runnet_opts *o)
@@ -70,9 +72,11 @@ static int open_bpf(struct sl_runnet *n)
 	if (r < 0)
 		return r;
 	n->mode = SL_RUNNET_BPF_PRIVATE;
-	/* the agent syncs the host's addresses at its start; a private load does it here */
+	/* an agent follows the host's addresses in its maps; a private load does it here */
 	if (n->opts.egress) {
-		r = sl_bpf_host_addrs_sync(n->bpf);
+		r = sl_hostaddrs_new(&n->watch, n->bpf);
+		if (r >= 0)
+			r = sl_hostaddrs_start_thread(n->watch);
 		return r < 0 ? r : 0;
 	}
 	return 0;
@@ -93,6 +97,7 @@ static int runnet_init(struct sl_runnet *n)
 	r = n->opts.no_bpf ? -ECANCELED : open_bpf(n);
 	if (r >= 0)
 		return 0;
+	sl_hostaddrs_free(&n->watch);
 	sl_bpf_free(&n->bpf);
 	n->mode = SL_RUNNET_BPF_NONE;
 	n->bpf_err = r;
@@ -189,10 +194,26 @@ static int sandbox_sysctls(int netns_fd, gid_t gid)
 	return r;
 }
 
+/*
+ * The host addresses that go with the registration: the gateway, and under an agent's pins the
+ * addresses our namespace has now (the agent follows its own namespace's; ours may be another,
+ * or the agent may be gone). In a private load the watcher has them all already.
+ */
+static int gateway_and_host(struct sl_runnet *n, struct sl_bpf_addr *ret, size_t max)
+{
+	int r = 0;
+
+	sl_bpf_addr_from(AF_INET, &n->lease.host, &ret[0]);
+	if (n->mode == SL_RUNNET_BPF_AGENT)
+		r = sl_bpf_host_addrs_list(ret + 1, max - 1);
+	return r < 0 ? r : r + 1;
+}
+
 static int bpf_register(struct sl_runnet *n, struct sl_sandbox *sb)
 {
+	_cleanup_free_ struct sl_bpf_addr *host = NULL;
 	char link[64], path[PATH_MAX];
-	struct sl_bpf_addr own, gw;
+	struct sl_bpf_addr own;
 	struct sl_bpf_sandbox_spec spec = {.policy = n->opts.policy, .cgroup_path = path};
 	int r;
 
@@ -200,15 +221,17 @@ static int bpf_register(struct sl_runnet *n, struct sl_sandbox *sb)
 	if (!realpath(link, path))
 		return sl_negerrno();
 	if (n->have_lease) {
-		sl_bpf_addr_from(AF_INET, &n->lease.sandbox, &own);
-		sl_bpf_addr_from(AF_INET, &n->lease.host, &gw);
-		spec.addrs = &own;
-		spec.n_addrs = 1;
-		/* the gateway is the host: denied unless a rule allows it */
-		r = sl_bpf_host_addr_add(n->bpf, &gw);
+		host = calloc(SL_BPF_MAX_ADDRS, sizeof(*host));
+		r = host ? gateway_and_host(n, host, SL_BPF_MAX_ADDRS) : -ENOMEM;
 		if (r < 0)
 			return r;
-		n->gateway_added = true;
+		sl_bpf_addr_from(AF_INET, &n->lease.sandbox, &own);
+		spec.addrs = &own;
+		spec.n_addrs = 1;
+		/* the host: denied unless a rule allows it */
+		spec.host_addrs = host;
+		spec.n_host_addrs = (size_t)r;
+		sl_netpool_span(n->pool, &spec.pool_net, &spec.pool_mask);
 	}
 	return sl_bpf_sandbox_add(n->bpf, &spec, &n->cgid);
 }
@@ -259,13 +282,6 @@ int sl_runnet_finish(struct sl_runnet *n, struct sl_bpf_stats *ret)
 		r = r < 0 ? r : q;
 		n->cgid = 0;
 	}
-	if (n->gateway_added) {
-		struct sl_bpf_addr gw;
-
-		sl_bpf_addr_from(AF_INET, &n->lease.host, &gw);
-		(void)sl_bpf_host_addr_remove(n->bpf, &gw);
-		n->gateway_added = false;
-	}
 	if (n->have_lease) {
 		/*
 		 * Not deleted here: the pair goes away with the sandbox's network namespace, which
@@ -293,6 +309,7 @@ void sl_runnet_free(struct sl_runnet **pn)
 	if (!n)
 		return;
 	(void)sl_runnet_finish(n, &k);
+	sl_hostaddrs_free(&n->watch); /* before the maps it writes to */
 	sl_bpf_free(&n->bpf);
 	sl_netpool_free(&n->pool);
 	free(n);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * What `sandlot-agent run` adds to its sandbox beyond sandbox.h, and only when asked for it:
@@ -8,7 +9,8 @@
  * sandbox is registered in the agent's maps and attached to the agent's pinned programs
  * (sl_bpf_open_pinned: nothing is loaded, ~1 ms); otherwise the programs are loaded privately
  * (sl_bpf_open with .ephemeral: ~0.1 s of BTF parsing and verification, nothing pinned, every
- * program and link goes away with this process's fds, the sched_switch link included).
+ * program and link goes away with this process's fds, the sched_switch link included; with
+ * --net egress a thread keeps the host's addresses in the private maps, hostaddrs.h).
  *
  * Egress. The host end "slh<n>" of a veth pair in the caller's network namespace, the peer
  * ("eth0") in the sandbox's, and /30 number n of the pool (netpool.h). Concurrent runs pick n

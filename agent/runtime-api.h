@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The AWS Lambda Runtime API (version 2018-06-01) served to one sandbox's runtime, with

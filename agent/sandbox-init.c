@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sandlot-init: the sandbox's pid 1, a small program of its own built without libc (a few
  * pages: starting it costs a fraction of a dynamic or static-glibc binary) and built into the

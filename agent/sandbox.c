@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The sandbox runtime (see sandbox.h): the parent side of every isolation step and the
  * sandbox's life cycle. The child side is child.c.
@@ -75,6 +76,7 @@ struct sl_sandbox {
 	int stdio[3]; /* parent ends of pipes */
 	int netns;    /* opened lazily */
 	int mntns;    /* its mount namespace (pool runtimes), released through the pool */
+	struct sl_cgroup_limits lim; /* as set at spawn, then by sl_sandbox_set_cpu() */
 	bool reaped;
 	struct sl_sandbox_result result;
 };
@@ -575,6 +577,7 @@ static int spawn(struct sl_sandbox *sb, const struct sl_sandbox_config *c)
 	r = sl_cgroup_set_limits(sb->cg, &lim);
 	if (r < 0)
 		return r;
+	sb->lim = lim;
 	plan.n_join = sl_cgroup_join_fds(sb->cg, plan.join_fds);
 	plan.netns_fd = sb->shell->netns_fd;
 	plan.ipcns_fd = sb->shell->ipcns_fd;
@@ -712,6 +715,20 @@ int sl_sandbox_netns_fd(struct sl_sandbox *sb)
 int sl_sandbox_freeze(struct sl_sandbox *sb, bool frozen)
 {
 	return sl_cgroup_freeze(sb->cg, frozen);
+}
+
+int sl_sandbox_set_cpu(struct sl_sandbox *sb, uint32_t cpu_millis)
+{
+	struct sl_sandbox_config c = {.cpu_millis = cpu_millis};
+	struct sl_cgroup_limits lim = sb->lim, q;
+	int r;
+
+	limits_of(&c, &q);
+	lim.cpu_quota_us = q.cpu_quota_us;
+	r = sl_cgroup_set_limits(sb->cg, &lim);
+	if (r == 0)
+		sb->lim = lim;
+	return r;
 }
 
 int sl_sandbox_kill(struct sl_sandbox *sb)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The sandbox runtime: creating, watching and destroying isolated sandboxes without blocking.
@@ -189,6 +190,13 @@ int sl_sandbox_netns_fd(struct sl_sandbox *sb);
 
 /* Freezes (true) or thaws every process of the sandbox (v2 cgroup.freeze). */
 int sl_sandbox_freeze(struct sl_sandbox *sb, bool frozen);
+
+/*
+ * Changes the CPU quota (thousandths of a CPU; 0 = unlimited) of a running sandbox, e.g. from
+ * the init phase's to the function's. The CPUs it may run on stay as chosen at spawn. Returns
+ * 0 or -errno (the quota is then unchanged).
+ */
+int sl_sandbox_set_cpu(struct sl_sandbox *sb, uint32_t cpu_millis);
 
 /* SIGKILL to every process of the sandbox (v2 cgroup.kill); the pidfd then becomes readable. */
 int sl_sandbox_kill(struct sl_sandbox *sb);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The compiled filters, built into the agent (seccomp-filters.h is generated at build time by
  * seccomp-gen from seccomp.c's rules), and loading them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The seccomp allow-list (see seccomp.h), compiled with libseccomp. The only file that
  * includes it; linked into the build-time generator (seccomp-gen.c), not into the agent.
@@ -330,21 +331,21 @@ static int add_base_rules(scmp_filter_ctx ctx)
 	for (size_t f = 0; f < ARRAY_SIZE(families); f++) {
 		for (size_t t = 0; t < ARRAY_SIZE(types); t++) {
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-					     SCMP_A0(SCMP_CMP_EQ, families[f]),
+					     SCMP_A0(SCMP_CMP_EQ, families[f], 0),
 					     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, types[t]));
 			if (r < 0)
 				return r;
 		}
 	}
 	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
+			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0), SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE, 0));
 	if (r < 0)
 		return r;
 	/* personality(): only the harmless queries and settings (as Docker allows) */
 	static const scmp_datum_t personas[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
 	for (size_t i = 0; i < ARRAY_SIZE(personas); i++) {
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(personality), 1,
-				     SCMP_A0(SCMP_CMP_EQ, personas[i]));
+				     SCMP_A0(SCMP_CMP_EQ, personas[i], 0));
 		if (r < 0)
 			return r;
 	}

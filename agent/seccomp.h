@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The sandbox's seccomp allow-list. Compiled ONCE, at build time, with libseccomp (seccomp.c,

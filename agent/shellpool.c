@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Shells made ahead by a filler thread (see shellpool.h). */
 #include "shellpool.h"
 

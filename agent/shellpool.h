@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Sandbox shells made ahead of time, off the spawn path: a shell is a fresh, never used set of

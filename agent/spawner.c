@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The spawner thread (see spawner.h): a request slot handed over under a mutex. */
 #include "spawner.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The runtime's spawner thread: the one thread that clone3()s sandboxes. What every sandbox

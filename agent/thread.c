@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Helper threads that run at once (see thread.h). */
 #include "thread.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Starting the runtime's helper threads (spawner, pool filler) so that they run at once, next

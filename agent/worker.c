@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Sandboxes of functions inside the daemon: CREATE_SANDBOX -> code -> spawn with the Runtime
  * API listening inside the sandbox -> ready at the runtime's first `next` -> invocations, one
@@ -9,6 +10,7 @@
  * threshold, then it is reported idle and frozen. Without BPF (degraded) it is frozen at once.
  */
 #include "agent.h"
+#include "metrics-agent.h"
 #include "lambda-env.h"
 #include "shellpool.h"
 
@@ -25,9 +27,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#define RUNTIME_API_PORT      9001
-#define CPU_MILLIS_PER_MB_NUM 1000 /* Lambda: 1769 MB = one vCPU */
-#define CPU_MB_PER_VCPU	      1769
+#define RUNTIME_API_PORT 9001
 
 /* ---- bookkeeping ---- */
 
@@ -79,6 +79,7 @@ void worker_counts(struct agent *a, uint32_t *created, uint32_t *busy, uint32_t 
 /* Records and reports a transition (corr: the command it answers, or 0). */
 void worker_transition(struct asb *s, uint8_t state, uint8_t reason, uint64_t corr)
 {
+	agent_metrics_transition(s, state, reason);
 	s->state = state;
 	s->reason = reason;
 	if (state == SL_SANDBOX_BUSY)
@@ -231,6 +232,9 @@ static void on_ready(struct sl_rtapi *srv, void *data)
 	uint64_t corr = s->create_reply ? s->create_corr : 0;
 
 	sl_loop_cancel_timer(a->loop, &s->init_timer);
+	/* the init phase's CPU budget ends here: the function's own quota from now on */
+	if (s->sb && sl_sandbox_set_cpu(s->sb, sl_lambda_cpu_millis(s->memory_mb)) < 0)
+		sl_warn("sandbox %s: cannot set its CPU quota", s->id);
 	if (s->sb && sl_sandbox_stats(s->sb, &st) == 0) /* the peak of the init phase */
 		s->memory_peak = st.memory_peak_bytes;
 	s->ready = true;
@@ -518,7 +522,7 @@ static int spawn(struct asb *s)
 	struct sl_sandbox_config cfg = {
 		.argv = argv,
 		.memory_bytes = (uint64_t)s->memory_mb << 20,
-		.cpu_millis = MAX(s->memory_mb * CPU_MILLIS_PER_MB_NUM / CPU_MB_PER_VCPU, 50u),
+		.cpu_millis = sl_lambda_init_cpu_millis(s->memory_mb, a->cfg.init_cpu_millis),
 		.code_dir = sl_codecache_entry_path(s->code),
 		.stdio = {SL_STDIO_NULL, SL_STDIO_PIPE, SL_STDIO_PIPE},
 		.hook = spawn_hook,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * bpf-overhead: what sandlot's BPF programs cost.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * bench/coldstart: how long a sandbox takes from nothing to CMD exited and everything removed,
  * side by side with its peers, in one run.

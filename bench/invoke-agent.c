@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * bench/invoke-agent: the worker agent alone, driven through the test control node
  * (tests/agentpeer.c) over its real protocol, with the C example function. Prints, each beside
@@ -13,11 +14,13 @@
  *   cold start to the runtime's first `next`, from the agent's init_ns and the peer's clock,
  *       for 128 MB and 1769 MB (one vCPU) functions; baseline: the sandbox runtime spawning and
  *       reaping /bin/true in this process
+ *   the same with the Python example (phase coldpy): 128 MB beside 1769 MB, its baseline
  *   the agent's own memory per idle warm sandbox (VmRSS and RssAnon, N sandboxes, fresh agent)
  *
- * Usage: invoke-agent [WARM_N [COLD_N [IDLE_N]]]   (defaults 2000 30 50). Needs root.
- * SL_BENCH_ONLY=warm1769,cold (for instance) runs only those phases; SL_PEER_TCP=1 links over
- * loopback TCP (as deployed) instead of ipc://.
+ * Usage: invoke-agent [WARM_N [COLD_N [IDLE_N]]]   (defaults 2000 30 50), --help. Needs root.
+ * SL_BENCH_ONLY=warm1769,cold (for instance) runs only those phases (an unknown one is an
+ * error); SL_PEER_TCP=1 links over loopback TCP (as deployed) instead of ipc://. Each row
+ * shows its p50 as a multiple of its baseline's; p99 only from 100 samples up.
  *
  * Figures on the 2-vCPU development VM, same run, main -> perf-warm (docs/agent.md has the
  * breakdown): nanomsg echo 82 -> 79 us; floor 129 us; NO_SANDBOX 130 -> 102 us; warm 1769 MB
@@ -26,6 +29,9 @@
  * target 3 ms); memory per idle warm sandbox +5 -> +1.6 KB. Cold start (agent's init_ns) p50
  * 128/1769 MB, 40ea4a4 -> perf-cold (BPF registration and Runtime API socket made with the
  * pooled shell), three alternated runs: 3.46-3.61/3.54-4.02 -> 2.44-2.54/2.56-2.71 ms.
+ * Python example cold start p50, 128 / 1769 MB (coldpy, n=10, two alternated runs): 762 / 55
+ * and 868 / 79 ms with the memory's CPU share during init, 78 / 60 and 63 / 60 ms with the
+ * init budget (one CPU).
  */
 #include "agentpeer.h"
 
@@ -61,13 +67,17 @@ static int cmp_u64(const void *a, const void *b)
 
 struct stats {
 	double p50, p99, mean; /* microseconds */
+	size_t n;
 };
+
+#define P99_MIN_N 100 /* fewer samples than this have no meaningful p99 */
 
 static struct stats summarize(uint64_t *v, size_t n)
 {
 	struct stats s = {0};
 	double sum = 0;
 
+	s.n = n;
 	if (n == 0)
 		return s;
 	qsort(v, n, sizeof(*v), cmp_u64);
@@ -79,11 +89,23 @@ static struct stats summarize(uint64_t *v, size_t n)
 	return s;
 }
 
-static void row(const char *what, struct stats s, const char *extra)
+/* Prints one figure, and its p50 as a multiple of its baseline's (when that one ran). */
+static void row(const char *what, struct stats s, const char *extra, const struct stats *base)
 {
-	printf("  %-52s p50 %9.1f us  p99 %9.1f us  mean %9.1f us%s\n", what, s.p50, s.p99, s.mean,
-	       extra ? extra : "");
+	char p99[32] = "        -", ratio[48] = "";
+
+	if (s.n >= P99_MIN_N)
+		snprintf(p99, sizeof(p99), "%9.1f", s.p99);
+	if (base && base->n && base->p50 > 0 && s.n)
+		snprintf(ratio, sizeof(ratio), "  %6.2fx baseline", s.p50 / base->p50);
+	else if (base)
+		snprintf(ratio, sizeof(ratio), "  (baseline not run)");
+	printf("  %-52s p50 %9.1f us  p99 %s us  mean %9.1f us%s%s\n", what, s.p50, p99, s.mean,
+	       ratio, extra ? extra : "");
 }
+
+/* Baselines measured earlier in the run, for the ratios (n == 0: not run). */
+static struct stats link_base, spawn_base, hot_base;
 
 static void die(const char *what, int r)
 {
@@ -109,6 +131,33 @@ static const struct peer_pkg *c_example(struct peer *p)
 	f.len = len;
 	k = peer_pkg_add(p, &f, 1);
 	free(data);
+	if (!k)
+		die("zip", -ENOMEM);
+	return k;
+}
+
+/* The Python example (examples/python), handler function.handler. */
+static const struct peer_pkg *python_example(struct peer *p)
+{
+	static const char *const names[] = {"bootstrap", "function.py"};
+	const char *top = getenv("SANDLOT_SOURCE_DIR");
+	struct peer_file f[2];
+	const struct peer_pkg *k;
+	char path[600];
+
+	for (int i = 0; i < 2; i++) {
+		void *data;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/examples/python/%s", top ? top : SL_SOURCE_DIR,
+			 names[i]);
+		if (peer_read_file(path, &data, &len) < 0)
+			die(path, -ENOENT);
+		f[i] = (struct peer_file){.name = names[i], .mode = 0755, .data = data, .len = len};
+	}
+	k = peer_pkg_add(p, f, 2);
+	free((void *)f[0].data);
+	free((void *)f[1].data);
 	if (!k)
 		die("zip", -ENOMEM);
 	return k;
@@ -162,7 +211,7 @@ static void warm(struct peer *p, const struct peer_pkg *pkg, unsigned n, uint32_
 	total = sl_now_ns() - t0;
 	snprintf(what, sizeof(what), "warm invoke, C example, %u MB (n=%u)", mb, got);
 	snprintf(extra, sizeof(extra), "  %8.0f/s", (double)n * 1e9 / (double)total);
-	row(what, summarize(v, got), extra);
+	row(what, summarize(v, got), extra, &link_base);
 	peer_destroy(p, id);
 	peer_wait(p, &(struct peer_match){.sandbox_id = id, .state = SL_SANDBOX_DESTROYED},
 		  WAIT_MS);
@@ -181,7 +230,7 @@ static void no_sandbox(struct peer *p, unsigned n)
 		if (dt)
 			v[got++] = dt;
 	}
-	row("baseline: the agent answering NO_SANDBOX", summarize(v, got), NULL);
+	row("baseline: the agent answering NO_SANDBOX", summarize(v, got), NULL, &link_base);
 	free(v);
 }
 
@@ -316,9 +365,13 @@ static void plain_link(struct peer *p, unsigned n, bool tcp)
 	p->agent_id = saved_id;
 	kill(pid, SIGTERM);
 	waitpid(pid, &st, 0);
-	row(tcp ? "floor: the same + a TCP round trip to a mirror process"
-		: "baseline: nanomsg + HMAC round trip, echo process",
-	    summarize(v, got), NULL);
+	if (tcp) {
+		row("floor: the same + a TCP round trip to a mirror process", summarize(v, got),
+		    NULL, &link_base);
+	} else {
+		link_base = summarize(v, got);
+		row("baseline: nanomsg + HMAC round trip, echo process", link_base, NULL, NULL);
+	}
 	free(v);
 }
 
@@ -374,9 +427,12 @@ static void freezing(struct peer *p, const struct peer_pkg *pkg, unsigned n)
 		if (dt)
 			frozen[nf++] = dt;
 	}
-	row("warm invoke, 1769 MB, not frozen", summarize(hot, nh), NULL);
-	row("warm invoke, 1769 MB, frozen (thawed on the way)", summarize(frozen, nf), NULL);
-	row("thaw + freeze of cgroup.freeze until 'frozen 1'", summarize(pair, np), NULL);
+	hot_base = summarize(hot, nh);
+	row("warm invoke, 1769 MB, not frozen", hot_base, NULL, &link_base);
+	row("warm invoke, 1769 MB, frozen (thawed on the way)", summarize(frozen, nf), NULL,
+	    &hot_base);
+	row("thaw + freeze of cgroup.freeze until 'frozen 1'", summarize(pair, np), NULL,
+	    &hot_base);
 	peer_destroy(p, "fz");
 	peer_wait(p, &(struct peer_match){.sandbox_id = "fz", .state = SL_SANDBOX_DESTROYED},
 		  WAIT_MS);
@@ -388,8 +444,14 @@ static void freezing(struct peer *p, const struct peer_pkg *pkg, unsigned n)
 
 /* ---- cold starts ---- */
 
-static void cold(struct peer *p, const struct peer_pkg *pkg, unsigned n, uint32_t mb)
+/*
+ * n cold starts of pkg at mb: rows for the agent's init_ns and the peer's CREATE -> ready, each
+ * beside base[0] and base[1]; their stats go to ret[0] and ret[1] when ret is not NULL.
+ */
+static void cold(struct peer *p, const struct peer_pkg *pkg, const char *name, unsigned n,
+		 uint32_t mb, const struct stats base[2], struct stats ret[2])
 {
+	struct stats s[2];
 	uint64_t *agent = calloc(n, sizeof(*agent)), *clock = calloc(n, sizeof(*clock));
 	unsigned got = 0;
 	char what[96];
@@ -400,7 +462,7 @@ static void cold(struct peer *p, const struct peer_pkg *pkg, unsigned n, uint32_
 		int r;
 
 		snprintf(id, sizeof(id), "cold-%u-%u", mb, i);
-		r = peer_cold_start(p, id, "cold", pkg, "", mb, 10000, WAIT_MS);
+		r = peer_cold_start(p, id, "cold", pkg, "function.handler", mb, 10000, WAIT_MS);
 		t1 = sl_now_ns();
 		if (r == 0 && invoke_once(p, id, "cold", SL_INVOKE_OK, &init) && init) {
 			agent[got] = init;
@@ -411,10 +473,17 @@ static void cold(struct peer *p, const struct peer_pkg *pkg, unsigned n, uint32_
 			  WAIT_MS);
 		peer_clear(p);
 	}
-	snprintf(what, sizeof(what), "cold start, %u MB: agent's init_ns (n=%u)", mb, got);
-	row(what, summarize(agent, got), NULL);
-	snprintf(what, sizeof(what), "cold start, %u MB: CREATE -> ready event, peer", mb);
-	row(what, summarize(clock, got), NULL);
+	s[0] = summarize(agent, got);
+	s[1] = summarize(clock, got);
+	snprintf(what, sizeof(what), "cold start, %s, %u MB: agent's init_ns (n=%u)", name, mb,
+		 got);
+	row(what, s[0], NULL, &base[0]);
+	snprintf(what, sizeof(what), "cold start, %s, %u MB: CREATE -> ready, peer", name, mb);
+	row(what, s[1], NULL, &base[1]);
+	if (ret) {
+		ret[0] = s[0];
+		ret[1] = s[1];
+	}
 	free(agent);
 	free(clock);
 }
@@ -449,7 +518,8 @@ static void spawn_baseline(unsigned n)
 			v[got++] = sl_now_ns() - t0;
 		sl_sandbox_free(&sb);
 	}
-	row("baseline: sandbox runtime, spawn /bin/true to exit", summarize(v, got), NULL);
+	spawn_base = summarize(v, got);
+	row("baseline: sandbox runtime, spawn /bin/true to exit", spawn_base, NULL, NULL);
 	sl_runtime_free(&rt);
 	free(v);
 }
@@ -532,8 +602,50 @@ static void find_binaries(void)
 	setenv("SL_AGENT_LOG_LEVEL", "warn", 0);
 }
 
-/* $SL_BENCH_ONLY: a comma list of phases to run (link, floor, nosandbox, warm128, warm1769,
- * freeze, cold, memory); all when unset. */
+static const char *const phases[] = {"link",   "floor", "nosandbox", "warm128", "warm1769",
+				     "freeze", "cold",	"coldpy",    "memory"};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: invoke-agent [WARM_N [COLD_N [IDLE_N]]]   (defaults 2000 30 50)\n"
+		"Drives a real agent through the test control node and prints each figure\n"
+		"beside a baseline from the same run (p99 only with at least %d samples).\n"
+		"Needs root. Environment:\n"
+		"  SL_BENCH_ONLY=PHASE[,PHASE...]  run only these phases:",
+		P99_MIN_N);
+	for (size_t i = 0; i < ARRAY_SIZE(phases); i++)
+		fprintf(f, "%s%s", i ? "," : " ", phases[i]);
+	fprintf(f, "\n  SL_PEER_TCP=1                   link over loopback TCP, not ipc://\n");
+}
+
+/* Every name in $SL_BENCH_ONLY must be a phase: a typo would silently run nothing. */
+static int check_phases(void)
+{
+	const char *only = getenv("SL_BENCH_ONLY");
+	char list[256], *save = NULL;
+
+	if (!only)
+		return 0;
+	if (strlen(only) >= sizeof(list)) {
+		fprintf(stderr, "invoke-agent: SL_BENCH_ONLY is too long\n");
+		return -EINVAL;
+	}
+	snprintf(list, sizeof(list), "%s", only);
+	for (char *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+
+		while (i < ARRAY_SIZE(phases) && strcmp(w, phases[i]) != 0)
+			i++;
+		if (i == ARRAY_SIZE(phases)) {
+			fprintf(stderr, "invoke-agent: unknown phase '%s' in SL_BENCH_ONLY\n", w);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* $SL_BENCH_ONLY: a comma list of phases to run (see phases[]); all when unset. */
 static bool phase(const char *name)
 {
 	const char *only = getenv("SL_BENCH_ONLY");
@@ -559,6 +671,19 @@ int main(int argc, char **argv)
 
 	if (argc == 5 && strncmp(argv[1], "--echo", 6) == 0)
 		echo_child(argv[2], argv[3], argv[4], strcmp(argv[1], "--echo-tcp") == 0);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (argv[i][0] < '0' || argv[i][0] > '9') {
+			fprintf(stderr, "invoke-agent: unexpected argument '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (check_phases() < 0)
+		return 2;
 	if (geteuid() != 0) {
 		fprintf(stderr, "invoke-agent: needs root\n");
 		return 1;
@@ -588,11 +713,24 @@ int main(int argc, char **argv)
 		printf("freezing:\n");
 		freezing(p, pkg, 30);
 	}
-	if (phase("cold")) {
+	if (phase("cold") || phase("coldpy")) {
 		printf("cold starts (CREATE -> first `next`):\n");
 		spawn_baseline(cold_n);
-		cold(p, pkg, cold_n, 128);
-		cold(p, pkg, cold_n, 1769);
+	}
+	if (phase("cold")) {
+		const struct stats base[2] = {spawn_base, spawn_base};
+
+		cold(p, pkg, "C", cold_n, 128, base, NULL);
+		cold(p, pkg, "C", cold_n, 1769, base, NULL);
+	}
+	if (phase("coldpy")) {
+		const struct peer_pkg *py = python_example(p);
+		const struct stats base[2] = {spawn_base, spawn_base};
+		struct stats big[2];
+
+		/* the 1769 MB function (one vCPU) is the 128 MB one's baseline */
+		cold(p, py, "Python", cold_n, 1769, base, big);
+		cold(p, py, "Python", cold_n, 128, big, NULL);
 	}
 	peer_free(&p);
 	if (phase("memory")) {

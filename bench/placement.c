@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * bench/placement: the cost of one placement decision and one admission, and a packing
  * simulation that compares placement policies.

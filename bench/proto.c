@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * bench/proto: cost of the wire protocol per message, beside a memcpy of the same bytes.
  *   encode+seal   sl_proto_encode() + sl_auth_seal() (HMAC-SHA256) into a reused buffer

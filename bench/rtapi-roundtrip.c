@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * One warm invocation round trip through the Runtime API server with the C example function
  * over loopback (sl_rtapi_invoke -> the parked GET next answers -> the function's POST

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * One tiny program of each kind sandlot relies on. `sandlot-agent probe` loads them one at a
  * time to find out what this kernel accepts; none of them is ever attached.

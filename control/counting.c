@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Concurrency admission with Lambda's rules: accounts and functions in chained hash tables. */
 #include "counting.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Concurrency admission with AWS Lambda's rules, pure: no I/O, no logging, not thread-safe (one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Placement of a new sandbox: eligibility, then a lexicographic preference over the hosts. */
 #include "placement.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Which host gets a new sandbox, pure: no I/O, no allocation, no logging. The caller (the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* AWS Signature Version 4 (header form): canonical request, signing key, verification. */
 #include "sigv4.h"
 

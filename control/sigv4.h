@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * AWS Signature Version 4, header form (Authorization: AWS4-HMAC-SHA256 ...), pure: no I/O, no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* HMAC-SHA256 sealing and verification of frames, with OpenSSL's EVP_MAC. */
 #include <sandlot/auth.h>
 #include <sandlot/proto.h>

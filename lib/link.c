@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* nanomsg endpoints that seal and verify every frame (see <sandlot/link.h>). */
 #include <sandlot/link.h>
 #include <sandlot/replay.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <sandlot/parse.h>
 #include <sandlot/time.h>
 #include <sandlot/util.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Wire protocol: the bounds every message obeys, applied on encode and decode alike. */
 #include <sandlot/proto.h>
 

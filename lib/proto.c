@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Wire protocol: encoding and decoding of frames (see <sandlot/proto.h> for the layout). */
 #include <sandlot/proto.h>
 #include <sandlot/util.h>

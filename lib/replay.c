@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Replay tracker: a sorted array of senders, binary-searched by id. */
 #include <sandlot/replay.h>
 #include <sandlot/util.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A test control node speaking the real protocol to a real sandlot-agent (see agentpeer.h). */
 #include "agentpeer.h"
 

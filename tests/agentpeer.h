@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * A test control node for end-to-end tests and benchmarks of the sandlot-agent daemon. It

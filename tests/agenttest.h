@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * cmocka helpers shared by the agent's end-to-end tests (test_agent*.c): a fixture that runs a

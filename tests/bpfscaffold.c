@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "bpfscaffold.h"
 
 #include "bpf-loader.h"
@@ -299,4 +300,5 @@ void sc_burn_cpu_ms(unsigned ms)
 	while (thread_cpu_ns() < end)
 		for (int i = 0; i < 20000; i++)
 			x += (uint64_t)i;
+	(void)x;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Scaffolding for the BPF tests and benchmark, standing in for the sandbox runtime: v2 test

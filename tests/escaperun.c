@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Running sl-escape from a caller of the test's making (see escaperun.h). */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Runs tests/sl_escape.c inside `sandlot-agent run` as an operator would, from a process whose

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * libFuzzer target for the wire decoder (built with clang -fsanitize=fuzzer,address,undefined
  * by tests/CMakeLists.txt). Properties checked on every input:

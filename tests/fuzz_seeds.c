@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Writes the sample frame of every message type into DIR: the fuzzer's seed corpus. */
 #include "proto-samples.h"
 

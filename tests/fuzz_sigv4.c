@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * libFuzzer target for control/sigv4 (built with clang -fsanitize=fuzzer,address,undefined by
  * control/core.cmake). The input is NUL-separated fields: method, path, query, body, then header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /* The Internet checksum (RFC 1071) of n bytes, for the ICMP packets the tests build. */
 #include <stddef.h>

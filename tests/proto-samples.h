@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * One valid sample message of every type, for the protocol tests, the fuzzer's seed corpus

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* AWS's Signature Version 4 test suite (aws4_testsuite, as carried by botocore under
  * tests/unit/auth/aws4_testsuite; Apache-2.0): each request's data and its expected
  * Authorization. Key AKIDEXAMPLE, secret wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY, region

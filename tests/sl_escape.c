@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sl-escape: run INSIDE a sandbox by the containment tests (bound at /var/task). Each mode
  * tries one thing a sandbox must not be able to do, or measures one limit, and prints what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sl-netprobe: run INSIDE a sandbox by the run network tests (bound at /var/task). Each mode
  * does one network or CPU action and reports it on stdout; the exit status says what happened:
@@ -11,6 +12,14 @@
  *   ping ADDR                 one ICMP echo over a ping socket (1 s)
  *   burn MS                   burns MS milliseconds of CPU (CLOCK_PROCESS_CPUTIME_ID)
  *   ifaddr                    prints the IPv4 address of eth0 (or "none")
+ *   connect6 ADDR6 PORT       TCP connect over IPv6 (2 s), e.g. to ::ffff:a.b.c.d
+ *   udpreply ADDR PORT        one UDP datagram (SO_BROADCAST set), then waits 1 s for a reply
+ *   waitconnect ADDR PORT S   TCP connect, again every 50 ms for up to S seconds while the
+ *                             address is not there (anything but success and EPERM)
+ *
+ *   gate FILE MODE ARGS...    waits (up to 30 s) until FILE exists, then does MODE
+ *
+ * ADDR may also be @net or @bcast: the network or broadcast address of eth0's /30.
  */
 #include "inet_csum.h"
 #include <arpa/inet.h>
@@ -41,11 +50,32 @@ static int outcome(const char *what, int err)
 	return err == ETIMEDOUT ? 4 : 3;
 }
 
+/* eth0's IPv4 address in host order (0: none). */
+static uint32_t eth0_addr(void)
+{
+	struct ifaddrs *all, *i;
+	uint32_t a = 0;
+
+	if (getifaddrs(&all) < 0)
+		return 0;
+	for (i = all; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !strcmp(i->ifa_name, "eth0"))
+			a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+	freeifaddrs(all);
+	return a;
+}
+
 static struct sockaddr_in addr_of(const char *a, const char *port)
 {
 	struct sockaddr_in s = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
 
-	inet_pton(AF_INET, a, &s.sin_addr);
+	if (!strcmp(a, "@net"))
+		s.sin_addr.s_addr = htonl(eth0_addr() & ~3u);
+	else if (!strcmp(a, "@bcast"))
+		s.sin_addr.s_addr = htonl(eth0_addr() | 3u);
+	else
+		inet_pton(AF_INET, a, &s.sin_addr);
 	return s;
 }
 
@@ -74,6 +104,54 @@ static int tcp_connect(const char *a, const char *port)
 	}
 	fcntl(fd, F_SETFL, 0);
 	return fd;
+}
+
+static int tcp_connect6(const char *a, const char *port)
+{
+	struct sockaddr_in6 s = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port))};
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), err = 0;
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	socklen_t len = sizeof(err);
+
+	if (fd < 0 || inet_pton(AF_INET6, a, &s.sin6_addr) != 1)
+		return fd < 0 ? -errno : -EINVAL;
+	if (connect(fd, (struct sockaddr *)&s, sizeof(s)) < 0 && errno != EINPROGRESS)
+		err = errno;
+	else if (poll(&p, 1, 2000) != 1)
+		err = ETIMEDOUT;
+	else
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	close(fd);
+	return -err;
+}
+
+static int do_udpreply(const char *a, const char *port)
+{
+	struct sockaddr_in s = addr_of(a, port);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = 1;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char buf[64];
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof(on)) < 0)
+		return outcome("socket", errno);
+	if (sendto(fd, "x", 1, 0, (struct sockaddr *)&s, sizeof(s)) != 1)
+		return outcome("sendto", errno);
+	if (poll(&p, 1, 1000) == 1 && recv(fd, buf, sizeof(buf), 0) > 0)
+		return outcome("reply", 0);
+	return outcome("reply", ETIMEDOUT);
+}
+
+static int do_waitconnect(const char *a, const char *port, int secs)
+{
+	int fd = -ETIMEDOUT;
+
+	for (int i = 0; i < secs * 20; i++) {
+		fd = tcp_connect(a, port);
+		if (fd >= 0 || fd == -EPERM)
+			break;
+		usleep(50000);
+	}
+	return outcome("connect", fd < 0 ? -fd : (close(fd), 0));
 }
 
 static int write_all(int fd, long n)
@@ -164,12 +242,13 @@ static int do_ping(const char *a)
 {
 	struct sockaddr_in s = addr_of(a, "0");
 	struct icmphdr h = {.type = ICMP_ECHO, .un.echo.sequence = htons(1)};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP), on = 1;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char buf[256];
 
 	if (fd < 0)
 		return outcome("socket", errno);
+	(void)setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof(on));
 	h.checksum = inet_csum(&h, sizeof(h));
 	if (sendto(fd, &h, sizeof(h), 0, (struct sockaddr *)&s, sizeof(s)) < 0)
 		return outcome("ping", errno);
@@ -216,6 +295,13 @@ int main(int argc, char **argv)
 	const char *m = argc > 1 ? argv[1] : "";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(m, "gate") && argc >= 4) {
+		for (int i = 0; i < 600 && access(argv[2], F_OK) < 0; i++)
+			usleep(50000);
+		argv += 2;
+		argc -= 2;
+		m = argv[1];
+	}
 	if (!strcmp(m, "connect") && argc == 4) {
 		int fd = tcp_connect(argv[2], argv[3]);
 
@@ -235,6 +321,16 @@ int main(int argc, char **argv)
 		return do_burn(atol(argv[2]));
 	if (!strcmp(m, "ifaddr"))
 		return do_ifaddr();
-	fprintf(stderr, "usage: sl-netprobe connect|udp|send|recv|lo|ping|burn|ifaddr ...\n");
+	if (!strcmp(m, "connect6") && argc == 4) {
+		int r = tcp_connect6(argv[2], argv[3]);
+
+		return outcome("connect6", -r);
+	}
+	if (!strcmp(m, "udpreply") && argc == 4)
+		return do_udpreply(argv[2], argv[3]);
+	if (!strcmp(m, "waitconnect") && argc == 5)
+		return do_waitconnect(argv[2], argv[3], atoi(argv[4]));
+	fprintf(stderr, "usage: sl-netprobe connect|connect6|udp|udpreply|send|recv|lo|ping|burn|"
+			"ifaddr|waitconnect ...\n");
 	return 2;
 }

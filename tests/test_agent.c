@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The agent daemon end to end, part 1: invocations. A real sandlot-agent runs against the test
  * control node (agentpeer.h) over real nanomsg sockets; functions are the examples (C, shell,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The agent's health tells the truth: /healthz is 503 "unregistered" until the control node
  * acknowledged it, a control node that does not answer is warned about (endpoint, error,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The agent daemon end to end, part 2: the life of sandboxes and of the agent. Freezing,
  * keep-alive, eviction, draining, SIGTERM, reconnects, a SIGKILLed agent, forged and replayed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The agent daemon as an operator starts it: configuration errors are found before the host is
  * touched (no state dir, BPF pin root or cgroup made), a second agent on the same state dir or

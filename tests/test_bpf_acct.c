@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * BPF accounting and idle detection on the real kernel: CPU time against the v2 cgroup's own
  * cpu.stat, bytes against a known transfer, busy/idle events from the ring buffer, and what
@@ -311,7 +312,7 @@ static int cmp_u64(const void *a, const void *b)
 /* One burst: busy arrives, no idle while burning, idle IDLE_MS after the stop. */
 static uint64_t burst(struct ctl *c, uint64_t id, size_t *cur, uint64_t *seq, uint32_t ms)
 {
-	struct sl_bpf_event ev;
+	struct sl_bpf_event ev = {0};
 	uint64_t go = sl_now_ns(), stop = burn(c, ms);
 
 	assert_true(next_event(id, cur, 1000, &ev));

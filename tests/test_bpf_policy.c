@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The BPF network policy on the real kernel: processes in test cgroups (in the sandbox network
  * namespace) try to reach a test host in its own namespace across a veth pair.
@@ -178,6 +179,43 @@ static void metadata_and_agent_ports_denied_even_when_allowed(void **state)
 	assert_int_equal(reach(cg, AF_INET, SC_NET_H, 7401), EPERM);
 	assert_int_equal(sl_bpf_sandbox_counters(bpf, id, &k), 0);
 	assert_int_equal(k.denied_connects, 5);
+}
+
+static int try_udp6(void *arg)
+{
+	const struct try *t = arg;
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(t->port)};
+	_cleanup_close_ int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	inet_pton(AF_INET6, t->addr, &a.sin6_addr);
+	return sendto(fd, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)) == 1 ? 0 : errno;
+}
+
+static int reach_udp6(const char *cg, const char *addr, uint16_t port)
+{
+	struct try t = {AF_INET6, SOCK_DGRAM, addr, port};
+	pid_t pid = sc_spawn(cg, sc.ns_s_fd, try_udp6, &t);
+
+	assert_true(pid > 0);
+	return sc_wait(pid);
+}
+
+/* Destinations that are not one unicast address, whatever the rules (issue 12, item 4). */
+static void multicast_and_broadcast_denied_even_when_allowed(void **state)
+{
+	char cg[512];
+	const char *rules[] = {"0.0.0.0/0", "::/0", NULL};
+
+	sl_test_require_root();
+	sandbox(cg, rules, NULL);
+	assert_int_equal(reach_udp(cg, SC_NET_H, port_a), 0);
+	assert_int_equal(reach_udp(cg, "224.0.0.1", port_a), EPERM);
+	assert_int_equal(reach_udp(cg, "239.255.255.250", port_a), EPERM);
+	assert_int_equal(reach_udp(cg, "255.255.255.255", port_a), EPERM);
+	assert_int_equal(reach_udp6(cg, "ff0e::1", port_a), EPERM);
+	assert_int_equal(reach_udp6(cg, "ff02::1", port_a), EPERM);
+	assert_int_equal(reach_udp6(cg, "::ffff:224.0.0.1", port_a), EPERM);
+	assert_int_equal(reach(cg, AF_INET6, "ff0e::1", port_a), EPERM);
 }
 
 static void ipv6_rules_apply(void **state)
@@ -380,6 +418,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(allowed_reachable_denied_eperm),
 		cmocka_unit_test(metadata_and_agent_ports_denied_even_when_allowed),
+		cmocka_unit_test(multicast_and_broadcast_denied_even_when_allowed),
 		cmocka_unit_test(ipv6_rules_apply),
 		cmocka_unit_test(one_sandbox_cannot_reach_another),
 		cmocka_unit_test(host_addresses_need_an_explicit_rule),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The agent's command line: usage errors exit 2 with a message, help exits 0. */
 #include "testutil.h"
 

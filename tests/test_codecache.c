@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The code cache: zips built here with libarchive's writer (malicious ones included), unpacked
  * into a temporary cache directory. Needs no root.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Containment: what code inside a sandbox must not be able to do, tried for real through
  * `sandlot-agent run` with tests/sl_escape.c bound at /var/task. Every run also checks that the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The seccomp list, one notable refusal at a time (agent/seccomp.c; the errno of each is in
  * docs/run.md). Each probe (sl_escape.c: filter_probe) is a call the kernel itself answers

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * What a sandbox gets from the process that starts it, tried as an attacker inside
  * `sandlot-agent run` would: the caller's terminal (TIOCSTI into the operator's shell), its

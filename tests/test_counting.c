@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* control/counting: Lambda's concurrency rules, and no unit ever leaks. */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* --allow parsing and the rule matching the BPF policy performs (pure logic). */
 #include "testutil.h"
 
@@ -9,7 +10,7 @@
 static struct sl_bpf_addr addr(const char *s)
 {
 	uint8_t raw[16];
-	struct sl_bpf_addr a;
+	struct sl_bpf_addr a = {0};
 
 	if (inet_pton(AF_INET, s, raw) == 1)
 		sl_bpf_addr_from(AF_INET, raw, &a);

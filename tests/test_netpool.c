@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The per-host address pool for --net egress (pure bookkeeping). */
 #include "testutil.h"
 

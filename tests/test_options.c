@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Options as people type them: --log-level before or after the command, a missing value named,
  * bad $SANDLOT_LOG / $SANDLOT_BPF refused. All usage paths: no root needed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* control/placement: each eligibility rule and each preference, in their order. */
 #include "testutil.h"
 

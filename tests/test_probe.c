@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The host probe on the real kernel: what it reports must agree with what we can see
  * independently, and the BPF pipeline must produce programs the kernel loads.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * `sandlot-agent run` bad input: one line on stderr naming the problem, exit 2, and nothing
  * created (these are refused before the runtime exists, so they need no root).

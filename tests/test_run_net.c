@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * `sandlot-agent run` with BPF and --net egress on the real kernel. The command runs in a test
  * network namespace "h" (its "host": the veth host ends appear there, and only there), which

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * `sandlot-agent run` as its caller sees it: a root file system anywhere (/tmp included),
  * the exit statuses (124 timeout, 125 set-up, 126/127 as a shell), --json on a set-up failure,

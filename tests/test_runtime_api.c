@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The Runtime API server over loopback: driven by libcurl (multi interface, in the same loop as
  * the server) and by the example bootstraps (C, shell, Python) run as real child processes.

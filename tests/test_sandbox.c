@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The sandbox runtime API (agent/sandbox.h) as the daemon uses it: non-blocking spawn, hook,
  * pipes, freeze/thaw, kill, stats, reap, destroy. Real kernel, root. */
 #include "testutil.h"

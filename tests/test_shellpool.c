@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The shell pool with BPF preparation (real cgroups, network namespaces and BPF): shells made
  * ahead get their cgroup programs attached and registered before any sandbox is spawned into

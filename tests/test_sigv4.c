@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* control/sigv4: AWS's test suite, requests boto3 signed, and what verification must refuse. */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /* Helpers shared by the cmocka tests. Include after cmocka's required headers. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * A small AWS Lambda Runtime API client for functions written in C, for Lambda's `provided`

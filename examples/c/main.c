@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Example function: answers with the event, ASCII letters upper-cased. An event that contains
  * "fail" makes it report a function error instead. Built as `bootstrap`, the file Lambda's

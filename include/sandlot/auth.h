@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Message authentication for the wire protocol: HMAC-SHA256 (OpenSSL libcrypto) under a

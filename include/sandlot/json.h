@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * JSON output for --json modes, built with jansson (never by hand). Commands build a json_t

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The agent <-> control link over nanomsg: the only module that includes nanomsg. It seals

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Logging: one line per event on stderr in logfmt (key=value, values with spaces quoted), so
@@ -36,7 +37,7 @@ int sl_log_check_env(char *err, size_t errlen);
 
 /* Logs one event. */
 void sl_log(enum sl_log_level level, const char *fmt, ...) _printf_(2, 3);
-void sl_logv(enum sl_log_level level, int err, const char *fmt, va_list ap);
+void sl_logv(enum sl_log_level level, int err, const char *fmt, va_list ap) _printf_(3, 0);
 
 /*
  * Logs an error with err=strerror(-r) and returns r unchanged, so that callers can write

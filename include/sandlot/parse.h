@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Parsers for values that operators type: sizes, durations, counts. All are strict: no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * The agent <-> control wire protocol: versioned binary messages, encoded and decoded here

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Replay protection for authenticated frames. Every sender stamps its frames with its id, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /* Time helpers: monotonic and wall clocks in nanoseconds, and conversions. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * Small helpers every sandlot module uses: cleanup attributes, ownership transfer and array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # sandlot_bpf_skeleton(<name> <source.bpf.c> [DEPENDS hdr...])
 #
 # Compiles bpf/<name>.bpf.c with clang -target bpf (-g -O2, CO-RE against vmlinux/vmlinux.h) into

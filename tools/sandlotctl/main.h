@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * sandlotctl: inspect and manage sandlot on one host, in bpftool's shape. main.c parses the
+ * global options and dispatches OBJECT COMMAND through command tables (one file per object,
+ * each ending in its cmds[] table and do_<object>()); words match by unambiguous prefix.
+ *
+ * Output: every command builds a json_t and hands it to emit(), which prints it as JSON under
+ * -j/-p, or calls the command's plain printer. Errors go through fail(): {"error": "..."} on
+ * stdout under -j, "Error: ..." on stderr otherwise; the command then returns non-zero.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <sandlot/bpf_abi.h>
+
+#define CTL_DEFAULT_AGENT     "127.0.0.1:7481"
+#define CTL_DEFAULT_PIN_ROOT  "/sys/fs/bpf/sandlot"
+#define CTL_DEFAULT_STATE_DIR "/var/lib/sandlot/agent"
+
+struct ctl_opts {
+	bool json, pretty;
+	const char *agent;     /* HOST:PORT of the agent's local API */
+	const char *control;   /* the control node (for the objects that need it) */
+	const char *pin_root;  /* pinned BPF state */
+	const char *state_dir; /* the agent's state dir (its local API token) */
+};
+extern struct ctl_opts ctl;
+
+/* One word of a command table: name, handler (argc/argv after the word), one-line help. */
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *alias; /* another accepted word ("sb" for sandbox), or NULL */
+};
+
+/*
+ * Finds argv[0] in cmds by exact name, alias, or unambiguous prefix and runs it with the rest.
+ * what: "object" or "<object> command", for the errors. No word: runs the "help" entry.
+ */
+int cmd_select(const struct cmd *cmds, int argc, char **argv, const char *what);
+
+/* Prints the one-line error in the mode's form and returns 1 (the exit status). */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A warning that does not break JSON output: always one line on stderr. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints j (consumed) as JSON under -j, else through plain(j). Returns 0, or 1 on errors. */
+int emit(json_t *j, void (*plain)(json_t *j));
+
+/*
+ * Parses "KEYWORD VALUE" filters: for each i, when argv has keys[i] (prefix-matched), *vals[i]
+ * gets its value. Returns 0, or fail()'s status on an unknown keyword or missing value.
+ */
+int parse_filters(int argc, char **argv, const char *const *keys, const char **vals[], int n);
+
+/* Is the word a (non-empty) prefix of name? */
+bool is_prefix(const char *word, const char *name);
+
+/* ---- the agent's local API (agent.c) ---- */
+
+/*
+ * GET path from the agent; *ret: the parsed JSON body. Returns the HTTP status, or -errno when
+ * the agent cannot be reached (-ECONNREFUSED: down), -EPROTO on a body that is not JSON.
+ */
+int agent_get(const char *path, json_t **ret);
+/* POST path with the local API token. Status, or -errno as agent_get (-EACCES: no token). */
+int agent_post(const char *path, json_t **ret);
+
+/* ---- pinned BPF state (pinned.c) ---- */
+
+/* A registered sandbox as the pinned maps have it (counters summed over CPUs). */
+struct pin_sandbox {
+	uint32_t slot;
+	uint64_t cgid;
+	uint32_t state, flags, n_rules, inflight;
+	uint64_t idle_ns, seq;
+	uint64_t cpu_ns, switches, dropped_packets, denied_connects;
+	uint64_t rx_bytes, rx_packets, tx_bytes, tx_packets;
+	uint64_t last_cpu_ns, last_net_ns; /* CLOCK_MONOTONIC, 0: never */
+	struct sl_bpf_rule rules[SL_BPF_MAX_RULES];
+};
+
+struct pin_state {
+	int fd_meta, fd_sandboxes, fd_counters, fd_inflight, fd_net, fd_clock;
+	unsigned nr_cpus, hz;
+	uint64_t now_jiffies, now_ns;
+	struct sl_bpf_meta meta;
+};
+
+/*
+ * Opens the pinned maps under ctl.pin_root and checks the schema. Returns 0, or fail()'s
+ * status with a one-line reason (nothing pinned, another schema version, not root).
+ */
+int pin_open(struct pin_state *ps);
+void pin_close(struct pin_state *ps);
+/* Every registered sandbox: *ret malloc'd (caller frees), *n set. 0 or fail()'s status. */
+int pin_sandboxes(struct pin_state *ps, struct pin_sandbox **ret, size_t *n);
+
+/* "busy"/"idle" */
+const char *pin_state_name(uint32_t state);
+/* A rule as text ("tcp 10.0.0.0/8 port 443", "any ::/0") into buf. */
+const char *pin_rule_str(const struct sl_bpf_rule *r, char *buf, size_t len);
+/* The rule as JSON fields. */
+json_t *pin_rule_json(const struct sl_bpf_rule *r);
+/* An address in sl_bpf_addr form as text. */
+const char *pin_addr_str(const uint32_t a[4], char *buf, size_t len);
+
+/* ---- objects ---- */
+int do_sandbox(int argc, char **argv);
+int do_prog(int argc, char **argv);
+int do_map(int argc, char **argv);
+int do_policy(int argc, char **argv);
+int do_top(int argc, char **argv);
+
+/* The sandboxes as JSON objects joined with the agent's view (sandbox.c; top uses it too). */
+int sandbox_collect(json_t **ret, bool *agent_up);
