@@ -37,6 +37,9 @@ static void log_level_before_or_after_command(void **state)
 			       (const char *[]){"probe", "--log-level", "warn", "--help", NULL}),
 			 0);
 	assert_int_equal(agent(err, sizeof(err),
+			       (const char *[]){"invoke", "--log-level", "debug", "--help", NULL}),
+			 0);
+	assert_int_equal(agent(err, sizeof(err),
 			       (const char *[]){"run", "--log-level", "loud", "--", "true", NULL}),
 			 2);
 	assert_non_null(strstr(err, "--log-level 'loud'"));
