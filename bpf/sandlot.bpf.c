@@ -2,7 +2,7 @@
 /*
  * sandlot's kernel half: per-sandbox CPU and network accounting, busy/idle detection and the
  * network policy. Every map is keyed by the sandbox's v2 cgroup id and pinned by name; the
- * layout is include/sandlot/bpf_abi.h. agent/bpf-loader.c loads this once per host.
+ * layout is include/sandlot/bpf_abi.h. agent/bpfload/bpf-loader.c loads this once per host.
  *
  * Costs (bench/bpf-overhead has the figures and how they were found). On our hosts (VMs, AMD
  * Zen 3 with the SRSO "safe RET" and retpoline mitigations) a call to a helper that the
@@ -28,6 +28,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define CLOCK_MONOTONIC 1
+#define TASK_RUNNING	0
 #define ETH_P_IP	0x0800
 #define ETH_P_IPV6	0x86DD
 #define SOCK_STREAM	1
@@ -208,10 +209,30 @@ static __always_inline bool last_task_running(__u32 pid)
 }
 
 /*
+ * Whether task pid of sandbox s is runnable: on a CPU or waiting for one (preempted, or held
+ * back by its CPU quota), not asleep, frozen or gone. The cgroup check covers a reused pid.
+ */
+static __always_inline bool sandbox_task_runnable(struct sl_bpf_sandbox *s, __u32 pid)
+{
+	struct task_struct *t;
+	bool on;
+
+	if (!pid || !bpf_task_from_pid)
+		return false;
+	t = bpf_task_from_pid((s32)pid);
+	if (!t)
+		return false;
+	on = t->__state == TASK_RUNNING && t->cgroups->dfl_cgrp->kn->id == s->cgid;
+	bpf_task_release(t);
+	return on;
+}
+
+/*
  * The idle timer: fires idle_ns after the sandbox became busy and then idle_ns after its last
- * activity. Busy while an invocation is in flight or one of its tasks is on a CPU; idle once
- * nothing happened for more than idle_jiffies. No polling: a busy sandbox costs one timer per
- * idle_ns.
+ * activity. Busy while an invocation is in flight, one of its tasks is on a CPU, or the last
+ * one switched out runnable still is (a task throttled by its quota waits up to a whole CFS
+ * period, longer than idle_ns, without a switch we see); idle once nothing happened for more
+ * than idle_jiffies. No polling: a busy sandbox costs one timer per idle_ns.
  */
 static int idle_timer(void *map, __u32 *key, struct sl_bpf_sandbox *s)
 {
@@ -219,6 +240,8 @@ static int idle_timer(void *map, __u32 *key, struct sl_bpf_sandbox *s)
 	__u64 now = bpf_jiffies64(), last = 0;
 
 	if (inflight && *inflight)
+		goto rearm;
+	if (sandbox_task_runnable(s, s->runnable_pid))
 		goto rearm;
 	for (__u32 i = 0; i < SL_BPF_MAX_CPUS && i < nr_cpus; i++) {
 		struct sl_bpf_cpu *c = bpf_map_lookup_percpu_elem(&sl_cpu, &zero, i);
@@ -295,6 +318,19 @@ static __always_inline void activity(__u64 *stamp, __u64 now, __u32 slot)
 }
 
 /*
+ * prev of sandbox slot left its CPU still runnable (preempted, or throttled by the CPU quota):
+ * the idle timer keeps the sandbox busy while it stays so. Only such switch-outs read the
+ * sandbox (a shared line), and write it only when the task differs.
+ */
+static __always_inline void note_runnable(__u32 slot, __u32 pid)
+{
+	struct sl_bpf_sandbox *s = bpf_map_lookup_elem(&sl_sandboxes, &slot);
+
+	if (s && s->runnable_pid != pid)
+		s->runnable_pid = pid;
+}
+
+/*
  * Charges prev, a sandbox task, with the growth of its se.sum_exec_runtime since it was last
  * charged (the scheduler has just updated it; cpu.stat counts the same): its whole slice
  * whatever its state, and no clock read.
@@ -315,6 +351,8 @@ static __always_inline void charge(struct sl_bpf_cpu *c, __u32 slot1, struct tas
 	c->slot1 = 0;
 	c->last_slot1 = slot1;
 	c->last_pid = prev->pid;
+	if (prev->__state == TASK_RUNNING)
+		note_runnable(slot, prev->pid);
 	if (!k)
 		return;
 	k->switches++;

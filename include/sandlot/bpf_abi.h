@@ -2,7 +2,7 @@
 #pragma once
 /*
  * The data layout shared by sandlot's BPF programs (bpf/sandlot.bpf.c) and user space
- * (agent/bpf-loader.c, sandlotctl). Only fixed-width fields, explicit padding, no pointers.
+ * (agent/bpfload/bpf-loader.c, sandlotctl). Only fixed-width fields, explicit padding, no pointers.
  *
  * Any change to a struct below, to a map's type, key or value, or to the meaning of a field
  * must bump SL_BPF_ABI_VERSION: the loader compares it with the version stored in the pinned
@@ -157,7 +157,8 @@ struct sl_bpf_sandbox {
 	__u64 idle_jiffies;	/* the same in jiffies, rounded up (set by the loader) */
 	__u64 ns_per_jiffy;	/* set by the loader */
 	__u32 slot;		/* its own slot (the timer callback needs it) */
-	__u32 pad0;
+	/* its task last switched out still runnable (BPF only; padding, always 0, in ABI 3) */
+	__u32 runnable_pid;
 	__u64 seq; /* transition sequence number, increases with every event */
 	__u64 last_deny_event_ns;
 	__u32 state; /* SL_BPF_IDLE / SL_BPF_BUSY */
