@@ -21,6 +21,22 @@ int sl_log_parse_level(const char *s)
 	return -EINVAL;
 }
 
+int sl_log_check_env(char *err, size_t errlen)
+{
+	const char *log = getenv("SANDLOT_LOG"), *bpf = getenv("SANDLOT_BPF");
+
+	if (log && *log && sl_log_parse_level(log) < 0) {
+		snprintf(err, errlen,
+			 "SANDLOT_LOG='%.64s': expected debug, info, warn, error or off", log);
+		return -EINVAL;
+	}
+	if (bpf && *bpf && strcmp(bpf, "on") != 0 && strcmp(bpf, "off") != 0) {
+		snprintf(err, errlen, "SANDLOT_BPF='%.64s': expected on or off", bpf);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 enum sl_log_level sl_log_get_level(void)
 {
 	if (log_level < 0) {

@@ -120,7 +120,8 @@ struct agent {
 	struct sl_key *key;
 	struct sl_link *link;
 	struct sl_pool pool;
-	int self_netns; /* our own network namespace, to return to after setns() */
+	int self_netns;	 /* our own network namespace, to return to after setns() */
+	int lock_fds[2]; /* host locks on the state dir and the pin root (hostlock.h), or -1 */
 	char cg_dir[SL_CGROUP_PATH_MAX + 16]; /* <v2 self dir>/sandlot: parent of sandbox cgroups */
 	struct asb *sandboxes;
 	unsigned n_sandboxes;
@@ -130,6 +131,7 @@ struct agent {
 	int peer; /* sl_link_connect() handle of the control node */
 	uint64_t self_id, control_id;
 	bool registered;
+	unsigned register_tries; /* REGISTERs sent since the last ack (for the warnings) */
 	uint32_t heartbeat_ms;
 	struct sl_timer *register_timer, *heartbeat_timer;
 	struct outq_item *outq, *outq_tail;
@@ -157,6 +159,10 @@ int sl_agent_main(int argc, char **argv);
 void agent_check_drained(struct agent *a);
 
 /* control.c */
+/* Loads and checks the cluster key (first thing at start: nothing is made before). */
+int control_load_key(struct agent *a);
+/* Resolves --control's host now (nanomsg would retry a bad name silently forever). */
+int control_check_endpoint(struct agent *a);
 int control_open(struct agent *a);
 void control_close(struct agent *a);
 /* Sends m to the control node (queued while it cannot take it). Returns 0 or -errno. */

@@ -24,9 +24,15 @@ static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char
 
 int main(int argc, char **argv)
 {
+	char err[160];
+
 	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
 		printf("sandlot-agentd %s\n", SANDLOT_VERSION_FULL);
 		return 0;
+	}
+	if (sl_log_check_env(err, sizeof(err)) < 0) {
+		fprintf(stderr, "sandlot-agent: %s\n", err);
+		return 2;
 	}
 	/* --log-level may come first, as for every sandlot-agent invocation */
 	for (int i = 1; i + 1 < argc; i++) {

@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sandlot/util.h>
 
 enum sl_log_level {
@@ -26,6 +27,13 @@ enum sl_log_level sl_log_get_level(void);
 
 /* Parses "debug", "info", "warn", "error", "off". Returns the level or -EINVAL. */
 int sl_log_parse_level(const char *s);
+
+/*
+ * Checks the environment variables every sandlot program reads: $SANDLOT_LOG (a level) and
+ * $SANDLOT_BPF ("on" or "off"), unset or empty being the default. Returns 0, or -EINVAL with
+ * one line naming the variable, its value and what it accepts in err.
+ */
+int sl_log_check_env(char *err, size_t errlen);
 
 /* Logs one event. */
 void sl_log(enum sl_log_level level, const char *fmt, ...) _printf_(2, 3);

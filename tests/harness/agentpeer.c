@@ -7,6 +7,7 @@
 
 #include "sandbox/cgroup-host.h"
 #include "sandbox/cgroup.h"
+#include "daemon/hostlock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -213,6 +214,9 @@ void peer_free(struct peer **pp)
 		free(p->pkgs[i].zip);
 	rm_rf(p->base);
 	rm_rf(p->pin_root);
+	char lock[200]; /* the agent's lock for its pin root (hostlock.h): ours alone */
+	sl_hostlock_pin_path(lock, sizeof(lock), p->pin_root);
+	(void)unlink(lock);
 	free(p);
 	*pp = NULL;
 }
