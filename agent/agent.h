@@ -10,6 +10,7 @@
  *   codefetch.c  code packages fetched from the control node in chunks into the code cache
  *   localapi.c   the local HTTP API (/healthz, JSON listings for sandlotctl, /metrics, kill)
  *   metrics-agent.c  the Prometheus metrics /metrics serves
+ *   agent-log.c  what the log says about sandboxes and invocations
  *
  * Everything runs on one thread, in one event loop (loop.h): no locks anywhere.
  */
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include <sandlot/link.h>
+#include <sandlot/log.h>
 #include <sandlot/proto.h>
 
 #include "agent-config.h"
@@ -91,6 +93,7 @@ struct asb {
 		struct sl_timer *deadline;
 	} inv;
 	struct sl_logtail log;
+	struct sl_log_limit log_limit; /* its busy/idle lines (agent-log.c) */
 	struct pending_event *pending; /* an invocation waiting for the runtime's first next */
 };
 

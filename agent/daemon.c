@@ -35,15 +35,17 @@ void agent_check_drained(struct agent *a)
 static void on_signal(struct sl_loop *loop, int signo, void *data)
 {
 	struct agent *a = data;
+	char sig[16];
 
 	if (signo == SIGHUP)
 		return;
+	sl_signal_name(signo, sig, sizeof(sig));
 	if (a->exit_when_empty) {
-		sl_warn("signal %d again: stopping now", signo);
+		sl_warn_kv("signal again: stopping now", "signal=%s", sig);
 		sl_loop_exit(loop, 0);
 		return;
 	}
-	sl_info("signal %d: draining, then exiting", signo);
+	sl_info_kv("draining, then exiting", "signal=%s", sig);
 	a->exit_when_empty = true;
 	worker_drain(a, 0); /* invocations finish within their own timeouts */
 }
@@ -55,7 +57,8 @@ static void on_sweep(struct sl_loop *loop, void *data)
 	int r = sl_runtime_sweep(a->rt);
 
 	if (r > 0)
-		sl_info("removed %d stale sandboxes of runtimes that are gone", r);
+		sl_info("removed %d stale %s of runtimes that are gone", r,
+			sl_plural((unsigned)r, "sandbox", "sandboxes"));
 	else if (r < 0)
 		sl_log_warn_err(r, "sweeping stale sandboxes");
 	sl_loop_add_timer(loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
@@ -119,8 +122,9 @@ static void open_bpf(struct agent *a)
 	if (info.reset)
 		sl_warn("BPF: pinned state of ABI %u dropped (this agent uses %u)", info.found_abi,
 			SL_BPF_ABI_VERSION);
-	sl_info("BPF loaded (%s pinned state, %u stale sandboxes pruned)",
-		info.adopted ? "re-adopted" : "new", info.pruned);
+	sl_info("BPF loaded (%s pinned state, %u stale %s pruned)",
+		info.adopted ? "re-adopted" : "new", info.pruned,
+		sl_plural(info.pruned, "sandbox", "sandboxes"));
 	r = sl_loop_add_io(a->loop, sl_bpf_events_fd(a->bpf), EPOLLIN, on_bpf_ready, a);
 	if (r < 0) {
 		sl_log_warn_err(r, "BPF: cannot watch the event ring buffer");
