@@ -6,9 +6,9 @@
  *
  *   info   a sandbox created, destroyed (with the reason), failing its init; an invocation
  *          ending in an error or a timeout; a runtime exiting
- *   debug  a sandbox ready (its cold start: worker.c), busy, idle, frozen (at most AGENT_LOG_BURST lines
- *          per sandbox per AGENT_LOG_INTERVAL_NS, then one line with the count held back), and
- *          every invocation
+ *   debug  a sandbox ready (its cold start: worker.c), busy, idle, frozen (at most
+ *          AGENT_LOG_BURST lines per sandbox per AGENT_LOG_INTERVAL_NS, then one line with the
+ *          count held back), and every invocation
  *
  * Hooks called by worker.c and invoke.c where those things happen.
  */
