@@ -57,10 +57,10 @@ struct asb {
 	struct asb *fetch_next;		 /* other sandboxes waiting for the same code */
 	struct sl_sandbox *sb;
 	struct sl_rtapi *api;
-	int out_fd, err_fd, pidfd; /* registered in the loop while >= 0 */
-	uint64_t cgid;		   /* v2 cgroup id (0 before spawn) */
-	bool bpf;		   /* registered with the BPF layer */
-	uint32_t bpf_slot1;	   /* its BPF slot + 1, once looked up (0: not yet) */
+	int out_fd, pidfd;  /* registered in the loop while >= 0 (out_fd: stdout and stderr) */
+	uint64_t cgid;	    /* v2 cgroup id (0 before spawn) */
+	bool bpf;	    /* registered with the BPF layer */
+	uint32_t bpf_slot1; /* its BPF slot + 1, once looked up (0: not yet) */
 
 	uint8_t state;	   /* enum sl_sandbox_state as last reported */
 	uint8_t reason;	   /* of the last transition */

@@ -18,15 +18,20 @@
 
 /* ---- invocations ---- */
 
-/* Reads whatever the sandbox wrote so far into its log tail. */
-static void drain_output(struct asb *s, int fd)
+/*
+ * Reads what the sandbox wrote up to its response into its log tail: every line it wrote
+ * before responding is in its one output pipe by then (stdout and stderr share it, so the
+ * order is the order written), possibly not read yet under a flood. Bounded (1 MiB, 16 pipes
+ * full) so that a sandbox that keeps writing cannot hold the loop.
+ */
+static void drain_output(struct asb *s)
 {
 	char buf[16384];
 	ssize_t n;
 
-	if (fd < 0)
+	if (s->out_fd < 0)
 		return;
-	for (int i = 0; i < 64 && (n = read(fd, buf, sizeof(buf))) > 0; i++)
+	for (int i = 0; i < 64 && (n = read(s->out_fd, buf, sizeof(buf))) > 0; i++)
 		sl_logtail_write(&s->log, buf, (size_t)n);
 }
 
@@ -79,8 +84,7 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 	s->inv.active = false;
 	sl_loop_cancel_timer(a->loop, &s->inv.deadline);
 	if (s->inv.log_tail) {
-		drain_output(s, s->out_fd);
-		drain_output(s, s->err_fd);
+		drain_output(s);
 		tail_len = sl_logtail_read(&s->log, tail);
 	}
 	/* Reading cgroup stats costs about a tenth of the agent's work per warm invocation

@@ -153,7 +153,6 @@ void worker_destroy(struct asb *s, uint8_t reason)
 		sl_rtapi_free(&s->api);
 	}
 	unwatch(a, &s->out_fd);
-	unwatch(a, &s->err_fd);
 	unwatch(a, &s->pidfd);
 	if (s->bpf)
 		sl_bpf_sandbox_remove(a->bpf, s->cgid);
@@ -321,7 +320,7 @@ static void on_output(struct sl_loop *loop, int fd, uint32_t events, void *data)
 		return;
 	}
 	if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		unwatch(s->a, fd == s->out_fd ? &s->out_fd : &s->err_fd);
+		unwatch(s->a, &s->out_fd);
 }
 
 static void on_rtapi_timer(struct sl_loop *loop, void *data)
@@ -528,7 +527,8 @@ static int spawn(struct asb *s)
 		.memory_bytes = (uint64_t)s->memory_mb << 20,
 		.cpu_millis = sl_lambda_init_cpu_millis(s->memory_mb, a->cfg.init_cpu_millis),
 		.code_dir = sl_codecache_entry_path(s->code),
-		.stdio = {SL_STDIO_NULL, SL_STDIO_PIPE, SL_STDIO_PIPE},
+		/* one pipe, as Lambda has one log stream: the tail keeps the order written */
+		.stdio = {SL_STDIO_NULL, SL_STDIO_PIPE, SL_STDIO_STDOUT},
 		.hook = spawn_hook,
 		.hook_data = &ctx,
 	};
@@ -559,13 +559,11 @@ static int spawn(struct asb *s)
 	sl_debug_kv("Runtime API server started", "sandbox=%s start_us=%llu", s->id,
 		    (unsigned long long)((sl_now_ns() - s->spawned_mono) / 1000));
 	s->out_fd = sl_sandbox_stdio_fd(s->sb, 1);
-	s->err_fd = sl_sandbox_stdio_fd(s->sb, 2);
 	fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
-	fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
 	s->pidfd = sl_sandbox_pidfd(s->sb);
 	if ((r = watch(s, sl_rtapi_fd(s->api), on_rtapi)) < 0 ||
 	    (r = watch(s, s->pidfd, on_runtime_exit)) < 0 ||
-	    (r = watch(s, s->out_fd, on_output)) < 0 || (r = watch(s, s->err_fd, on_output)) < 0)
+	    (r = watch(s, s->out_fd, on_output)) < 0)
 		return r;
 	s->cold = true;
 	return sl_loop_add_timer(a->loop, s->created_mono + SL_AGENT_INIT_TIMEOUT_NS,
@@ -642,7 +640,7 @@ void worker_create(struct agent *a, const struct sl_msg *m)
 		return;
 	}
 	s->a = a;
-	s->out_fd = s->err_fd = s->pidfd = -1;
+	s->out_fd = s->pidfd = -1;
 	snprintf(s->id, sizeof(s->id), "%s", c->sandbox_id);
 	snprintf(s->function, sizeof(s->function), "%s", c->function);
 	snprintf(s->version, sizeof(s->version), "%s", c->version);
