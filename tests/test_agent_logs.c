@@ -165,6 +165,83 @@ static void info_lines_tell_a_sandbox_life(void **state)
 			fail_msg("a debug line at info: %s", logfmt_get(&lf.lines[i], "msg"));
 }
 
+/* Counts what the debug log says of one sandbox's state changes. */
+struct state_lines {
+	const char *sandbox;
+	unsigned lines, held; /* "sandbox state" lines, and the counts of suppressed ones */
+};
+
+static void count_state_lines(const char *path, struct state_lines *c)
+{
+	static struct logfmt_line l;
+	char *buf = NULL, *save;
+	size_t len;
+
+	assert_int_equal(peer_read_file(path, (void **)&buf, &len), 0);
+	buf = realloc(buf, len + 1);
+	assert_non_null(buf);
+	buf[len] = '\0';
+	for (char *s = strtok_r(buf, "\n", &save); s; s = strtok_r(NULL, "\n", &save)) {
+		const char *msg, *sb;
+
+		if (logfmt_parse(s, &l) < 0)
+			fail_msg("not logfmt: %s", s);
+		msg = logfmt_get(&l, "msg");
+		sb = logfmt_get(&l, "sandbox");
+		if (!msg || !sb || strcmp(sb, c->sandbox) != 0)
+			continue;
+		if (strcmp(msg, "sandbox state") == 0)
+			c->lines++;
+		else if (strcmp(msg, "sandbox state lines suppressed") == 0)
+			c->held += (unsigned)atoi(logfmt_get(&l, "suppressed"));
+	}
+	free(buf);
+}
+
+/*
+ * At debug every busy/idle/frozen change of a sandbox is logged, at most 10 per 10 s: the rest
+ * are counted, and the count is logged (at the latest when the sandbox goes).
+ */
+static void debug_state_lines_are_held_back_past_a_burst(void **state)
+{
+	struct fx *f = *state;
+	struct state_lines c = {.sandbox = "dg-1"};
+	unsigned events = 1; /* the ready event cold_start takes */
+	char path[160];
+	uint64_t t0 = sl_now_ns(), secs;
+
+	snprintf(path, sizeof(path), "%s/agent.log", f->p->base);
+	f->p->stderr_path = path;
+	setenv("SL_AGENT_LOG_LEVEL", "debug", 1);
+	fx_start(f, "--idle-threshold", "5ms", NULL);
+	unsetenv("SL_AGENT_LOG_LEVEL");
+	cold_start(f, "dg-1", "logs", pkg_script(f->p, logs_sh), "", 128, 10000);
+	/* each invocation: busy, then idle and frozen once BPF sees it quiet */
+	for (int i = 0; i < 6; i++) {
+		struct peer_rx *r = invoke(f, "req-dbg", "dg-1", "logs", "\"ok\"", false);
+
+		peer_rx_free(r);
+		expect_event(f, "dg-1", SL_SANDBOX_FROZEN, 0);
+	}
+	assert_true(peer_destroy(f->p, "dg-1") > 0);
+	expect_event(f, "dg-1", SL_SANDBOX_DESTROYED, 0);
+	secs = (sl_now_ns() - t0) / 1000000000ULL;
+	assert_true(WIFEXITED(peer_agent_stop(f->p, SIGTERM, WAIT_MS)));
+	/* every busy, idle and frozen event the control node got (the frozen ones taken above) */
+	for (uint8_t st = SL_SANDBOX_BUSY; st <= SL_SANDBOX_FROZEN; st++)
+		events += peer_count(f->p, &(struct peer_match){.type = SL_MSG_SANDBOX_EVENT,
+								.sandbox_id = "dg-1",
+								.state = st});
+	events += 6;
+	count_state_lines(path, &c);
+	assert_true(events > 10);
+	/* each change is either a line or counted in one; at most 10 lines per 10 s */
+	assert_int_equal(c.lines + c.held, events);
+	assert_true(c.lines <= 10 * (1 + secs / 10 + 1));
+	if (secs < 9)
+		assert_true(c.held > 0);
+}
+
 /* ---- the log tail ---- */
 
 static void expect_tail_ends_with_marker(struct fx *f, const char *rid, const char *event)
@@ -240,6 +317,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(info_lines_tell_a_sandbox_life, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(debug_state_lines_are_held_back_past_a_burst,
+						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_tail_ends_with_the_last_line_under_a_flood,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_tail_keeps_the_order_written, fx_setup,
