@@ -42,8 +42,8 @@
  *  - iperf3 (13 rounds, two runs): per-round with/without ratio medians 103% and 96%, single
  *    rounds 52-199%; this shared machine cannot resolve a 3% difference.
  */
-#include "bpf-loader.h"
-#include "../tests/bpfscaffold.h"
+#include "bpfload/bpf-loader.h"
+#include "bpfscaffold.h"
 
 #include <sandlot/time.h>
 #include <sandlot/util.h>

@@ -399,8 +399,8 @@
  * the v1 joins, mkdirs and rmdirs (up to 4 ms under load). (The agent's address space is no
  * longer copied into every sandbox's init: see the init-exec branch.)
  */
-#include "cgroup.h"
-#include "sandbox.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/sandbox.h"
 
 #include <sandlot/parse.h>
 #include <sandlot/time.h>

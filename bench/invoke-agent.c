@@ -38,8 +38,8 @@
 #include <sandlot/time.h>
 #include <sandlot/util.h>
 
-#include "cgroup.h"
-#include "sandbox.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>

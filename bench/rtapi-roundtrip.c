@@ -7,7 +7,7 @@
  *
  *   bench/rtapi-roundtrip [ITERATIONS] [BOOTSTRAP]
  */
-#include "runtime-api.h"
+#include "daemon/runtime-api.h"
 
 #include <sandlot/util.h>
 

@@ -2,7 +2,7 @@
 /*
  * sandlot's kernel half: per-sandbox CPU and network accounting, busy/idle detection and the
  * network policy. Every map is keyed by the sandbox's v2 cgroup id and pinned by name; the
- * layout is include/sandlot/bpf_abi.h. agent/bpf-loader.c loads this once per host.
+ * layout is include/sandlot/bpf_abi.h. agent/bpfload/bpf-loader.c loads this once per host.
  *
  * Costs (bench/bpf-overhead has the figures and how they were found). On our hosts (VMs, AMD
  * Zen 3 with the SRSO "safe RET" and retpoline mitigations) a call to a helper that the
@@ -28,6 +28,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define CLOCK_MONOTONIC 1
+#define TASK_RUNNING	0
 #define ETH_P_IP	0x0800
 #define ETH_P_IPV6	0x86DD
 #define SOCK_STREAM	1
@@ -208,10 +209,30 @@ static __always_inline bool last_task_running(__u32 pid)
 }
 
 /*
+ * Whether task pid of sandbox s is runnable: on a CPU or waiting for one (preempted, or held
+ * back by its CPU quota), not asleep, frozen or gone. The cgroup check covers a reused pid.
+ */
+static __always_inline bool sandbox_task_runnable(struct sl_bpf_sandbox *s, __u32 pid)
+{
+	struct task_struct *t;
+	bool on;
+
+	if (!pid || !bpf_task_from_pid)
+		return false;
+	t = bpf_task_from_pid((s32)pid);
+	if (!t)
+		return false;
+	on = t->__state == TASK_RUNNING && t->cgroups->dfl_cgrp->kn->id == s->cgid;
+	bpf_task_release(t);
+	return on;
+}
+
+/*
  * The idle timer: fires idle_ns after the sandbox became busy and then idle_ns after its last
- * activity. Busy while an invocation is in flight or one of its tasks is on a CPU; idle once
- * nothing happened for more than idle_jiffies. No polling: a busy sandbox costs one timer per
- * idle_ns.
+ * activity. Busy while an invocation is in flight, one of its tasks is on a CPU, or the last
+ * one switched out runnable still is (a task throttled by its quota waits up to a whole CFS
+ * period, longer than idle_ns, without a switch we see); idle once nothing happened for more
+ * than idle_jiffies. No polling: a busy sandbox costs one timer per idle_ns.
  */
 static int idle_timer(void *map, __u32 *key, struct sl_bpf_sandbox *s)
 {
@@ -219,6 +240,8 @@ static int idle_timer(void *map, __u32 *key, struct sl_bpf_sandbox *s)
 	__u64 now = bpf_jiffies64(), last = 0;
 
 	if (inflight && *inflight)
+		goto rearm;
+	if (sandbox_task_runnable(s, s->runnable_pid))
 		goto rearm;
 	for (__u32 i = 0; i < SL_BPF_MAX_CPUS && i < nr_cpus; i++) {
 		struct sl_bpf_cpu *c = bpf_map_lookup_percpu_elem(&sl_cpu, &zero, i);
@@ -295,6 +318,19 @@ static __always_inline void activity(__u64 *stamp, __u64 now, __u32 slot)
 }
 
 /*
+ * prev of sandbox slot left its CPU still runnable (preempted, or throttled by the CPU quota):
+ * the idle timer keeps the sandbox busy while it stays so. Only such switch-outs read the
+ * sandbox (a shared line), and write it only when the task differs.
+ */
+static __always_inline void note_runnable(__u32 slot, __u32 pid)
+{
+	struct sl_bpf_sandbox *s = bpf_map_lookup_elem(&sl_sandboxes, &slot);
+
+	if (s && s->runnable_pid != pid)
+		s->runnable_pid = pid;
+}
+
+/*
  * Charges prev, a sandbox task, with the growth of its se.sum_exec_runtime since it was last
  * charged (the scheduler has just updated it; cpu.stat counts the same): its whole slice
  * whatever its state, and no clock read.
@@ -315,6 +351,8 @@ static __always_inline void charge(struct sl_bpf_cpu *c, __u32 slot1, struct tas
 	c->slot1 = 0;
 	c->last_slot1 = slot1;
 	c->last_pid = prev->pid;
+	if (prev->__state == TASK_RUNNING)
+		note_runnable(slot, prev->pid);
 	if (!k)
 		return;
 	k->switches++;
@@ -449,21 +487,56 @@ static __always_inline bool rule_matches(const struct sl_bpf_rule *r, const stru
 	       (a->a[2] & r->mask[2]) == r->net[2] && (a->a[3] & r->mask[3]) == r->net[3];
 }
 
+/* IPv4 224.0.0.0/3 (multicast, reserved, 255.255.255.255), daddr in network order. */
+static __always_inline bool v4_not_unicast(__u32 daddr)
+{
+	return (daddr & bpf_htonl(0xe0000000)) == bpf_htonl(0xe0000000);
+}
+
+/* Not one unicast address: 224.0.0.0/3 (v4-mapped) or ff00::/8. */
+static __always_inline bool not_unicast(const struct sl_bpf_addr *a)
+{
+	if (a->a[0] == 0 && a->a[1] == 0 && a->a[2] == bpf_htonl(0xffff))
+		return v4_not_unicast(a->a[3]);
+	return (a->a[0] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000);
+}
+
+/* Where a destination sits in sandbox s's egress pool (one /30 per sandbox). */
+enum pool_place { POOL_OUTSIDE, POOL_HOST_END, POOL_OTHER };
+
+static __always_inline enum pool_place pool_place(const struct sl_bpf_sandbox *s,
+						  const struct sl_bpf_addr *a)
+{
+	__u32 low;
+
+	if (!s->pool_mask || a->a[0] || a->a[1] || a->a[2] != bpf_htonl(0xffff) ||
+	    (a->a[3] & s->pool_mask) != s->pool_net)
+		return POOL_OUTSIDE;
+	low = bpf_ntohl(a->a[3]) & SL_BPF_POOL_LEASE_MASK;
+	return low == 1 ? POOL_HOST_END : POOL_OTHER;
+}
+
 /* The whole policy for one destination: true when sandbox s may reach it. */
 static __always_inline bool allowed(const struct sl_bpf_sandbox *s, const struct sl_bpf_addr *a,
 				    __u16 port, __u8 proto)
 {
 	struct sl_bpf_addr_owner *o;
+	enum pool_place place;
 	bool host = false;
 
 	if (is_loopback(a))
 		return true; /* the sandbox's own network namespace */
-	if (is_metadata(a) || port_denied(port))
+	if (is_metadata(a) || not_unicast(a) || port_denied(port))
 		return false;
 	o = bpf_map_lookup_elem(&sl_addrs, a);
-	if (o && o->kind == SL_BPF_ADDR_SANDBOX && o->cgid != s->cgid)
+	if (o && ((o->kind == SL_BPF_ADDR_SANDBOX && o->cgid != s->cgid) ||
+		  o->kind == SL_BPF_ADDR_SUBNET))
 		return false;
-	host = o && o->kind == SL_BPF_ADDR_HOST;
+	place = pool_place(s, a);
+	/* a /30's network or broadcast address, or another sandbox (own address: in sl_addrs) */
+	if (place == POOL_OTHER && !(o && o->kind == SL_BPF_ADDR_SANDBOX))
+		return false;
+	host = place == POOL_HOST_END || (o && o->kind == SL_BPF_ADDR_HOST);
 	if (!(s->flags & SL_BPF_SBX_POLICY) && !host)
 		return true;
 	for (int i = 0; i < SL_BPF_MAX_RULES; i++) {
@@ -582,8 +655,8 @@ int sl_sendmsg6(struct bpf_sock_addr *ctx)
 
 /* ---- packets ----------------------------------------------------------------------------- */
 
-/* The IPv4 protocol byte and destination (direct read of the linear head, else a copy). */
-static __always_inline int ip4_head(struct __sk_buff *skb, __u8 *proto, __u32 *daddr)
+/* The IPv4 protocol byte, source and destination (direct read of the linear head, else a copy). */
+static __always_inline int ip4_head(struct __sk_buff *skb, __u8 *proto, __u32 *saddr, __u32 *daddr)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	struct iphdr *ip = data, copy;
@@ -594,25 +667,39 @@ static __always_inline int ip4_head(struct __sk_buff *skb, __u8 *proto, __u32 *d
 		ip = &copy;
 	}
 	*proto = ip->protocol;
+	*saddr = ip->saddr;
 	*daddr = ip->daddr;
 	return 0;
 }
 
 /*
- * TCP and UDP were checked at connect()/sendmsg(); everything else (ICMP, raw) is checked here
- * per packet: true with *a and *proto filled in when the packet needs the policy. Neighbour
- * discovery stays allowed so an IPv6 link works at all.
+ * TCP and UDP to a unicast address were checked at connect()/sendmsg(); everything else (ICMP,
+ * raw, and TCP/UDP to a broadcast or multicast address or to the network or broadcast address
+ * of the sender's own pool /30, whatever its socket said) is checked here per packet: true with *a
+ * and *proto filled in when the packet needs the policy. The extra tests for TCP/UDP use only
+ * what the header read gave, in registers. Neighbour discovery stays allowed so an IPv6 link
+ * works at all.
  */
-static __always_inline bool egress_needs_policy(struct __sk_buff *skb, struct sl_bpf_addr *a,
-						__u8 *proto)
+static __always_inline bool egress_needs_policy(struct __sk_buff *skb, const struct sl_bpf_net *n,
+						struct sl_bpf_addr *a, __u8 *proto)
 {
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (ip4_head(skb, proto, &a->a[3]))
-			return false;
-		if (*proto == SL_BPF_PROTO_TCP || *proto == SL_BPF_PROTO_UDP)
+		__u32 saddr, low;
+
+		if (ip4_head(skb, proto, &saddr, &a->a[3]))
 			return false;
 		a->a[2] = bpf_htonl(0xffff);
-		return true;
+		if (*proto != SL_BPF_PROTO_TCP && *proto != SL_BPF_PROTO_UDP)
+			return true;
+		if (v4_not_unicast(a->a[3]))
+			return true;
+		if (!(n->flags & SL_BPF_NET_LEASE))
+			return false;
+		/* the sender's /30 (its lease; not from loopback): its network or broadcast */
+		low = bpf_ntohl(a->a[3]) & SL_BPF_POOL_LEASE_MASK;
+		return (bpf_ntohl(a->a[3] ^ saddr) & ~SL_BPF_POOL_LEASE_MASK) == 0 &&
+		       (low == 0 || low == SL_BPF_POOL_LEASE_MASK) &&
+		       (saddr & bpf_htonl(0xff000000)) != bpf_htonl(0x7f000000);
 	}
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
@@ -621,9 +708,9 @@ static __always_inline bool egress_needs_policy(struct __sk_buff *skb, struct sl
 		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
 			return false;
 		*proto = ip6.nexthdr;
-		if (*proto == SL_BPF_PROTO_TCP || *proto == SL_BPF_PROTO_UDP)
-			return false;
 		__builtin_memcpy(a, &ip6.daddr, sizeof(*a));
+		if (*proto == SL_BPF_PROTO_TCP || *proto == SL_BPF_PROTO_UDP)
+			return not_unicast(a);
 		return !(*proto == IPPROTO_ICMPV6 &&
 			 !bpf_skb_load_bytes(skb, sizeof(ip6), &type, 1) &&
 			 ((type >= 133 && type <= 137) || type == 143));
@@ -680,7 +767,7 @@ int sl_skb_egress(struct __sk_buff *skb)
 	n = bpf_get_local_storage(&sl_net, 0);
 	if (!n->slot1 || (ablate & SL_BPF_ABLATE_SLOT))
 		return 1; /* attached, not configured yet */
-	if (!(ablate & SL_BPF_ABLATE_POLICY) && egress_needs_policy(skb, &a, &proto) &&
+	if (!(ablate & SL_BPF_ABLATE_POLICY) && egress_needs_policy(skb, n, &a, &proto) &&
 	    !egress_verdict(n->slot1 - 1, &a, proto))
 		return 0;
 	n->tx_bytes += skb->len;

@@ -2,7 +2,7 @@
 #pragma once
 /*
  * The data layout shared by sandlot's BPF programs (bpf/sandlot.bpf.c) and user space
- * (agent/bpf-loader.c, sandlotctl). Only fixed-width fields, explicit padding, no pointers.
+ * (agent/bpfload/bpf-loader.c, sandlotctl). Only fixed-width fields, explicit padding, no pointers.
  *
  * Any change to a struct below, to a map's type, key or value, or to the meaning of a field
  * must bump SL_BPF_ABI_VERSION: the loader compares it with the version stored in the pinned
@@ -43,7 +43,7 @@
 #include <linux/types.h>
 #endif
 
-#define SL_BPF_ABI_VERSION 3
+#define SL_BPF_ABI_VERSION 4
 
 #define SL_BPF_MAX_SANDBOXES   4096  /* registered sandboxes per host */
 #define SL_BPF_MAX_RULES       16    /* allow-list rules per sandbox */
@@ -75,6 +75,9 @@
 /* struct sl_bpf_sandbox.flags */
 #define SL_BPF_SBX_POLICY (1U << 0) /* has an allow-list: everything not allowed is denied */
 
+/* struct sl_bpf_net.flags */
+#define SL_BPF_NET_LEASE (1U << 0) /* its address (besides loopback) is a /30 of an egress pool */
+
 /* struct sl_bpf_sandbox.state */
 #define SL_BPF_IDLE 0
 #define SL_BPF_BUSY 1
@@ -82,6 +85,16 @@
 /* struct sl_bpf_addr_owner.kind */
 #define SL_BPF_ADDR_SANDBOX 1 /* owned by sandbox `cgid`: denied to every other sandbox */
 #define SL_BPF_ADDR_HOST    2 /* the host's own address: denied unless a rule allows it */
+#define SL_BPF_ADDR_SUBNET  3 /* network or broadcast address of a host subnet: always denied */
+
+/*
+ * Denied to every sandbox whatever its rules: destinations that are not one unicast address
+ * (IPv4 224.0.0.0/3: multicast, reserved and the limited broadcast; IPv6 ff00::/8) and, inside
+ * a sandbox's egress pool (struct sl_bpf_sandbox.pool_*), every /30's network and broadcast
+ * address and the sandbox end of every other /30. The host end (.1) of any /30 of the pool
+ * counts as a host address (SL_BPF_ADDR_HOST) whether or not sl_addrs knows it.
+ */
+#define SL_BPF_POOL_LEASE_MASK 3U /* host bits of one pool lease (a /30) */
 
 /*
  * Addresses are always 16 bytes in network order: IPv6 as is, IPv4 as v4-mapped
@@ -144,13 +157,16 @@ struct sl_bpf_sandbox {
 	__u64 idle_jiffies;	/* the same in jiffies, rounded up (set by the loader) */
 	__u64 ns_per_jiffy;	/* set by the loader */
 	__u32 slot;		/* its own slot (the timer callback needs it) */
-	__u32 pad0;
+	/* its task last switched out still runnable (BPF only; padding, always 0, in ABI 3) */
+	__u32 runnable_pid;
 	__u64 seq; /* transition sequence number, increases with every event */
 	__u64 last_deny_event_ns;
 	__u32 state; /* SL_BPF_IDLE / SL_BPF_BUSY */
 	__u32 flags; /* SL_BPF_SBX_* */
 	__u32 denied_unreported;
 	__u32 n_rules;
+	__u32 pool_net;	 /* egress pool its address comes from (IPv4, network order) ... */
+	__u32 pool_mask; /* ... and its mask; 0: none (see SL_BPF_POOL_LEASE_MASK) */
 	struct sl_bpf_rule rules[SL_BPF_MAX_RULES];
 };
 
@@ -169,8 +185,8 @@ struct sl_bpf_counters {
  * long as they are attached). User space sums over CPUs.
  */
 struct sl_bpf_net {
-	__u32 slot1; /* slot + 1, the same on every CPU; 0: not configured yet (all pass) */
-	__u32 pad;
+	__u32 slot1;	    /* slot + 1, the same on every CPU; 0: not configured yet (all pass) */
+	__u32 flags;	    /* SL_BPF_NET_*, the same on every CPU */
 	__u64 last_jiffies; /* last packet on this CPU */
 	__u64 rx_bytes;	    /* IP-layer bytes (headers included) */
 	__u64 rx_packets;   /* skbs (a GSO skb counts once) */
@@ -179,7 +195,8 @@ struct sl_bpf_net {
 };
 
 struct sl_bpf_addr_owner {
-	__u64 cgid; /* owning sandbox (SL_BPF_ADDR_SANDBOX), 0 for the host */
+	__u64 cgid; /* the registration it goes with (SL_BPF_ADDR_SANDBOX: the owning sandbox;
+		       SL_BPF_ADDR_HOST: a sandbox's egress gateway), 0: the host's own */
 	__u32 kind; /* SL_BPF_ADDR_* */
 	__u32 pad;
 };

@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * bench/invoke: warm invocations end to end (HTTP client -> sandlot-control -> agent -> sandbox
+ * -> back) with the C example, at 1, 4 and 16 concurrent clients, each row beside baselines
+ * from the same run:
+ *   - an HTTP echo round trip through libmicrohttpd on loopback (lib/http in an sl_loop, as the
+ *     control node runs it), with the same clients, requests and SigV4 signing;
+ *   - the agent-direct warm invoke, as bench/invoke-agent measures it (run as a child:
+ *     SL_BENCH_ONLY=warm1769, its output printed as is).
+ * Clients are threads, each with one libcurl handle on a kept-alive connection, signing every
+ * request (control/sigv4.h). The function has 1024 MB: 16 sandboxes of it fit in the agent's
+ * default memory capacity here (1769 MB ones did not: 10 fit, and the rest failed placement).
+ *
+ * Usage: invoke [N]   (requests per client count and phase, default 2000). Needs root (the
+ * agent); run it under /tmp/sandlot-priv.lock beside other tests.
+ */
+#include <sandlot/http.h>
+#include <sandlot/loop.h>
+#include <sandlot/time.h>
+#include <sandlot/util.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "sigv4.h"
+
+#define KEY_ID	   "AKIABENCHINVOKE00001"
+#define SECRET	   "benchSecretbenchSecretbenchSecret000001"
+#define ACCOUNT	   "123456789012"
+#define MAX_CLIENT 16
+#define PAYLOAD	   "{\"hello\":\"world\"}"
+
+static char base[128], http_addr[64], echo_addr[64];
+static pid_t control_pid = -1, agent_pid = -1;
+
+static int free_port(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int write_file(const char *name, const void *data, size_t len)
+{
+	char path[256];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", base, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, data, len) == (ssize_t)len;
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+static pid_t spawn(const char *const *argv, const char *log)
+{
+	char path[256];
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", base, log);
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* ---- HTTP client ---- */
+
+struct resp {
+	char buf[4096];
+	size_t len;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *data)
+{
+	struct resp *r = data;
+	size_t k = MIN(size * n, sizeof(r->buf) - 1 - r->len);
+
+	memcpy(r->buf + r->len, p, k);
+	r->len += k;
+	r->buf[r->len] = '\0';
+	return size * n;
+}
+
+/* One signed request on c (kept alive). Returns the HTTP status or -1. */
+static long request(CURL *c, const char *addr, const char *method, const char *path,
+		    const char *body, struct resp *out)
+{
+	char date[32], host[80], url[256], auth[512], hdr_auth[600], hdr_date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct sl_sigv4_header h[2] = {{"host", host}, {"x-amz-date", date}};
+	struct sl_sigv4_request req = {.method = method,
+				       .path = path,
+				       .query = "",
+				       .headers = h,
+				       .nheaders = 2,
+				       .body = body,
+				       .body_len = strlen(body)};
+	struct curl_slist *hs = NULL;
+	long code = -1;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(host, sizeof(host), "%s", addr);
+	if (sl_sigv4_sign(&req, KEY_ID, SECRET, "us-east-1", "lambda", date, auth, sizeof(auth)) <
+	    0)
+		return -1;
+	snprintf(hdr_auth, sizeof(hdr_auth), "Authorization: %s", auth);
+	snprintf(hdr_date, sizeof(hdr_date), "X-Amz-Date: %s", date);
+	hs = curl_slist_append(hs, hdr_auth);
+	hs = curl_slist_append(hs, hdr_date);
+	hs = curl_slist_append(hs, "Content-Type: application/json");
+	hs = curl_slist_append(hs, "Expect:");
+	snprintf(url, sizeof(url), "http://%s%s", addr, path);
+	out->len = 0;
+	out->buf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(hs);
+	return code;
+}
+
+/* ---- load ---- */
+
+struct client {
+	pthread_t t;
+	const char *addr, *path;
+	unsigned n;
+	uint64_t *lat;
+	unsigned errors;
+};
+
+static void *client_main(void *data)
+{
+	struct client *cl = data;
+	CURL *c = curl_easy_init();
+	struct resp r;
+
+	for (unsigned i = 0; i < cl->n; i++) {
+		uint64_t t0 = sl_now_ns();
+		long code = request(c, cl->addr, "POST", cl->path, PAYLOAD, &r);
+
+		cl->lat[i] = sl_now_ns() - t0;
+		cl->errors += code != 200;
+	}
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Runs k clients of n requests each; prints p50/p99/p999 and the rate. */
+static void load(const char *what, const char *addr, const char *path, unsigned k, unsigned n)
+{
+	struct client cl[MAX_CLIENT];
+	uint64_t *all = calloc((size_t)k * n, sizeof(*all)), t0, wall;
+	unsigned errors = 0;
+
+	t0 = sl_now_ns();
+	for (unsigned i = 0; i < k; i++) {
+		cl[i] = (struct client){.addr = addr, .path = path, .n = n, .lat = all + i * n};
+		pthread_create(&cl[i].t, NULL, client_main, &cl[i]);
+	}
+	for (unsigned i = 0; i < k; i++) {
+		pthread_join(cl[i].t, NULL);
+		errors += cl[i].errors;
+	}
+	wall = sl_now_ns() - t0;
+	qsort(all, (size_t)k * n, sizeof(*all), cmp_u64);
+	printf("  %-34s %2u clients  p50 %8.1f us  p99 %8.1f us  p999 %8.1f us  %8.0f/s%s\n", what,
+	       k, all[(size_t)k * n / 2] / 1e3, all[(size_t)k * n * 99 / 100] / 1e3,
+	       all[(size_t)k * n * 999 / 1000] / 1e3, (double)k * n / (wall / 1e9),
+	       errors ? "  (errors!)" : "");
+	free(all);
+}
+
+/* ---- the echo server ---- */
+
+struct echo_req {
+	char buf[4096];
+	size_t len;
+};
+
+static enum MHD_Result echo(void *cls, struct MHD_Connection *c, const char *url,
+			    const char *method, const char *version, const char *data,
+			    size_t *data_len, void **con_cls)
+{
+	struct echo_req *q = *con_cls;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (!q) {
+		*con_cls = calloc(1, sizeof(*q));
+		return *con_cls ? MHD_YES : MHD_NO;
+	}
+	if (*data_len) {
+		size_t k = MIN(*data_len, sizeof(q->buf) - q->len);
+
+		memcpy(q->buf + q->len, data, k);
+		q->len += k;
+		*data_len = 0;
+		return MHD_YES;
+	}
+	r = MHD_create_response_from_buffer(q->len, q->buf, MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void echo_done(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+static void *echo_main(void *data)
+{
+	struct sl_loop *loop = NULL;
+	struct sl_http *h = NULL;
+	struct sl_http_config hc = {.addr = echo_addr, .handler = echo, .completed = echo_done};
+
+	if (sl_loop_new(&loop) < 0 || sl_http_new(&h, loop, &hc) < 0) {
+		fprintf(stderr, "invoke: echo server failed\n");
+		return NULL;
+	}
+	sl_loop_run(loop);
+	return NULL;
+}
+
+/* ---- setup ---- */
+
+static int make_zip(const char *bootstrap, void **ret, size_t *ret_len)
+{
+	static char zip[8 << 20];
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	char *data = malloc(8 << 20);
+	size_t used = 0;
+	ssize_t n;
+	int fd = open(bootstrap, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || !data || (n = read(fd, data, 8 << 20)) <= 0)
+		return -1;
+	close(fd);
+	archive_write_set_format_zip(a);
+	archive_write_open_memory(a, zip, sizeof(zip), &used);
+	archive_entry_set_pathname(e, "bootstrap");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0755);
+	archive_entry_set_size(e, n);
+	archive_write_header(a, e);
+	archive_write_data(a, data, (size_t)n);
+	archive_entry_free(e);
+	archive_write_close(a);
+	archive_write_free(a);
+	free(data);
+	*ret = zip;
+	*ret_len = used;
+	return 0;
+}
+
+static int deploy(void)
+{
+	static char body[12 << 20];
+	void *zip;
+	size_t len;
+	char *b64;
+	struct resp r;
+	CURL *c = curl_easy_init();
+	long code;
+
+	if (make_zip(EXAMPLE_C_BOOTSTRAP, &zip, &len) < 0)
+		return -1;
+	b64 = malloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)b64, zip, (int)len);
+	snprintf(body, sizeof(body),
+		 "{\"FunctionName\":\"bench-c\",\"Runtime\":\"provided.al2023\",\"Role\":\"r\","
+		 "\"Handler\":\"h\",\"MemorySize\":1024,\"Timeout\":30,\"Code\":{\"ZipFile\":\"%"
+		 "s\"}}",
+		 b64);
+	free(b64);
+	code = request(c, http_addr, "POST", "/2015-03-31/functions", body, &r);
+	curl_easy_cleanup(c);
+	if (code != 201)
+		fprintf(stderr, "invoke: CreateFunction: %ld %s\n", code, r.buf);
+	return code == 201 ? 0 : -1;
+}
+
+static bool registered(void)
+{
+	CURL *c = curl_easy_init();
+	struct resp r = {.len = 0};
+	char url[128];
+
+	snprintf(url, sizeof(url), "http://%s/metrics", http_addr);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	return strstr(r.buf, "\nsandlot_control_hosts 1\n") != NULL;
+}
+
+static int start(void)
+{
+	char listen[64], agent_listen[64], agent_http[64], pins[96], data[160], key[160],
+		akeys[160], agent_state[160], line[256];
+	unsigned char k[48];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	snprintf(base, sizeof(base), "/tmp/sl-bench-invoke-%d", (int)getpid());
+	mkdir(base, 0700);
+	if (fd < 0 || read(fd, k, sizeof(k)) != sizeof(k))
+		return -1;
+	close(fd);
+	snprintf(line, sizeof(line), "%s %s %s\n", ACCOUNT, KEY_ID, SECRET);
+	if (write_file("cluster.key", k, sizeof(k)) < 0 ||
+	    write_file("access-keys", line, strlen(line)) < 0)
+		return -1;
+	snprintf(http_addr, sizeof(http_addr), "127.0.0.1:%d", free_port());
+	snprintf(echo_addr, sizeof(echo_addr), "127.0.0.1:%d", free_port());
+	snprintf(listen, sizeof(listen), "tcp://127.0.0.1:%d", free_port());
+	snprintf(agent_listen, sizeof(agent_listen), "tcp://127.0.0.1:%d", free_port());
+	snprintf(agent_http, sizeof(agent_http), "127.0.0.1:%d", free_port());
+	snprintf(pins, sizeof(pins), "/sys/fs/bpf/sandlot-bench-invoke-%d", (int)getpid());
+	snprintf(data, sizeof(data), "%s/data", base);
+	snprintf(key, sizeof(key), "%s/cluster.key", base);
+	snprintf(akeys, sizeof(akeys), "%s/access-keys", base);
+	snprintf(agent_state, sizeof(agent_state), "%s/agent", base);
+	control_pid =
+		spawn((const char *const[]){SANDLOT_CONTROL_PATH, "--http", http_addr, "--listen",
+					    listen, "--data", data, "--key-file", key,
+					    "--access-keys", akeys, "--log-level", "warn", NULL},
+		      "control.log");
+	agent_pid = spawn((const char *const[]){SANDLOT_AGENT_PATH, "--control", listen, "--listen",
+						agent_listen, "--http", agent_http, "--state-dir",
+						agent_state, "--key-file", key, "--bpf-pin-root",
+						pins, "--log-level", "warn", NULL},
+			  "agent.log");
+	for (int i = 0; i < 300 && !registered(); i++)
+		usleep(50000);
+	return registered() ? 0 : -1;
+}
+
+static void stop(void)
+{
+	char cmd[512];
+
+	if (agent_pid > 0)
+		kill(agent_pid, SIGTERM);
+	if (agent_pid > 0)
+		waitpid(agent_pid, NULL, 0);
+	if (control_pid > 0)
+		kill(control_pid, SIGTERM);
+	if (control_pid > 0)
+		waitpid(control_pid, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s /sys/fs/bpf/sandlot-bench-invoke-%d", base,
+		 (int)getpid());
+	if (system(cmd) != 0)
+		fprintf(stderr, "invoke: cleanup failed\n");
+}
+
+int main(int argc, char **argv)
+{
+	unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 2000, ks[] = {1, 4, 16};
+	const char *inv = "/2015-03-31/functions/bench-c/invocations";
+	char cmd[512];
+	pthread_t echo_t;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "invoke: needs root (the agent)\n");
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (start() < 0 || deploy() < 0) {
+		fprintf(stderr, "invoke: setup failed (logs in %s)\n", base);
+		stop();
+		return 1;
+	}
+	pthread_create(&echo_t, NULL, echo_main, NULL);
+	usleep(100000);
+	printf("invoke: %u requests per row, C example (1024 MB), keep-alive clients signing "
+	       "SigV4\n",
+	       n);
+	for (size_t i = 0; i < ARRAY_SIZE(ks); i++) {
+		load("warm up (not a figure)", http_addr, inv, ks[i], 200);
+		load("HTTP echo (libmicrohttpd, loopback)", echo_addr, inv, ks[i], n);
+		load("warm invoke end to end", http_addr, inv, ks[i], n);
+	}
+	stop();
+	printf("agent-direct (bench/invoke-agent, SL_BENCH_ONLY=warm1769, same run):\n");
+	fflush(stdout);
+	snprintf(cmd, sizeof(cmd),
+		 "SL_BENCH_ONLY=warm1769 SL_PEER_TCP=1 %s %u 0 0 | grep -E 'warm'",
+		 INVOKE_AGENT_PATH, n);
+	if (system(cmd) != 0)
+		fprintf(stderr, "invoke: invoke-agent failed\n");
+	return 0;
+}
