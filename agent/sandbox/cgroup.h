@@ -99,6 +99,9 @@ int sl_cgroup_fd(const struct sl_cgroup *cg);
 /* The v2 cgroup id (what bpf_get_current_cgroup_id() returns in the sandbox), or -errno. */
 int sl_cgroup_id(const struct sl_cgroup *cg, uint64_t *ret);
 
+/* The v2 cgroup id of a cgroup directory, by path (its kernfs file handle), or -errno. */
+int sl_cgroup_path_id(const char *path, uint64_t *ret);
+
 /*
  * Changes the limits, writing only the values that differ from the current ones (a cgroup
  * made ahead for the pool gets the caller's limits at spawn). Returns 0 or -errno.

@@ -28,9 +28,9 @@
 int sl_rootfs_check(const char *dir);
 
 /*
- * Detaching the host's root from the template: umount2(MNT_DETACH) waits for an RCU grace
- * period (expedited: ~0.05 ms on an idle host, 0.5-3 ms measured when the other vCPU runs
- * kernel code such as setup_net). A one-shot runtime has it done by a helper thread sharing
+ * Detaching the host's root from the template: umount2(MNT_DETACH) waits for an expedited
+ * RCU grace period, which is slow when the other CPU runs kernel code such as setup_net. A
+ * one-shot runtime has it done by a helper thread sharing
  * the template, so the spawner goes on (base filter, clone3) and only the sandbox's child
  * waits for it, just before it closes its inherited fds (sl_rootfs_wait_detached): the
  * host's mounts are gone from the namespace before anything of CMD runs.
