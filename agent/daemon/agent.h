@@ -10,6 +10,7 @@
  *   codefetch.c  code packages fetched from the control node in chunks into the code cache
  *   localapi.c   the local HTTP API (/healthz, JSON listings for sandlotctl, /metrics, kill)
  *   metrics-agent.c  the Prometheus metrics /metrics serves
+ *   agent-log.c  what the log says about sandboxes and invocations
  *
  * Everything runs on one thread, in one event loop (loop.h): no locks anywhere.
  */
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include <sandlot/link.h>
+#include <sandlot/log.h>
 #include <sandlot/proto.h>
 
 #include "daemon/agent-config.h"
@@ -55,10 +57,10 @@ struct asb {
 	struct asb *fetch_next;		 /* other sandboxes waiting for the same code */
 	struct sl_sandbox *sb;
 	struct sl_rtapi *api;
-	int out_fd, err_fd, pidfd; /* registered in the loop while >= 0 */
-	uint64_t cgid;		   /* v2 cgroup id (0 before spawn) */
-	bool bpf;		   /* registered with the BPF layer */
-	uint32_t bpf_slot1;	   /* its BPF slot + 1, once looked up (0: not yet) */
+	int out_fd, pidfd;  /* registered in the loop while >= 0 (out_fd: stdout and stderr) */
+	uint64_t cgid;	    /* v2 cgroup id (0 before spawn) */
+	bool bpf;	    /* registered with the BPF layer */
+	uint32_t bpf_slot1; /* its BPF slot + 1, once looked up (0: not yet) */
 
 	uint8_t state;	   /* enum sl_sandbox_state as last reported */
 	uint8_t reason;	   /* of the last transition */
@@ -91,6 +93,7 @@ struct asb {
 		struct sl_timer *deadline;
 	} inv;
 	struct sl_logtail log;
+	struct sl_log_limit log_limit; /* its busy/idle lines (agent-log.c) */
 	struct pending_event *pending; /* an invocation waiting for the runtime's first next */
 };
 

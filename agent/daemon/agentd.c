@@ -14,11 +14,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * libbpf's own messages only at debug, one event per line: what fails is logged by the caller
+ * that decides, with context (its warnings are often harmless probes, and its verifier log spans
+ * many lines).
+ */
 static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG && sl_log_get_level() > SL_LOG_DEBUG)
+	char buf[4096];
+
+	if (sl_log_get_level() > SL_LOG_DEBUG)
 		return 0;
-	sl_logv(level == LIBBPF_WARN ? SL_LOG_WARN : SL_LOG_DEBUG, 0, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	sl_log_lines(SL_LOG_DEBUG, buf, "component=libbpf");
 	return 0;
 }
 

@@ -289,9 +289,9 @@ static void on_register_ack(struct agent *a, const struct sl_msg *m)
 	a->control_id = m->src_id;
 	a->heartbeat_ms = m->reg_ack.heartbeat_ms;
 	sl_loop_cancel_timer(a->loop, &a->register_timer);
-	sl_info("registered with the control node %s (version %s, heartbeat %ums, %u attempt%s)",
-		a->cfg.control, m->reg_ack.version, a->heartbeat_ms, a->register_tries,
-		a->register_tries == 1 ? "" : "s");
+	sl_info_kv("registered with the control node",
+		   "control=%s control_version=%s heartbeat_ms=%u attempts=%u", a->cfg.control,
+		   m->reg_ack.version, a->heartbeat_ms, a->register_tries);
 	a->register_tries = 0;
 	/* whatever the control node knew of us may be stale: tell it everything */
 	send_full_state(a);
@@ -315,7 +315,8 @@ static void dispatch(struct agent *a, const struct sl_link_rx *rx)
 		return;
 	}
 	if (rx->new_session) {
-		sl_warn("control node restarted: registering again");
+		sl_warn_kv("control node restarted: registering again", "control=%s",
+			   a->cfg.control);
 		send_register(a);
 		return;
 	}
@@ -338,13 +339,14 @@ static void dispatch(struct agent *a, const struct sl_link_rx *rx)
 		break;
 	case SL_MSG_ERROR:
 		if (m->error.code == SL_ERR_NOT_REGISTERED) {
-			sl_warn("control node does not know us: registering again");
+			sl_warn_kv("control node does not know us: registering again", "control=%s",
+				   a->cfg.control);
 			send_register(a);
 		} else if (m->error.ref_type == SL_MSG_CODE_FETCH) {
 			codefetch_error(a, m);
 		} else {
-			sl_warn("control node error %u on %s: %s", m->error.code,
-				sl_proto_type_name(m->error.ref_type), m->error.message);
+			sl_warn_kv("control node error", "code=%u on=%s error=%s", m->error.code,
+				   sl_proto_type_name(m->error.ref_type), m->error.message);
 		}
 		break;
 	default:

@@ -37,18 +37,20 @@ void agent_check_drained(struct agent *a)
 static void on_signal(struct sl_loop *loop, int signo, void *data)
 {
 	struct agent *a = data;
+	char sig[16];
 
 	if (signo == SIGHUP) {
 		sl_info("SIGHUP: ignored (logs go to stderr: nothing to reopen)");
 		return;
 	}
+	sl_signal_name(signo, sig, sizeof(sig));
 	if (a->exit_when_empty) {
 		/* not a clean drain: a supervisor must see it (exit 1) */
-		sl_warn("SIG%s again: stopping now", sigabbrev_np(signo));
+		sl_warn_kv("signal again: stopping now", "signal=%s", sig);
 		sl_loop_exit(loop, -ECANCELED);
 		return;
 	}
-	sl_info("SIG%s: draining, then exiting", sigabbrev_np(signo));
+	sl_info_kv("draining, then exiting", "signal=%s", sig);
 	a->exit_when_empty = true;
 	worker_drain(a, 0); /* invocations finish within their own timeouts */
 }
@@ -60,7 +62,8 @@ static void on_sweep(struct sl_loop *loop, void *data)
 	int r = sl_runtime_sweep(a->rt);
 
 	if (r > 0)
-		sl_info("removed %d stale sandboxes of runtimes that are gone", r);
+		sl_info("removed %d stale %s of runtimes that are gone", r,
+			sl_plural((unsigned)r, "sandbox", "sandboxes"));
 	else if (r < 0)
 		sl_log_warn_err(r, "sweeping stale sandboxes");
 	sl_loop_add_timer(loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
@@ -179,8 +182,9 @@ static void open_bpf(struct agent *a)
 		sl_warn("BPF: pinned state of ABI %u dropped (this agent uses %u)", info.found_abi,
 			SL_BPF_ABI_VERSION);
 	/* after a SIGKILL most of these are the dead agent's pool shells, not sandboxes */
-	sl_info("BPF loaded (%s pinned state, %u registration%s of a previous agent pruned)",
-		info.adopted ? "re-adopted" : "new", info.pruned, info.pruned == 1 ? "" : "s");
+	sl_info("BPF loaded (%s pinned state, %u %s of a previous agent pruned)",
+		info.adopted ? "re-adopted" : "new", info.pruned,
+		sl_plural(info.pruned, "registration", "registrations"));
 	r = sl_loop_add_io(a->loop, sl_bpf_events_fd(a->bpf), EPOLLIN, on_bpf_ready, a);
 	if (r < 0) {
 		sl_log_warn_err(r, "BPF: cannot watch the event ring buffer");

@@ -199,7 +199,7 @@ static enum MHD_Result kill_sandbox(struct localapi *h, struct MHD_Connection *c
 	s = worker_find(h->a, buf);
 	if (!s || s->dying)
 		return reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error", "no such sandbox"));
-	sl_info("sandbox %s: killed through the local API", s->id);
+	sl_info_kv("sandbox killed through the local API", "sandbox=%s", s->id);
 	worker_destroy_later(s, SL_REASON_COMMAND);
 	return reply(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s}", "id", buf, "status", "killed"));
 }

@@ -42,19 +42,15 @@ static void usage(FILE *f)
 		"'sandlot-agent --daemon-help' lists the daemon's options.\n");
 }
 
-/* libbpf's messages go through our logger: warnings stay warnings, the rest is debug. */
+/* libbpf's messages only at debug, one event per line (callers log what fails, with context). */
 static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[1024];
-	size_t n;
+	char buf[4096];
 
-	if (level == LIBBPF_DEBUG && sl_log_get_level() > SL_LOG_DEBUG)
+	if (sl_log_get_level() > SL_LOG_DEBUG)
 		return 0;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	sl_log(level == LIBBPF_WARN ? SL_LOG_WARN : SL_LOG_DEBUG, "libbpf: %s", buf);
+	sl_log_lines(SL_LOG_DEBUG, buf, "component=libbpf");
 	return 0;
 }
 

@@ -284,7 +284,7 @@ static int check_config(const struct sl_sandbox_config *c)
 	if (c->nofile > MAX_NOFILE || (c->hostname && strlen(c->hostname) > 64))
 		return -EINVAL;
 	for (int i = 0; i < 3; i++)
-		if (c->stdio[i] < SL_STDIO_PIPE)
+		if (c->stdio[i] < SL_STDIO_PIPE && !(i == 2 && c->stdio[i] == SL_STDIO_STDOUT))
 			return -EBADF;
 	return 0;
 }
@@ -324,6 +324,8 @@ static int make_stdio(struct sl_sandbox *sb, const struct sl_sandbox_config *c, 
 		int p[2];
 
 		child[i] = c->stdio[i] == SL_STDIO_PIPE ? -1 : c->stdio[i];
+		if (c->stdio[i] == SL_STDIO_STDOUT)
+			child[i] = child[1]; /* closed as stdout's, if it is a pipe */
 		if (c->stdio[i] != SL_STDIO_PIPE)
 			continue;
 		if (pipe2(p, O_CLOEXEC) < 0)

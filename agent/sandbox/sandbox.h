@@ -114,8 +114,9 @@ const char *sl_runtime_cgroup_backend(const struct sl_runtime *rt);
 
 /* Values for sl_sandbox_config.stdio[i] other than a caller's fd. */
 enum {
-	SL_STDIO_NULL = -1, /* /dev/null inside the sandbox */
-	SL_STDIO_PIPE = -2, /* a pipe; the parent's end from sl_sandbox_stdio_fd() */
+	SL_STDIO_NULL = -1,   /* /dev/null inside the sandbox */
+	SL_STDIO_PIPE = -2,   /* a pipe; the parent's end from sl_sandbox_stdio_fd() */
+	SL_STDIO_STDOUT = -3, /* stderr only: wherever stdout goes (2>&1), in the order written */
 };
 
 /*
@@ -138,7 +139,8 @@ struct sl_sandbox_config {
 	uint64_t nofile;	 /* RLIMIT_NOFILE; 0 = 1024 */
 	const char *code_dir;	 /* bound read-only at /var/task; NULL = empty /var/task */
 	const char *hostname;	 /* NULL = "sandlot" */
-	int stdio[3];		 /* an fd of the caller (dup'ed), SL_STDIO_NULL or SL_STDIO_PIPE */
+	int stdio[3];		 /* an fd of the caller (dup'ed), SL_STDIO_NULL, SL_STDIO_PIPE, or
+				    SL_STDIO_STDOUT for stderr */
 	sl_sandbox_hook_fn hook; /* NULL = none */
 	void *hook_data;
 };
