@@ -38,7 +38,8 @@
 struct run_opts {
 	uint64_t memory, pids, tmp, timeout_ns;
 	uint64_t kill_after_ns; /* after the timeout's SIGTERM */
-	double cpus;		/* < 0: derived from memory */
+	double cpus;		/* < 0: derived from --memory if given, else no cap */
+	bool memory_set;	/* --memory was given */
 	const char *rootfs, *code;
 	char *env[SL_SANDBOX_ENV_MAX + 1];
 	size_t n_env;
@@ -52,7 +53,8 @@ static void run_usage(FILE *f)
 	fprintf(f,
 		"Usage: sandlot-agent run [OPTIONS] -- CMD [ARGS...]\n"
 		"  --memory SIZE      memory limit (default 128M)\n"
-		"  --cpus N           CPU quota in CPUs (default: memory / 1769 MB)\n"
+		"  --cpus N           CPU quota in CPUs (default: none; with --memory, memory /\n"
+		"                     1769 MB, as Lambda)\n"
 		"  --pids N           task limit (default 1024; at least 2: init and CMD)\n"
 		"  --timeout DURATION send CMD SIGTERM after this long (default: none), and kill\n"
 		"                     everything --kill-after later (exit 124)\n"
@@ -149,6 +151,7 @@ static int parse_one(struct run_opts *o, int c, char *arg)
 		if (sl_parse_size(arg, &v) < 0 || v < MIN_MEMORY || v > MAX_MEMORY)
 			return bad("--memory '%s': expected a size from 4M to 1T", arg);
 		o->memory = v;
+		o->memory_set = true;
 		return 0;
 	case 'c':
 		if (sl_parse_double(arg, MAX_CPUS, &o->cpus) < 0 || o->cpus < 0.01)
@@ -548,8 +551,8 @@ int sl_cmd_run(int argc, char **argv)
 	}
 	if (r < 0)
 		return SL_EXIT_USAGE;
-	if (o.cpus < 0)
-		o.cpus = (double)(o.memory / MB) / LAMBDA_MB_PER_VCPU;
+	if (o.cpus < 0) /* a command, not a function: capped only when asked (0: no quota) */
+		o.cpus = o.memory_set ? (double)(o.memory / MB) / LAMBDA_MB_PER_VCPU : 0;
 	build_env(&o);
 	return run(&o, argv + optind);
 }

@@ -4,12 +4,15 @@
  * the exit statuses (124 timeout, 125 set-up, 126/127 as a shell), --json on a set-up failure,
  * the timeout's SIGTERM before SIGKILL, and one line on stderr for a timeout or an OOM kill.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +30,8 @@
 #include <jansson.h>
 
 #include "testutil.h"
+
+#include "sandbox/cgroup-host.h"
 
 #define OUT_MAX 65536
 
@@ -178,8 +183,10 @@ static void timeout_kills_after_grace(void **state)
 static void oom_kill_is_said(void **state)
 {
 	sl_test_require_root();
-	struct result *r = run("--memory", "16M", "--", "/bin/sh", "-c",
-			       "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}", NULL);
+	/* one 200 MB allocation: the cgroup's OOM killer acts within seconds (a shell string grown
+	 * through a pipe took 15-17 s of reclaim here, and the test's 120 s once ran out) */
+	struct result *r = run("--memory", "16M", "--", "/usr/bin/python3", "-c",
+			       "b = bytearray(200 << 20)", NULL);
 	assert_one_line_with(r->err, "out of memory: ");
 	assert_one_line_with(r->err, "at the 16 MiB limit\n");
 	free(r);
@@ -242,6 +249,75 @@ static void child_setup_failure_names_its_step(void **state)
 	}
 }
 
+/* ---- the CPU quota ---- */
+
+/* The CPU quota (us per 100 ms; -1: none) of the sandbox of `run ARGS -- sleep 5`, read from
+ * its cgroup while it runs. */
+static long run_quota(const char *const *args)
+{
+	static struct sl_cgroup_host h;
+	const char *argv[16] = {sl_test_agent(), "run"};
+	const struct sl_cgroup_v1 *cpu;
+	char dir[1100], path[1400], want[32], buf[64] = "";
+	struct dirent *d = NULL;
+	size_t n = 2;
+	long quota;
+	int fd, st;
+	pid_t pid;
+	bool v1;
+
+	for (; *args; args++)
+		argv[n++] = *args;
+	argv[n++] = "--";
+	argv[n++] = "sleep";
+	argv[n++] = "5";
+	argv[n] = NULL;
+	assert_int_equal(sl_cgroup_host_detect(&h), 0);
+	cpu = sl_cgroup_host_v1(&h, "cpu");
+	v1 = cpu && !sl_cgroup_host_v2_has(&h, "cpu");
+	snprintf(dir, sizeof(dir), "%s/sandlot", v1 ? cpu->self_dir : h.v2_self_dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	snprintf(want, sizeof(want), "-%d-", (int)pid);
+	for (int i = 0; i < 250 && !d; i++) { /* up to 5 s for the sandbox to appear */
+		DIR *dd = opendir(dir);
+
+		while (dd && (d = readdir(dd)) && !strstr(d->d_name, want))
+			;
+		if (d)
+			snprintf(path, sizeof(path), "%s/%s/%s", dir, d->d_name,
+				 v1 ? "cpu.cfs_quota_us" : "cpu.max");
+		if (dd)
+			closedir(dd);
+		if (!d)
+			usleep(20000);
+	}
+	fd = d ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) <= 0)
+		buf[0] = 0;
+	if (fd >= 0)
+		close(fd);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	assert_true(fd >= 0);
+	quota = strncmp(buf, "max", 3) == 0 ? -1 : strtol(buf, NULL, 10);
+	return quota;
+}
+
+/* A command is capped only when asked: --cpus, or --memory (its Lambda share, 1769 MB a CPU). */
+static void cpu_cap_only_when_asked(void **state)
+{
+	sl_test_require_root();
+	assert_int_equal(run_quota((const char *[]){NULL}), -1);
+	assert_int_equal(run_quota((const char *[]){"--cpus", "0.5", NULL}), 50000);
+	/* 256 MB / 1769 MB = 0.145 CPU: 14500 us per 100 ms */
+	assert_int_equal(run_quota((const char *[]){"--memory", "256M", NULL}), 14500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +327,8 @@ int main(void)
 		cmocka_unit_test(timeout_kills_after_grace),
 		cmocka_unit_test(oom_kill_is_said),
 		cmocka_unit_test(setup_failure_before_spawn_is_125_with_json),
+		cmocka_unit_test(cpu_cap_only_when_asked),
+		/* last: it leaves a seccomp filter on this process that refuses sethostname */
 		cmocka_unit_test(child_setup_failure_names_its_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
