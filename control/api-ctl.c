@@ -103,6 +103,8 @@ static void count_sandbox(const struct sl_rsb *sb, void *data)
 					   "memory_mb", (json_int_t)sb->memory_mb));
 }
 
+/* A function as JSON; detail: its sandboxes counted and listed (a listing counts them in one
+ * pass over the table afterwards, tally()). */
 static json_t *fn_json(struct ctl *c, const struct sl_fn *f, bool detail)
 {
 	struct fn_count n = {.list = detail ? json_array() : NULL};
@@ -111,7 +113,8 @@ static json_t *fn_json(struct ctl *c, const struct sl_fn *f, bool detail)
 	json_t *j;
 
 	snprintf(prefix, sizeof(prefix), "%s/%s/", f->account, f->name);
-	sl_router_each(c->router, prefix, count_sandbox, &n);
+	if (detail)
+		sl_router_each(c->router, prefix, count_sandbox, &n);
 	sl_counting_account_usage(c->counting, f->account, &u);
 	j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "account",
 		      f->account, "name", f->name, "runtime", f->runtime, "memory_mb",
@@ -134,8 +137,36 @@ static json_t *fn_json(struct ctl *c, const struct sl_fn *f, bool detail)
 struct fn_walk {
 	struct ctl *c;
 	json_t *list;
+	json_t *by_key; /* "account/name" -> the listed function (borrowed) */
 	bool truncated;
 };
+
+static void add_to(json_t *f, const char *field, uint32_t n)
+{
+	json_object_set_new(f, field,
+			    json_integer(json_integer_value(json_object_get(f, field)) + n));
+}
+
+/* One sandbox of the table into its function's counts, when listed. */
+static void tally(const struct sl_rsb *sb, void *data)
+{
+	struct fn_walk *w = data;
+	const char *rev = strrchr(sb->key, '/');
+	struct fn_count n = {0};
+	char fn[SL_ROUTER_KEY_MAX + 1];
+	json_t *f;
+
+	if (!rev)
+		return;
+	snprintf(fn, sizeof(fn), "%.*s", (int)(rev - sb->key), sb->key);
+	f = json_object_get(w->by_key, fn);
+	if (!f)
+		return;
+	count_sandbox(sb, &n);
+	add_to(f, "sandboxes", n.sandboxes);
+	add_to(f, "warm", n.warm);
+	add_to(f, "busy", n.busy);
+}
 
 static int list_one(const struct sl_fn *f, void *data)
 {
@@ -145,7 +176,12 @@ static int list_one(const struct sl_fn *f, void *data)
 		w->truncated = true;
 		return -E2BIG;
 	}
-	json_array_append_new(w->list, fn_json(w->c, f, false));
+	char key[SL_ROUTER_KEY_MAX + 1];
+	json_t *j = fn_json(w->c, f, false);
+
+	snprintf(key, sizeof(key), "%s/%s", f->account, f->name);
+	json_object_set(w->by_key, key, j);
+	json_array_append_new(w->list, j);
 	return 0;
 }
 
@@ -160,12 +196,18 @@ static enum MHD_Result list_functions(struct api_req *q)
 {
 	struct sl_store *s = q->c->store;
 	const char *account = api_query(q, "account");
-	struct fn_walk w = {.c = q->c, .list = json_array()};
+	struct fn_walk w = {.c = q->c, .list = json_array(), .by_key = json_object()};
 	int r;
 
-	if (account && !account_ok(account))
+	if (account && !account_ok(account)) {
+		json_decref(w.list);
+		json_decref(w.by_key);
 		return fail(q, 400, "account: 12 digits expected");
+	}
 	r = s->ops->fn_list(s, account, "", CTLAPI_FNS_MAX + 1, list_one, &w);
+	if (r >= 0 || r == -E2BIG)
+		sl_router_each(q->c->router, "", tally, &w);
+	json_decref(w.by_key);
 	if (r < 0 && r != -E2BIG) {
 		json_decref(w.list);
 		return fail(q, 500, "the store failed");
