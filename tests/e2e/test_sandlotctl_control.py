@@ -227,6 +227,30 @@ class SandlotctlControl(unittest.TestCase):
         self.assertFails("unknown worker command 'frob'", "worker", "frob")
         self.assertFails("unknown keyword 'colour'", "function", "list", "colour", "red")
 
+    def test_5_loopback_peers_only(self):
+        """With the right token, a peer that is not on loopback (a network namespace of the
+        test's, over a veth) is refused; the same request from loopback is answered."""
+        k = Cluster()
+        try:
+            k.http = "0.0.0.0:%d" % k.port
+            k.start_control()
+            k.make_netns(1)
+            with open(os.path.join(k.base, "data", "ctlapi.token")) as f:
+                token = f.read()
+            url = "http://%s:%d/v1/workers" % (k.host_ip(1), k.port)
+            r = subprocess.run(["ip", "netns", "exec", k.namespaces[-1], "curl", "-s", "-m",
+                                "10", "-w", "\\n%{http_code}", "-H", "X-Sandlot-Token: " + token,
+                                url], capture_output=True, text=True, timeout=30)
+            body, code = r.stdout.rsplit("\n", 1)
+            self.assertEqual(code, "403", r)
+            self.assertEqual(json.loads(body)["error"],
+                             "the control API answers loopback peers only")
+            rc, out, err = self.ctl("-j", "worker", "list", control="127.0.0.1:%d" % k.port,
+                                    data=os.path.join(k.base, "data"))
+            self.assertEqual((rc, json.loads(out)), (0, []), err)
+        finally:
+            k.stop()
+
 
 def main():
     if os.geteuid() != 0:
