@@ -20,30 +20,32 @@
 
 #define FN_SERIES_MAX 10000 /* per-function series per scrape, over every account */
 
-enum { /* families rebuilt from their owners at every scrape */
-       S_INVOCATIONS,
-       S_COLD,
-       S_WARM,
-       S_ERRORS,
-       S_IN_FLIGHT,
-       S_UNITS,
-       S_ACC_UNITS,
-       S_ACC_LIMIT,
-       S_ACC_UNRES_LIMIT,
-       S_ACC_UNRES_UNITS,
-       S_FN_UNITS,
-       S_FN_RESERVED,
-       S_HOSTS,
-       S_HOSTS_STATE,
-       S_HOST_SANDBOXES,
-       S_DEAD_HOSTS,
-       S_SANDBOXES,
-       S_UNKNOWN_EVENTS,
-       S_STALE,
-       S_FRAMES_IN,
-       S_FRAMES_OUT,
-       S_FRAMES_DROPPED,
-       S_N,
+/* The families rebuilt from their owners at every scrape. */
+enum {
+	S_INVOCATIONS,
+	S_COLD,
+	S_WARM,
+	S_ERRORS,
+	S_IN_FLIGHT,
+	S_UNITS,
+	S_ACC_UNITS,
+	S_ACC_LIMIT,
+	S_ACC_UNRES_LIMIT,
+	S_ACC_UNRES_UNITS,
+	S_FN_UNITS,
+	S_FN_RESERVED,
+	S_HOSTS,
+	S_HOSTS_DRAINING,
+	S_HOSTS_STATE,
+	S_HOST_SANDBOXES,
+	S_DEAD_HOSTS,
+	S_SANDBOXES,
+	S_UNKNOWN_EVENTS,
+	S_STALE,
+	S_FRAMES_IN,
+	S_FRAMES_OUT,
+	S_FRAMES_DROPPED,
+	S_N,
 };
 
 struct fam_def {
@@ -90,6 +92,8 @@ static const struct fam_def state_defs[S_N] = {
 			   SL_METRIC_GAUGE,
 			   {"account", "function"}},
 	[S_HOSTS] = {"sandlot_control_hosts", "Registered agent hosts.", SL_METRIC_GAUGE},
+	[S_HOSTS_DRAINING] = {"sandlot_control_hosts_draining", "Registered hosts draining.",
+			      SL_METRIC_GAUGE},
 	[S_HOSTS_STATE] = {"sandlot_control_hosts_by_state",
 			   "Known agent hosts by state (ready, draining, unregistered).",
 			   SL_METRIC_GAUGE,
@@ -328,6 +332,7 @@ static void collect_hosts(struct ctl *c, struct ctl_metrics *m)
 		put(m->state[S_HOST_SANDBOXES], h->name, h->zone, sandboxes);
 	}
 	put(m->state[S_HOSTS], NULL, NULL, ready + draining);
+	put(m->state[S_HOSTS_DRAINING], NULL, NULL, draining);
 	put(m->state[S_HOSTS_STATE], "ready", NULL, ready);
 	put(m->state[S_HOSTS_STATE], "draining", NULL, draining);
 	put(m->state[S_HOSTS_STATE], "unregistered", NULL, unregistered);

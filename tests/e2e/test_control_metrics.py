@@ -171,6 +171,7 @@ class ControlMetrics(unittest.TestCase):
         self.assertEqual(m['sandlot_control_hosts_by_state{state="ready"}'], 1)
         self.assertEqual(m['sandlot_control_hosts_by_state{state="draining"}'], 0)
         self.assertEqual(m["sandlot_control_hosts"], 1)
+        self.assertEqual(m["sandlot_control_hosts_draining"], 0)
         self.assertEqual(m['sandlot_control_host_sandboxes{host="test-host-1",zone="default"}'],
                          m["sandlot_control_sandboxes"])
         # build info and process metrics

@@ -192,6 +192,7 @@ class SandlotctlControl(unittest.TestCase):
                          "draining")
         self.assertEqual(self.ok_json("worker", "list")[0]["state"], "draining")
         self.assertEqual(self.k.metric('sandlot_control_hosts_by_state{state="draining"}'), 1)
+        self.assertEqual(self.k.metric("sandlot_control_hosts_draining"), 1)
 
     def test_4_access_and_errors(self):
         def get(headers):
