@@ -9,6 +9,7 @@
 
 #include <sandlot/http.h>
 #include <sandlot/log.h>
+#include <sandlot/metrics.h>
 #include <sandlot/time.h>
 
 #include <stdarg.h>
@@ -402,7 +403,7 @@ static enum MHD_Result metrics(struct api_req *q)
 		free(txt);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, SL_METRICS_CONTENT_TYPE);
 	return queue(q, 200, r);
 }
 
@@ -416,6 +417,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	q->conn = conn;
 	q->uri = strndup(uri ? uri : "", API_URI_MAX);
 	sl_uuid(q->request_id);
+	if (q->uri && strcmp(q->uri, "/metrics") != 0 && strncmp(q->uri, "/v1/", 4) != 0)
+		q->start_ns = sl_now_ns();
 	return q;
 }
 
@@ -468,6 +471,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  size_t *data_len, void **con_cls)
 {
 	struct api_req *q = *con_cls;
+	enum MHD_Result ret;
 	int r;
 
 	if (!q || !q->uri)
@@ -488,10 +492,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return too_large(q, url);
 	if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0)
 		return metrics(q);
+	if (strncmp(url, "/v1/", 4) == 0)
+		return api_ctl(q, url, method);
 	r = authenticate(q, method);
 	if (r < 0)
 		return auth_fail(q, r);
-	return route(q, url, method);
+	q->c->req_start_ns = q->start_ns;
+	ret = route(q, url, method);
+	q->c->req_start_ns = 0;
+	return ret;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -501,6 +510,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (!q)
 		return;
+	metrics_note_request(q->c, q->start_ns);
 	free(q->res.payload);
 	free(q->res.log_b64);
 	free(q->body);
@@ -528,6 +538,12 @@ int api_open(struct ctl *c)
 		return -ENOMEM;
 	a->c = c;
 	c->api = a;
+	r = metrics_open(c);
+	if (r < 0)
+		return sl_log_err(r, "metrics");
+	if (api_ctl_token_write(c) < 0)
+		sl_warn("control API: cannot write %s/ctlapi.token: /v1/ refuses every request",
+			c->cfg.data);
 	r = sl_http_new(&a->http, c->loop, &hc);
 	if (r < 0)
 		return sl_log_err(r, "Lambda API on %s", c->cfg.http);
@@ -552,4 +568,5 @@ void api_close(struct ctl *c)
 	fn_cache_clear(a);
 	free(a);
 	c->api = NULL;
+	metrics_close(c);
 }

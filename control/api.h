@@ -28,6 +28,7 @@ struct api_req {
 	size_t len, cap, limit;
 	bool too_large, suspended, started;
 	char request_id[37];
+	uint64_t start_ns; /* arrival, for the request duration histogram (0: not counted) */
 	struct sl_sigv4_identity who;
 	/* an invocation's end, kept until the response is queued */
 	bool inv_done;
@@ -71,6 +72,11 @@ enum MHD_Result api_put_concurrency(struct api_req *q, const char *name);
 enum MHD_Result api_get_concurrency(struct api_req *q, const char *name);
 enum MHD_Result api_delete_concurrency(struct api_req *q, const char *name);
 enum MHD_Result api_account_settings(struct api_req *q, const char *name);
+
+/* api-ctl.c: the operators' JSON API under /v1/ (loopback peers with the token only) */
+enum MHD_Result api_ctl(struct api_req *q, const char *url, const char *method);
+/* A fresh token in <data>/ctlapi.token (0600) and c->ctlapi_token. 0 or -errno. */
+int api_ctl_token_write(struct ctl *c);
 
 /* api-invoke.c */
 enum MHD_Result api_invoke(struct api_req *q, const char *name);

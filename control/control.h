@@ -90,6 +90,9 @@ struct ctl {
 	bool stopping;
 	unsigned stop_idle_polls; /* shutdown: polls that found no invocation left */
 	struct ctl_stats stats;
+	struct ctl_metrics *metrics; /* metrics.c */
+	uint64_t req_start_ns;	     /* the API request being handled now (0: none) */
+	char ctlapi_token[65];	     /* api-ctl.c's; "" refuses every request */
 };
 
 /* ---- agentlink.c ---- */
@@ -114,6 +117,9 @@ void workers_on_event(struct ctl *c, struct host *h, const struct sl_msg *m);
 bool workers_host_ok(void *data, uint64_t host);
 /* A host for one new sandbox of memory_mb of function key (placement); NULL: none. */
 struct host *workers_place(struct ctl *c, const char *key, uint32_t memory_mb);
+/* Drains h now (as at the end of its lease): no new sandboxes there. 0, -ENOTCONN when it is
+ * not registered. */
+int workers_drain(struct ctl *c, struct host *h);
 /* An invocation on h ended; platform says whether it failed for a platform reason. */
 void workers_note_result(struct host *h, bool platform_error);
 
@@ -152,6 +158,17 @@ void invoke_retire_sandboxes(struct ctl *c, const char *account, const char *nam
 			     const char *keep_key);
 
 /* ---- metrics.c ---- */
+struct ctl_metrics;
+int metrics_open(struct ctl *c);
+void metrics_close(struct ctl *c);
+/* Event hooks (no-ops before metrics_open): an API request that arrived at start_ns ended; an
+ * admission decision (throttled: the limit hit, SL_COUNT_OK when admitted), timed from
+ * c->req_start_ns; a placement begun at start_ns ended with result "warm", "cold" or "failed";
+ * an invocation ended with result "success", "function_error", "error", "no_capacity". */
+void metrics_note_request(struct ctl *c, uint64_t start_ns);
+void metrics_note_admission(struct ctl *c, const char *account, enum sl_count_reason throttled);
+void metrics_note_placement(struct ctl *c, uint64_t start_ns, const char *result);
+void metrics_note_result(struct ctl *c, const char *result);
 /* The Prometheus text (format 0.0.4) of the control node's state; malloc'ed, NULL on ENOMEM. */
 char *metrics_render(struct ctl *c, size_t *ret_len);
 

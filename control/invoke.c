@@ -154,6 +154,7 @@ static int send_create(struct ctl *c, struct host *h, struct inv *inv)
 /* Routes inv warm, or places a cold sandbox, and sends. */
 static int dispatch(struct ctl *c, struct inv *inv)
 {
+	uint64_t start = sl_now_ns();
 	const struct sl_rsb *sb = sl_router_pick(c->router, inv->key, workers_host_ok, c);
 	struct host *h;
 	int r;
@@ -165,12 +166,15 @@ static int dispatch(struct ctl *c, struct inv *inv)
 		r = h ? send_invoke(c, h, inv) : -ENOTCONN;
 		if (r < 0) {
 			sl_router_release(c->router, inv->sandbox_id);
+			metrics_note_placement(c, start, "failed");
 			return r;
 		}
 	} else {
 		h = workers_place(c, inv->key, inv->fn.memory_mb);
-		if (!h)
+		if (!h) {
+			metrics_note_placement(c, start, "failed");
 			return -ENOSPC;
+		}
 		snprintf(inv->sandbox_id, sizeof(inv->sandbox_id), "%s-%.8s-%016llx",
 			 inv->fn.account, inv->fn.revision_id, (unsigned long long)++c->sb_seq);
 		inv->cold = true;
@@ -183,9 +187,11 @@ static int dispatch(struct ctl *c, struct inv *inv)
 			r = send_invoke(c, h, inv);
 		if (r < 0) {
 			sl_router_remove(c->router, inv->sandbox_id);
+			metrics_note_placement(c, start, "failed");
 			return r;
 		}
 	}
+	metrics_note_placement(c, start, inv->cold ? "cold" : "warm");
 	inv->host = h->id;
 	h->inflight++;
 	table_add(c, inv);
@@ -209,6 +215,9 @@ static void end(struct ctl *c, struct inv *inv, const struct inv_result *res)
 		c->units_held--;
 	if (res->http_status != 200)
 		c->stats.errors++;
+	metrics_note_result(c, res->http_status != 200	? "error"
+			       : res->function_error[0] ? "function_error"
+							: "success");
 	inv->done(inv, res, inv->data);
 	free(inv);
 }
@@ -249,6 +258,7 @@ int invoke_start(struct ctl *c, const struct sl_fn *f, const void *payload, size
 	int r;
 
 	r = sl_counting_acquire(c->counting, f->account, f->name, false, ret_reason);
+	metrics_note_admission(c, f->account, r < 0 ? *ret_reason : SL_COUNT_OK);
 	if (r < 0) {
 		c->stats.throttled++;
 		return r;
@@ -273,6 +283,7 @@ int invoke_start(struct ctl *c, const struct sl_fn *f, const void *payload, size
 	invoke_fn_key(f, inv->key, sizeof(inv->key));
 	r = dispatch(c, inv);
 	if (r < 0) {
+		metrics_note_result(c, r == -ENOSPC ? "no_capacity" : "error");
 		sl_counting_release(c->counting, f->account, f->name);
 		c->units_held--;
 		free(inv);

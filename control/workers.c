@@ -242,10 +242,21 @@ struct host *workers_place(struct ctl *c, const char *key, uint32_t memory_mb)
 	return i >= 0 ? of[i] : NULL;
 }
 
-static void check_host(struct ctl *c, struct host *h, uint64_t now, bool decay)
+int workers_drain(struct ctl *c, struct host *h)
 {
 	struct sl_msg d = {.type = SL_MSG_DRAIN, .drain = {.deadline_ms = DRAIN_DEADLINE_MS}};
 
+	if (!h->registered)
+		return -ENOTCONN;
+	if (!h->draining) {
+		h->draining = true;
+		agentlink_send(c, h, &d);
+	}
+	return 0;
+}
+
+static void check_host(struct ctl *c, struct host *h, uint64_t now, bool decay)
+{
 	if (now - h->last_seen_ns > c->cfg.heartbeat_timeout_ns) {
 		if (h->registered) {
 			sl_warn("agent %s dead: no heartbeat for %llu ms", h->name,
@@ -262,8 +273,7 @@ static void check_host(struct ctl *c, struct host *h, uint64_t now, bool decay)
 	}
 	if (h->registered && !h->draining && now >= h->lease_end_ns) {
 		sl_info("agent %s: lease over, draining it", h->name);
-		h->draining = true;
-		agentlink_send(c, h, &d);
+		workers_drain(c, h);
 	}
 }
 

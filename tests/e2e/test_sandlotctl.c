@@ -335,7 +335,7 @@ static void kill_and_bad_input(void **state)
 	expect_error(f, "unknown keyword 'colour'", "sandbox", "show", "colour", "red");
 	expect_error(f, "'id' needs a value", "sandbox", "dump", "id", NULL);
 	expect_error(f, "no pinned map named 'sl_nope'", "map", "dump", "name", "sl_nope");
-	expect_error(f, "needs the control node", "function", "list", NULL, NULL);
+	expect_error(f, "control node", "function", "list", NULL, NULL);
 
 	/* the agent down: pinned state still answers (with a warning); kill says why not */
 	assert_true(peer_agent_stop(f->p, SIGTERM, WAIT_MS) >= 0);

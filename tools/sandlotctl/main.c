@@ -15,7 +15,8 @@
 
 struct ctl_opts ctl = {
 	.agent = CTL_DEFAULT_AGENT,
-	.control = "127.0.0.1:7480",
+	.control = CTL_DEFAULT_CONTROL,
+	.control_data = CTL_DEFAULT_CTL_DATA,
 	.pin_root = CTL_DEFAULT_PIN_ROOT,
 	.state_dir = CTL_DEFAULT_STATE_DIR,
 };
@@ -122,13 +123,6 @@ static int do_version(int argc, char **argv)
 	return 0;
 }
 
-static int needs_control(int argc, char **argv)
-{
-	return fail("this object needs the control node (%s), which this sandlotctl does not "
-		    "speak to yet",
-		    ctl.control);
-}
-
 static int do_help(int argc, char **argv)
 {
 	if (ctl.json) /* help is for people; under -j say so as valid JSON */
@@ -141,24 +135,29 @@ static int do_help(int argc, char **argv)
 		"       OBJECT := { sandbox | prog | map | policy | top | function | worker | dlq "
 		"}\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | --agent HOST:PORT |\n"
-		"                    --control HOST:PORT | --pin-root DIR | --state-dir DIR }\n"
+		"                    --control HOST:PORT | --control-data DIR |\n"
+		"                    --pin-root DIR | --state-dir DIR }\n"
 		"\n"
 		"Words may be shortened to any unambiguous prefix (sandlotctl sb s).\n"
 		"sandbox, prog, map and policy read the pinned BPF state (%s) and work\n"
-		"with the agent stopped; kill and top ask the agent (%s).\n",
-		CTL_DEFAULT_PIN_ROOT, CTL_DEFAULT_AGENT);
+		"with the agent stopped; kill and top ask the agent (%s).\n"
+		"function, worker and dlq ask the control node (%s) with the token in\n"
+		"<control data>/ctlapi.token (%s).\n",
+		CTL_DEFAULT_PIN_ROOT, CTL_DEFAULT_AGENT, CTL_DEFAULT_CONTROL, CTL_DEFAULT_CTL_DATA);
 	return 0;
 }
 
 static const struct cmd objects[] = {
+	/* the pinned BPF state and the agent */
 	{"sandbox", do_sandbox, "sb"},
 	{"prog", do_prog, NULL},
 	{"map", do_map, NULL},
 	{"policy", do_policy, NULL},
 	{"top", do_top, NULL},
-	{"function", needs_control, NULL},
-	{"worker", needs_control, NULL},
-	{"dlq", needs_control, NULL},
+	/* the control node */
+	{"function", do_function, NULL},
+	{"worker", do_worker, NULL},
+	{"dlq", do_dlq, NULL},
 	{"version", do_version, NULL},
 	{"help", do_help, NULL},
 	{NULL, NULL, NULL},
@@ -171,6 +170,7 @@ int main(int argc, char **argv)
 		{"pretty", no_argument, NULL, 'p'},
 		{"agent", required_argument, NULL, 'a'},
 		{"control", required_argument, NULL, 'c'},
+		{"control-data", required_argument, NULL, 'd'},
 		{"pin-root", required_argument, NULL, 'r'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
@@ -195,6 +195,9 @@ int main(int argc, char **argv)
 		case 'c':
 			ctl.control = optarg;
 			break;
+		case 'd':
+			ctl.control_data = optarg;
+			break;
 		case 'r':
 			ctl.pin_root = optarg;
 			break;
@@ -209,7 +212,8 @@ int main(int argc, char **argv)
 			return fail("bad option '%s' (see sandlotctl help)", argv[optind - 1]);
 		}
 	}
-	if (strlen(ctl.agent) > 255 || strlen(ctl.pin_root) > 200 || strlen(ctl.state_dir) > 200)
+	if (strlen(ctl.agent) > 255 || strlen(ctl.pin_root) > 200 || strlen(ctl.state_dir) > 200 ||
+	    strlen(ctl.control) > 255 || strlen(ctl.control_data) > 200)
 		return fail("an option's value is too long");
 	return cmd_select(objects, argc - optind, argv + optind, "object");
 }

@@ -19,13 +19,16 @@
 #define CTL_DEFAULT_AGENT     "127.0.0.1:7481"
 #define CTL_DEFAULT_PIN_ROOT  "/sys/fs/bpf/sandlot"
 #define CTL_DEFAULT_STATE_DIR "/var/lib/sandlot/agent"
+#define CTL_DEFAULT_CONTROL   "127.0.0.1:7480"
+#define CTL_DEFAULT_CTL_DATA  "/var/lib/sandlot/control"
 
 struct ctl_opts {
 	bool json, pretty;
-	const char *agent;     /* HOST:PORT of the agent's local API */
-	const char *control;   /* the control node (for the objects that need it) */
-	const char *pin_root;  /* pinned BPF state */
-	const char *state_dir; /* the agent's state dir (its local API token) */
+	const char *agent;	  /* HOST:PORT of the agent's local API */
+	const char *control;	  /* the control node (for the objects that need it) */
+	const char *pin_root;	  /* pinned BPF state */
+	const char *state_dir;	  /* the agent's state dir (its local API token) */
+	const char *control_data; /* the control node's --data (its control API token) */
 };
 extern struct ctl_opts ctl;
 
@@ -68,6 +71,39 @@ bool is_prefix(const char *word, const char *name);
 int agent_get(const char *path, json_t **ret);
 /* POST path with the local API token. Status, or -errno as agent_get (-EACCES: no token). */
 int agent_post(const char *path, json_t **ret);
+
+/* One HTTP request (libcurl): GET, or POST of body; with X-Sandlot-Token read from token_file
+ * when set. Headers kept: X-Amz-Function-Error, x-amzn-ErrorType ("" when absent). */
+#define HTTP_HEADER_VALUE_MAX 128
+struct http_call {
+	const char *base; /* HOST:PORT */
+	const char *path;
+	bool post;
+	const char *body;
+	size_t body_len;
+	const char *token_file;
+	bool token_optional; /* without it, send the request anyway (token_err says why) */
+	int token_err;	     /* reading token_file: 0, -ENOENT, -EACCES */
+	long timeout_s;	     /* 0: 10 s */
+	char function_error[HTTP_HEADER_VALUE_MAX];
+	char error_type[HTTP_HEADER_VALUE_MAX];
+};
+/* The HTTP status and *ret (any JSON value), or -errno as agent_get (-ENOENT, -EACCES: the
+ * token file is missing or unreadable). */
+int http_call(struct http_call *hc, json_t **ret);
+
+/* ---- the control node's API (control.c) ---- */
+
+/*
+ * A request to the control node's /v1/ API (--control, the token in --control-data). Returns
+ * 0 on a 2xx answer with *ret its JSON; otherwise fail()'s status, after a one-line error (the
+ * control node down, the token unreadable or refused, its {"error"} message). post: body/len or
+ * NULL; hc_out (optional) gets the call's headers.
+ */
+int control_call(const char *path, bool post, const char *body, size_t len, json_t **ret,
+		 struct http_call *hc_out);
+/* path?account=A (A URL-escaped) when account is set, into buf. */
+const char *control_path(char *buf, size_t len, const char *path, const char *account);
 
 /* ---- pinned BPF state (pinned.c) ---- */
 
@@ -114,6 +150,9 @@ int do_prog(int argc, char **argv);
 int do_map(int argc, char **argv);
 int do_policy(int argc, char **argv);
 int do_top(int argc, char **argv);
+int do_function(int argc, char **argv);
+int do_worker(int argc, char **argv);
+int do_dlq(int argc, char **argv);
 
 /* The sandboxes as JSON objects joined with the agent's view (sandbox.c; top uses it too). */
 int sandbox_collect(json_t **ret, bool *agent_up);

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The control node's operator API (docs/control.md, /v1/ on its HTTP listener): requests with
+ * the token it writes to <data>/ctlapi.token, and the dlq object, which needs the asynchronous
+ * invocation queue the control node does not have yet.
+ */
+#include "main.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CONTROL_TOKEN_FILE "ctlapi.token"
+
+const char *control_path(char *buf, size_t len, const char *path, const char *account)
+{
+	if (account)
+		snprintf(buf, len, "%s?account=%s", path, account);
+	else
+		snprintf(buf, len, "%s", path);
+	return buf;
+}
+
+static int down(int r)
+{
+	switch (r) {
+	case -ECONNREFUSED:
+		return fail("the control node at %s is not answering (connection refused)",
+			    ctl.control);
+	case -ETIMEDOUT:
+		return fail("the control node at %s did not answer in time", ctl.control);
+	case -EINVAL:
+		return fail("bad control node address '%s'", ctl.control);
+	case -EPROTO:
+		return fail("the control node at %s answered something that is not JSON",
+			    ctl.control);
+	default:
+		return fail("the control node at %s cannot be reached: %s", ctl.control,
+			    strerror(-r));
+	}
+}
+
+static int refused(const struct http_call *hc, int status, json_t *j)
+{
+	json_t *e = json_object_get(j, "error");
+	const char *msg = json_string_value(e) ?: json_string_value(json_object_get(j, "Message"));
+
+	if (status == 403 && hc->token_err)
+		return fail("cannot read the control node's token %s: %s (run as root, or give "
+			    "--control-data)",
+			    hc->token_file, strerror(-hc->token_err));
+	if (hc->error_type[0])
+		return fail("%s: %s", hc->error_type, msg ? msg : "(no message)");
+	if (json_is_string(e))
+		return fail("%s", msg);
+	return fail("the control node answered %d%s%s", status, msg ? ": " : "", msg ? msg : "");
+}
+
+int control_call(const char *path, bool post, const char *body, size_t len, json_t **ret,
+		 struct http_call *hc_out)
+{
+	char token[512];
+	struct http_call hc = {.base = ctl.control,
+			       .path = path,
+			       .post = post,
+			       .body = body,
+			       .body_len = len,
+			       .token_file = token,
+			       .token_optional = true,
+			       .timeout_s = post ? 960 : 10}; /* an invocation: up to 900 s */
+	json_t *j = NULL;
+	int r;
+
+	snprintf(token, sizeof(token), "%s/%s", ctl.control_data, CONTROL_TOKEN_FILE);
+	r = http_call(&hc, &j);
+	if (hc_out)
+		*hc_out = hc;
+	if (r < 0)
+		return down(r);
+	if (r < 200 || r > 299) {
+		r = refused(&hc, r, j);
+		json_decref(j);
+		return r;
+	}
+	*ret = j;
+	return 0;
+}
+
+static int needs_queue(int argc, char **argv)
+{
+	return fail("dlq needs the control node's asynchronous invocation queue (not built yet)");
+}
+
+static int do_help(int argc, char **argv)
+{
+	if (ctl.json)
+		return emit(json_pack("{s:s}", "help", "sandlotctl dlq help"), NULL);
+	fprintf(stderr, "Usage: sandlotctl dlq { list | replay } [function NAME]\n"
+			"       sandlotctl dlq help\n"
+			"(needs asynchronous invocations on the control node: not built yet)\n");
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{"list", needs_queue, NULL},
+	{"replay", needs_queue, NULL},
+	{"help", do_help, NULL},
+	{NULL, NULL, NULL},
+};
+
+int do_dlq(int argc, char **argv)
+{
+	return cmd_select(cmds, argc, argv, "dlq command");
+}
