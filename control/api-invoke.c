@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Invoke (RequestResponse and DryRun): validates the request, admits it (429 with Lambda's
+ * Invoke (RequestResponse, Event and DryRun): validates the request, admits it (429 with Lambda's
  * Reason when over a limit), suspends the connection until invoke.c reports the end, then
  * answers with the function's payload and X-Amz-Function-Error / X-Amz-Log-Result /
  * X-Amz-Executed-Version, or Lambda's error shape.
@@ -130,9 +130,6 @@ static int options(struct api_req *q, const char **ret_type, bool *ret_tail, str
 		return sl_api_fail(
 			e, 400, "InvalidParameterValueException",
 			"X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
-	if (strcmp(type, "Event") == 0)
-		return sl_api_fail(e, 400, "InvalidParameterValueException",
-				   "Asynchronous invocation (Event) is not available yet");
 	if (log && strcmp(log, "None") != 0 && strcmp(log, "Tail") != 0)
 		return sl_api_fail(e, 400, "InvalidParameterValueException",
 				   "X-Amz-Log-Type must be None or Tail");
@@ -167,6 +164,31 @@ static enum MHD_Result start_failed(struct api_req *q, int r, enum sl_count_reas
 			       strerror(-r));
 }
 
+/* Event: 202 once the event is committed to the store. */
+static enum MHD_Result invoke_event(struct api_req *q, const struct sl_fn *f)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	int rc;
+
+	if (q->len > API_EVENT_MAX)
+		return api_reply_error(q, 413, "RequestTooLargeException",
+				       "Request must be smaller than %u bytes for the "
+				       "InvokeAsync operation",
+				       API_EVENT_MAX);
+	rc = async_enqueue(q->c, f, q->body ? q->body : "", q->len, q->request_id);
+	if (rc < 0)
+		return api_reply_error(q, 500, "ServiceException",
+				       "The event could not be stored: %s", strerror(-rc));
+	r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "x-amzn-RequestId", q->request_id);
+	ret = MHD_queue_response(q->conn, 202, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 enum MHD_Result api_invoke(struct api_req *q, const char *name)
 {
 	_cleanup_free_ struct sl_fn *f = malloc(sizeof(*f));
@@ -186,8 +208,10 @@ enum MHD_Result api_invoke(struct api_req *q, const char *name)
 		return api_reply_json(q, 204, NULL);
 	if (q->c->stopping)
 		return api_reply_error(q, 503, "ServiceException", "The control node is stopping.");
-	r = invoke_start(q->c, f, q->body ? q->body : "", q->len, tail, cc, q->request_id, on_done,
-			 q, &reason);
+	if (strcmp(type, "Event") == 0)
+		return invoke_event(q, f);
+	r = invoke_start(q->c, f, q->body ? q->body : "", q->len, tail, false, cc, q->request_id,
+			 on_done, q, &reason);
 	if (r < 0)
 		return start_failed(q, r, reason);
 	q->suspended = true;

@@ -32,6 +32,7 @@
 #define CTL_SENDQ_MAX	1024 /* frames waiting for one agent's socket */
 
 struct api;
+struct async;
 struct inv;
 
 /* One frame waiting for an agent's socket to take it. */
@@ -66,6 +67,7 @@ struct host {
 struct ctl_stats {
 	uint64_t invocations, throttled, cold_starts, warm_starts, errors;
 	uint64_t dead_hosts, unknown_sandbox_events, stale_results, create_errors;
+	uint64_t events_accepted, events_done, events_retried, events_dead;
 };
 
 struct ctl {
@@ -78,6 +80,7 @@ struct ctl {
 	struct sl_key *key;
 	struct sl_link *link;
 	struct api *api;
+	struct async *async;
 	uint64_t self_id;
 	uint64_t next_corr;
 	uint64_t sb_seq;
@@ -132,13 +135,13 @@ struct inv_result {
  * payload) and inv are valid only during the call: copy what is kept. */
 typedef void (*inv_done_fn)(struct inv *inv, const struct inv_result *res, void *data);
 /*
- * Admits and starts one synchronous invocation of f: takes a unit (-EAGAIN when throttled, the
- * reason in *ret_reason), routes it warm or places a cold sandbox, sends. done runs once, later
- * (never from inside this call), with the result; the unit is released before it runs. Returns
- * 0 or -errno (-ENOSPC: no host can take it).
+ * Admits and starts one invocation of f: takes a unit (-EAGAIN when throttled, the reason in
+ * *ret_reason; async ones may not take the account's async headroom), routes it warm or places
+ * a cold sandbox, sends. done runs once, later (never from inside this call), with the result;
+ * the unit is released before it runs. Returns 0 or -errno (-ENOSPC: no host can take it).
  */
 int invoke_start(struct ctl *c, const struct sl_fn *f, const void *payload, size_t len,
-		 bool log_tail, const char *client_context, const char *request_id,
+		 bool log_tail, bool async, const char *client_context, const char *request_id,
 		 inv_done_fn done, void *data, enum sl_count_reason *ret_reason);
 void invoke_on_result(struct ctl *c, struct host *h, const struct sl_msg *m);
 /* Ends every invocation on host h with ServiceException (it died or re-registered). */
@@ -150,6 +153,16 @@ void invoke_fn_key(const struct sl_fn *f, char *buf, size_t len);
 /* Destroys every sandbox of account/name that does not run revision keep ("" = all). */
 void invoke_retire_sandboxes(struct ctl *c, const char *account, const char *name,
 			     const char *keep_key);
+
+/* ---- async.c: the queue of asynchronous invocations (events) ---- */
+/* Releases the leases of an earlier run of this control node and starts the dispatcher. */
+int async_start(struct ctl *c);
+void async_stop(struct ctl *c);
+/* Queues one event for f durably (committed and synced on return): 0 or -errno. */
+int async_enqueue(struct ctl *c, const struct sl_fn *f, const void *payload, size_t len,
+		  const char *request_id);
+/* Events dispatched and not yet ended. */
+unsigned async_inflight(const struct ctl *c);
 
 /* ---- metrics.c ---- */
 /* The Prometheus text (format 0.0.4) of the control node's state; malloc'ed, NULL on ENOMEM. */
