@@ -52,6 +52,25 @@ static void link_stats(FILE *f, struct ctl *c)
 			sl_link_drop_name(i), (unsigned long long)st.dropped[i]);
 }
 
+static void async_stats(FILE *f, struct ctl *c)
+{
+	uint64_t queued = 0;
+
+	c->store->ops->ev_count(c->store, NULL, &queued);
+	metric(f, "sandlot_control_events_queued", "gauge",
+	       "Asynchronous invocations in the queue (due, waiting or running).", (double)queued);
+	metric(f, "sandlot_control_events_in_flight", "gauge", "Events running now.",
+	       async_inflight(c));
+	metric(f, "sandlot_control_events_accepted_total", "counter", "Events accepted (202).",
+	       (double)c->stats.events_accepted);
+	metric(f, "sandlot_control_events_succeeded_total", "counter",
+	       "Events whose run succeeded (outcome recorded).", (double)c->stats.events_done);
+	metric(f, "sandlot_control_events_retried_total", "counter", "Event attempts retried.",
+	       (double)c->stats.events_retried);
+	metric(f, "sandlot_control_events_dead_total", "counter",
+	       "Events moved to the dead-letter queue.", (double)c->stats.events_dead);
+}
+
 char *metrics_render(struct ctl *c, size_t *ret_len)
 {
 	char *buf = NULL;
@@ -92,6 +111,7 @@ char *metrics_render(struct ctl *c, size_t *ret_len)
 	metric(f, "sandlot_control_stale_results_total", "counter",
 	       "Invocation results for no pending invocation (dropped).",
 	       (double)c->stats.stale_results);
+	async_stats(f, c);
 	link_stats(f, c);
 	if (fclose(f) != 0) {
 		free(buf);
