@@ -216,6 +216,17 @@ static int run(struct ctl *c, struct aev *e, const struct sl_fn *f)
 	return r == -EAGAIN ? 0 : r == -ENOSPC ? -ENOSPC : 1;
 }
 
+/* Whether the function could take one more async unit now (a probe: taken and given back),
+ * so that a throttled function's events stay in the queue rather than being taken and put
+ * back. */
+static bool has_room(struct ctl *c, const struct fkey *k)
+{
+	if (sl_counting_acquire(c->counting, k->account, k->name, true, NULL) < 0)
+		return false;
+	sl_counting_release(c->counting, k->account, k->name);
+	return true;
+}
+
 /* Takes and starts the oldest due event of one function: 1, 0 when it has none or is
  * throttled, -errno (-ENOSPC: no host can take anything now). */
 static int take_one(struct ctl *c, const struct fkey *k)
@@ -230,8 +241,13 @@ static int take_one(struct ctl *c, const struct fkey *k)
 		goto fail;
 	e->c = c;
 	have_fn = c->store->ops->fn_get(c->store, k->account, k->name, f) == 0;
-	if (have_fn)
+	if (have_fn) {
 		timeout_s = f->timeout_s;
+		if (!has_room(c, k)) {
+			r = -ENOENT; /* throttled: its events wait in the queue, untouched */
+			goto fail;
+		}
+	}
 	load_cfg(c, k->account, k->name, &e->cfg);
 	r = c->store->ops->ev_take(c->store, k->account, k->name, now, c->self_id,
 				   now + timeout_s * SL_NSEC_PER_SEC + LEASE_SLACK_NS, &e->ev);
