@@ -5,12 +5,14 @@
  * thread in one event loop (<sandlot/loop.h>): no locks. Ownership, one writer each:
  *   - api*.c      the Lambda REST front end (libmicrohttpd): requests, auth, validation
  *   - invoke.c    invocations from admission to their end (the pending table, units)
+ *   - async.c     the queue of asynchronous invocations: takes due events, records outcomes
  *   - router.c    the sandbox table (pure), written only through invoke.c and agentlink.c
  *   - workers.c   hosts: registration, heartbeats, leases, health, placement snapshots
  *   - agentlink.c the only wire user: decodes what agents send, seals what goes to them
- *   - counting.c, placement.c, sigv4.c: pure modules (ctlpure)
+ *   - counting.c, placement.c, sigv4.c, retry.c: pure modules (ctlpure)
  *   - store*.c    durable state
- * The call graph is a DAG: daemon -> api -> invoke -> {workers, router, counting, agentlink};
+ * The call graph is a DAG: daemon -> api -> async -> invoke -> {workers, router, counting,
+ * agentlink};
  * agentlink dispatches received messages to workers and invoke through the functions below.
  */
 #include <stdbool.h>
