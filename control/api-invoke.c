@@ -43,6 +43,15 @@ enum MHD_Result api_invoke_reply(struct api_req *q)
 
 	q->suspended = false;
 	q->inv_done = false;
+	if (res->http_status == 202) { /* an Event stored */
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, "x-amzn-RequestId", q->request_id);
+		ret = MHD_queue_response(q->conn, 202, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (res->http_status != 200)
 		return api_reply_error(q, res->http_status, res->error_type, "%s", res->message);
 	r = MHD_create_response_from_buffer(res->payload_len, res->payload, MHD_RESPMEM_MUST_COPY);
@@ -164,29 +173,35 @@ static enum MHD_Result start_failed(struct api_req *q, int r, enum sl_count_reas
 			       strerror(-r));
 }
 
-/* Event: 202 once the event is committed to the store. */
+static void on_stored(void *data, int r)
+{
+	struct api_req *q = data;
+
+	q->res = (struct inv_result){.http_status = r == 0 ? 202 : 500,
+				     .error_type = "ServiceException"};
+	snprintf(q->res.message, sizeof(q->res.message), "The event could not be stored: %s",
+		 strerror(-r));
+	q->inv_done = true;
+	api_resume_later(q);
+}
+
+/* Event: 202 once the event is committed to the store (a group commit, see async.c). */
 static enum MHD_Result invoke_event(struct api_req *q, const struct sl_fn *f)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	int rc;
+	int r;
 
 	if (q->len > API_EVENT_MAX)
 		return api_reply_error(q, 413, "RequestTooLargeException",
 				       "Request must be smaller than %u bytes for the "
 				       "InvokeAsync operation",
 				       API_EVENT_MAX);
-	rc = async_enqueue(q->c, f, q->body ? q->body : "", q->len, q->request_id);
-	if (rc < 0)
+	r = async_enqueue(q->c, f, q->body ? q->body : "", q->len, q->request_id, on_stored, q);
+	if (r < 0)
 		return api_reply_error(q, 500, "ServiceException",
-				       "The event could not be stored: %s", strerror(-rc));
-	r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "x-amzn-RequestId", q->request_id);
-	ret = MHD_queue_response(q->conn, 202, r);
-	MHD_destroy_response(r);
-	return ret;
+				       "The event could not be stored: %s", strerror(-r));
+	q->suspended = true;
+	MHD_suspend_connection(q->conn);
+	return MHD_YES;
 }
 
 enum MHD_Result api_invoke(struct api_req *q, const char *name)

@@ -10,6 +10,10 @@
  * ends. A control node killed in between leaves the lease, which it drops when it starts again
  * (another would wait for it to expire). Functions with due events are served round robin
  * (retry.h), one event each per turn. Every attempt of an event uses its request id.
+ *
+ * Accepting is a group commit: the events accepted during one loop turn are inserted in one
+ * transaction on the next turn and their 202s go out after its sync, so concurrent clients
+ * share one fsync.
  */
 #include "control.h"
 
@@ -26,6 +30,7 @@
 #define ASYNC_INFLIGHT_MAX 64  /* events dispatched at once by this node */
 #define ROUND_MAX	   256 /* functions looked at per turn */
 #define LEASE_SLACK_NS	   (60 * SL_NSEC_PER_SEC)
+#define PUT_BATCH_MAX	   256 /* events per group commit */
 
 struct fkey {
 	char account[13];
@@ -33,9 +38,20 @@ struct fkey {
 	char key[SL_FN_NAME_MAX + 16];
 };
 
+/* An accepted event waiting for the next group commit. */
+struct put {
+	struct put *next;
+	struct sl_event ev;
+	async_stored_fn stored;
+	void *data;
+	unsigned char payload[];
+};
+
 struct async {
 	struct ctl *c;
-	struct sl_timer *timer;
+	struct sl_timer *timer, *flush_timer;
+	struct put *puts, **puts_tail; /* waiting for the next commit */
+	struct sl_event batch[PUT_BATCH_MAX];
 	unsigned inflight;
 	char last[SL_FN_NAME_MAX + 16]; /* the function served last ("account/name") */
 	struct fkey due[ROUND_MAX];
@@ -340,22 +356,56 @@ static void schedule(struct async *a, uint64_t delay_ns)
 	sl_loop_add_timer(a->c->loop, sl_now_ns() + delay_ns, on_pump, a, &a->timer);
 }
 
-int async_enqueue(struct ctl *c, const struct sl_fn *f, const void *payload, size_t len,
-		  const char *request_id)
+/* Commits the events queued since the last turn, in batches of PUT_BATCH_MAX. */
+static void on_flush(struct sl_loop *loop, void *data)
 {
-	struct sl_event ev = {.payload = (void *)payload, .len = len};
-	int r;
+	struct async *a = data;
+	struct sl_event *evs = a->batch;
 
-	snprintf(ev.account, sizeof(ev.account), "%s", f->account);
-	snprintf(ev.name, sizeof(ev.name), "%s", f->name);
-	snprintf(ev.request_id, sizeof(ev.request_id), "%s", request_id);
-	ev.enqueued_ns = ev.due_ns = sl_wall_ns();
-	r = c->store->ops->ev_put(c->store, &ev);
-	if (r < 0)
-		return r;
-	c->stats.events_accepted++;
-	if (c->async)
-		schedule(c->async, 0);
+	a->flush_timer = NULL;
+	while (a->puts) {
+		struct put *p = a->puts, *next;
+		size_t n = 0;
+		int r;
+
+		for (struct put *q = p; q && n < PUT_BATCH_MAX; q = q->next)
+			evs[n++] = q->ev;
+		r = a->c->store->ops->ev_put_many(a->c->store, evs, n);
+		if (r == 0)
+			a->c->stats.events_accepted += n;
+		for (size_t i = 0; i < n; i++, p = next) {
+			next = p->next;
+			p->stored(p->data, r);
+			free(p);
+		}
+		a->puts = p;
+		if (!p)
+			a->puts_tail = &a->puts;
+	}
+	schedule(a, 0);
+}
+
+int async_enqueue(struct ctl *c, const struct sl_fn *f, const void *payload, size_t len,
+		  const char *request_id, async_stored_fn stored, void *data)
+{
+	struct async *a = c->async;
+	struct put *p = calloc(1, sizeof(*p) + len + 1);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->payload, payload, len);
+	p->ev.payload = p->payload;
+	p->ev.len = len;
+	snprintf(p->ev.account, sizeof(p->ev.account), "%s", f->account);
+	snprintf(p->ev.name, sizeof(p->ev.name), "%s", f->name);
+	snprintf(p->ev.request_id, sizeof(p->ev.request_id), "%s", request_id);
+	p->ev.enqueued_ns = p->ev.due_ns = sl_wall_ns();
+	p->stored = stored;
+	p->data = data;
+	*a->puts_tail = p;
+	a->puts_tail = &p->next;
+	if (!a->flush_timer)
+		sl_loop_add_timer(c->loop, 0, on_flush, a, &a->flush_timer);
 	return 0;
 }
 
@@ -367,6 +417,7 @@ int async_start(struct ctl *c)
 	if (!a)
 		return -ENOMEM;
 	a->c = c;
+	a->puts_tail = &a->puts;
 	c->async = a;
 	r = c->store->ops->ev_release(c->store, c->self_id);
 	if (r < 0)
@@ -381,6 +432,8 @@ void async_stop(struct ctl *c)
 {
 	if (!c->async)
 		return;
+	sl_loop_cancel_timer(c->loop, &c->async->flush_timer);
+	on_flush(c->loop, c->async); /* what was accepted is stored and answered */
 	sl_loop_cancel_timer(c->loop, &c->async->timer);
 	free(c->async);
 	c->async = NULL;

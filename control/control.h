@@ -160,9 +160,15 @@ void invoke_retire_sandboxes(struct ctl *c, const char *account, const char *nam
 /* Releases the leases of an earlier run of this control node and starts the dispatcher. */
 int async_start(struct ctl *c);
 void async_stop(struct ctl *c);
-/* Queues one event for f durably (committed and synced on return): 0 or -errno. */
+/* Called once an event is stored (r = 0: committed and synced) or could not be (-errno). */
+typedef void (*async_stored_fn)(void *data, int r);
+/*
+ * Queues one event for f: the events queued in one loop turn are committed in one transaction
+ * (group commit) on the next turn, and stored runs for each after the sync (never from inside
+ * this call). 0, or -errno (-ENOMEM) when stored will not run.
+ */
 int async_enqueue(struct ctl *c, const struct sl_fn *f, const void *payload, size_t len,
-		  const char *request_id);
+		  const char *request_id, async_stored_fn stored, void *data);
 /* Events dispatched and not yet ended. */
 unsigned async_inflight(const struct ctl *c);
 

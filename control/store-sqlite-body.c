@@ -65,6 +65,17 @@ int sq_ev_put(struct sl_store *s, struct sl_event *ev)
 	return insert_event(s, ev);
 }
 
+int sq_ev_put_many(struct sl_store *s, struct sl_event *evs, size_t n)
+{
+	int r = tx_begin(s);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = insert_event(s, &evs[i]);
+	return tx_end(s, r);
+}
+
 int sq_ev_due(struct sl_store *s, uint64_t now_ns, unsigned limit,
 	      int (*fn)(const char *account, const char *name, void *data), void *data)
 {

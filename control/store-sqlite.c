@@ -295,6 +295,7 @@ const struct sl_store_ops sl_store_sqlite_ops = {
 	.code_read = sq_code_read,
 	.code_gc = sq_code_gc,
 	.ev_put = sq_ev_put,
+	.ev_put_many = sq_ev_put_many,
 	.ev_due = sq_ev_due,
 	.ev_take = sq_ev_take,
 	.ev_retry = sq_ev_retry,

@@ -123,6 +123,8 @@ struct sl_store_ops {
 	/* Queues ev (id, payload, len, account, name, request_id, enqueued_ns, due_ns) durably
 	 * (committed and synced when it returns); sets ev->id. */
 	int (*ev_put)(struct sl_store *s, struct sl_event *ev);
+	/* Queues n events in one transaction (one sync: group commit); sets their ids. */
+	int (*ev_put_many)(struct sl_store *s, struct sl_event *evs, size_t n);
 	/* Calls fn for up to limit functions with an event due at now_ns and not leased, by
 	 * account then name. Returns the count. */
 	int (*ev_due)(struct sl_store *s, uint64_t now_ns, unsigned limit,

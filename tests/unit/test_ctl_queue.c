@@ -207,6 +207,32 @@ static void events_survive_a_reopen(void **state)
 	free(ev.payload);
 }
 
+static void a_group_commit_stores_every_event_in_order(void **state)
+{
+	struct sl_store *s = ((struct fx *)*state)->s;
+	struct sl_event evs[3] = {0}, ev;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(evs[i].account, sizeof(evs[i].account), "111122223333");
+		snprintf(evs[i].name, sizeof(evs[i].name), "g");
+		snprintf(evs[i].request_id, sizeof(evs[i].request_id), "r%d", i);
+		evs[i].payload = "{}";
+		evs[i].len = 2;
+		evs[i].enqueued_ns = evs[i].due_ns = 100 * S;
+	}
+	assert_int_equal(s->ops->ev_put_many(s, evs, 3), 0);
+	assert_true(evs[0].id > 0 && evs[1].id > evs[0].id && evs[2].id > evs[1].id);
+	assert_int_equal(count(s), 3);
+	for (int i = 0; i < 3; i++) {
+		char want[8];
+
+		assert_int_equal(take(s, "g", 100 * S, 7, &ev), 0);
+		snprintf(want, sizeof(want), "r%d", i);
+		assert_string_equal(ev.request_id, want);
+		free(ev.payload);
+	}
+}
+
 static void event_invoke_config(void **state)
 {
 	struct sl_store *s = ((struct fx *)*state)->s;
@@ -234,6 +260,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(fail_moves_to_the_dlq_and_replay_brings_it_back,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(events_survive_a_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_group_commit_stores_every_event_in_order, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(event_invoke_config, setup, teardown),
 	};
 
