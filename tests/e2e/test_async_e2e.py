@@ -5,7 +5,9 @@ a real agent and boto3: 202 with a request id once stored, the function runs, fu
 are retried per the event invoke config (--retry-delay-scale makes Lambda's 1 and 2 minutes
 short), what always fails lands in the dead-letter queue after exactly MaximumRetryAttempts + 1
 runs with the same request id on every run, and a control node SIGKILLed with events queued
-runs them after it restarts. Reuses test_control_e2e's Cluster (everything it starts is
+runs them after it restarts (and one stopped with SIGTERM exits 0 and loses none), an event
+past its maximum age is dead-lettered without running, an OnFailure function receives Lambda's
+destination record. Reuses test_control_e2e's Cluster (everything it starts is
 stopped and removed at the end, also when a test fails).
 """
 import json
@@ -31,6 +33,11 @@ def handler(event, context):
     return {"ok": True}
 '''
 
+# Always fails: its dead letter keeps the event it was given (the destination record).
+CATCHER_PY = b'''def handler(event, context):
+    raise RuntimeError("caught")
+'''
+
 SCALE = "0.01"  # 60 s -> 0.6 s, 120 s -> 1.2 s; backoff 1 s -> 10 ms
 
 
@@ -49,8 +56,8 @@ class AsyncE2E(unittest.TestCase):
     def tearDownClass(cls):
         cls.k.stop()
 
-    def fn(self, name, retries=None):
-        create(self.c, name, zipped=zip_of({"function.py": FLAKY_PY}))
+    def fn(self, name, retries=None, code=FLAKY_PY):
+        create(self.c, name, zipped=zip_of({"function.py": code}))
         if retries is not None:
             self.c.put_function_event_invoke_config(FunctionName=name,
                                                     MaximumRetryAttempts=retries,
@@ -120,6 +127,25 @@ class AsyncE2E(unittest.TestCase):
         self.k.wait_for(lambda: any(x["FunctionName"] == "fails0" for x in self.dlq()),
                         "the replayed event's dead letter")
 
+    def test_on_failure_function_receives_the_destination_record(self):
+        self.fn("catcher", retries=0, code=CATCHER_PY)  # its dead letter shows what it got
+        self.fn("failing", retries=0)
+        arn = "arn:aws:lambda:us-east-1:%s:function:catcher" % ACCOUNT_A
+        self.c.put_function_event_invoke_config(
+            FunctionName="failing", MaximumRetryAttempts=0,
+            DestinationConfig={"OnFailure": {"Destination": arn}})
+        rid = self.event("failing", {"fail_times": 99, "what": "dest"})
+        self.k.wait_for(lambda: any(d["FunctionName"] == "catcher" for d in self.dlq()),
+                        "the destination's run", timeout=60)
+        [d] = [d for d in self.dlq() if d["FunctionName"] == "catcher"]
+        rec = json.loads(__import__("base64").b64decode(d["Payload"]))
+        self.assertEqual(rec["requestContext"]["requestId"], rid)
+        self.assertEqual(rec["requestContext"]["condition"], "RetriesExhausted")
+        self.assertEqual(rec["requestContext"]["approximateInvokeCount"], 1)
+        self.assertTrue(rec["requestContext"]["functionArn"].endswith(":function:failing"))
+        self.assertEqual(rec["requestPayload"], {"fail_times": 99, "what": "dest"})
+        self.assertEqual(self.runs("catcher"), 1)
+
     def test_event_invoke_config_api_and_limits(self):
         self.fn("cfg")
         with self.assertRaises(self.c.exceptions.ResourceNotFoundException):
@@ -180,6 +206,61 @@ class AsyncRestartE2E(unittest.TestCase):
             self.assertGreaterEqual(runs, 6)
             self.assertLessEqual(runs, 7)
             self.assertEqual(k.metric("sandlot_control_events_dead_total"), 0)
+            k.wait_for(lambda: k.units() == (0, 0), "units back")
+        finally:
+            k.stop()
+
+
+class AsyncAgeE2E(unittest.TestCase):
+    def test_event_past_its_age_goes_to_the_dlq_without_running(self):
+        """No agent at all: the event is retried as a platform error until its maximum age
+        (60 s, the least Lambda allows) runs out, then dead-lettered with no run."""
+        k = Cluster("--retry-delay-scale", SCALE)
+        try:
+            k.start_control()
+            c = k.client()
+            create(c, "noagent", zipped=zip_of({"function.py": FLAKY_PY}))
+            c.put_function_event_invoke_config(FunctionName="noagent",
+                                               MaximumEventAgeInSeconds=60)
+            r = c.invoke(FunctionName="noagent", InvocationType="Event", Payload=b"{}")
+            self.assertEqual(r["StatusCode"], 202)
+            rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+
+            def dead():
+                status, _, body = k.raw("GET", "/v1/dlq")
+                return json.loads(body)["DeadLetters"] if status == 200 else []
+            k.wait_for(lambda: dead() != [], "the dead letter", timeout=120)
+            [d] = dead()
+            self.assertEqual((d["RequestId"], d["Attempts"]), (rid, 0))
+            self.assertIn("ServiceException", d["Error"])
+            self.assertEqual(k.metric("sandlot_control_events_queued"), 0)
+            self.assertEqual(k.metric("sandlot_control_invocations_total"), 0)
+        finally:
+            k.stop()
+
+    def test_sigterm_with_events_queued_exits_0_and_they_run_after(self):
+        k = Cluster("--retry-delay-scale", SCALE, "--shutdown-grace", "10s")
+        try:
+            k.start()
+            c = k.client()
+            create(c, "termq", zipped=zip_of({"function.py": FLAKY_PY}))
+            c.put_function_concurrency(FunctionName="termq", ReservedConcurrentExecutions=1)
+            for i in range(4):
+                c.invoke(FunctionName="termq", InvocationType="Event",
+                         Payload=json.dumps({"sleep": 1, "i": i}).encode())
+            k.wait_for(lambda: k.metric("sandlot_control_events_in_flight") == 1,
+                       "one event running")
+            k.killed = k.control
+            k.control.send_signal(signal.SIGTERM)
+            self.assertEqual(k.control.wait(30), 0)
+            k.start_control()
+            k.killed = None
+            k.wait_for(lambda: k.metric("sandlot_control_hosts") == 1, "re-registration")
+            k.wait_for(lambda: k.metric("sandlot_control_events_queued") == 0,
+                       "the queue to drain after the restart", timeout=90)
+            runs = sum(s.get("invocations", 0) for s in k.agent_sandboxes(k.agent)
+                       if s.get("function") == "termq")
+            self.assertEqual(runs, 4)  # SIGTERM let the running one finish: no duplicate
             k.wait_for(lambda: k.units() == (0, 0), "units back")
         finally:
             k.stop()
