@@ -156,15 +156,27 @@ static int take_locked(struct sl_store *s, const char *account, const char *name
 	return step_done(upd);
 }
 
+/*
+ * A lease need not be synced: lost in a crash, it only lets the event be taken again, which a
+ * restarted node does anyway (ev_release). So the take commits without its own fsync (WAL,
+ * synchronous=NORMAL for this one transaction); the next synced commit carries it to disk, as
+ * the WAL is written in order.
+ */
 int sq_ev_take(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
 	       uint64_t owner, uint64_t lease_ns, struct sl_event *ret)
 {
-	int r = tx_begin(s);
+	int r = err_of(sqlite3_exec(DB(s), "PRAGMA synchronous=NORMAL", NULL, NULL, NULL));
 
-	if (r < 0)
+	if (r == 0)
+		r = tx_begin(s);
+	if (r < 0) {
+		sqlite3_exec(DB(s), "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 		return r;
+	}
 	ret->payload = NULL;
 	r = tx_end(s, take_locked(s, account, name, now_ns, owner, lease_ns, ret));
+	if (sqlite3_exec(DB(s), "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK && r == 0)
+		r = -EIO; /* never leave the connection unsynced */
 	if (r < 0) {
 		free(ret->payload);
 		ret->payload = NULL;
