@@ -398,6 +398,20 @@
  * path for the same two CPUs. cgroup_mutex is global: other tenants' cgroup work shows up in
  * the v1 joins, mkdirs and rmdirs (up to 4 ms under load). (The agent's address space is no
  * longer copied into every sandbox's init: see the init-exec branch.)
+ *
+ * Figures that stood in the runtime's comments until 2026-12 (same hosts, 2026-11; the
+ * comments keep the reason, the numbers are here):
+ *   - sl_sandbox_spawn() returns, the init exec'd, ~0.3-0.6 ms after it was called, the
+ *     caller's hook included (sandbox.h).
+ *   - A pooled shell: its network namespace 0.6-0.9 ms (setup_net), its cgroup mkdirs with
+ *     limit writes 0.2-0.3 ms; a cold start without a pool ~2.5-3.5 ms, so refills wait 4 ms
+ *     after a take (shellpool.h, shellpool.c REFILL_DELAY_NS).
+ *   - A whole copy of the 53 KB cgroup host description in a fresh process: ~0.1 ms of page
+ *     faults (cgroup-host.c copy_host).
+ *   - libseccomp compiling the filters: ~1.7 ms, paid at build time by seccomp-gen instead.
+ *   - A new thread waiting on its creator's CPU: 1.6-2.4 ms (thread.h).
+ *   - The one-shot spawner pinned to its CPUs: `run` 10-20% slower under load, as it waited
+ *     out a busy task's slices there (spawner.c).
  */
 #include "sandbox/cgroup.h"
 #include "sandbox/sandbox.h"

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -76,7 +77,8 @@ int sl_parse_size(const char *s, uint64_t *ret)
 	return -EINVAL;
 }
 
-int sl_parse_duration(const char *s, uint64_t *ret_ns)
+/* Nanoseconds per unit for a duration's suffix at s (its length in *ret_len), or 0. */
+static uint64_t duration_unit(const char *s, size_t *ret_len)
 {
 	static const struct {
 		const char *suffix;
@@ -90,40 +92,70 @@ int sl_parse_duration(const char *s, uint64_t *ret_ns)
 		{"m", 60 * SL_NSEC_PER_SEC},
 		{"h", 3600 * SL_NSEC_PER_SEC},
 	};
-	uint64_t total = 0, v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		size_t n = strlen(units[i].suffix);
+
+		if (strncmp(s, units[i].suffix, n) == 0 && !isalpha((unsigned char)s[n])) {
+			*ret_len = n;
+			return units[i].ns;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One "<digits>[.<digits>]<unit>" at *s (unit seconds at the end of the string when bare is
+ * set), added to *total. The fraction is exact to the nanosecond; finer digits are dropped.
+ */
+static int duration_part(const char **s, bool bare, uint64_t *total)
+{
+	uint64_t ip, frac = 0, scale = 1, unit, v;
+	size_t len = 0;
+	int r = read_digits(s, &ip);
+
+	if (r < 0)
+		return r;
+	if (**s == '.') {
+		const char *p = ++*s;
+
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++)
+			if (scale < SL_NSEC_PER_SEC) {
+				frac = frac * 10 + (uint64_t)(*p - '0');
+				scale *= 10;
+			}
+		*s = p;
+	}
+	unit = bare && !**s ? SL_NSEC_PER_SEC : duration_unit(*s, &len);
+	if (!unit)
+		return -EINVAL;
+	*s += len;
+	if (ip > UINT64_MAX / unit)
+		return -ERANGE;
+	/* frac * unit can overflow for minutes and hours, which scale divides exactly */
+	v = ip * unit + (unit % scale == 0 ? frac * (unit / scale) : frac * unit / scale);
+	if (v < ip * unit || *total > UINT64_MAX - v)
+		return -ERANGE;
+	*total += v;
+	return 0;
+}
+
+int sl_parse_duration(const char *s, uint64_t *ret_ns)
+{
+	uint64_t total = 0;
+	bool first = true;
 	int r;
 
 	if (!s || !*s)
 		return -EINVAL;
-	r = read_digits(&s, &v);
-	if (r < 0)
-		return r;
-	if (*s == '\0') { /* bare number: seconds */
-		if (v > UINT64_MAX / SL_NSEC_PER_SEC)
-			return -ERANGE;
-		*ret_ns = v * SL_NSEC_PER_SEC;
-		return 0;
-	}
-	for (;;) {
-		size_t i;
-
-		for (i = 0; i < ARRAY_SIZE(units); i++) {
-			size_t n = strlen(units[i].suffix);
-
-			if (strncmp(s, units[i].suffix, n) == 0 && !isalpha((unsigned char)s[n]))
-				break;
-		}
-		if (i == ARRAY_SIZE(units))
-			return -EINVAL;
-		if (v > UINT64_MAX / units[i].ns || total > UINT64_MAX - v * units[i].ns)
-			return -ERANGE;
-		total += v * units[i].ns;
-		s += strlen(units[i].suffix);
-		if (*s == '\0')
-			break;
-		r = read_digits(&s, &v);
+	while (*s) {
+		/* a bare number means seconds, alone only ("30", "1.5"; not "1m30") */
+		r = duration_part(&s, first, &total);
 		if (r < 0)
 			return r;
+		first = false;
 	}
 	*ret_ns = total;
 	return 0;

@@ -3,6 +3,7 @@
 #include <sandlot/proto.h>
 #include <sandlot/util.h>
 
+#include <stddef.h>
 #include <string.h>
 
 /* Writer: with p == NULL it only counts, which is how sl_proto_size() works. */
@@ -532,11 +533,26 @@ static bool get_body(struct rd *r, struct sl_msg *m)
 	}
 }
 
+/* How much of a struct sl_msg each type uses: the header and its member of the union. */
+#define USED(member) (offsetof(struct sl_msg, member) + sizeof(((struct sl_msg *)0)->member))
+static const size_t used_size[_SL_MSG_TYPE_MAX] = {
+	[SL_MSG_REGISTER] = USED(reg),	      [SL_MSG_REGISTER_ACK] = USED(reg_ack),
+	[SL_MSG_HEARTBEAT] = USED(heartbeat), [SL_MSG_SANDBOX_EVENT] = USED(event),
+	[SL_MSG_FULL_STATE] = USED(state),    [SL_MSG_CREATE_SANDBOX] = USED(create),
+	[SL_MSG_INVOKE] = USED(invoke),	      [SL_MSG_INVOKE_RESULT] = USED(result),
+	[SL_MSG_DESTROY] = USED(destroy),     [SL_MSG_DRAIN] = USED(drain),
+	[SL_MSG_CODE_FETCH] = USED(fetch),    [SL_MSG_CODE_CHUNK] = USED(chunk),
+	[SL_MSG_ERROR] = USED(error),
+};
+#undef USED
+
 int sl_proto_decode(const void *buf, size_t len, struct sl_msg *ret, const char **why)
 {
 	struct sl_msg_hdr h;
+	struct sl_msg m;
 	struct rd r;
 	const char *dummy;
+	size_t used;
 	int k;
 
 	if (!why)
@@ -552,16 +568,19 @@ int sl_proto_decode(const void *buf, size_t len, struct sl_msg *ret, const char 
 		*why = "unknown header flags";
 		return -EBADMSG;
 	}
-	*ret = (struct sl_msg){.type = h.type,
-			       .flags = h.flags,
-			       .corr_id = h.corr_id,
-			       .dst_id = h.dst_id,
-			       .src_id = h.src_id,
-			       .nonce = h.nonce,
-			       .seq = h.seq,
-			       .ts_ns = h.ts_ns};
+	/* only the part this type uses: a whole struct sl_msg is 8 KB (FULL_STATE's table) */
+	used = used_size[h.type];
+	memset(&m, 0, used);
+	m.type = h.type;
+	m.flags = h.flags;
+	m.corr_id = h.corr_id;
+	m.dst_id = h.dst_id;
+	m.src_id = h.src_id;
+	m.nonce = h.nonce;
+	m.seq = h.seq;
+	m.ts_ns = h.ts_ns;
 	r = (struct rd){.p = (const uint8_t *)buf + SL_PROTO_HDR_SIZE, .len = h.body_len};
-	if (!get_body(&r, ret)) {
+	if (!get_body(&r, &m)) {
 		*why = r.why;
 		return -EBADMSG;
 	}
@@ -569,7 +588,11 @@ int sl_proto_decode(const void *buf, size_t len, struct sl_msg *ret, const char 
 		*why = "trailing bytes after the body";
 		return -EBADMSG;
 	}
-	return sl_proto_check(ret, why);
+	k = sl_proto_check(&m, why);
+	if (k < 0)
+		return k;
+	memcpy(ret, &m, used); /* only now: a failed decode leaves *ret untouched */
+	return k;
 }
 
 /* --- names --- */

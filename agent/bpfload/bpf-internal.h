@@ -3,7 +3,9 @@
 /*
  * What the BPF loader's files share (not an interface for anyone else): the loader object with
  * the fds of its maps and programs. bpf-loader.c fills it from the skeleton (the only file that
- * includes it); bpf-sandbox.c registers sandboxes through the fds alone.
+ * includes it); bpf-pinned.c from the pins; bpf-sandbox.c registers sandboxes through the fds
+ * alone. Calls go one way (a DAG, tools/check-graph): bpf-open -> bpf-prepare -> bpf-sandbox
+ * -> bpf-loader, and bpf-open, bpf-pinned -> bpf-loader.
  */
 #include "bpfload/bpf-loader.h"
 
@@ -13,6 +15,7 @@
 #include <stdint.h>
 
 #define SL_BPF_PIN_ROOT_MAX 256 /* longer pin roots are refused */
+#define SL_BPF_BTF_PATH	    "/sys/kernel/btf/vmlinux"
 #define SL_BPF_N_CGPROGS    6
 #define SL_BPF_LINKS_DIR    "cg"   /* <pin root>/cg/<cgroup id>/<program>: pinned cgroup links */
 #define SL_BPF_PROGS_DIR    "prog" /* <pin root>/prog/<program>: for sl_bpf_open_pinned() */
@@ -85,11 +88,17 @@ int sl_bpf_open_cgroup_parent(struct sl_bpf *b, const char *path);
 /* Pins the cgroup and syscall programs under <pin root>/prog/ (replacing older pins). */
 int sl_bpf_pin_progs(struct sl_bpf *b);
 
-/* Closes the map and program fds of a loader opened by sl_bpf_open_pinned(). */
-void sl_bpf_close_borrowed(struct sl_bpf *b);
+/* Opens the pinned maps and programs under the pin root into b's fds (sl_bpf_open_pinned). */
+int sl_bpf_open_pins(struct sl_bpf *b);
 
-/* Closes (detaches) every cgroup link held by fd (ephemeral mode). */
-void sl_bpf_close_fdlinks(struct sl_bpf *b);
+/* Loads the best object this kernel takes (sl_bpf_open): the skeleton, and its fds into b. */
+int sl_bpf_load(struct sl_bpf *b, const struct sl_bpf_opts *opts, struct sl_bpf_info *info);
+
+/*
+ * After sl_bpf_load (and pinning): the tick rate, the config (and, when fresh, the meta) maps,
+ * the sched_switch link, the ring buffer.
+ */
+int sl_bpf_start(struct sl_bpf *b, const struct sl_bpf_opts *opts, bool fresh);
 
 /* Removes a file or a directory tree (of bpffs pins). Missing is fine. */
 int sl_bpf_rm_tree(const char *path);
@@ -97,7 +106,12 @@ int sl_bpf_rm_tree(const char *path);
 /* Runs the sl_clock program: the current jiffies and CLOCK_MONOTONIC ns. */
 int sl_bpf_clock(struct sl_bpf *b, uint64_t *ret_jiffies, uint64_t *ret_ns, unsigned *ret_hz);
 
-/* sl_bpf_sandbox_add / _remove with the registration lock held. */
+/*
+ * Registers spec's cgroup (slot, maps, addresses, links; a re-registration keeps its counters)
+ * or removes cgid's registration, with the registration lock held: the work behind
+ * sl_bpf_sandbox_add / _remove, which decide first whether a prepared cgroup is claimed or
+ * forgotten (bpf-prepare.c).
+ */
 int sl_bpf_sandbox_add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 			      uint64_t *ret_cgid);
 int sl_bpf_sandbox_remove_locked(struct sl_bpf *b, uint64_t cgid);
@@ -106,25 +120,5 @@ int sl_bpf_sandbox_remove_locked(struct sl_bpf *b, uint64_t cgid);
  * and adds spec's addresses. Lock held. 0 or -errno. */
 int sl_bpf_reconfigure(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid);
 
-/*
- * Lock held. When cgid was prepared (sl_bpf_sandbox_prepare) and not claimed yet: claims it,
- * applying what spec sets beyond the prepared registration, and returns 1 (or -errno, the
- * registration removed). 0 when cgid is not a prepared one.
- */
-int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid);
-
-/*
- * No lock needed: claims cgid when it was prepared with exactly what spec sets (no policy, no
- * addresses, the same idle threshold), which leaves nothing to write. True when claimed.
- */
-bool sl_bpf_claim_unchanged(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
-			    uint64_t cgid);
-
-/* True when spec sets nothing beyond what a prepared registration has (idle threshold). */
-static inline bool sl_bpf_spec_plain(const struct sl_bpf_sandbox_spec *spec)
-{
-	return !spec->policy && !spec->n_addrs && !spec->n_host_addrs && !spec->pool_mask;
-}
-
-/* Forgets that cgid was prepared (its registration is going). */
-void sl_bpf_forget_prepared(struct sl_bpf *b, uint64_t cgid);
+/* sl_bpf_prune with the lock held: the number of registrations removed, or -errno. */
+int sl_bpf_prune_locked(struct sl_bpf *b);

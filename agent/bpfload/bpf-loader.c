@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+/*
+ * The BPF loader object: loading the skeleton, its fds, the registration lock, the clock
+ * program, events, and freeing it all. The bottom of the loader's files: it calls none of them.
+ */
 #include "bpfload/bpf-internal.h"
-#include "bpfload/probe.h"
 
 #include <sandlot/time.h>
 #include <sandlot/util.h>
@@ -11,13 +14,13 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/statfs.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "sandlot.skel.h"
 
-#define BTF_PATH       "/sys/kernel/btf/vmlinux"
 #define SCHED_LINK_PIN "link_sched_switch"
 
 const struct sl_bpf_progdef sl_bpf_cgprog_defs[SL_BPF_N_CGPROGS] = {
@@ -30,6 +33,17 @@ const struct sl_bpf_progdef sl_bpf_cgprog_defs[SL_BPF_N_CGPROGS] = {
 };
 
 static const uint16_t default_deny_ports[] = {7400, 7401, 7480, 7481};
+
+void sl_bpf_lock(struct sl_bpf *b, int op)
+{
+	if (op == LOCK_EX)
+		pthread_mutex_lock(&b->mutex);
+	if (b->pin_fd >= 0)
+		while (flock(b->pin_fd, op) < 0 && errno == EINTR)
+			;
+	if (op == LOCK_UN)
+		pthread_mutex_unlock(&b->mutex);
+}
 
 int sl_bpf_rm_tree(const char *path)
 {
@@ -87,40 +101,6 @@ int sl_bpf_pinned_abi(const char *pin_root, uint32_t *ret)
 	if (bpf_map_lookup_elem(fd, &key, val) < 0)
 		return sl_negerrno();
 	memcpy(ret, val, sizeof(*ret));
-	return 0;
-}
-
-static int pin_dir_ensure(const char *pin_root, bool mount_bpffs)
-{
-	struct statfs st;
-	int r = sl_bpffs_ensure("/sys/fs/bpf", mount_bpffs);
-
-	if (r < 0)
-		return r;
-	if (mkdir(pin_root, 0700) < 0 && errno != EEXIST)
-		return sl_negerrno();
-	if (statfs(pin_root, &st) < 0)
-		return sl_negerrno();
-	return st.f_type == BPF_FS_MAGIC ? 0 : -ENOTDIR;
-}
-
-/* Finds out whether pinned state exists and is ours; drops it when asked to. */
-static int check_schema(const struct sl_bpf_opts *opts, const char *root, struct sl_bpf_info *info)
-{
-	int r = sl_bpf_pinned_abi(root, &info->found_abi);
-
-	if (r < 0)
-		return r;
-	if (info->found_abi == 0 || info->found_abi == SL_BPF_ABI_VERSION) {
-		info->adopted = info->found_abi != 0;
-		return 0;
-	}
-	if (!opts->reset_on_schema_change)
-		return -EPROTO;
-	r = sl_bpf_destroy_pins(root);
-	if (r < 0)
-		return r;
-	info->reset = true;
 	return 0;
 }
 
@@ -380,100 +360,36 @@ int sl_bpf_open_cgroup_parent(struct sl_bpf *b, const char *path)
 	return st.f_type == CGROUP2_SUPER_MAGIC ? 0 : -ENOTDIR;
 }
 
-static int bpf_open(struct sl_bpf *b, const struct sl_bpf_opts *opts, struct sl_bpf_info *info)
+int sl_bpf_load(struct sl_bpf *b, const struct sl_bpf_opts *opts, struct sl_bpf_info *info)
 {
-	int r;
+	int r = load_best(b, opts->no_cgroup_storage, info);
 
-	r = sl_bpf_open_cgroup_parent(b, opts->cgroup_parent);
-	if (r < 0)
-		return r;
-	if (access(opts->btf_path ? opts->btf_path : BTF_PATH, R_OK) < 0)
-		return -ENOPKG;
-	if (!b->ephemeral) {
-		r = pin_dir_ensure(b->pin_root, opts->mount_bpffs);
-		if (r < 0)
-			return r;
-		r = check_schema(opts, b->pin_root, info);
-		if (r < 0)
-			return r;
-		r = pin_dir_ensure(b->pin_root, false);
-		if (r < 0)
-			return r;
-		b->pin_fd = open(b->pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (b->pin_fd < 0)
-			return sl_negerrno();
-	}
-	r = load_best(b, opts->no_cgroup_storage, info);
 	if (r < 0)
 		return r;
 	take_fds(b);
-	r = b->ephemeral ? 0 : sl_bpf_pin_progs(b);
-	if (r < 0)
-		return r;
-	r = find_hz(b);
-	if (r < 0)
-		return r;
-	r = write_meta_and_config(b, opts, !info->adopted);
-	if (r < 0)
-		return r;
-	r = attach_sched(b);
-	if (r < 0)
-		return r;
-	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.sl_events), rb_event, b, NULL);
-	if (!b->rb)
-		return sl_negerrno();
-	r = sl_bpf_prune(b);
-	if (r < 0)
-		return r;
-	info->pruned = (unsigned)r;
-	info->hz = b->hz;
 	return 0;
 }
 
-int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_bpf_info *ret_info)
+int sl_bpf_start(struct sl_bpf *b, const struct sl_bpf_opts *opts, bool fresh)
 {
-	struct sl_bpf_info info = {0};
-	struct sl_bpf *b;
-	int r, n = libbpf_num_possible_cpus();
+	int r = find_hz(b);
 
-	if (!opts || n <= 0)
-		return n <= 0 ? n : -EINVAL;
-	if (opts->deny_ports && opts->n_deny_ports > SL_BPF_MAX_DENY_PORTS)
-		return -E2BIG;
-	if (opts->pin_root && strlen(opts->pin_root) >= SL_BPF_PIN_ROOT_MAX)
-		return -ENAMETOOLONG;
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	b->cg_fd = b->fd_cgrp = b->fd_cgslot = b->fd_net = b->pin_fd = -1;
-	b->mutex = b->prep_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-	b->nr_cpus = (unsigned)n;
-	b->on_event = opts->on_event;
-	b->userdata = opts->userdata;
-	b->ephemeral = opts->ephemeral;
-	b->obj_path = opts->obj_path;
-	b->ablate = opts->ablate;
-	info.nr_cpus = b->nr_cpus;
-	if (!b->ephemeral) /* pin_root "" keeps every pin path away from bpffs */
-		snprintf(b->pin_root, sizeof(b->pin_root), "%s",
-			 opts->pin_root ? opts->pin_root : SL_BPF_PIN_ROOT);
-	r = bpf_open(b, opts, &info);
-	if (ret_info)
-		*ret_info = info;
-	if (r < 0) {
-		sl_bpf_free(&b);
+	if (r >= 0)
+		r = write_meta_and_config(b, opts, fresh);
+	if (r >= 0)
+		r = attach_sched(b);
+	if (r < 0)
 		return r;
-	}
-	*ret = b;
-	return 0;
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.sl_events), rb_event, b, NULL);
+	return b->rb ? 0 : sl_negerrno();
 }
 
 const char *sl_bpf_open_strerror(int r)
 {
 	switch (r) {
 	case -ENOPKG:
-		return "the kernel has no BTF (" BTF_PATH "): sandlot's BPF programs need a kernel "
-		       "built with CONFIG_DEBUG_INFO_BTF=y";
+		return "the kernel has no BTF (" SL_BPF_BTF_PATH "): sandlot's BPF programs "
+		       "need a kernel built with CONFIG_DEBUG_INFO_BTF=y";
 	case -EPROTO:
 		return "the pinned BPF state has another schema version: restart with the reset "
 		       "option to drop it (its counters are lost)";
@@ -490,6 +406,30 @@ const char *sl_bpf_open_strerror(int r)
 	}
 }
 
+/* Closes the map and program fds of a loader opened by sl_bpf_open_pinned(). */
+static void close_borrowed(struct sl_bpf *b)
+{
+	int *fds[] = {&b->fd_index,    &b->fd_cgrp,   &b->fd_sandboxes, &b->fd_counters,
+		      &b->fd_inflight, &b->fd_addrs,  &b->fd_attach,	&b->fd_init,
+		      &b->fd_clock,    &b->fd_cgslot, &b->fd_net};
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		sl_closep(fds[i]);
+	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++)
+		sl_closep(&b->cgprogs[i].fd);
+}
+
+/* Ephemeral mode: closes the cgroup links held by fd, the last references: programs detach. */
+static void close_fdlinks(struct sl_bpf *b)
+{
+	for (size_t i = 0; i < b->n_fdlinks; i++)
+		for (size_t j = 0; j < SL_BPF_N_CGPROGS; j++)
+			sl_closep(&b->fdlinks[i].fd[j]);
+	free(b->fdlinks);
+	b->fdlinks = NULL;
+	b->n_fdlinks = 0;
+}
+
 void sl_bpf_free(struct sl_bpf **pb)
 {
 	struct sl_bpf *b = pb ? *pb : NULL;
@@ -498,11 +438,11 @@ void sl_bpf_free(struct sl_bpf **pb)
 		return;
 	ring_buffer__free(b->rb);
 	bpf_link__destroy(b->sched_link); /* pinned: stays attached; ephemeral: detached */
-	sl_bpf_close_fdlinks(b);	  /* ephemeral: detaches the cgroup programs */
+	close_fdlinks(b);		  /* ephemeral: detaches the cgroup programs */
 	if (b->skel)
 		sandlot_bpf__destroy(b->skel);
 	else
-		sl_bpf_close_borrowed(b);
+		close_borrowed(b);
 	sl_closep(&b->cg_fd);
 	sl_closep(&b->pin_fd);
 	free(b->prepared); /* their registrations stay pinned, as every other */

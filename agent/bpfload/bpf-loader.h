@@ -104,6 +104,9 @@ int sl_bpf_destroy_pins(const char *pin_root);
 /* The ABI version pinned under pin_root: 0 with *ret = 0 when nothing is pinned, or -errno. */
 int sl_bpf_pinned_abi(const char *pin_root, uint32_t *ret);
 
+/* Mounts bpffs at path unless it is mounted there already. Returns 1 if it mounted, 0, -errno. */
+int sl_bpffs_ensure(const char *path, bool mount_it);
+
 struct sl_bpf_sandbox_spec {
 	const char *cgroup_path; /* the sandbox's v2 cgroup, strictly below opts.cgroup_parent */
 	uint64_t idle_ns;	 /* idle threshold; 0: SL_BPF_DEFAULT_IDLE_NS */
@@ -248,6 +251,3 @@ int sl_bpf_events_poll(struct sl_bpf *b, int timeout_ms);
 
 /* Program fds by name ("sl_sched_switch", "sl_skb_egress", ...) for statistics; -ENOENT. */
 int sl_bpf_prog_fd(struct sl_bpf *b, const char *name);
-
-/* The v2 cgroup id of a cgroup directory. */
-int sl_cgroup_path_id(const char *path, uint64_t *ret);

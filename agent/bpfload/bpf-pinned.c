@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The BPF loader's pinned-programs half: the agent pins its programs next to its maps, and a
- * one-shot `run` uses both through sl_bpf_open_pinned() without loading anything (loading costs
- * ~0.1 s of BTF parsing and verification on our hosts; opening the pins, well under 1 ms).
- * Also the registration lock that processes sharing a pin root take.
+ * The BPF loader's pins on bpffs: the agent pins its programs next to its maps, and a one-shot
+ * `run` opens both (sl_bpf_open_pinned) without loading anything, which spares it the BTF
+ * parsing and verification of a load.
  */
 #include "bpfload/bpf-internal.h"
 
 #include <sandlot/util.h>
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -21,15 +22,19 @@
 #define PROG_INIT  "sl_sandbox_init"
 #define PROG_CLOCK "sl_clock"
 
-void sl_bpf_lock(struct sl_bpf *b, int op)
+int sl_bpffs_ensure(const char *path, bool mount_it)
 {
-	if (op == LOCK_EX)
-		pthread_mutex_lock(&b->mutex);
-	if (b->pin_fd >= 0)
-		while (flock(b->pin_fd, op) < 0 && errno == EINTR)
-			;
-	if (op == LOCK_UN)
-		pthread_mutex_unlock(&b->mutex);
+	struct statfs st;
+
+	if (statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (!mount_it)
+		return -ENOENT;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return sl_negerrno();
+	if (mount("bpf", path, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+		return sl_negerrno();
+	return 1;
 }
 
 /* Pins fd at <dir>/<name>, replacing an older pin by rename (readers never see it missing). */
@@ -134,73 +139,9 @@ static int open_progs(struct sl_bpf *b)
 	return b->fd_clock < 0 ? b->fd_clock : 0;
 }
 
-void sl_bpf_close_borrowed(struct sl_bpf *b)
+int sl_bpf_open_pins(struct sl_bpf *b)
 {
-	int *fds[] = {&b->fd_index,    &b->fd_cgrp,   &b->fd_sandboxes, &b->fd_counters,
-		      &b->fd_inflight, &b->fd_addrs,  &b->fd_attach,	&b->fd_init,
-		      &b->fd_clock,    &b->fd_cgslot, &b->fd_net};
+	int r = open_maps(b);
 
-	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
-		sl_closep(fds[i]);
-	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++)
-		sl_closep(&b->cgprogs[i].fd);
-}
-
-static int open_pinned(struct sl_bpf *b, const struct sl_bpf_opts *opts)
-{
-	uint32_t abi = 0;
-	uint64_t j, ns;
-	int r;
-
-	r = sl_bpf_pinned_abi(b->pin_root, &abi);
-	if (r < 0)
-		return r;
-	if (abi == 0)
-		return -ENOENT;
-	if (abi != SL_BPF_ABI_VERSION)
-		return -EPROTO;
-	r = sl_bpf_open_cgroup_parent(b, opts->cgroup_parent);
-	if (r < 0)
-		return r;
-	b->pin_fd = open(b->pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (b->pin_fd < 0)
-		return sl_negerrno();
-	r = open_maps(b);
-	if (r >= 0)
-		r = open_progs(b);
-	if (r >= 0)
-		r = sl_bpf_clock(b, &j, &ns, &b->hz);
-	if (r >= 0 && !b->hz)
-		r = -EOPNOTSUPP; /* HZ unknown without the kernel config: load our own */
-	return r;
-}
-
-int sl_bpf_open_pinned(const struct sl_bpf_opts *opts, struct sl_bpf **ret)
-{
-	struct sl_bpf *b;
-	int r, n = libbpf_num_possible_cpus();
-
-	if (!opts || n <= 0)
-		return n <= 0 ? n : -EINVAL;
-	if (opts->pin_root && strlen(opts->pin_root) >= SL_BPF_PIN_ROOT_MAX)
-		return -ENAMETOOLONG;
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	b->cg_fd = b->pin_fd = -1;
-	b->mutex = b->prep_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-	b->fd_index = b->fd_cgrp = b->fd_cgslot = b->fd_net = b->fd_sandboxes = b->fd_counters = -1;
-	b->fd_inflight = b->fd_addrs = b->fd_attach = b->fd_init = b->fd_clock = -1;
-	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++)
-		b->cgprogs[i].fd = -1;
-	b->nr_cpus = (unsigned)n;
-	snprintf(b->pin_root, sizeof(b->pin_root), "%s",
-		 opts->pin_root ? opts->pin_root : SL_BPF_PIN_ROOT);
-	r = open_pinned(b, opts);
-	if (r < 0) {
-		sl_bpf_free(&b);
-		return r;
-	}
-	*ret = b;
-	return 0;
+	return r < 0 ? r : open_progs(b);
 }

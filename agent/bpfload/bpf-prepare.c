@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Cgroups registered ahead of their sandboxes (sl_bpf_sandbox_prepare): a pooled shell's
- * cgroup gets its links, pins and map entries while it waits in the pool, on the pool's
- * filler thread, and the sandbox's registration on the cold path only claims it.
+ * The registration entry points (add, remove, prepare, discard, prune): they take the
+ * registration lock and keep the table of cgroups registered ahead of their sandboxes
+ * (sl_bpf_sandbox_prepare), deciding whether an add claims one and when one is forgotten; the
+ * work on the maps and links is bpf-sandbox.c's. A pooled shell's cgroup gets its links, pins
+ * and map entries while it waits in the pool, on the pool's filler thread, and the sandbox's
+ * registration on the cold path only claims it.
  */
 #include "bpfload/bpf-internal.h"
+#include "sandbox/cgroup.h"
 
 #include <sandlot/util.h>
 
@@ -46,9 +50,25 @@ static bool take_prepared(struct sl_bpf *b, uint64_t cgid, uint64_t want_idle, u
 	return found;
 }
 
-void sl_bpf_forget_prepared(struct sl_bpf *b, uint64_t cgid)
+/* Forgets that cgid was prepared (its registration is going). */
+static void forget_prepared(struct sl_bpf *b, uint64_t cgid)
 {
 	(void)take_prepared(b, cgid, 0, NULL);
+}
+
+/* Forgets the prepared cgroups that are registered no more (pruned: their cgroup went). */
+static void forget_unregistered(struct sl_bpf *b)
+{
+	uint32_t slot;
+
+	pthread_mutex_lock(&b->prep_lock);
+	for (size_t i = 0; i < b->n_prepared;) {
+		if (sl_bpf_sandbox_slot(b, b->prepared[i].cgid, &slot) == -ENOENT)
+			b->prepared[i] = b->prepared[--b->n_prepared];
+		else
+			i++;
+	}
+	pthread_mutex_unlock(&b->prep_lock);
 }
 
 static int remember(struct sl_bpf *b, uint64_t cgid, uint64_t idle_ns)
@@ -71,12 +91,27 @@ static int remember(struct sl_bpf *b, uint64_t cgid, uint64_t idle_ns)
 	return r;
 }
 
-bool sl_bpf_claim_unchanged(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
+/* True when spec sets nothing beyond what a prepared registration has (idle threshold). */
+static bool spec_plain(const struct sl_bpf_sandbox_spec *spec)
 {
-	return sl_bpf_spec_plain(spec) && take_prepared(b, cgid, idle_of(spec), NULL);
+	return !spec->policy && !spec->n_addrs && !spec->n_host_addrs && !spec->pool_mask;
 }
 
-int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
+/*
+ * No lock needed: claims cgid when it was prepared with exactly what spec sets (no policy, no
+ * addresses, the same idle threshold), which leaves nothing to write. True when claimed.
+ */
+static bool claim_unchanged(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
+{
+	return spec_plain(spec) && take_prepared(b, cgid, idle_of(spec), NULL);
+}
+
+/*
+ * Lock held. When cgid was prepared and not claimed yet: claims it, applying what spec sets
+ * beyond the prepared registration, and returns 1 (or -errno, the registration removed). 0
+ * when cgid is not a prepared one.
+ */
+static int claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t cgid)
 {
 	uint64_t idle_ns;
 	int r;
@@ -84,7 +119,7 @@ int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *sp
 	if (!take_prepared(b, cgid, 0, &idle_ns))
 		return 0;
 	/* claimed: sl_bpf_sandbox_remove() is the owner's now */
-	if (sl_bpf_spec_plain(spec) && idle_of(spec) == idle_ns)
+	if (spec_plain(spec) && idle_of(spec) == idle_ns)
 		return 1; /* the prepared registration is this sandbox's as it is */
 	r = sl_bpf_reconfigure(b, spec, cgid);
 	if (r < 0) {
@@ -94,16 +129,79 @@ int sl_bpf_claim_prepared(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *sp
 	return 1;
 }
 
+/* Lock held: claims spec's cgroup when it was prepared, else registers it. */
+static int add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
+{
+	int r;
+
+	if (spec->policy && spec->policy->n_rules > SL_BPF_MAX_RULES)
+		return -EINVAL;
+	/* a cgroup prepared ahead (checked then) needs at most its sandbox's own settings */
+	r = spec->cgid ? claim_prepared(b, spec, spec->cgid) : 0;
+	if (r == 0)
+		return sl_bpf_sandbox_add_locked(b, spec, ret_cgid);
+	if (r > 0 && ret_cgid)
+		*ret_cgid = spec->cgid;
+	return r < 0 ? r : 0;
+}
+
+int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
+{
+	struct sl_bpf_sandbox_spec s;
+	int r;
+
+	if (!spec)
+		return -EINVAL;
+	/* the cgroup id looked up once, here, when the caller did not have it */
+	s = *spec;
+	if (!s.cgid && s.cgroup_path && sl_cgroup_path_id(s.cgroup_path, &s.cgid) < 0)
+		s.cgid = 0;
+	/* a pooled shell's cgroup prepared with this spec: claimed without the registration
+	   lock, which a filler preparing the next shell may hold for a while */
+	if (s.cgid && claim_unchanged(b, &s, s.cgid)) {
+		if (ret_cgid)
+			*ret_cgid = s.cgid;
+		return 0;
+	}
+	sl_bpf_lock(b, LOCK_EX);
+	r = add_locked(b, &s, ret_cgid);
+	sl_bpf_lock(b, LOCK_UN);
+	return r;
+}
+
+int sl_bpf_sandbox_remove(struct sl_bpf *b, uint64_t cgid)
+{
+	int r;
+
+	sl_bpf_lock(b, LOCK_EX);
+	forget_prepared(b, cgid);
+	r = sl_bpf_sandbox_remove_locked(b, cgid);
+	sl_bpf_lock(b, LOCK_UN);
+	return r;
+}
+
+int sl_bpf_prune(struct sl_bpf *b)
+{
+	int r;
+
+	sl_bpf_lock(b, LOCK_EX);
+	r = sl_bpf_prune_locked(b);
+	if (r > 0)
+		forget_unregistered(b);
+	sl_bpf_lock(b, LOCK_UN);
+	return r;
+}
+
 int sl_bpf_sandbox_prepare(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec,
 			   uint64_t *ret_cgid)
 {
 	uint64_t cgid;
 	int r;
 
-	if (!spec || !sl_bpf_spec_plain(spec))
+	if (!spec || !spec_plain(spec))
 		return -EINVAL;
 	sl_bpf_lock(b, LOCK_EX);
-	r = sl_bpf_sandbox_add_locked(b, spec, &cgid);
+	r = add_locked(b, spec, &cgid);
 	if (r >= 0) {
 		r = remember(b, cgid, idle_of(spec));
 		if (r < 0)

@@ -4,6 +4,7 @@
  * Works through the map and program fds of struct sl_bpf only (bpf-internal.h).
  */
 #include "bpfload/bpf-internal.h"
+#include "sandbox/cgroup.h"
 
 #include <sandlot/util.h>
 
@@ -23,19 +24,6 @@ struct cg_handle {
 	struct file_handle fh;
 	uint64_t id;
 };
-
-int sl_cgroup_path_id(const char *path, uint64_t *ret)
-{
-	struct cg_handle h = {.fh.handle_bytes = sizeof(uint64_t)};
-	int mnt;
-
-	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, 0) < 0)
-		return sl_negerrno();
-	if (h.fh.handle_bytes != sizeof(uint64_t))
-		return -EOPNOTSUPP;
-	memcpy(ret, h.fh.f_handle, sizeof(*ret));
-	return 0;
-}
 
 /* Opens the cgroup with this id: the fd, -ENOENT when it is gone, -errno. */
 static int open_cgroup_by_id(int mount_fd, uint64_t cgid)
@@ -137,14 +125,6 @@ static void close_fdlinks(struct sl_bpf *b, uint64_t cgid)
 	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++)
 		sl_closep(&l->fd[i]); /* the last reference: the program detaches */
 	*l = b->fdlinks[--b->n_fdlinks];
-}
-
-void sl_bpf_close_fdlinks(struct sl_bpf *b)
-{
-	while (b->n_fdlinks)
-		close_fdlinks(b, b->fdlinks[0].cgid);
-	free(b->fdlinks);
-	b->fdlinks = NULL;
 }
 
 /* Ephemeral mode: attaches (or re-points) the programs with links held by fd only. */
@@ -351,9 +331,9 @@ static void fill_sandbox(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spe
 /*
  * Runs the program that arms the sandbox's idle timer. bpf_timer_init() allocates without
  * reclaim and without blocking (__GFP_HIGH, or kmalloc_nolock() on newer kernels); on this
- * kernel that fails now and then with -ENOMEM for tens of milliseconds on one CPU while the
- * other has room. So: retry for up to ~0.2 s, moving the calling thread from CPU to CPU, and
- * put its CPU affinity back afterwards.
+ * kernel that fails now and then with -ENOMEM for a while on one CPU while the other has room.
+ * So: retry for up to ~0.2 s, moving the calling thread from CPU to CPU, and put its CPU
+ * affinity back afterwards.
  */
 static int init_timer(struct sl_bpf *b, struct bpf_test_run_opts *run)
 {
@@ -520,13 +500,6 @@ int sl_bpf_sandbox_add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec
 		return -EINVAL;
 	if (!cgid)
 		id = spec->cgroup_path ? sl_cgroup_path_id(spec->cgroup_path, &cgid) : -EINVAL;
-	/* a cgroup prepared ahead (checked then) needs at most its sandbox's own settings */
-	r = id == 0 ? sl_bpf_claim_prepared(b, spec, cgid) : 0;
-	if (r != 0) {
-		if (r > 0 && ret_cgid)
-			*ret_cgid = cgid;
-		return r < 0 ? r : 0;
-	}
 	fd = open_sandbox_cgroup(b, spec->cgroup_path);
 	if (fd < 0)
 		return fd;
@@ -546,30 +519,6 @@ int sl_bpf_sandbox_add_locked(struct sl_bpf *b, const struct sl_bpf_sandbox_spec
 	if (ret_cgid)
 		*ret_cgid = cgid;
 	return 0;
-}
-
-int sl_bpf_sandbox_add(struct sl_bpf *b, const struct sl_bpf_sandbox_spec *spec, uint64_t *ret_cgid)
-{
-	struct sl_bpf_sandbox_spec s;
-	int r;
-
-	if (!spec)
-		return -EINVAL;
-	/* the cgroup id looked up once, here, when the caller did not have it */
-	s = *spec;
-	if (!s.cgid && s.cgroup_path && sl_cgroup_path_id(s.cgroup_path, &s.cgid) < 0)
-		s.cgid = 0;
-	/* a pooled shell's cgroup prepared with this spec: claimed without the registration
-	   lock, which a filler preparing the next shell may hold for a few hundred us */
-	if (s.cgid && sl_bpf_claim_unchanged(b, &s, s.cgid)) {
-		if (ret_cgid)
-			*ret_cgid = s.cgid;
-		return 0;
-	}
-	sl_bpf_lock(b, LOCK_EX);
-	r = sl_bpf_sandbox_add_locked(b, &s, ret_cgid);
-	sl_bpf_lock(b, LOCK_UN);
-	return r;
 }
 
 /* Deletes every sl_addrs entry that goes with cgid's registration (its own, its gateway). */
@@ -600,7 +549,6 @@ int sl_bpf_sandbox_remove_locked(struct sl_bpf *b, uint64_t cgid)
 	int r, cg;
 
 	memset(&free_slot, 0, sizeof(free_slot));
-	sl_bpf_forget_prepared(b, cgid);
 	unpin_links(b, cgid); /* first: the programs stop counting into the slot */
 	remove_addrs(b, cgid);
 	r = slot_of(b, cgid, &slot);
@@ -617,16 +565,6 @@ int sl_bpf_sandbox_remove_locked(struct sl_bpf *b, uint64_t cgid)
 	if (bpf_map_update_elem(b->fd_sandboxes, &slot, &free_slot, BPF_ANY) < 0)
 		return sl_negerrno();
 	return reset_counters(b, slot);
-}
-
-int sl_bpf_sandbox_remove(struct sl_bpf *b, uint64_t cgid)
-{
-	int r;
-
-	sl_bpf_lock(b, LOCK_EX);
-	r = sl_bpf_sandbox_remove_locked(b, cgid);
-	sl_bpf_lock(b, LOCK_UN);
-	return r;
 }
 
 /* ---- reading ----------------------------------------------------------------------------- */
@@ -757,7 +695,7 @@ static void prune_link_dirs(struct sl_bpf *b)
 	closedir(d);
 }
 
-static int prune(struct sl_bpf *b)
+int sl_bpf_prune_locked(struct sl_bpf *b)
 {
 	_cleanup_free_ uint64_t *ids = calloc(SL_BPF_MAX_SANDBOXES, sizeof(uint64_t));
 	uint64_t key, *prev = NULL;
@@ -783,14 +721,4 @@ static int prune(struct sl_bpf *b)
 	}
 	prune_link_dirs(b);
 	return n;
-}
-
-int sl_bpf_prune(struct sl_bpf *b)
-{
-	int r;
-
-	sl_bpf_lock(b, LOCK_EX);
-	r = prune(b);
-	sl_bpf_lock(b, LOCK_UN);
-	return r;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "bpfload/probe.h"
+#include "bpfload/bpf-loader.h"
 
 #include <sandlot/json.h>
 #include <sandlot/log.h>
@@ -48,21 +49,6 @@ static const struct {
 	{"ipc", CLONE_NEWIPC, true},	{"cgroup", CLONE_NEWCGROUP, true},
 	{"user", CLONE_NEWUSER, false}, {"time", CLONE_NEWTIME, false},
 };
-
-int sl_bpffs_ensure(const char *path, bool mount_it)
-{
-	struct statfs st;
-
-	if (statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (!mount_it)
-		return -ENOENT;
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return sl_negerrno();
-	if (mount("bpf", path, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
-		return sl_negerrno();
-	return 1;
-}
 
 /* A failed load is an answer here, not a problem: keep libbpf's complaints at debug level. */
 static int _printf_(2, 0) quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)

@@ -53,6 +53,3 @@ int sl_probe_missing(const struct sl_probe_report *r, FILE *f);
 /* Prints the report as one JSON object, or as aligned human-readable lines. */
 int sl_probe_print_json(const struct sl_probe_report *r, FILE *f, bool pretty);
 void sl_probe_print_plain(const struct sl_probe_report *r, FILE *f);
-
-/* Mounts bpffs at path unless it is mounted there already. Returns 1 if it mounted, 0, -errno. */
-int sl_bpffs_ensure(const char *path, bool mount_it);

@@ -10,6 +10,7 @@
  *   codefetch.c  code packages fetched from the control node in chunks into the code cache
  *   localapi.c   the local HTTP API (/healthz, JSON listings for sandlotctl, /metrics, kill)
  *   metrics-agent.c  the Prometheus metrics /metrics serves
+ *   agent-log.c  what the log says about sandboxes and invocations
  *
  * Everything runs on one thread, in one event loop (loop.h): no locks anywhere.
  */
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include <sandlot/link.h>
+#include <sandlot/log.h>
 #include <sandlot/proto.h>
 
 #include "daemon/agent-config.h"
@@ -55,10 +57,10 @@ struct asb {
 	struct asb *fetch_next;		 /* other sandboxes waiting for the same code */
 	struct sl_sandbox *sb;
 	struct sl_rtapi *api;
-	int out_fd, err_fd, pidfd; /* registered in the loop while >= 0 */
-	uint64_t cgid;		   /* v2 cgroup id (0 before spawn) */
-	bool bpf;		   /* registered with the BPF layer */
-	uint32_t bpf_slot1;	   /* its BPF slot + 1, once looked up (0: not yet) */
+	int out_fd, pidfd;  /* registered in the loop while >= 0 (out_fd: stdout and stderr) */
+	uint64_t cgid;	    /* v2 cgroup id (0 before spawn) */
+	bool bpf;	    /* registered with the BPF layer */
+	uint32_t bpf_slot1; /* its BPF slot + 1, once looked up (0: not yet) */
 
 	uint8_t state;	   /* enum sl_sandbox_state as last reported */
 	uint8_t reason;	   /* of the last transition */
@@ -91,6 +93,7 @@ struct asb {
 		struct sl_timer *deadline;
 	} inv;
 	struct sl_logtail log;
+	struct sl_log_limit log_limit; /* its busy/idle lines (agent-log.c) */
 	struct pending_event *pending; /* an invocation waiting for the runtime's first next */
 };
 
@@ -120,7 +123,8 @@ struct agent {
 	struct sl_key *key;
 	struct sl_link *link;
 	struct sl_pool pool;
-	int self_netns; /* our own network namespace, to return to after setns() */
+	int self_netns;	 /* our own network namespace, to return to after setns() */
+	int lock_fds[2]; /* host locks on the state dir and the pin root (hostlock.h), or -1 */
 	char cg_dir[SL_CGROUP_PATH_MAX + 16]; /* <v2 self dir>/sandlot: parent of sandbox cgroups */
 	struct asb *sandboxes;
 	unsigned n_sandboxes;
@@ -130,6 +134,7 @@ struct agent {
 	int peer; /* sl_link_connect() handle of the control node */
 	uint64_t self_id, control_id;
 	bool registered;
+	unsigned register_tries; /* REGISTERs sent since the last ack (for the warnings) */
 	uint32_t heartbeat_ms;
 	struct sl_timer *register_timer, *heartbeat_timer;
 	struct outq_item *outq, *outq_tail;
@@ -157,6 +162,10 @@ int sl_agent_main(int argc, char **argv);
 void agent_check_drained(struct agent *a);
 
 /* control.c */
+/* Loads and checks the cluster key (first thing at start: nothing is made before). */
+int control_load_key(struct agent *a);
+/* Resolves --control's host now (nanomsg would retry a bad name silently forever). */
+int control_check_endpoint(struct agent *a);
 int control_open(struct agent *a);
 void control_close(struct agent *a);
 /* Sends m to the control node (queued while it cannot take it). Returns 0 or -errno. */

@@ -14,19 +14,33 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * libbpf's own messages only at debug, one event per line: what fails is logged by the caller
+ * that decides, with context (its warnings are often harmless probes, and its verifier log spans
+ * many lines).
+ */
 static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG && sl_log_get_level() > SL_LOG_DEBUG)
+	char buf[4096];
+
+	if (sl_log_get_level() > SL_LOG_DEBUG)
 		return 0;
-	sl_logv(level == LIBBPF_WARN ? SL_LOG_WARN : SL_LOG_DEBUG, 0, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	sl_log_lines(SL_LOG_DEBUG, buf, "component=libbpf");
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	char err[160];
+
 	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
 		printf("sandlot-agentd %s\n", SANDLOT_VERSION_FULL);
 		return 0;
+	}
+	if (sl_log_check_env(err, sizeof(err)) < 0) {
+		fprintf(stderr, "sandlot-agent: %s\n", err);
+		return 2;
 	}
 	/* --log-level may come first, as for every sandlot-agent invocation */
 	for (int i = 1; i + 1 < argc; i++) {

@@ -216,6 +216,8 @@ static void report(struct inv *v, const struct result *res)
 
 /* A Lambda-shaped error body {"errorMessage", "errorType"} into buf. */
 static size_t error_body(char *buf, size_t len, const char *type, const char *fmt, ...)
+	_printf_(4, 5);
+static size_t error_body(char *buf, size_t len, const char *type, const char *fmt, ...)
 {
 	json_t *o = json_object();
 	char msg[512];

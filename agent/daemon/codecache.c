@@ -8,9 +8,11 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include <archive.h>
@@ -62,6 +64,12 @@ static int _printf_(3, 4) fail(struct sl_codecache *c, int r, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
+	/* one line whatever the archive's names and libarchive's messages hold */
+	for (size_t n = strlen(c->err); n && (c->err[n - 1] == '\n' || c->err[n - 1] == ' ');)
+		c->err[--n] = '\0';
+	for (char *p = c->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return r;
 }
 
@@ -547,6 +555,10 @@ static int copy_data(struct sl_codecache *c, struct archive *a, struct archive *
 	}
 	if (r != ARCHIVE_EOF)
 		return fail(c, -EINVAL, "entry %s: %s", p, archive_error_string(a));
+	/* else the disk writer pads the file to the size its header declared */
+	if (declared >= 0 && file != (uint64_t)declared)
+		return fail(c, -EINVAL, "entry %s: %" PRIu64 " bytes of data, %" PRId64 " declared",
+			    p, file, declared);
 	return 0;
 }
 
@@ -612,6 +624,63 @@ static int extract_all(struct sl_codecache *c, const struct src *s, uint64_t *re
 	return r;
 }
 
+/* What resolve_one() works on: nftw() passes no context. */
+static __thread struct {
+	struct sl_codecache *c;
+	int root;      /* the unpacked tree, O_PATH */
+	size_t prefix; /* strlen of its path plus the slash */
+	int r;
+} resolving;
+
+/*
+ * Resolves one symlink on disk as the kernel would, but refusing to leave the tree: the
+ * lexical check of its target cannot know which other entries are links ("d -> ." makes
+ * "d/d/../.." climb out). A target that does not exist is fine: the tree is sealed, so it
+ * never will.
+ */
+static int resolve_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+	const char *rel = p + resolving.prefix;
+	long fd;
+
+	if (flag != FTW_SL || strlen(p) < resolving.prefix)
+		return 0;
+	fd = syscall(SYS_openat2, resolving.root, rel, &how, sizeof(how));
+	if (fd >= 0) {
+		close((int)fd);
+		return 0;
+	}
+	if (errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	if (errno == EXDEV)
+		resolving.r = fail(resolving.c, -EPERM,
+				   "entry %s: symlink resolves outside the archive", rel);
+	else if (errno == ELOOP)
+		resolving.r = fail(resolving.c, -EPERM,
+				   "entry %s: symlink loop or more than 40 links deep", rel);
+	else
+		resolving.r = fail(resolving.c, sl_negerrno(), "entry %s: resolve: %m", rel);
+	return 1; /* stops the walk */
+}
+
+/* Pass 3: every symlink of the unpacked tree at tmp resolved inside it. */
+static int resolve_links(struct sl_codecache *c, const char *tmp)
+{
+	_cleanup_close_ int root = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (root < 0)
+		return fail(c, sl_negerrno(), "open %s: %m", tmp);
+	resolving.c = c;
+	resolving.root = root;
+	resolving.prefix = strlen(tmp) + 1;
+	resolving.r = 0;
+	if (nftw(tmp, resolve_one, 16, FTW_PHYS) < 0)
+		return fail(c, sl_negerrno(), "walk %s: %m", tmp);
+	return resolving.r;
+}
+
 /* Unpacks into tmp (an empty directory), changing into it for the duration. */
 static int unpack_in(struct sl_codecache *c, const struct src *s, const char *tmp,
 		     uint64_t *ret_size)
@@ -626,6 +695,8 @@ static int unpack_in(struct sl_codecache *c, const struct src *s, const char *tm
 	r = extract_all(c, s, ret_size);
 	if (fchdir(cwd) < 0 && r >= 0)
 		r = fail(c, sl_negerrno(), "restore the working directory: %m");
+	if (r >= 0)
+		r = resolve_links(c, tmp);
 	if (r >= 0 && nftw(tmp, seal_one, 16, FTW_PHYS | FTW_DEPTH) < 0)
 		r = fail(c, sl_negerrno(), "make %s read-only: %m", tmp);
 	return r;

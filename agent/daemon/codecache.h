@@ -9,9 +9,14 @@
  * would grow past its size bound.
  *
  * An archive is rejected before anything is written when an entry has an absolute path or a
- * ".." component, is a hard link, a device, a FIFO or a socket, is a symlink that is absolute
- * or points outside the tree, or when the archive has too many entries or declares too many
- * bytes; while unpacking, bytes are counted as they are written, whatever the headers say.
+ * ".." component, is a hard link, a device or a socket, is a symlink that is absolute or
+ * whose target climbs out lexically, or when the archive has too many entries or declares too
+ * many bytes; while unpacking, bytes are counted as they are written, whatever the headers
+ * say. Once unpacked (still in the temporary directory), every symlink is resolved on disk
+ * with openat2(RESOLVE_BENEATH): one that leads outside the tree through other links, or
+ * loops, rejects the archive (one that leads nowhere is kept: the sealed tree never changes).
+ * libarchive itself reads a zip's FIFO entry as a regular file (an Info-ZIP workaround), so
+ * one lands as an ordinary file, never as a FIFO.
  *
  * Single-threaded: unpacking changes the working directory for the duration of the call
  * (libarchive's secure extraction checks paths relative to it) and restores it.
@@ -59,7 +64,8 @@ int sl_codecache_digest_file(const char *path, char ret_hex[SL_CODECACHE_HEX_LEN
  * digest and unpacked. Returns 0 and *ret_entry, or:
  *   -EINVAL   sha256_hex malformed, or the archive is not a readable zip
  *   -EBADMSG  the archive's digest differs from sha256_hex
- *   -EPERM    an unsafe entry (path escaping, link outside, hard link, device, FIFO, socket)
+ *   -EPERM    an unsafe entry (path escaping, link outside or looping, hard link, device,
+ *             socket)
  *   -E2BIG    more entries than allowed
  *   -EFBIG    a file, or the whole, larger than allowed
  *   -ENOSPC   it does not fit even after evicting every unused entry

@@ -9,6 +9,7 @@
 #include <sandlot/log.h>
 #include <sandlot/time.h>
 
+#include <netdb.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -178,11 +179,32 @@ static void on_register_timer(struct sl_loop *loop, void *data)
 	send_register(a);
 }
 
+/*
+ * No answer to our REGISTERs: a warning after the 4th try (about 0.4 s: the first tries often
+ * find no connection yet), then at the 8th, 16th, 32nd... (backoff, at most one per 5 s try).
+ * r: this try's send result.
+ */
+static void warn_unregistered(struct agent *a, int r, uint64_t next_ns)
+{
+	unsigned n = a->register_tries++;
+
+	if (n < 4 || (n & (n - 1)))
+		return;
+	if (r < 0)
+		sl_log_warn_err(r,
+				"control node %s: no answer after %u attempt%s; retrying in %.3gs",
+				a->cfg.control, n, n == 1 ? "" : "s", sl_ns_to_sec(next_ns));
+	else
+		sl_warn("control node %s: no answer after %u attempt%s; retrying in %.3gs",
+			a->cfg.control, n, n == 1 ? "" : "s", sl_ns_to_sec(next_ns));
+}
+
 static void send_register(struct agent *a)
 {
 	static uint64_t backoff = REGISTER_RETRY_MIN_NS;
 	struct sl_msg m = {.type = SL_MSG_REGISTER};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int r;
 
 	if (a->registered)
 		backoff = REGISTER_RETRY_MIN_NS;
@@ -200,8 +222,8 @@ static void send_register(struct agent *a)
 	m.corr_id = ++a->next_corr;
 	/* REGISTER is not queued: if it cannot go now, the next try will */
 	m.dst_id = 0;
-	if (!a->outq)
-		(void)sl_link_send(a->link, a->peer, &m);
+	r = a->outq ? -EAGAIN : sl_link_send(a->link, a->peer, &m);
+	warn_unregistered(a, r, backoff);
 	sl_loop_cancel_timer(a->loop, &a->register_timer);
 	sl_loop_add_timer(a->loop, sl_now_ns() + backoff, on_register_timer, a, &a->register_timer);
 	backoff = MIN(backoff * 2, REGISTER_RETRY_MAX_NS);
@@ -267,8 +289,10 @@ static void on_register_ack(struct agent *a, const struct sl_msg *m)
 	a->control_id = m->src_id;
 	a->heartbeat_ms = m->reg_ack.heartbeat_ms;
 	sl_loop_cancel_timer(a->loop, &a->register_timer);
-	sl_info("registered with the control node (version %s, heartbeat %ums)", m->reg_ack.version,
-		a->heartbeat_ms);
+	sl_info_kv("registered with the control node",
+		   "control=%s control_version=%s heartbeat_ms=%u attempts=%u", a->cfg.control,
+		   m->reg_ack.version, a->heartbeat_ms, a->register_tries);
+	a->register_tries = 0;
 	/* whatever the control node knew of us may be stale: tell it everything */
 	send_full_state(a);
 	sl_loop_cancel_timer(a->loop, &a->heartbeat_timer);
@@ -291,7 +315,8 @@ static void dispatch(struct agent *a, const struct sl_link_rx *rx)
 		return;
 	}
 	if (rx->new_session) {
-		sl_warn("control node restarted: registering again");
+		sl_warn_kv("control node restarted: registering again", "control=%s",
+			   a->cfg.control);
 		send_register(a);
 		return;
 	}
@@ -314,13 +339,14 @@ static void dispatch(struct agent *a, const struct sl_link_rx *rx)
 		break;
 	case SL_MSG_ERROR:
 		if (m->error.code == SL_ERR_NOT_REGISTERED) {
-			sl_warn("control node does not know us: registering again");
+			sl_warn_kv("control node does not know us: registering again", "control=%s",
+				   a->cfg.control);
 			send_register(a);
 		} else if (m->error.ref_type == SL_MSG_CODE_FETCH) {
 			codefetch_error(a, m);
 		} else {
-			sl_warn("control node error %u on %s: %s", m->error.code,
-				sl_proto_type_name(m->error.ref_type), m->error.message);
+			sl_warn_kv("control node error", "code=%u on=%s error=%s", m->error.code,
+				   sl_proto_type_name(m->error.ref_type), m->error.message);
 		}
 		break;
 	default:
@@ -350,16 +376,47 @@ static void on_recv(struct sl_loop *loop, int fd, uint32_t events, void *data)
 	}
 }
 
-int control_open(struct agent *a)
+int control_load_key(struct agent *a)
 {
 	const char *why = NULL;
-	struct sl_link_config lc = {0};
-	int r, fd;
+	int r = sl_key_load(&a->key, a->cfg.key_file, &why);
 
-	r = sl_key_load(&a->key, a->cfg.key_file, &why);
 	if (r < 0)
 		return sl_log_err(r, "cluster key %s: %s", a->cfg.key_file,
 				  why ? why : "unreadable");
+	return 0;
+}
+
+int control_check_endpoint(struct agent *a)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	const char *c = a->cfg.control, *colon;
+	char host[256];
+	int r;
+
+	if (strncmp(c, "tcp://", 6) != 0)
+		return 0; /* ipc:// and the like: nothing to resolve */
+	c += 6;
+	colon = strrchr(c, ':');
+	if (!colon || (size_t)(colon - c) >= sizeof(host))
+		return 0; /* the option's validation had the say */
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - c), c);
+	if (host[0] == '[' || strchr(host, ';'))
+		return 0; /* a literal IPv6 address, or a nanomsg local interface */
+	r = getaddrinfo(host, NULL, &hints, &res);
+	if (res)
+		freeaddrinfo(res);
+	if (r == 0)
+		return 0;
+	sl_error("--control %s: cannot resolve '%s': %s", a->cfg.control, host, gai_strerror(r));
+	return -EHOSTUNREACH;
+}
+
+int control_open(struct agent *a)
+{
+	struct sl_link_config lc = {0};
+	int r, fd;
+
 	a->self_id = name_id(a->cfg.name);
 	lc.self_id = a->self_id;
 	lc.key = a->key;

@@ -12,6 +12,7 @@
 #include "bpfload/hostaddrs.h"
 #include "bpfload/probe.h"
 #include "sandbox/thread.h"
+#include "daemon/hostlock.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
@@ -36,15 +37,20 @@ void agent_check_drained(struct agent *a)
 static void on_signal(struct sl_loop *loop, int signo, void *data)
 {
 	struct agent *a = data;
+	char sig[16];
 
-	if (signo == SIGHUP)
-		return;
-	if (a->exit_when_empty) {
-		sl_warn("signal %d again: stopping now", signo);
-		sl_loop_exit(loop, 0);
+	if (signo == SIGHUP) {
+		sl_info("SIGHUP: ignored (logs go to stderr: nothing to reopen)");
 		return;
 	}
-	sl_info("signal %d: draining, then exiting", signo);
+	sl_signal_name(signo, sig, sizeof(sig));
+	if (a->exit_when_empty) {
+		/* not a clean drain: a supervisor must see it (exit 1) */
+		sl_warn_kv("signal again: stopping now", "signal=%s", sig);
+		sl_loop_exit(loop, -ECANCELED);
+		return;
+	}
+	sl_info_kv("draining, then exiting", "signal=%s", sig);
 	a->exit_when_empty = true;
 	worker_drain(a, 0); /* invocations finish within their own timeouts */
 }
@@ -56,7 +62,8 @@ static void on_sweep(struct sl_loop *loop, void *data)
 	int r = sl_runtime_sweep(a->rt);
 
 	if (r > 0)
-		sl_info("removed %d stale sandboxes of runtimes that are gone", r);
+		sl_info("removed %d stale %s of runtimes that are gone", r,
+			sl_plural((unsigned)r, "sandbox", "sandboxes"));
 	else if (r < 0)
 		sl_log_warn_err(r, "sweeping stale sandboxes");
 	sl_loop_add_timer(loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
@@ -96,6 +103,54 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* One agent per lock file: the other's pid named when it is taken. */
+static int take_lock(const char *path, const char *what, int *ret_fd)
+{
+	pid_t holder = 0;
+	int r = sl_hostlock_take(path, &holder);
+
+	if (r == -EWOULDBLOCK)
+		return sl_log_err(r, "another agent (pid %d) uses this %s: %s", (int)holder, what,
+				  path);
+	if (r < 0)
+		return sl_log_err(r, "lock %s", path);
+	*ret_fd = r;
+	return 0;
+}
+
+/*
+ * Everything that can be checked before the host is touched (no cgroup, BPF pin or pool made
+ * yet): the key, the state dir, one agent per state dir and pin root, the ports.
+ */
+static int preflight(struct agent *a)
+{
+	char path[600];
+	int r = control_load_key(a);
+
+	if (r >= 0)
+		r = control_check_endpoint(a);
+	if (r < 0)
+		return r;
+	r = mkdir_p(a->cfg.state_dir, 0700);
+	if (r < 0)
+		return sl_log_err(r, "state dir %s", a->cfg.state_dir);
+	snprintf(path, sizeof(path), "%s/agent.lock", a->cfg.state_dir);
+	r = take_lock(path, "state dir", &a->lock_fds[0]);
+	if (r < 0)
+		return r;
+	r = mkdir_p("/run/sandlot", 0755);
+	if (r < 0)
+		return sl_log_err(r, "state dir /run/sandlot");
+	sl_hostlock_pin_path(path, sizeof(path), a->cfg.bpf_pin_root);
+	r = take_lock(path, "BPF pin root", &a->lock_fds[1]);
+	/* after the locks: a second agent with the same options is told whose they are */
+	if (r >= 0 && (r = sl_hostlock_port_free(a->cfg.http)) < 0)
+		return sl_log_err(r, "local API on %s", a->cfg.http);
+	if (r >= 0 && (r = sl_hostlock_port_free(a->cfg.listen)) < 0)
+		return sl_log_err(r, "listen on %s", a->cfg.listen);
+	return r;
+}
+
 /* BPF is optional: without it there is no accounting nor idle detection, and we say so. */
 static void open_bpf(struct agent *a)
 {
@@ -108,20 +163,28 @@ static void open_bpf(struct agent *a)
 		.userdata = a,
 	};
 	struct sl_bpf_info info = {0};
-	int r = sl_bpf_open(&o, &a->bpf, &info);
+	const char *env = getenv("SANDLOT_BPF");
+	int r = env && strcmp(env, "off") == 0 ? -ECANCELED : sl_bpf_open(&o, &a->bpf, &info);
 
 	if (r < 0) {
-		sl_log_warn_err(r,
-				"BPF unavailable: no per-sandbox accounting, idle detection or "
-				"network policy; sandboxes are frozen right after each response");
+		sl_log_warn_err(
+			r,
+			r == -ECANCELED
+				? "BPF off (SANDLOT_BPF=off): no per-sandbox accounting, "
+				  "idle detection or network policy; sandboxes are "
+				  "frozen right after each response"
+				: "BPF unavailable: no per-sandbox accounting, idle detection or "
+				  "network policy; sandboxes are frozen right after each response");
 		a->bpf = NULL;
 		return;
 	}
 	if (info.reset)
 		sl_warn("BPF: pinned state of ABI %u dropped (this agent uses %u)", info.found_abi,
 			SL_BPF_ABI_VERSION);
-	sl_info("BPF loaded (%s pinned state, %u stale sandboxes pruned)",
-		info.adopted ? "re-adopted" : "new", info.pruned);
+	/* after a SIGKILL most of these are the dead agent's pool shells, not sandboxes */
+	sl_info("BPF loaded (%s pinned state, %u %s of a previous agent pruned)",
+		info.adopted ? "re-adopted" : "new", info.pruned,
+		sl_plural(info.pruned, "registration", "registrations"));
 	r = sl_loop_add_io(a->loop, sl_bpf_events_fd(a->bpf), EPOLLIN, on_bpf_ready, a);
 	if (r < 0) {
 		sl_log_warn_err(r, "BPF: cannot watch the event ring buffer");
@@ -184,7 +247,7 @@ static int start(struct agent *a)
 	if (!cg)
 		return -ENOMEM;
 	signal(SIGPIPE, SIG_IGN);
-	r = mkdir_p(a->cfg.state_dir, 0700);
+	r = preflight(a);
 	if (r < 0)
 		goto out;
 	r = sl_loop_new(&a->loop);
@@ -276,6 +339,8 @@ static void stop(struct agent *a)
 	sl_bpf_free(&a->bpf); /* pinned state stays: counters survive a restart */
 	sl_closep(&a->self_netns);
 	sl_loop_free(&a->loop);
+	sl_closep(&a->lock_fds[0]); /* last: until here the host is ours */
+	sl_closep(&a->lock_fds[1]);
 }
 
 int sl_agent_main(int argc, char **argv)
@@ -286,7 +351,7 @@ int sl_agent_main(int argc, char **argv)
 
 	if (!a)
 		return SL_EXIT_FAIL;
-	a->self_netns = -1;
+	a->self_netns = a->lock_fds[0] = a->lock_fds[1] = -1;
 	sl_agent_config_defaults(&a->cfg);
 	r = sl_agent_config_parse(&a->cfg, argc, argv, err, sizeof(err));
 	if (r != 0) {
@@ -309,6 +374,8 @@ int sl_agent_main(int argc, char **argv)
 	}
 	stop(a);
 	free(a);
+	if (r == -ECANCELED)
+		sl_warn("stopped (forced: in-flight work was cut short)");
 	if (r < 0)
 		return SL_EXIT_FAIL;
 	sl_info("stopped");

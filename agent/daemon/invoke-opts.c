@@ -38,6 +38,7 @@ void sl_invoke_usage(FILE *f)
 		"  --event FILE|-     the event, JSON, at most 6 MB (default {}); - is stdin\n"
 		"  --repeat N         invoke N times, warm after the first (default 1)\n"
 		"  --json             one JSON object per invocation instead of the text below\n"
+		"  --log-level LEVEL  debug, info, warn, error or off (also before 'invoke')\n"
 		"Prints each response on stdout; on stderr the function's output and, per\n"
 		"invocation, a REPORT line (durations, memory) and any function error with its "
 		"type.\n"
@@ -180,6 +181,7 @@ static int parse_args(int argc, char **argv, struct sl_invoke_opts *o)
 		{"event", required_argument, NULL, 'E'},
 		{"repeat", required_argument, NULL, 'r'},
 		{"json", no_argument, NULL, 'j'},
+		{"log-level", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -194,6 +196,8 @@ static int parse_args(int argc, char **argv, struct sl_invoke_opts *o)
 			return bad("unknown option '%s'", argv[optind - 1]);
 		if (c == ':')
 			return bad("option '%s' needs a value", argv[optind - 1]);
+		if (c == 'L')
+			continue; /* agentd's main() took it, wherever it was */
 		if (parse_one(o, c, optarg) < 0)
 			return -EINVAL;
 	}

@@ -6,6 +6,7 @@
  * timeout or crash. One invocation at a time per sandbox.
  */
 #include "daemon/agent.h"
+#include "daemon/agent-log.h"
 #include "daemon/metrics-agent.h"
 
 #include <sandlot/log.h>
@@ -17,15 +18,20 @@
 
 /* ---- invocations ---- */
 
-/* Reads whatever the sandbox wrote so far into its log tail. */
-static void drain_output(struct asb *s, int fd)
+/*
+ * Reads what the sandbox wrote up to its response into its log tail: every line it wrote
+ * before responding is in its one output pipe by then (stdout and stderr share it, so the
+ * order is the order written), possibly not read yet under a flood. Bounded (1 MiB, 16 pipes
+ * full) so that a sandbox that keeps writing cannot hold the loop.
+ */
+static void drain_output(struct asb *s)
 {
 	char buf[16384];
 	ssize_t n;
 
-	if (fd < 0)
+	if (s->out_fd < 0)
 		return;
-	for (int i = 0; i < 64 && (n = read(fd, buf, sizeof(buf))) > 0; i++)
+	for (int i = 0; i < 64 && (n = read(s->out_fd, buf, sizeof(buf))) > 0; i++)
 		sl_logtail_write(&s->log, buf, (size_t)n);
 }
 
@@ -78,8 +84,7 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 	s->inv.active = false;
 	sl_loop_cancel_timer(a->loop, &s->inv.deadline);
 	if (s->inv.log_tail) {
-		drain_output(s, s->out_fd);
-		drain_output(s, s->err_fd);
+		drain_output(s);
 		tail_len = sl_logtail_read(&s->log, tail);
 	}
 	/* Reading cgroup stats costs about a tenth of the agent's work per warm invocation
@@ -103,6 +108,7 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 		.log_tail_len = (uint32_t)tail_len,
 	};
 	agent_metrics_invocation(a, status, m.result.duration_ns);
+	agent_log_invocation(s, status, payload, len, m.result.duration_ns);
 	s->cold = false;
 	s->invocations++;
 	a->stats.invocations[status < 8 ? status : SL_INVOKE_INTERNAL]++;
@@ -132,7 +138,6 @@ void invoke_on_response(struct sl_rtapi *srv, void *data, const char *request_id
 {
 	struct asb *s = data;
 
-	sl_debug("sandbox %s: response to %s", s->id, request_id);
 	if (!s->inv.active || strcmp(request_id, s->inv.request_id) != 0)
 		return;
 	invoke_finish(s, SL_INVOKE_OK, "", body, len);
@@ -232,6 +237,8 @@ static void refuse_invoke(struct agent *a, const struct sl_msg *m, uint8_t statu
 						 .payload_len = (uint32_t)n};
 	a->stats.invocations[status]++;
 	control_send(a, &r);
+	sl_debug_kv("invocation refused", "function=%s request=%s error_type=%s",
+		    m->invoke.function, m->invoke.request_id, type);
 }
 
 /* Hands an event to s's runtime (now, or at its first next) and runs the server. */
@@ -239,8 +246,9 @@ static int deliver(struct asb *s, const struct sl_rtapi_event *ev)
 {
 	int r = sl_rtapi_invoke_event(s->api, ev);
 
-	sl_debug("sandbox %s: event %s handed over (runtime %s%s): %d", s->id, ev->request_id,
-		 sl_rtapi_state(s->api), sl_rtapi_waiting(s->api) ? ", waiting" : "", r);
+	sl_debug_kv("event handed over", "sandbox=%s request=%s runtime=%s waiting=%s r=%d", s->id,
+		    ev->request_id, sl_rtapi_state(s->api), sl_rtapi_waiting(s->api) ? "yes" : "no",
+		    r);
 	if (r == 0)
 		worker_rtapi_service(s);
 	return r;

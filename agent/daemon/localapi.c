@@ -3,7 +3,8 @@
  * The agent's local HTTP API (libmicrohttpd inside the daemon's epoll loop), for operators and
  * sandlotctl, on loopback by default:
  *
- *   GET /healthz        {"status":"ok"|"draining", "registered":..., "sandboxes":N, ...}
+ *   GET /healthz        {"status":"ok"|"unregistered"|"draining", "registered":..., ...}
+ *                       (503 while "unregistered": the control node does not know us yet)
  *   GET /v1/sandboxes   [{"id", "function", "version", "state", "reason", ...}, ...]
  *   GET /v1/functions   [{"function", "version", "sandboxes", "idle", "busy", ...}, ...]
  *   GET /metrics        Prometheus text format 0.0.4 (metrics-agent.c)
@@ -11,7 +12,8 @@
  *                       X-Sandlot-Token: the token the agent writes at start to
  *                       <state dir>/localapi.token (mode 0600: root's sandlotctl only)
  *
- * Only GET and HEAD but for the kill; bodies are refused; connections and memory are bounded.
+ * Only GET and HEAD but for the kill (else 405 with Allow); bodies are refused; connections
+ * and memory are bounded.
  */
 #include "daemon/agent.h"
 #include "daemon/metrics-agent.h"
@@ -105,16 +107,20 @@ static json_t *health_json(struct agent *a)
 	uint64_t mem;
 
 	worker_counts(a, &created, &busy, &idle, &frozen, &mem, &inflight);
-	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:I, s:I, s:{s:i, s:i, s:i, s:i}}",
-			 "status", a->draining ? "draining" : "ok", "name", a->cfg.name, "version",
-			 SANDLOT_VERSION, "registered", a->registered, "bpf", a->bpf != NULL,
-			 "sandboxes", (int)a->n_sandboxes, "in_flight", (int)inflight,
-			 "memory_reserved_bytes", (json_int_t)mem, "memory_capacity_bytes",
-			 (json_int_t)a->cfg.memory_capacity, "by_state", "created", (int)created,
-			 "busy", (int)busy, "idle", (int)idle, "frozen", (int)frozen);
+	return json_pack(
+		"{s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:I, s:I, s:{s:i, s:i, s:i, s:i}}", "status",
+		a->draining	? "draining"
+		: a->registered ? "ok"
+				: "unregistered",
+		"name", a->cfg.name, "version", SANDLOT_VERSION, "registered", a->registered, "bpf",
+		a->bpf != NULL, "sandboxes", (int)a->n_sandboxes, "in_flight", (int)inflight,
+		"memory_reserved_bytes", (json_int_t)mem, "memory_capacity_bytes",
+		(json_int_t)a->cfg.memory_capacity, "by_state", "created", (int)created, "busy",
+		(int)busy, "idle", (int)idle, "frozen", (int)frozen);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *body)
+static enum MHD_Result reply_allow(struct MHD_Connection *c, unsigned status, json_t *body,
+				   const char *allow)
 {
 	char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct MHD_Response *r;
@@ -129,9 +135,16 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (allow)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *body)
+{
+	return reply_allow(c, status, body, NULL);
 }
 
 static enum MHD_Result reply_metrics(struct MHD_Connection *c, struct agent *a)
@@ -186,7 +199,7 @@ static enum MHD_Result kill_sandbox(struct localapi *h, struct MHD_Connection *c
 	s = worker_find(h->a, buf);
 	if (!s || s->dying)
 		return reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error", "no such sandbox"));
-	sl_info("sandbox %s: killed through the local API", s->id);
+	sl_info_kv("sandbox killed through the local API", "sandbox=%s", s->id);
 	worker_destroy_later(s, SL_REASON_COMMAND);
 	return reply(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s}", "id", buf, "status", "killed"));
 }
@@ -201,13 +214,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	    strncmp(url, LOCALAPI_KILL_PREFIX, strlen(LOCALAPI_KILL_PREFIX)) == 0)
 		return kill_sandbox(h, c, url);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-			     json_pack("{s:s}", "error", "only GET is served here"));
+		return reply_allow(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+				   json_pack("{s:s}", "error", "only GET is served here"),
+				   strncmp(url, LOCALAPI_KILL_PREFIX, strlen(LOCALAPI_KILL_PREFIX))
+					   ? "GET, HEAD"
+					   : "POST");
 	if (*data_len) /* a GET with a body: refuse it rather than buffer it */
 		return reply(c, MHD_HTTP_BAD_REQUEST,
 			     json_pack("{s:s}", "error", "unexpected body"));
-	if (strcmp(url, "/healthz") == 0)
-		return reply(c, MHD_HTTP_OK, health_json(h->a));
+	if (strcmp(url, "/healthz") == 0) /* 503 until the control node knows us */
+		return reply(c,
+			     h->a->registered || h->a->draining ? MHD_HTTP_OK
+								: MHD_HTTP_SERVICE_UNAVAILABLE,
+			     health_json(h->a));
 	if (strcmp(url, "/v1/sandboxes") == 0)
 		return reply(c, MHD_HTTP_OK, sandboxes_json(h->a));
 	if (strcmp(url, "/v1/functions") == 0)

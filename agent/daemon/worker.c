@@ -10,6 +10,7 @@
  * threshold, then it is reported idle and frozen. Without BPF (degraded) it is frozen at once.
  */
 #include "daemon/agent.h"
+#include "daemon/agent-log.h"
 #include "daemon/metrics-agent.h"
 #include "daemon/lambda-env.h"
 #include "sandbox/shellpool.h"
@@ -79,6 +80,7 @@ void worker_counts(struct agent *a, uint32_t *created, uint32_t *busy, uint32_t 
 /* Records and reports a transition (corr: the command it answers, or 0). */
 void worker_transition(struct asb *s, uint8_t state, uint8_t reason, uint64_t corr)
 {
+	agent_log_transition(s, state, reason);
 	agent_metrics_transition(s, state, reason);
 	s->state = state;
 	s->reason = reason;
@@ -95,10 +97,10 @@ void worker_set_frozen(struct asb *s, bool frozen)
 		return;
 	r = sl_sandbox_freeze(s->sb, frozen);
 	if (r < 0) {
-		sl_log_warn_err(r, "sandbox %s: %s", s->id, frozen ? "freeze" : "thaw");
+		sl_log_kv_err(r, SL_LOG_WARN, frozen ? "cannot freeze" : "cannot thaw",
+			      "sandbox=%s", s->id);
 		return;
 	}
-	sl_debug("sandbox %s: %s", s->id, frozen ? "frozen" : "thawed");
 	s->frozen = frozen;
 }
 
@@ -151,7 +153,6 @@ void worker_destroy(struct asb *s, uint8_t reason)
 		sl_rtapi_free(&s->api);
 	}
 	unwatch(a, &s->out_fd);
-	unwatch(a, &s->err_fd);
 	unwatch(a, &s->pidfd);
 	if (s->bpf)
 		sl_bpf_sandbox_remove(a->bpf, s->cgid);
@@ -192,7 +193,7 @@ void worker_destroy_later(struct asb *s, uint8_t reason)
 		return;
 	s->destroy_reason = reason;
 	if (sl_loop_add_timer(s->a->loop, 0, on_destroy_later, s, &s->destroy_timer) < 0)
-		sl_warn("sandbox %s: cannot schedule its destruction", s->id);
+		sl_warn_kv("cannot schedule a destruction", "sandbox=%s", s->id);
 }
 
 /* ---- keep-alive ---- */
@@ -234,15 +235,15 @@ static void on_ready(struct sl_rtapi *srv, void *data)
 	sl_loop_cancel_timer(a->loop, &s->init_timer);
 	/* the init phase's CPU budget ends here: the function's own quota from now on */
 	if (s->sb && sl_sandbox_set_cpu(s->sb, sl_lambda_cpu_millis(s->memory_mb)) < 0)
-		sl_warn("sandbox %s: cannot set its CPU quota", s->id);
+		sl_warn_kv("cannot set the CPU quota", "sandbox=%s", s->id);
 	if (s->sb && sl_sandbox_stats(s->sb, &st) == 0) /* the peak of the init phase */
 		s->memory_peak = st.memory_peak_bytes;
 	s->ready = true;
 	s->ready_mono = sl_now_ns();
 	s->init_ns = s->ready_mono - s->created_mono;
-	sl_debug("sandbox %s: first next %llu us after the spawn began, %llu us after it returned",
-		 s->id, (unsigned long long)(s->init_ns / 1000),
-		 (unsigned long long)((s->ready_mono - s->spawned_mono) / 1000));
+	sl_debug_kv("sandbox ready", "sandbox=%s init_us=%llu after_spawn_us=%llu", s->id,
+		    (unsigned long long)(s->init_ns / 1000),
+		    (unsigned long long)((s->ready_mono - s->spawned_mono) / 1000));
 	s->create_reply = false;
 	a->stats.cold_starts++;
 	if (s->inv.active && invoke_start_pending(s)) { /* an invocation waited: it runs now */
@@ -260,6 +261,8 @@ static void on_init_error(struct sl_rtapi *srv, void *data, const struct sl_rtap
 {
 	struct asb *s = data;
 
+	agent_log_init_error(s, err->error_type ? err->error_type : err->type, err->error_message,
+			     0);
 	if (s->inv.active)
 		invoke_finish(s, SL_INVOKE_INIT_ERROR, "Unhandled", err->body, err->body_len);
 	worker_destroy_later(s, SL_REASON_INIT_ERROR);
@@ -275,6 +278,7 @@ static void on_init_timeout(struct sl_loop *loop, void *data)
 	n = invoke_error_json(body, sizeof(body), "Runtime.InitTimeout",
 			      "the runtime did not ask for an event within %llu seconds",
 			      (unsigned long long)(SL_AGENT_INIT_TIMEOUT_NS / SL_NSEC_PER_SEC));
+	agent_log_init_error(s, "Runtime.InitTimeout", "no first next within the init limit", 0);
 	if (s->inv.active)
 		invoke_finish(s, SL_INVOKE_INIT_ERROR, "Unhandled", body, n);
 	worker_destroy(s, SL_REASON_INIT_ERROR);
@@ -301,8 +305,7 @@ static void on_runtime_exit(struct sl_loop *loop, int fd, uint32_t events, void 
 	if (s->inv.active)
 		invoke_finish(s, s->ready ? SL_INVOKE_RUNTIME_EXIT : SL_INVOKE_INIT_ERROR,
 			      "Unhandled", body, n);
-	sl_info("sandbox %s: runtime exited (status %d, signal %d%s%s)", s->id, res.exit_code,
-		res.signal, res.setup_step[0] ? ", setup step " : "", res.setup_step);
+	agent_log_exit(s, &res);
 	worker_destroy(s, s->ready ? SL_REASON_CRASH : SL_REASON_INIT_ERROR);
 }
 
@@ -317,7 +320,7 @@ static void on_output(struct sl_loop *loop, int fd, uint32_t events, void *data)
 		return;
 	}
 	if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		unwatch(s->a, fd == s->out_fd ? &s->out_fd : &s->err_fd);
+		unwatch(s->a, &s->out_fd);
 }
 
 static void on_rtapi_timer(struct sl_loop *loop, void *data)
@@ -341,7 +344,7 @@ void worker_rtapi_service(struct asb *s)
 	sl_loop_cancel_timer(a->loop, &s->rtapi_timer);
 	for (int i = 0; i < 16 && s->api && !s->dying; i++) {
 		if (sl_rtapi_run(s->api) < 0)
-			sl_debug("sandbox %s: Runtime API run failed", s->id);
+			sl_debug_kv("Runtime API run failed", "sandbox=%s", s->id);
 		t = s->api ? sl_rtapi_timeout_ms(s->api) : -1;
 		if (t != 0)
 			break;
@@ -490,14 +493,14 @@ static int spawn_hook(struct sl_sandbox *sb, void *data)
 		if (r == 0)
 			s->bpf = true;
 		else
-			sl_log_warn_err(r, "sandbox %s: no BPF accounting or idle detection",
-					s->id);
+			sl_log_kv_err(r, SL_LOG_WARN, "no BPF accounting or idle detection",
+				      "sandbox=%s", s->id);
 	}
 	if (!s->bpf)
 		sl_sandbox_cgroup_id(sb, &s->cgid);
-	sl_debug("sandbox %s: hook: Runtime API socket %llu us, BPF %llu us", s->id,
-		 (unsigned long long)((t1 - t0) / 1000),
-		 (unsigned long long)((sl_now_ns() - t1) / 1000));
+	sl_debug_kv("spawn hook", "sandbox=%s socket_us=%llu bpf_us=%llu", s->id,
+		    (unsigned long long)((t1 - t0) / 1000),
+		    (unsigned long long)((sl_now_ns() - t1) / 1000));
 	return 0;
 }
 
@@ -524,7 +527,8 @@ static int spawn(struct asb *s)
 		.memory_bytes = (uint64_t)s->memory_mb << 20,
 		.cpu_millis = sl_lambda_init_cpu_millis(s->memory_mb, a->cfg.init_cpu_millis),
 		.code_dir = sl_codecache_entry_path(s->code),
-		.stdio = {SL_STDIO_NULL, SL_STDIO_PIPE, SL_STDIO_PIPE},
+		/* one pipe, as Lambda has one log stream: the tail keeps the order written */
+		.stdio = {SL_STDIO_NULL, SL_STDIO_PIPE, SL_STDIO_STDOUT},
 		.hook = spawn_hook,
 		.hook_data = &ctx,
 	};
@@ -540,8 +544,8 @@ static int spawn(struct asb *s)
 	r = sl_sandbox_spawn(a->rt, &cfg, &s->sb);
 	free(envp);
 	s->spawned_mono = sl_now_ns();
-	sl_debug("sandbox %s: spawn took %llu us", s->id,
-		 (unsigned long long)((s->spawned_mono - s->created_mono) / 1000));
+	sl_debug_kv("spawn", "sandbox=%s spawn_us=%llu", s->id,
+		    (unsigned long long)((s->spawned_mono - s->created_mono) / 1000));
 	if (r < 0) {
 		if (ctx.listen_fd >= 0)
 			close(ctx.listen_fd);
@@ -552,16 +556,14 @@ static int spawn(struct asb *s)
 		close(ctx.listen_fd);
 		return r;
 	}
-	sl_debug("sandbox %s: Runtime API server started in %llu us", s->id,
-		 (unsigned long long)((sl_now_ns() - s->spawned_mono) / 1000));
+	sl_debug_kv("Runtime API server started", "sandbox=%s start_us=%llu", s->id,
+		    (unsigned long long)((sl_now_ns() - s->spawned_mono) / 1000));
 	s->out_fd = sl_sandbox_stdio_fd(s->sb, 1);
-	s->err_fd = sl_sandbox_stdio_fd(s->sb, 2);
 	fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
-	fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
 	s->pidfd = sl_sandbox_pidfd(s->sb);
 	if ((r = watch(s, sl_rtapi_fd(s->api), on_rtapi)) < 0 ||
 	    (r = watch(s, s->pidfd, on_runtime_exit)) < 0 ||
-	    (r = watch(s, s->out_fd, on_output)) < 0 || (r = watch(s, s->err_fd, on_output)) < 0)
+	    (r = watch(s, s->out_fd, on_output)) < 0)
 		return r;
 	s->cold = true;
 	return sl_loop_add_timer(a->loop, s->created_mono + SL_AGENT_INIT_TIMEOUT_NS,
@@ -580,8 +582,8 @@ void worker_code_ready(struct asb *s, int r, const char *why)
 		}
 		why = r == -EINVAL || r == -EPERM || r == -E2BIG ? "invalid function environment"
 								 : strerror(-r);
-		sl_log_warn_err(r, "sandbox %s: spawn", s->id);
 	}
+	agent_log_init_error(s, "Sandbox.CreateFailed", why, r);
 	control_error(a, s->create_corr, SL_MSG_CREATE_SANDBOX,
 		      r == -EBADMSG || r == -EPERM || r == -EFBIG || r == -E2BIG || r == -EINVAL
 			      ? SL_ERR_CODE_INVALID
@@ -638,7 +640,7 @@ void worker_create(struct agent *a, const struct sl_msg *m)
 		return;
 	}
 	s->a = a;
-	s->out_fd = s->err_fd = s->pidfd = -1;
+	s->out_fd = s->pidfd = -1;
 	snprintf(s->id, sizeof(s->id), "%s", c->sandbox_id);
 	snprintf(s->function, sizeof(s->function), "%s", c->function);
 	snprintf(s->version, sizeof(s->version), "%s", c->version);
@@ -710,9 +712,9 @@ void worker_bpf_event(struct agent *a, const struct sl_bpf_event *ev)
 	if (ev->type != SL_BPF_EV_BUSY && ev->type != SL_BPF_EV_IDLE)
 		return;
 	s = find_cgid(a, ev->cgid);
-	sl_debug("BPF: %s for cgroup %llu (sandbox %s)",
-		 ev->type == SL_BPF_EV_IDLE ? "idle" : "busy", (unsigned long long)ev->cgid,
-		 s ? s->id : "?");
+	sl_debug_kv("BPF event", "event=%s cgroup=%llu sandbox=%s",
+		    ev->type == SL_BPF_EV_IDLE ? "idle" : "busy", (unsigned long long)ev->cgid,
+		    s ? s->id : "?");
 	if (!s || s->dying || !s->ready || s->inv.active)
 		return; /* during an invocation the agent's own knowledge rules: busy */
 	/* Freezing makes every task of the sandbox run once more (into the freezer): that is
@@ -734,7 +736,8 @@ static void on_drain_deadline(struct sl_loop *loop, void *data)
 	struct agent *a = data;
 
 	a->drain_timer = NULL;
-	sl_warn("drain deadline: destroying %u sandboxes with work in flight", a->n_sandboxes);
+	sl_warn("drain deadline: destroying %u %s with work in flight", a->n_sandboxes,
+		sl_plural(a->n_sandboxes, "sandbox", "sandboxes"));
 	while (a->sandboxes)
 		worker_destroy(a->sandboxes, SL_REASON_DRAIN);
 }
@@ -744,8 +747,8 @@ void worker_drain(struct agent *a, uint32_t deadline_ms)
 	struct asb *s, *next;
 
 	if (!a->draining)
-		sl_info("draining: no new sandboxes or invocations; %u sandboxes to finish",
-			a->n_sandboxes);
+		sl_info("draining: no new sandboxes or invocations; %u %s to finish",
+			a->n_sandboxes, sl_plural(a->n_sandboxes, "sandbox", "sandboxes"));
 	a->draining = true;
 	for (s = a->sandboxes; s; s = next) {
 		next = s->next;

@@ -21,11 +21,9 @@ static void probe_usage(FILE *f)
 int sl_cmd_probe(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"pretty", no_argument, NULL, 'p'},
-		{"no-mount", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+		{"json", no_argument, NULL, 'j'},     {"pretty", no_argument, NULL, 'p'},
+		{"no-mount", no_argument, NULL, 'n'}, {"log-level", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},     {},
 	};
 	struct sl_probe_opts po = {.mount_bpffs = true};
 	struct sl_probe_report *rep;
@@ -42,6 +40,10 @@ int sl_cmd_probe(int argc, char **argv)
 			break;
 		case 'n':
 			po.mount_bpffs = false;
+			break;
+		case 'L':
+			if (sl_cmd_log_level("--log-level", optarg) < 0)
+				return SL_EXIT_USAGE;
 			break;
 		case 'h':
 			probe_usage(stdout);

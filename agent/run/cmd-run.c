@@ -28,13 +28,17 @@
 #define MAX_MEMORY	   (1ULL << 40)
 #define MAX_CPUS	   1024.0
 #define MAX_PIDS	   4194304
+#define MIN_PIDS	   2 /* the sandbox's init and CMD */
+#define DEFAULT_KILL_AFTER (5 * SL_NSEC_PER_SEC)
+#define EXIT_TIMEOUT	   124 /* as timeout(1) */
 #define MAX_TIMEOUT_NS	   (24ULL * 3600 * SL_NSEC_PER_SEC)
 #define DEFAULT_PATH	   "PATH=/usr/local/bin:/usr/bin:/bin"
 #define EXIT_SETUP	   125
 
 struct run_opts {
 	uint64_t memory, pids, tmp, timeout_ns;
-	double cpus; /* < 0: derived from memory */
+	uint64_t kill_after_ns; /* after the timeout's SIGTERM */
+	double cpus;		/* < 0: derived from memory */
 	const char *rootfs, *code;
 	char *env[SL_SANDBOX_ENV_MAX + 1];
 	size_t n_env;
@@ -45,17 +49,22 @@ struct run_opts {
 
 static void run_usage(FILE *f)
 {
-	fprintf(f, "Usage: sandlot-agent run [OPTIONS] -- CMD [ARGS...]\n"
-		   "  --memory SIZE      memory limit (default 128M)\n"
-		   "  --cpus N           CPU quota in CPUs (default: memory / 1769 MB)\n"
-		   "  --pids N           task limit (default 1024)\n"
-		   "  --timeout DURATION kill everything after this long (default: none)\n"
-		   "  --tmp-size SIZE    size of the writable /tmp (default 64M)\n"
-		   "  --rootfs DIR       root file system, read-only (default: host /usr, /bin, "
-		   "/lib*)\n"
-		   "  --code DIR         mounted read-only at /var/task\n"
-		   "  --env K=V          environment variable (repeatable)\n"
-		   "  --net none         own network namespace with only loopback (the default)\n");
+	fprintf(f,
+		"Usage: sandlot-agent run [OPTIONS] -- CMD [ARGS...]\n"
+		"  --memory SIZE      memory limit (default 128M)\n"
+		"  --cpus N           CPU quota in CPUs (default: memory / 1769 MB)\n"
+		"  --pids N           task limit (default 1024; at least 2: init and CMD)\n"
+		"  --timeout DURATION send CMD SIGTERM after this long (default: none), and kill\n"
+		"                     everything --kill-after later (exit 124)\n"
+		"  --kill-after DURATION  grace after the timeout's SIGTERM (default 5s; 0: "
+		"SIGKILL\n"
+		"                     at once). Durations: 30, 1.5s, 250ms, 2m, 1m30s\n"
+		"  --tmp-size SIZE    size of the writable /tmp (default 64M)\n"
+		"  --rootfs DIR       root file system, read-only (default: host /usr, /bin, "
+		"/lib*)\n"
+		"  --code DIR         mounted read-only at /var/task\n"
+		"  --env K=V          environment variable (repeatable)\n"
+		"  --net none         own network namespace with only loopback (the default)\n");
 	fprintf(f,
 		"  --net egress       plus a veth to this host, address from the pool; the BPF\n"
 		"                     policy decides what it reaches (no forwarding or NAT is\n"
@@ -66,7 +75,8 @@ static void run_usage(FILE *f)
 		"                     CPU and network counters from BPF\n"
 		"BPF is used only with --json, --net egress or --allow: an agent's pinned\n"
 		"programs when present (fast), else loaded for this run alone (about 0.1 s).\n"
-		"Environment: SANDLOT_BPF=off (no BPF; --json takes CPU from cpu.stat),\n"
+		"Environment: SANDLOT_BPF=off (no BPF; --json takes CPU from cpu.stat; on: the\n"
+		"  default), SANDLOT_LOG=LEVEL (as --log-level),\n"
 		"  SANDLOT_BPF_PINS=DIR (the agent's pin root, default " SL_BPF_PIN_ROOT "),\n"
 		"  SANDLOT_NET_POOL=CIDR (egress pool, default " SL_NETPOOL_DEFAULT ").\n",
 		SL_NETPOLICY_MAX_RULES);
@@ -75,8 +85,12 @@ static void run_usage(FILE *f)
 		"a session of its own (Ctrl-C reaches it through run; Ctrl-Z stops only run; a\n"
 		"CMD reading a terminal reads it even when run is in the background); TIOCSTI is\n"
 		"refused. Nothing else of the caller's: other fds, rlimits, umask, environment.\n");
-	fprintf(f, "Exit status: CMD's, 128+signal if killed, 127 CMD not found, 125 sandbox setup "
-		   "failed, 2 bad usage.\n");
+	fprintf(f,
+		"Exit status: CMD's, 128+signal if killed, 124 timed out, 126 CMD not executable,\n"
+		"127 CMD not found, 125 sandbox set-up failed (also with --json, which then "
+		"prints\n"
+		"an object with \"error\" and \"setup_step\"), 2 bad usage. An OOM kill and a\n"
+		"timeout are also said on stderr.\n");
 }
 
 static int _printf_(1, 2) bad(const char *fmt, ...)
@@ -141,13 +155,20 @@ static int parse_one(struct run_opts *o, int c, char *arg)
 			return bad("--cpus '%s': expected a number from 0.01 to 1024", arg);
 		return 0;
 	case 'p':
-		if (sl_parse_u64(arg, 1, MAX_PIDS, &o->pids) < 0)
-			return bad("--pids '%s': expected a count from 1 to 4194304", arg);
+		if (sl_parse_u64(arg, MIN_PIDS, MAX_PIDS, &o->pids) < 0)
+			return bad("--pids '%s': expected a count from %d (the sandbox's init and "
+				   "CMD) to 4194304",
+				   arg, MIN_PIDS);
 		return 0;
 	case 't':
 		if (sl_parse_duration(arg, &v) < 0 || v == 0 || v > MAX_TIMEOUT_NS)
 			return bad("--timeout '%s': expected a duration up to 24h", arg);
 		o->timeout_ns = v;
+		return 0;
+	case 'K':
+		if (sl_parse_duration(arg, &v) < 0 || v > MAX_TIMEOUT_NS)
+			return bad("--kill-after '%s': expected a duration up to 24h", arg);
+		o->kill_after_ns = v;
 		return 0;
 	case 'T':
 		if (sl_parse_size(arg, &v) < 0 || v < 4096 || v > MAX_MEMORY)
@@ -196,6 +217,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{"cpus", required_argument, NULL, 'c'},
 		{"pids", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 't'},
+		{"kill-after", required_argument, NULL, 'K'},
 		{"tmp-size", required_argument, NULL, 'T'},
 		{"rootfs", required_argument, NULL, 'r'},
 		{"code", required_argument, NULL, 'C'},
@@ -203,18 +225,25 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{"net", required_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
 		{"allow", required_argument, NULL, 'a'},
+		{"log-level", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	int c;
 
 	opterr = 0;
-	/* '+': stop at CMD even without "--" */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	/* '+': stop at CMD even without "--"; ':': a missing value is ':' */
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return 1;
+		if (c == ':')
+			return bad("option '%s' needs a value", argv[optind - 1]);
 		if (c == '?')
-			return bad("unknown or incomplete option '%s'", argv[optind - 1]);
+			return bad("unknown option '%s'", argv[optind - 1]);
+		if (c == 'L' && sl_cmd_log_level("--log-level", optarg) < 0)
+			return -EINVAL;
+		if (c == 'L')
+			continue;
 		if (parse_one(o, c, optarg) < 0)
 			return -EINVAL;
 	}
@@ -252,11 +281,17 @@ static int forward_signals_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Waits for the sandbox to end, forwarding signals and enforcing the timeout. */
-static int wait_sandbox(struct sl_sandbox *sb, uint64_t timeout_ns, int sigfd, bool *timed_out,
-			struct sl_sandbox_result *res)
+/* How the timeout went: not reached, CMD got SIGTERM, then everything SIGKILL. */
+enum timeout_stage { TIMEOUT_NONE, TIMEOUT_TERM, TIMEOUT_KILL };
+
+/*
+ * Waits for the sandbox to end, forwarding signals and enforcing the timeout: SIGTERM to CMD
+ * (through the init) at the timeout, SIGKILL to every process kill_after_ns later.
+ */
+static int wait_sandbox(struct sl_sandbox *sb, const struct run_opts *o, int sigfd,
+			enum timeout_stage *stage, struct sl_sandbox_result *res)
 {
-	uint64_t deadline = timeout_ns ? sl_now_ns() + timeout_ns : 0;
+	uint64_t deadline = o->timeout_ns ? sl_now_ns() + o->timeout_ns : 0;
 	int r;
 
 	while ((r = sl_sandbox_reap(sb, res)) == -EAGAIN) {
@@ -267,9 +302,15 @@ static int wait_sandbox(struct sl_sandbox *sb, uint64_t timeout_ns, int sigfd, b
 		if (deadline) {
 			uint64_t now = sl_now_ns();
 			if (now >= deadline) {
-				*timed_out = true;
-				deadline = 0;
-				(void)sl_sandbox_kill(sb);
+				if (*stage == TIMEOUT_NONE && o->kill_after_ns) {
+					*stage = TIMEOUT_TERM;
+					deadline = now + o->kill_after_ns;
+					(void)sl_sandbox_signal(sb, SIGTERM);
+				} else {
+					*stage = TIMEOUT_KILL;
+					deadline = 0;
+					(void)sl_sandbox_kill(sb);
+				}
 				continue;
 			}
 			ms = (int)((deadline - now + SL_NSEC_PER_MSEC - 1) / SL_NSEC_PER_MSEC);
@@ -299,9 +340,25 @@ static void json_bpf(json_t *o, const struct sl_bpf_stats *k)
 	sl_json_set_str(o, "cpu_source", k ? "bpf" : "cgroup");
 }
 
+/* What went wrong, for the one line on stderr and --json's "error" (NULL: nothing). */
+static const char *error_text(const char *cmd, const struct sl_sandbox_result *res, char *buf,
+			      size_t len)
+{
+	if (res->setup_err)
+		snprintf(buf, len, "sandbox set-up failed at '%s': %s", res->setup_step,
+			 strerror(-res->setup_err));
+	else if (res->exec_err == ENOENT)
+		snprintf(buf, len, "%s: command not found in the sandbox", cmd);
+	else if (res->exec_err)
+		snprintf(buf, len, "%s: cannot execute: %s", cmd, strerror(res->exec_err));
+	else
+		return NULL;
+	return buf;
+}
+
 static void print_json(struct sl_sandbox *sb, const struct sl_sandbox_result *res,
 		       const struct sl_cgroup_stats *st, uint64_t wall_ns, bool timed_out,
-		       const struct sl_bpf_stats *k)
+		       const struct sl_bpf_stats *k, const char *err)
 {
 	json_t *o = json_object();
 
@@ -314,22 +371,62 @@ static void print_json(struct sl_sandbox *sb, const struct sl_sandbox_result *re
 	sl_json_set_bool(o, "oom_killed", st->oom_kills > 0);
 	sl_json_set_bool(o, "timed_out", timed_out);
 	json_bpf(o, k);
+	sl_json_set_str(o, "error", err);
+	sl_json_set_str(o, "setup_step", res->setup_err ? res->setup_step : NULL);
 	sl_json_print(stdout, o, false);
 }
 
-static int report(const char *cmd, const struct sl_sandbox_result *res)
+/*
+ * A set-up failure before there was a sandbox to reap (runtime, BPF, spawn): one line on
+ * stderr, and with --json an object saying so. Returns the exit status, 125.
+ */
+static int setup_failed(const struct run_opts *o, const char *step, int err)
 {
-	if (res->setup_err) {
-		fprintf(stderr, "sandlot-agent run: sandbox setup failed at '%s': %s\n",
-			res->setup_step, strerror(-res->setup_err));
-		return EXIT_SETUP;
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "sandbox set-up failed at '%s': %s%s%s%s", step, strerror(-err),
+		 o->rootfs ? " (--rootfs '" : "", o->rootfs ? o->rootfs : "",
+		 o->rootfs ? "')" : "");
+	fprintf(stderr, "sandlot-agent run: %s\n", msg);
+	if (o->json) {
+		json_t *j = json_object();
+
+		sl_json_set_str(j, "sandbox_id", NULL);
+		sl_json_set_int(j, "exit_code", EXIT_SETUP);
+		sl_json_set_str(j, "error", msg);
+		sl_json_set_str(j, "setup_step", step);
+		sl_json_print(stdout, j, false);
 	}
-	if (res->exec_err == ENOENT)
-		fprintf(stderr, "sandlot-agent run: %s: command not found in the sandbox\n", cmd);
-	else if (res->exec_err)
-		fprintf(stderr, "sandlot-agent run: %s: cannot execute: %s\n", cmd,
-			strerror(res->exec_err));
-	return res->exit_code;
+	return EXIT_SETUP;
+}
+
+static void print_timeout(const struct run_opts *o, enum timeout_stage stage)
+{
+	fprintf(stderr, "sandlot-agent run: timed out after %gs: ", sl_ns_to_sec(o->timeout_ns));
+	if (stage == TIMEOUT_KILL && o->kill_after_ns)
+		fprintf(stderr, "sent SIGTERM, then SIGKILL %gs later\n",
+			sl_ns_to_sec(o->kill_after_ns));
+	else
+		fprintf(stderr, "sent %s\n", stage == TIMEOUT_KILL ? "SIGKILL" : "SIGTERM");
+}
+
+/* One line on stderr for what CMD's status alone does not say; returns run's exit status. */
+static int report(const struct run_opts *o, const struct sl_sandbox_result *res,
+		  const struct sl_cgroup_stats *st, enum timeout_stage stage, const char *err)
+{
+	if (err)
+		fprintf(stderr, "sandlot-agent run: %s\n", err);
+	if (st->oom_kills && !o->json)
+		fprintf(stderr,
+			"sandlot-agent run: out of memory: %llu process%s killed at the %llu MiB "
+			"limit\n",
+			(unsigned long long)st->oom_kills, st->oom_kills == 1 ? "" : "es",
+			(unsigned long long)(o->memory / MB));
+	if (stage != TIMEOUT_NONE && !o->json)
+		print_timeout(o, stage);
+	if (res->setup_err)
+		return EXIT_SETUP;
+	return stage != TIMEOUT_NONE ? EXIT_TIMEOUT : res->exit_code;
 }
 
 /* BPF and egress for this run, when the options need them (else *ret stays NULL). */
@@ -361,6 +458,20 @@ static int run_net(const struct run_opts *o, struct sl_runnet **ret)
 	return 0;
 }
 
+/* Waits for sb, then takes its figures and removes it. Returns 0 or -errno (*step: where). */
+static int finish(struct sl_sandbox *sb, const struct run_opts *o, int sigfd,
+		  enum timeout_stage *stage, struct sl_sandbox_result *res,
+		  struct sl_cgroup_stats *st, const char **step)
+{
+	int r = wait_sandbox(sb, o, sigfd, stage, res);
+
+	if (r < 0)
+		return *step = "wait for the sandbox", r;
+	(void)sl_sandbox_stats(sb, st); /* an OOM kill is reported with or without --json */
+	*step = "remove the sandbox";
+	return sl_sandbox_destroy(sb);
+}
+
 static int run(struct run_opts *o, char **cmd)
 {
 	struct sl_runtime_opts ro = {.rootfs = o->rootfs, .one_shot = true};
@@ -382,16 +493,19 @@ static int run(struct run_opts *o, char **cmd)
 	struct sl_bpf_stats k;
 	int have_k = 0;
 	_cleanup_close_ int sigfd = forward_signals_fd();
-	bool timed_out = false;
+	enum timeout_stage stage = TIMEOUT_NONE;
+	char ebuf[SL_SANDBOX_STRING_MAX + 128];
+	const char *err, *step = NULL;
 	uint64_t start;
 	int r;
 
 	r = sl_runtime_new(&rt, &ro);
 	if (r < 0)
-		return sl_log_err(r, "sandbox runtime"), SL_EXIT_FAIL;
-	if (run_net(o, &net) < 0) {
+		return setup_failed(o, "runtime", r);
+	r = run_net(o, &net);
+	if (r < 0) {
 		sl_runtime_free(&rt);
-		return EXIT_SETUP;
+		return setup_failed(o, "network and BPF", r);
 	}
 	cfg.hook = net ? sl_runnet_hook : NULL;
 	cfg.hook_data = net;
@@ -402,33 +516,30 @@ static int run(struct run_opts *o, char **cmd)
 	if (sr < 0)
 		sl_log_warn_err(sr, "stale sandboxes");
 	if (r >= 0)
-		r = wait_sandbox(sb, o->timeout_ns, sigfd, &timed_out, &res);
-	if (r >= 0 && o->json)
-		(void)sl_sandbox_stats(sb, &st);
+		r = finish(sb, o, sigfd, &stage, &res, &st, &step);
 	uint64_t wall = sl_now_ns() - start;
-	if (r >= 0 && sb)
-		r = sl_sandbox_destroy(sb);
 	if (r >= 0 && net)
 		have_k = sl_runnet_finish(net, &k);
 	sl_runnet_free(&net);
 	if (r < 0) {
-		sl_log_err(r, "sandbox %s", sb ? sl_sandbox_id(sb) : "spawn");
+		r = setup_failed(o, sb ? step : "spawn", r);
 		sl_sandbox_free(&sb);
 		sl_runtime_free(&rt);
-		return SL_EXIT_FAIL;
+		return r;
 	}
 	if (have_k < 0)
 		sl_log_warn_err(have_k, "reading the sandbox's BPF counters");
+	err = error_text(cmd[0], &res, ebuf, sizeof(ebuf));
 	if (o->json)
-		print_json(sb, &res, &st, wall, timed_out, have_k > 0 ? &k : NULL);
+		print_json(sb, &res, &st, wall, stage != TIMEOUT_NONE, have_k > 0 ? &k : NULL, err);
 	sl_sandbox_free(&sb);
 	sl_runtime_free(&rt);
-	return report(cmd[0], &res);
+	return report(o, &res, &st, stage, err);
 }
 
 int sl_cmd_run(int argc, char **argv)
 {
-	struct run_opts o = {.memory = 128 * MB, .cpus = -1};
+	struct run_opts o = {.memory = 128 * MB, .cpus = -1, .kill_after_ns = DEFAULT_KILL_AFTER};
 	int r = parse_args(argc, argv, &o);
 
 	if (r == 1) {

@@ -18,6 +18,12 @@ enum {
 	SL_EXIT_INVOKE_SETUP = 125,	   /* the sandbox could not be set up */
 };
 
+/*
+ * --log-level's value for every command (opt: the option as typed, for the message; arg NULL
+ * when it had none). Sets the level, or prints one line and returns -EINVAL.
+ */
+int sl_cmd_log_level(const char *opt, const char *arg);
+
 int sl_cmd_probe(int argc, char **argv);
 int sl_cmd_run(int argc, char **argv);
 /* In sandlot-agentd (it needs the daemon's libraries): `sandlot-agent invoke` execs it. */

@@ -34,25 +34,23 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f,
-		"\nRun 'sandlot-agent COMMAND --help' for a command's options.\n"
+		"\nRun 'sandlot-agent COMMAND --help' for a command's options. --log-level "
+		"(debug,\n"
+		"info, warn, error, off; or $SANDLOT_LOG) also goes after COMMAND.\n"
 		"Without a command it runs the worker agent daemon, sandlot-agentd (next to this\n"
 		"binary, else in " SANDLOT_AGENTD_DIR "/ from it).\n"
 		"'sandlot-agent --daemon-help' lists the daemon's options.\n");
 }
 
-/* libbpf's messages go through our logger: warnings stay warnings, the rest is debug. */
+/* libbpf's messages only at debug, one event per line (callers log what fails, with context). */
 static int _printf_(2, 0) libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[1024];
-	size_t n;
+	char buf[4096];
 
-	if (level == LIBBPF_DEBUG && sl_log_get_level() > SL_LOG_DEBUG)
+	if (sl_log_get_level() > SL_LOG_DEBUG)
 		return 0;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	sl_log(level == LIBBPF_WARN ? SL_LOG_WARN : SL_LOG_DEBUG, "libbpf: %s", buf);
+	sl_log_lines(SL_LOG_DEBUG, buf, "component=libbpf");
 	return 0;
 }
 
@@ -91,13 +89,55 @@ static int exec_daemon(int argc, char **argv, bool help)
 	return SL_EXIT_FAIL;
 }
 
+int sl_cmd_log_level(const char *opt, const char *arg)
+{
+	int l = arg ? sl_log_parse_level(arg) : -EINVAL;
+
+	if (!arg)
+		fprintf(stderr,
+			"sandlot-agent: option '%s' needs a value (debug, info, warn, error "
+			"or off)\n",
+			opt);
+	else if (l < 0)
+		fprintf(stderr,
+			"sandlot-agent: %s '%s': unknown log level (debug, info, warn, error or "
+			"off)\n",
+			opt, arg);
+	if (l < 0)
+		return -EINVAL;
+	sl_log_set_level((enum sl_log_level)l);
+	return 0;
+}
+
+/* A global option at argv[*i] (--log-level LEVEL or --log-level=LEVEL): 1 when it was one
+ * (*i moved past its value), 0 when not, -EINVAL (message printed). */
+static int global_option(int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (strncmp(a, "--log-level=", 12) == 0)
+		return sl_cmd_log_level("--log-level", a + 12) < 0 ? -EINVAL : 1;
+	if (strcmp(a, "--log-level") != 0)
+		return 0;
+	if (sl_cmd_log_level(a, *i + 1 < argc ? argv[*i + 1] : NULL) < 0)
+		return -EINVAL;
+	(*i)++;
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
-	int i, l;
+	char err[160];
+	int i, g;
 
 	libbpf_set_print(libbpf_print);
-	/* Global options come first; then a command, or the daemon's own options. */
-	for (i = 1; i < argc && argv[i][0] == '-'; i += 2) { /* --log-level LEVEL */
+	if (sl_log_check_env(err, sizeof(err)) < 0) {
+		fprintf(stderr, "sandlot-agent: %s\n", err);
+		return SL_EXIT_USAGE;
+	}
+	/* Global options come first (commands take them after their name too); then a
+	 * command, or the daemon's own options. */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return SL_EXIT_OK;
@@ -106,15 +146,11 @@ int main(int argc, char **argv)
 			printf("sandlot-agent %s\n", SANDLOT_VERSION_FULL);
 			return SL_EXIT_OK;
 		}
-		if (strcmp(argv[i], "--log-level") != 0)
-			break; /* a daemon option */
-		l = i + 1 < argc ? sl_log_parse_level(argv[i + 1]) : -EINVAL;
-		if (l < 0) {
-			fprintf(stderr, "sandlot-agent: unknown log level '%s'\n",
-				i + 1 < argc ? argv[i + 1] : "");
+		g = global_option(argc, argv, &i);
+		if (g < 0)
 			return SL_EXIT_USAGE;
-		}
-		sl_log_set_level((enum sl_log_level)l);
+		if (g == 0)
+			break; /* a daemon option */
 	}
 	if (i < argc && argv[i][0] != '-') {
 		for (size_t k = 0; k < ARRAY_SIZE(cmds); k++) {

@@ -137,8 +137,8 @@ static int self_path(const char *proc_cgroup, const char *key, char *out, size_t
 
 /*
  * Copies the used part of a host description: the struct is ~53 KB, mostly unused v1 slots,
- * and every page of it a fresh process touches is a page fault (~0.1 ms for a whole copy in
- * `sandlot-agent run`, which starts cold each time).
+ * and every page of it a fresh process touches is a page fault (`sandlot-agent run` starts
+ * cold each time).
  */
 static void copy_host(struct sl_cgroup_host *dst, const struct sl_cgroup_host *src)
 {
@@ -262,7 +262,7 @@ static char *read_all(const char *path)
 /*
  * True when name (below dirfd) is a file system of type magic and the root of its hierarchy
  * (a mount of a sub-cgroup shows that cgroup's inode); *ret_dev is its device. One path walk
- * of one component: on our hosts a walk from / costs ~3.5 us a call, most of the fast path.
+ * of one component: walks from / were most of the fast path's cost.
  */
 static bool is_hierarchy_root(int dirfd, const char *name, unsigned long magic, dev_t *ret_dev)
 {
@@ -328,7 +328,7 @@ static int split_lines(char *text, char *lines[], int max)
 
 /*
  * The fast path, written straight into h (even when it then fails): a second copy of the
- * struct would be ~10 more page faults (~3 us each) in a fresh process.
+ * struct would be ~10 more page faults in a fresh process.
  */
 static int fast_detect(const char *base, const char *proc_cgroup, struct sl_cgroup_host *h)
 {

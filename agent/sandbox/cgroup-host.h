@@ -56,8 +56,8 @@ int sl_cgroup_host_parse(const char *mountinfo, const char *proc_cgroup, const c
 
 /*
  * The fast path: the usual layouts at their usual places, checked with a few statfs/stat/
- * access calls instead of /proc/self/mountinfo (the kernel writes its text for every mount:
- * ~0.2-0.35 ms in a fresh process). base is cgroup2 (pure v2), or a tmpfs with cgroup2 at
+ * access calls instead of /proc/self/mountinfo (the kernel writes its text for every mount).
+ * base is cgroup2 (pure v2), or a tmpfs with cgroup2 at
  * base/unified and each v1 hierarchy of proc_cgroup (the text of /proc/self/cgroup) at
  * base/<its controllers> (hybrid), every one the root of its hierarchy, in the initial
  * cgroup namespace. Returns 0 with *ret set as sl_cgroup_host_parse would (v2_controllers

@@ -55,6 +55,19 @@ static int set_memory(int fd, uint64_t old, uint64_t bytes)
 	return r == -ENOENT ? 0 : r;
 }
 
+/*
+ * v1 charges socket buffers to a memory cgroup only once its kmem.tcp limit was written (and
+ * then to a counter of their own, outside memory.usage_in_bytes): without it, sockets that
+ * are never read hold host memory no limit sees. The same bound as for the rest.
+ */
+static int set_tcp_memory(int fd, uint64_t bytes)
+{
+	int r = bytes ? sl_cgroup_write_u64(fd, "memory.kmem.tcp.limit_in_bytes", bytes)
+		      : sl_write_fileat(fd, "memory.kmem.tcp.limit_in_bytes", "-1");
+
+	return r == -ENOENT ? 0 : r; /* a kernel without v1 TCP accounting */
+}
+
 static int hybrid_set_limits(struct sl_cgroup *cg, const struct sl_cgroup_limits *old,
 			     const struct sl_cgroup_limits *lim)
 {
@@ -66,6 +79,8 @@ static int hybrid_set_limits(struct sl_cgroup *cg, const struct sl_cgroup_limits
 	if (lim->memory_bytes != old->memory_bytes)
 		r = lim->memory_bytes ? set_memory(fd, old->memory_bytes, lim->memory_bytes)
 				      : sl_write_fileat(fd, "memory.limit_in_bytes", "-1");
+	if (r >= 0 && lim->memory_bytes != old->memory_bytes)
+		r = set_tcp_memory(fd, lim->memory_bytes);
 	fd = cg->v1_fd[SL_CG_CPU];
 	if (r >= 0 && lim->cpu_period_us != old->cpu_period_us && lim->cpu_period_us)
 		r = sl_cgroup_write_u64(fd, "cpu.cfs_period_us", lim->cpu_period_us);

@@ -291,6 +291,22 @@ int sl_cgroup_id(const struct sl_cgroup *cg, uint64_t *ret)
 	return 0;
 }
 
+int sl_cgroup_path_id(const char *path, uint64_t *ret)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = {.fh.handle_bytes = sizeof(uint64_t)};
+	int mnt;
+
+	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, 0) < 0)
+		return sl_negerrno();
+	if (h.fh.handle_bytes != sizeof(uint64_t))
+		return -EOPNOTSUPP;
+	memcpy(ret, h.fh.f_handle, sizeof(*ret));
+	return 0;
+}
+
 int sl_cgroup_set_limits(struct sl_cgroup *cg, const struct sl_cgroup_limits *lim)
 {
 	int r = cg->root->ops->set_limits(cg, &cg->lim, lim);

@@ -22,7 +22,9 @@
 #define SL_CGROUP_NAME_MAX 64 /* longest sandbox cgroup name, NUL included */
 
 struct sl_cgroup_limits {
-	uint64_t memory_bytes;	/* hard limit on memory (no swap beyond it); 0 = none */
+	uint64_t memory_bytes;	/* hard limit on memory (no swap beyond it); 0 = none. Kernel
+				   memory is charged too; on hybrid hosts v1 counts TCP socket
+				   buffers apart, under a second limit of the same size */
 	uint64_t cpu_quota_us;	/* CPU time allowed per period; 0 = unlimited */
 	uint64_t cpu_period_us; /* 0 = 100000 */
 	uint64_t pids_max;	/* tasks; 0 = unlimited */
@@ -96,6 +98,9 @@ int sl_cgroup_fd(const struct sl_cgroup *cg);
 
 /* The v2 cgroup id (what bpf_get_current_cgroup_id() returns in the sandbox), or -errno. */
 int sl_cgroup_id(const struct sl_cgroup *cg, uint64_t *ret);
+
+/* The v2 cgroup id of a cgroup directory, by path (its kernfs file handle), or -errno. */
+int sl_cgroup_path_id(const char *path, uint64_t *ret);
 
 /*
  * Changes the limits, writing only the values that differ from the current ones (a cgroup

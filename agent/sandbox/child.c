@@ -1,32 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The sandbox child, step by step (see child.h). The order matters:
- *   every CPU of the agent back (when the spawner runs on a subset and the CPU quota is
- *   larger than that subset, or one-shot: cloned on the spawner's CPU only; see sandbox.c;
- *   first, so that no later wake-up of ours waits on a CPU we were only lent)
- *   -> the caller's real-time policy and I/O class, raised priority and personality flags
- *      reset (before the v1 cgroups: a real-time task cannot join a cpu cgroup without a
- *      real-time budget)
- *   -> join the v1 cgroups (hybrid) -> enter the pool's network, IPC and UTS namespaces
- *   -> tell the parent we are there; with a hook, wait for its release (it runs the hook
- *      meanwhile)
- *   -> cgroup namespace (rooted at the sandbox's cgroups, which we are in by now)
- *   -> file system: /tmp, /proc, /var/task in our copy of the template (needs CAP_SYS_ADMIN)
- *   -> hostname -> one-shot: receive the network namespace, enter it; with a hook, wait for
- *      the release only now -> loopback up (own netns only)
- *   -> one-shot: wait until the spawner's helper has detached the host root from the
- *      template we share (rootfs.h)
- *   -> what CMD would otherwise inherit from the caller: stdio and closing every other fd,
- *      a new session (its own process group, no controlling terminal: nothing of the caller's
- *      session is reachable by kill(0, ...) or the terminal's job control), rlimits reset to
- *      fixed values, umask 022; the environment is CMD's alone (envp)
- *   -> drop uid/gid/capabilities, no_new_privs -> parent-death signal (cleared by setuid)
- *   -> seccomp (last: the steps above use syscalls the list refuses) -> exec the init
- *      (sandbox-init.c), which starts CMD.
- * The child shares the agent's memory (CLONE_VM, sandbox.c) until that exec, on a stack of
- * its own, while the spawner thread waits (CLONE_VFORK): every step only makes syscalls on
- * what the plan holds, writes no memory but its own stack, allocates nothing and ends with
- * _exit or the exec. Every signal is blocked (the spawner's mask); the init keeps it so.
+ * The sandbox child, step by step: sl_child_main() is the list, in the order that matters, with
+ * the reason for each place beside it. The child shares the agent's memory (CLONE_VM,
+ * sandbox.c) until the init's exec, on a stack of its own, while the spawner thread waits
+ * (CLONE_VFORK): every step only makes syscalls on what the plan holds, writes no memory but
+ * its own stack, allocates nothing and ends with _exit or the exec. Every signal is blocked
+ * (the spawner's mask); the init keeps it so.
  */
 #include "sandbox/child.h"
 
@@ -177,8 +156,10 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	const char *step = "wait for release";
 	int r;
 
+	/* first: every later wake-up of ours would wait on a CPU we were only lent */
 	if (p->cpus && sched_setaffinity(0, sizeof(*p->cpus), p->cpus) < 0)
 		fail(p->sock, "cpu affinity", sl_negerrno());
+	/* before the v1 cgroups: a real-time task cannot join a cpu cgroup without an RT budget */
 	r = reset_scheduling();
 	if (r < 0)
 		fail(p->sock, "reset scheduling", r);
@@ -186,6 +167,7 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	r = sl_cgroup_join_self(p->join_fds, p->n_join);
 	if (r < 0)
 		fail(p->sock, "join v1 cgroups", r);
+	/* the shell's namespaces, made ahead by the pool */
 	if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) < 0)
 		fail(p->sock, "setns net", sl_negerrno());
 	if (p->ipcns_fd >= 0 && setns(p->ipcns_fd, CLONE_NEWIPC) < 0)
@@ -194,10 +176,13 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, "setns uts", sl_negerrno());
 	if (p->mntns_fd >= 0 && setns(p->mntns_fd, CLONE_NEWNS) < 0)
 		fail(p->sock, "setns mnt", sl_negerrno());
+	/* the caller's hook runs now (one-shot: once the late netns is in) */
 	if (!p->late_netns && (p->hooked || p->new_mntns))
 		wait_release(p);
+	/* after every cgroup join: the namespace is rooted at the sandbox's cgroups */
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		fail(p->sock, "unshare cgroup", sl_negerrno());
+	/* /tmp, /proc, /var/task: while we still have CAP_SYS_ADMIN */
 	r = sl_rootfs_enter(&p->rootfs, &step);
 	if (r < 0)
 		fail(p->sock, step, r);
@@ -205,12 +190,15 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 		fail(p->sock, "sethostname", sl_negerrno());
 	if (p->late_netns)
 		enter_late_netns(p);
-	r = p->new_netns ? sl_net_lo_up() : 0;
+	r = p->new_netns ? sl_net_lo_up() : 0; /* our own netns only: the pool's is up */
 	if (r < 0)
 		fail(p->sock, "loopback up", r);
+	/* one-shot: the host's mounts leave the template we share before anything of CMD runs */
 	r = p->detach_efd >= 0 ? sl_rootfs_wait_detached(p->detach_efd) : 0;
 	if (r < 0)
 		fail(p->sock, "detach host root", r);
+	/* what CMD would otherwise inherit from the caller: fds, session (kill(0, ...), job
+	   control), rlimits, umask; its environment is envp alone */
 	r = arrange_fds(p, &step);
 	if (r < 0)
 		fail(p->sock, step, r);
@@ -223,7 +211,8 @@ _noreturn_ void sl_child_main(const struct sl_child_plan *p)
 	r = sl_creds_drop(&p->creds);
 	if (r < 0)
 		fail(REPORT_FD, "drop privileges", r);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* again: setuid cleared it */
+	/* last: the steps above use syscalls the allow-list refuses */
 	r = sl_seccomp_apply(p->seccomp);
 	if (r < 0)
 		fail(REPORT_FD, "seccomp", r);

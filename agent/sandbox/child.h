@@ -1,12 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * The child side of a sandbox, as one ordered list of steps (sl_child_main). Everything it
- * uses was prepared by the parent (sandbox.c) before clone3; the child only makes syscalls on
- * it. clone3 already put it in the sandbox's v2 cgroup and new pid and mount (a copy of the
- * template) namespaces, and new uts and ipc ones unless the pool made them ahead (then the
- * child enters them; likewise a new net namespace when the pool had none ready;
- * a one-shot sandbox's comes over the sync socket while the child sets up its mounts).
+ * The child side of a sandbox: sl_child_main() runs the isolation steps, in order, on what the
+ * parent prepared (sandbox.c) in a plan; the child only makes syscalls on it.
  */
 #include <sched.h>
 #include <sys/ioctl.h>

@@ -8,6 +8,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -149,6 +152,32 @@ static bool skipped(const char *name)
 	return name[0] == '.';
 }
 
+static int hidden_mount(const char *dir);
+
+/*
+ * Puts an entry of a user-given root directory at dst: a directory as an overlay of it (a bind
+ * would show the host path of the root directory in the sandbox's mountinfo), the rest as
+ * add_entry does.
+ */
+static int add_hidden_entry(const char *src, const char *dst)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (lstat(src, &st) < 0)
+		return errno == ENOENT ? 0 : sl_negerrno();
+	if (!S_ISDIR(st.st_mode))
+		return add_entry(src, dst);
+	fd = hidden_mount(src);
+	if (fd < 0)
+		return fd;
+	if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+		return sl_negerrno();
+	if (move_mount(fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return sl_negerrno();
+	return 0;
+}
+
 /* Binds every top-level entry of a user-given root directory. */
 static int add_dir_entries(const char *dir, bool *has_etc)
 {
@@ -165,7 +194,7 @@ static int add_dir_entries(const char *dir, bool *has_etc)
 		*has_etc |= strcmp(de->d_name, "etc") == 0;
 		snprintf(src, sizeof(src), "%s/%s", dir, de->d_name);
 		snprintf(dst, sizeof(dst), BUILD_DIR "/%s", de->d_name);
-		r = add_entry(src, dst);
+		r = add_hidden_entry(src, dst);
 	}
 	closedir(d);
 	return r;
@@ -255,6 +284,8 @@ int sl_rootfs_wait_detached(int efd)
 int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async, int *ret_ns)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
+	_cleanup_close_ int dir_fd = -1;
+	char dir_path[64];
 	int r = sl_rootfs_check(dir);
 
 	if (r < 0)
@@ -265,12 +296,17 @@ int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async, int *ret_ns
 	/* the namespace is the template from here on; /proc is still the host's */
 	if (ret_ns && (*ret_ns = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
 		return sl_negerrno();
+	/* dir reached through an fd of this namespace: the tmpfs mounted on BUILD_DIR next hides
+	 * a dir below it */
+	if (dir && (dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return sl_negerrno();
+	snprintf(dir_path, sizeof(dir_path), "/proc/thread-self/fd/%d", dir_fd);
 	if (mount("tmpfs", BUILD_DIR, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0)
 		return sl_negerrno();
 	/* the unshare gave the thread an fs_struct (so a umask) of its own: the template's
 	 * modes as written (no chmod per node); the sandboxes inherit the umask restored */
 	mode_t mask = umask(0);
-	r = populate(dir);
+	r = populate(dir ? dir_path : NULL);
 	umask(mask);
 	if (r < 0)
 		return r;
@@ -285,7 +321,124 @@ int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async, int *ret_ns
 	return r;
 }
 
-int sl_rootfs_open_code(const char *dir)
+/*
+ * Code mounts made so far, process-wide: a read-only overlay per code directory (the last
+ * few), of which every sandbox gets a clone (a few microseconds, where making the overlay
+ * takes tens and tearing down a detached mount waits for an RCU grace period), and the empty
+ * read-only tmpfs that is each overlay's second layer (overlayfs wants two when there is no
+ * upper one).
+ */
+#define CODE_MOUNTS 8
+
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		char dir[PATH_MAX];
+		dev_t dev;
+		ino_t ino;
+		struct timespec ctime; /* dir's, when the overlay was made */
+		int fd;		       /* the overlay, detached */
+		uint64_t used;	       /* tick of its last use; 0: free slot */
+	} m[CODE_MOUNTS];
+	uint64_t tick;
+	int empty_fd;
+} code_src = {.lock = PTHREAD_MUTEX_INITIALIZER, .empty_fd = -1};
+
+static int empty_layer(void)
+{
+	_cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	int fd;
+
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return sl_negerrno();
+	fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	return fd < 0 ? sl_negerrno() : fd;
+}
+
+/*
+ * A read-only overlay whose only lower layer is dir, given as a detached clone of it: its
+ * root, so the layer shows as "/". Returns its mount fd or -errno.
+ */
+static int overlay(const char *dir, int empty_fd)
+{
+	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	_cleanup_close_ int layer = -1;
+	int fd;
+
+	if (fs < 0)
+		return sl_negerrno();
+	layer = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (layer < 0)
+		return sl_negerrno();
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "source", "code", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, layer) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FD, "datadir+", NULL, empty_fd) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return sl_negerrno();
+	fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	return fd < 0 ? sl_negerrno() : fd;
+}
+
+/*
+ * Under code_src.lock: the overlay of dir, the cached one while dir still names the same
+ * directory, unchanged at its top level (overlayfs does not follow changes made to a layer
+ * under it), else made anew in the least recently used slot.
+ */
+static int dir_overlay(const char *dir)
+{
+	struct stat st;
+	size_t lru = 0;
+	int fd;
+
+	if (stat(dir, &st) < 0)
+		return sl_negerrno();
+	code_src.tick++;
+	for (size_t i = 0; i < CODE_MOUNTS; i++) {
+		if (code_src.m[i].used && code_src.m[i].dev == st.st_dev &&
+		    code_src.m[i].ino == st.st_ino &&
+		    code_src.m[i].ctime.tv_sec == st.st_ctim.tv_sec &&
+		    code_src.m[i].ctime.tv_nsec == st.st_ctim.tv_nsec &&
+		    !strcmp(code_src.m[i].dir, dir)) {
+			code_src.m[i].used = code_src.tick;
+			return code_src.m[i].fd;
+		}
+		if (code_src.m[i].used < code_src.m[lru].used)
+			lru = i;
+	}
+	if (code_src.empty_fd < 0 && (code_src.empty_fd = empty_layer()) < 0)
+		return code_src.empty_fd;
+	fd = overlay(dir, code_src.empty_fd);
+	if (fd < 0)
+		return fd;
+	if (code_src.m[lru].used) /* free slots hold fd 0: not ours */
+		close(code_src.m[lru].fd);
+	snprintf(code_src.m[lru].dir, sizeof(code_src.m[lru].dir), "%s", dir);
+	code_src.m[lru].dev = st.st_dev;
+	code_src.m[lru].ino = st.st_ino;
+	code_src.m[lru].ctime = st.st_ctim;
+	code_src.m[lru].used = code_src.tick;
+	return code_src.m[lru].fd = fd;
+}
+
+/* A clone of the overlay of dir (a real path), or -errno. */
+static int code_overlay(const char *dir)
+{
+	int fd, r;
+
+	pthread_mutex_lock(&code_src.lock);
+	r = fd = dir_overlay(dir);
+	if (fd >= 0) {
+		r = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (r < 0)
+			r = sl_negerrno();
+	}
+	pthread_mutex_unlock(&code_src.lock);
+	return r;
+}
+
+/* The code directory bound as it is (its host path shows in mountinfo). */
+static int code_bind(const char *dir)
 {
 	struct mount_attr attr = {.attr_set =
 					  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
@@ -299,6 +452,37 @@ int sl_rootfs_open_code(const char *dir)
 		return r;
 	}
 	return fd;
+}
+
+/* An overlay of dir made for one use (not kept), or where there is none a bind. */
+static int hidden_mount(const char *dir)
+{
+	int r;
+
+	pthread_mutex_lock(&code_src.lock);
+	r = code_src.empty_fd;
+	if (r < 0)
+		r = code_src.empty_fd = empty_layer();
+	if (r >= 0)
+		r = overlay(dir, code_src.empty_fd);
+	pthread_mutex_unlock(&code_src.lock);
+	if (r == -ENODEV || r == -EINVAL)
+		r = code_bind(dir);
+	return r;
+}
+
+int sl_rootfs_open_code(const char *dir)
+{
+	char real[PATH_MAX];
+	int r;
+
+	if (!realpath(dir, real))
+		return sl_negerrno();
+	r = code_overlay(real);
+	/* no overlayfs, or one that takes no layers by fd */
+	if (r == -ENODEV || r == -EINVAL)
+		r = code_bind(real);
+	return r;
 }
 
 void sl_rootfs_child_init(struct sl_rootfs_child *c, int code_fd, uint64_t tmp_bytes,

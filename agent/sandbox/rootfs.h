@@ -14,7 +14,7 @@
  * Per sandbox: the spawner thread clone3()s the child with CLONE_NEWNS, which copies the
  * template's ~10 mounts (not the host's table) and needs no per-sandbox pivot_root or binds;
  * the child then mounts a size-limited tmpfs /tmp, a new /proc and the function's code at
- * /var/task (moved in from a detached read-only clone the parent made with open_tree()).
+ * /var/task (moved in from a detached read-only overlay the parent made, sl_rootfs_open_code).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -28,9 +28,9 @@
 int sl_rootfs_check(const char *dir);
 
 /*
- * Detaching the host's root from the template: umount2(MNT_DETACH) waits for an RCU grace
- * period (expedited: ~0.05 ms on an idle host, 0.5-3 ms measured when the other vCPU runs
- * kernel code such as setup_net). A one-shot runtime has it done by a helper thread sharing
+ * Detaching the host's root from the template: umount2(MNT_DETACH) waits for an expedited
+ * RCU grace period, which is slow when the other CPU runs kernel code such as setup_net. A
+ * one-shot runtime has it done by a helper thread sharing
  * the template, so the spawner goes on (base filter, clone3) and only the sandbox's child
  * waits for it, just before it closes its inherited fds (sl_rootfs_wait_detached): the
  * host's mounts are gone from the namespace before anything of CMD runs.
@@ -45,12 +45,13 @@ struct sl_rootfs_detach {
 /*
  * Makes the calling thread's mount namespace the template (see above); the thread's root and
  * cwd become the template's root. dir: NULL for the host's /usr, /bin, /sbin, /lib* plus a
- * generated /etc; else every top-level entry of dir (but proc, dev, sys, tmp, run, var) bound
- * read-only (its own /etc if it has one). detach: NULL to detach the host root before
- * returning; else (efd set) by a helper thread started here (sl_rootfs_detach_join). Needs
- * CAP_SYS_ADMIN. ret_ns: NULL, or where an fd (O_CLOEXEC) of the template's namespace goes
- * (for sl_rootfs_copy_template). Returns 0 or -errno; on failure the thread may be left in a
- * private, half-built namespace (let it exit).
+ * generated /etc; else every top-level entry of dir (but proc, dev, sys, tmp, run, var)
+ * read-only (its own /etc if it has one): directories as overlays of them, as for the code
+ * (sl_rootfs_open_code: no host path in mountinfo), symlinks copied, files bound. detach: NULL to
+ * detach the host root before returning; else (efd set) by a helper thread started here
+ * (sl_rootfs_detach_join). Needs CAP_SYS_ADMIN. ret_ns: NULL, or where an fd (O_CLOEXEC) of the
+ * template's namespace goes (for sl_rootfs_copy_template). Returns 0 or -errno; on failure the
+ * thread may be left in a private, half-built namespace (let it exit).
  */
 int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *detach, int *ret_ns);
 
@@ -73,8 +74,15 @@ void sl_rootfs_detach_join(struct sl_rootfs_detach *detach);
 int sl_rootfs_wait_detached(int efd);
 
 /*
- * Parent side, per sandbox: a detached, recursive, read-only, nosuid, nodev clone of dir to
- * be moved to /var/task by the child. Returns the fd (O_CLOEXEC) or -errno.
+ * Parent side, per sandbox: a detached, read-only, nosuid, nodev mount of dir to be moved to
+ * /var/task by the child: a clone of an overlay (a file system of its own) whose only layer
+ * is a detached clone of dir; the overlay is kept for the next sandboxes of the same dir (the
+ * last 8 dirs). The sandbox's /proc/self/mountinfo shows "/" as its root and as its layer, no
+ * host path (a bind's root would be dir's path on the host's file system). Mounts below dir
+ * are not seen through it, nor changes below its top level made while its overlay is kept
+ * (the code cache's trees never change; a change at the top level makes a new overlay). Where
+ * overlayfs is missing or cannot take layers by fd, a plain recursive bind (whose host path shows).
+ * Thread-safe. Returns the fd (O_CLOEXEC) or -errno.
  */
 int sl_rootfs_open_code(const char *dir);
 

@@ -284,7 +284,7 @@ static int check_config(const struct sl_sandbox_config *c)
 	if (c->nofile > MAX_NOFILE || (c->hostname && strlen(c->hostname) > 64))
 		return -EINVAL;
 	for (int i = 0; i < 3; i++)
-		if (c->stdio[i] < SL_STDIO_PIPE)
+		if (c->stdio[i] < SL_STDIO_PIPE && !(i == 2 && c->stdio[i] == SL_STDIO_STDOUT))
 			return -EBADF;
 	return 0;
 }
@@ -324,6 +324,8 @@ static int make_stdio(struct sl_sandbox *sb, const struct sl_sandbox_config *c, 
 		int p[2];
 
 		child[i] = c->stdio[i] == SL_STDIO_PIPE ? -1 : c->stdio[i];
+		if (c->stdio[i] == SL_STDIO_STDOUT)
+			child[i] = child[1]; /* closed as stdout's, if it is a pipe */
 		if (c->stdio[i] != SL_STDIO_PIPE)
 			continue;
 		if (pipe2(p, O_CLOEXEC) < 0)
@@ -449,6 +451,29 @@ static int send_late_netns(struct sl_sandbox *sb)
 }
 
 /*
+ * recv() of one message from the child. A child that exited without reading what we sent (the
+ * one-shot netns) leaves ECONNRESET pending on our end, which the first recv() returns (and
+ * clears) even with its reports queued behind it.
+ */
+static ssize_t recv_child(int sock, struct sl_report *rep, int flags)
+{
+	ssize_t n = recv(sock, rep, sizeof(*rep), flags);
+
+	if (n < 0 && errno == ECONNRESET)
+		n = recv(sock, rep, sizeof(*rep), flags);
+	return n;
+}
+
+/* True when the child's report of a failed set-up step is queued on sb's socket. */
+static bool child_reported(const struct sl_sandbox *sb)
+{
+	struct sl_report rep;
+
+	return recv_child(sb->sock, &rep, MSG_PEEK | MSG_DONTWAIT) == sizeof(rep) &&
+	       rep.kind == SL_REPORT_SETUP_FAILED;
+}
+
+/*
  * Parent side once the child is in all its cgroups and namespaces (its "r"): our reference to
  * its mount namespace, then, with a hook, the caller's hook and go (without one the child does
  * not wait). A report instead of "r" (a set-up step failed) or EOF (the child is gone, or was
@@ -459,11 +484,15 @@ static int child_ready(struct sl_sandbox *sb, const struct sl_child_plan *plan,
 		       const struct sl_sandbox_config *c)
 {
 	struct sl_report rep;
+	ssize_t n;
 	int r;
 
 	if (!c->hook && !plan->new_mntns)
 		return 0; /* the child does not speak until it reports */
-	if (recv(sb->sock, &rep, sizeof(rep), MSG_PEEK) != 1)
+	n = recv_child(sb->sock, &rep, MSG_PEEK);
+	if (n == sizeof(rep) && rep.kind == SL_REPORT_SETUP_FAILED)
+		return 0; /* a set-up step failed: no hook for a child that is gone; reap tells */
+	if (n != 1)
 		return c->hook ? -ECHILD : 0;
 	/* "r", or the child's mount namespace (Linux 6.11 on) */
 	r = sl_net_recv_fd(sb->sock);
@@ -497,6 +526,9 @@ static int clone_child(struct sl_sandbox *sb, struct sl_child_plan *plan,
 	sl_spawner_post(sp, clone_on_spawner, &req);
 	if (plan->late_netns)
 		r = send_late_netns(sb);
+	/* the child failed a set-up step and is gone: its report is queued for reap */
+	if (r == -EPIPE && child_reported(sb))
+		r = 0;
 	/* the request runs (and closes the child's socket end) only once the thread is ready */
 	if (r >= 0)
 		r = sl_spawner_wait_ready(sp);
@@ -723,7 +755,7 @@ static void read_reports(struct sl_sandbox *sb, struct sl_sandbox_result *res)
 {
 	struct sl_report rep;
 
-	while (recv(sb->sock, &rep, sizeof(rep), MSG_DONTWAIT) == sizeof(rep)) {
+	while (recv_child(sb->sock, &rep, MSG_DONTWAIT) == sizeof(rep)) {
 		rep.step[sizeof(rep.step) - 1] = '\0';
 		switch (rep.kind) {
 		case SL_REPORT_SETUP_FAILED:

@@ -11,24 +11,20 @@
  * program built into the agent, exec'd from a sealed memfd), which runs CMD; until that exec
  * the child shares the agent's memory (CLONE_VM, its own stack) while the spawner thread waits
  * (CLONE_VFORK): no copy of the agent's address space is made, faulted in and torn down per
- * sandbox. Isolation, in this order (parent prepares, child applies):
+ * sandbox.
  *
- *   parent: a shell from the pool (shellpool.h): fresh v2 cgroup (+ v1 memory/cpu/pids on hybrid
- *           hosts), a fresh netns with lo up and fresh ipc and uts namespaces, made ahead;
- *           limits; sync socket; pipes
- *   clone3: (on the spawner thread) CLONE_INTO_CGROUP + new pid and mount (a private copy of
- *           the template: ro binds, /dev nodes) namespaces (+ uts, ipc, net when no shell was
- *           ready; one-shot: its net comes from the caller, made meanwhile)
- *   child:  joins the v1 cgroups and the shell's net, ipc and uts namespaces, waits for the
- *           release
- *   parent: caller's hook (BPF registration, veth, ...); release
- *   child:  cgroup ns; tmpfs /tmp (size), new /proc, ro /var/task; hostname; lo up; stdio;
- *           rlimits; unprivileged uid/gid, no capabilities in any set, no_new_privs; seccomp
- *           allow-list; exec of the init (pid 1: reaps, forwards signals), which starts
- *           CMD.
+ * What a sandbox gets: its own v2 cgroup (and v1 memory, cpu and pids cgroups on hybrid hosts)
+ * with limits; new pid, mount, network, IPC, UTS and cgroup namespaces; a private copy of the
+ * root template (read-only binds, /dev nodes) with its own /tmp (size-limited), /proc and a
+ * read-only /var/task; its own hostname and loopback; the stdio the caller gives and no other
+ * fd; fixed rlimits; an unprivileged uid/gid with no capabilities and no_new_privs; a seccomp
+ * allow-list; a pid 1 that reaps and forwards signals. The caller's hook (BPF registration,
+ * veth, ...) runs before the child goes on. The parent prepares each step (sandbox.c, with a
+ * shell from the pool made ahead: shellpool.h); the child applies them in the order
+ * sl_child_main() (child.c) runs them.
  *
  * Event-loop use (the daemon): sl_sandbox_spawn() returns with a pidfd once the child has
- * set up and exec'd the init (~0.3-0.6 ms here, with the hook's time); poll it (and
+ * set up and exec'd the init; poll it (and
  * the stdio pipes); when the pidfd is readable, sl_sandbox_reap() gives the result without
  * blocking; then sl_sandbox_free() removes everything. Nothing blocks on the sandbox except
  * sl_sandbox_destroy()/free() of one still running (they kill it first).
@@ -118,8 +114,9 @@ const char *sl_runtime_cgroup_backend(const struct sl_runtime *rt);
 
 /* Values for sl_sandbox_config.stdio[i] other than a caller's fd. */
 enum {
-	SL_STDIO_NULL = -1, /* /dev/null inside the sandbox */
-	SL_STDIO_PIPE = -2, /* a pipe; the parent's end from sl_sandbox_stdio_fd() */
+	SL_STDIO_NULL = -1,   /* /dev/null inside the sandbox */
+	SL_STDIO_PIPE = -2,   /* a pipe; the parent's end from sl_sandbox_stdio_fd() */
+	SL_STDIO_STDOUT = -3, /* stderr only: wherever stdout goes (2>&1), in the order written */
 };
 
 /*
@@ -142,7 +139,8 @@ struct sl_sandbox_config {
 	uint64_t nofile;	 /* RLIMIT_NOFILE; 0 = 1024 */
 	const char *code_dir;	 /* bound read-only at /var/task; NULL = empty /var/task */
 	const char *hostname;	 /* NULL = "sandlot" */
-	int stdio[3];		 /* an fd of the caller (dup'ed), SL_STDIO_NULL or SL_STDIO_PIPE */
+	int stdio[3];		 /* an fd of the caller (dup'ed), SL_STDIO_NULL, SL_STDIO_PIPE, or
+				    SL_STDIO_STDOUT for stderr */
 	sl_sandbox_hook_fn hook; /* NULL = none */
 	void *hook_data;
 };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * seccomp-gen: compiles the sandbox filters with libseccomp (seccomp.c) at build time and
- * prints them as C arrays (seccomp-filters.h), so that no agent process pays the ~1.7 ms
+ * prints them as C arrays (seccomp-filters.h), so that no agent process pays for the
  * libseccomp compile at start-up. Usage: seccomp-gen > seccomp-filters.h
  */
 #include "sandbox/seccomp.h"

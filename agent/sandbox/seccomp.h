@@ -6,8 +6,7 @@
  * agent; loading them is one seccomp(2) call each.
  *
  * Two filters, because loading a filter is costly: the kernel runs it for every syscall number
- * (action cache), converts it to eBPF and JIT-compiles it, ~0.2 ms for the allow-list even as
- * a binary tree (0.6 ms as libseccomp's default linear chain), per load: the "base"
+ * (action cache), converts it to eBPF and JIT-compiles it, per load: the "base"
  * filter is the allow-list plus the few syscalls sandbox set-up needs (setns, unshare, mount,
  * move_mount, sethostname, capset, ioprio_set, clone3); it is loaded ONCE, on the runtime's spawner
  * thread, and every sandbox child inherits it through clone3. The "seal" filter, loaded by each

@@ -24,7 +24,7 @@
 
 #define FILLER_NICE 5  /* behind the spawn path when both want a CPU */
 #define RELEASE_MAX 64 /* fds waiting for the filler to close them */
-/* A cold start here takes ~2.5-3.5 ms: refills wait that long after a take (refill_wait) */
+/* about a cold start's length: refills wait that long after a take (refill_wait) */
 #define REFILL_DELAY_NS (4 * SL_NSEC_PER_MSEC)
 
 struct sl_shellpool {
@@ -238,8 +238,8 @@ static void *filler(void *arg)
 	 * Niced, on a CPU of its own when the runtime gave it one (see sl_thread_split_cpus;
 	 * set when the thread was started).
 	 * Not SCHED_IDLE: a CPU running only SCHED_IDLE tasks counts as idle, so wake-ups and
-	 * execs of sandbox tasks would be sent there, behind a filler that holds it for ~1 ms
-	 * inside setup_net (this kernel does not preempt kernel code). Not nice 19 either: on a
+	 * execs of sandbox tasks would be sent there, behind a filler that holds it inside
+	 * setup_net (this kernel does not preempt kernel code). Not nice 19 either: on a
 	 * busy host it starved, the pool ran dry and every spawn made its own shell.
 	 */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FILLER_NICE);

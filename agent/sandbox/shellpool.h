@@ -4,13 +4,13 @@
  * Sandbox shells made ahead of time, off the spawn path: a shell is a fresh, never used set of
  * sandbox cgroups (v2 + v1 on hybrid hosts, with the pool's current limits), a fresh
  * network namespace with loopback up, fresh IPC and UTS namespaces (made by the same
- * unshare: an IPC namespace mounts its own mqueue fs and registers its sysctls, ~80 us that
- * clone3 no longer spends) and a copy of the root template's mount namespace. Creating a network
- * namespace is the most expensive kernel step of a sandbox (0.6-0.9 ms here, in setup_net's
- * per-subsystem init), and cgroup mkdirs with limit writes cost another 0.2-0.3 ms; a filler thread
- * does both while the agent does something else, and spawn takes a ready shell. Nothing is reused:
+ * unshare: an IPC namespace mounts its own mqueue fs and registers its sysctls, which clone3
+ * then no longer does) and a copy of the root template's mount namespace. Creating a network
+ * namespace is the most expensive kernel step of a sandbox (setup_net's per-subsystem init),
+ * and cgroup mkdirs with limit writes come next; a filler thread does both while the agent does
+ * something else, and spawn takes a ready shell. Nothing is reused:
  * every shell serves one sandbox and is destroyed with it. A take is not refilled at once while
- * half the pool is left, but a few ms later: not during the cold start that took the shell.
+ * half the pool is left, but a little later: not during the cold start that took the shell.
  *
  * Thread-safety: take/set_limits/free from one thread (the runtime's); the filler thread only
  * touches the queue under the pool's mutex. Leftovers after a crash are ordinary stale
@@ -90,8 +90,7 @@ void sl_shellpool_release(struct sl_shellpool *p, int fd);
  * Holds the filler's closing of released fds while a sandbox child is being set up (true),
  * and lets it go on (false). The child starts with a copy of the agent's fd table and closes
  * it (child.c): a mount namespace fd the filler closed meanwhile would have its last reference
- * in the child, whose close would then wait out the teardown's RCU grace period (measured:
- * ~10% of spawns, up to 1.7 ms).
+ * in the child, whose close would then wait out the teardown's RCU grace period.
  */
 void sl_shellpool_hold_release(struct sl_shellpool *p, bool hold);
 
@@ -115,7 +114,7 @@ void sl_shellpool_set_limits(struct sl_shellpool *p, const struct sl_cgroup_limi
 
 /*
  * Hands out a ready shell, or makes one now (without netns) when none is ready; it never waits
- * for the filler (at nice 19 on a busy CPU, a shell in the making took up to 30 ms). The
+ * for the filler (on a busy CPU a shell in the making can take many spawns' time). The
  * caller owns it (sl_shell_free). Returns 0 or -errno.
  */
 int sl_shellpool_take(struct sl_shellpool *p, struct sl_shell **ret);

@@ -42,7 +42,7 @@ static void *spawner_main(void *data)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	/* one-shot: queued on a CPU apart at once, then free to leave it when a busy task is
-	 * there too (pinned, it waited out that task's slices: 10-20% slower `run` under load) */
+	 * there too (pinned, it waited out that task's slices) */
 	if (sp->pinned && sp->detach.efd >= 0 && CPU_COUNT(&sp->detach.cpus) > 0)
 		(void)sched_setaffinity(0, sizeof(sp->detach.cpus), &sp->detach.cpus);
 	/* here rather than on the caller, whose lane is the longer one in `run` */

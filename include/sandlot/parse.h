@@ -14,7 +14,8 @@
 int sl_parse_size(const char *s, uint64_t *ret);
 
 /*
- * "250ms", "30s", "10m", "1h", "1500us", "2m30s"; a bare number means seconds. Returns the
+ * "250ms", "30s", "1.5s", "10m", "0.5h", "1500us", "2m30s"; a bare number ("30", "1.5") means
+ * seconds. Fractions are exact to the nanosecond (finer digits are dropped). Returns the
  * duration in nanoseconds.
  */
 int sl_parse_duration(const char *s, uint64_t *ret_ns);

@@ -333,8 +333,9 @@ int sl_proto_peek(const void *buf, size_t len, struct sl_msg_hdr *ret, const cha
  * Decodes frame buf (len bytes) into *ret: sl_proto_peek(), then the body by type, then
  * sl_proto_check(). The MAC bytes are NOT verified here (sl_auth_verify() does that first).
  * Strings and blobs in *ret point into buf. Errors: peek's, -ENOMSG (unknown type), -EBADMSG
- * (truncated, trailing bytes, missing NUL, embedded NUL, unknown flags), -ERANGE, -EINVAL.
- * *ret may be partly written on failure.
+ * (truncated, trailing bytes, missing NUL, embedded NUL, unknown flags), -ERANGE, -EINVAL,
+ * leaving *ret untouched. On success only the header and the union member of the message's type
+ * are written (read the member its type names; the others keep what they held).
  */
 int sl_proto_decode(const void *buf, size_t len, struct sl_msg *ret, const char **why);
 

@@ -5,7 +5,8 @@ python3-boto3): function CRUD and invocations through the client, Lambda's error
 input and bad signatures, throttling at the reserved and the account limit with no unit leaked,
 an agent SIGKILLed under load, a control node SIGKILLed and restarted.
 
-Each cluster is a control node and one agent on loopback, with everything per run under
+Each cluster is a control node and its agents on loopback, or (NetnsE2E) each agent in a
+network namespace of its own with a veth to ours, with everything per run under
 /tmp/sl-ctl-<pid>-<n>/ (keys mode 600, the store, the agent's state) and BPF pins under
 /sys/fs/bpf/sandlot-test-ctl-<pid>-<n>; all of it is stopped and removed at the end, also when a
 test fails. Needs root (the agent); skips without it unless CI=true. Units in use and in-flight
@@ -17,6 +18,7 @@ import concurrent.futures
 import base64
 import datetime
 import http.client
+import http.server
 import io
 import json
 import os
@@ -25,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import warnings
@@ -96,6 +99,7 @@ class Cluster:
         Cluster.count += 1
         self.netns = netns  # each agent in a network namespace of its own, veth to ours
         self.namespaces = []
+        self.veths = []  # our ends: they go with their namespace, or here if it never got one
         tag = "%d-%d" % (os.getpid(), Cluster.count)
         self.base = "/tmp/sl-ctl-" + tag
         self.pins = "/sys/fs/bpf/sandlot-test-ctl-" + tag
@@ -174,6 +178,7 @@ class Cluster:
         run("netns", "add", name)
         self.namespaces.append(name)
         run("link", "add", here, "type", "veth", "peer", "name", there)
+        self.veths.append(here)
         run("link", "set", there, "netns", name)
         run("addr", "add", self.host_ip(n) + "/30", "dev", here)
         run("link", "set", here, "up")
@@ -209,6 +214,8 @@ class Cluster:
             rm_rf(pins)
         for name in self.namespaces:  # its veth goes with it
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        for veth in self.veths:
+            subprocess.run(["ip", "link", "del", veth], capture_output=True)
         if os.environ.get("SL_KEEP_LOGS"):
             print("logs kept in", self.base)
         else:
@@ -253,11 +260,7 @@ class Cluster:
         return None if m is None else m.get(name)
 
     def client(self, key=KEY_A, secret=SECRET_A, timeout=60):
-        return boto3.client(
-            "lambda", endpoint_url="http://" + self.http, region_name="us-east-1",
-            aws_access_key_id=key, aws_secret_access_key=secret,
-            config=Config(retries={"max_attempts": 1, "mode": "standard"},
-                          read_timeout=timeout, connect_timeout=5, max_pool_connections=32))
+        return lambda_client("http://" + self.http, key, secret, timeout)
 
     def cli(self, *args, key=KEY_A, secret=SECRET_A):
         env = dict(os.environ, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret,
@@ -283,6 +286,17 @@ class Cluster:
         return out
 
 
+def lambda_client(endpoint, key=KEY_A, secret=SECRET_A, timeout=60):
+    """A boto3 Lambda client that makes one attempt per call, so a test sees the control
+    node's own answer. (Config's retries "max_attempts" counts retries, not attempts: 1 there
+    is two attempts, and a 500 or 429 is sent again.)"""
+    return boto3.client(
+        "lambda", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id=key, aws_secret_access_key=secret,
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                      read_timeout=timeout, connect_timeout=5, max_pool_connections=32))
+
+
 def create(client, name, zipped=None, runtime="python3.11", **kw):
     args = dict(FunctionName=name, Runtime=runtime, Role=ROLE, Handler="function.handler",
                 Code={"ZipFile": zipped or zip_of({"function.py": SLOW_PY})},
@@ -301,6 +315,45 @@ def invoke_status(client, name, event):
         return 429, e.response.get("Reason") or e.response["Error"].get("Reason")
     except client.exceptions.ServiceException as e:
         return 500, e.response["Error"]["Message"]
+
+
+class ClientE2E(unittest.TestCase):
+    def test_the_tests_client_makes_one_attempt(self):
+        """Each call of the tests' client reaches the server once: an invocation that fails with
+        a 500 (its agent died) or a 429 is not sent again, where a healthy host would serve it
+        and hide the control node's answer. A stub server counts the attempts."""
+        for status, etype, exc in ((500, "ServiceException", "ServiceException"),
+                                   (429, "TooManyRequestsException",
+                                    "TooManyRequestsException")):
+            seen = []
+
+            class Stub(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    seen.append(self.path)
+                    body = json.dumps({"Type": "Service", "Message": "stub"}).encode()
+                    self.send_response(status)
+                    self.send_header("x-amzn-ErrorType", etype)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+                def log_message(self, *args):
+                    pass
+
+            srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stub)
+            t = threading.Thread(target=srv.serve_forever, daemon=True)
+            t.start()
+            try:
+                c = lambda_client("http://127.0.0.1:%d" % srv.server_address[1], timeout=10)
+                with self.assertRaises(getattr(c.exceptions, exc)):
+                    c.invoke(FunctionName="stub", Payload=b"{}")
+                self.assertEqual(len(seen), 1, (status, seen))
+            finally:
+                srv.shutdown()
+                srv.server_close()
+                t.join()
 
 
 class ControlE2E(unittest.TestCase):
@@ -590,11 +643,6 @@ class PlacementE2E(unittest.TestCase):
 
 
 class NetnsE2E(unittest.TestCase):
-    # Off by default: here an agent entered into its namespace with nsenter stops (no log line,
-    # no heartbeat, its loop idle in epoll_pwait2) right after a thaw and an event handed over,
-    # 3 runs of 3; agents on loopback do not. Reported to the agent's owners; set
-    # SL_E2E_NETNS=1 to run it.
-    @unittest.skipUnless(os.environ.get("SL_E2E_NETNS"), "agent hang in a netns, see above")
     def test_three_agents_in_network_namespaces(self):
         """Three test hosts, each agent in its own network namespace (own name, zone, pin
         root, state dir, veth to the control node's namespace): they register over the veth,

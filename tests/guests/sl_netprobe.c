@@ -17,7 +17,7 @@
  *   waitconnect ADDR PORT S   TCP connect, again every 50 ms for up to S seconds while the
  *                             address is not there (anything but success and EPERM)
  *
- *   gate FILE MODE ARGS...    waits (up to 30 s) until FILE exists, then does MODE
+ *   gate FILE MODE ARGS...    waits (up to 30 s) until FILE holds a byte, then does MODE
  *
  * ADDR may also be @net or @bcast: the network or broadcast address of eth0's /30.
  */
@@ -290,13 +290,26 @@ static int do_ifaddr(void)
 	return 0;
 }
 
+/* Whether FILE holds a byte yet. The file exists before the sandbox starts and only its content
+ * changes: /var/task is an overlay, which need not show entries added below it later. */
+static bool gate_open(const char *file)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	char c;
+	bool open_ = fd >= 0 && read(fd, &c, 1) == 1;
+
+	if (fd >= 0)
+		close(fd);
+	return open_;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(m, "gate") && argc >= 4) {
-		for (int i = 0; i < 600 && access(argv[2], F_OK) < 0; i++)
+		for (int i = 0; i < 600 && !gate_open(argv[2]); i++)
 			usleep(50000);
 		argv += 2;
 		argc -= 2;

@@ -7,6 +7,7 @@
 
 #include "sandbox/cgroup-host.h"
 #include "sandbox/cgroup.h"
+#include "daemon/hostlock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -213,6 +214,9 @@ void peer_free(struct peer **pp)
 		free(p->pkgs[i].zip);
 	rm_rf(p->base);
 	rm_rf(p->pin_root);
+	char lock[200]; /* the agent's lock for its pin root (hostlock.h): ours alone */
+	sl_hostlock_pin_path(lock, sizeof(lock), p->pin_root);
+	(void)unlink(lock);
 	free(p);
 	*pp = NULL;
 }
@@ -705,6 +709,13 @@ static pid_t spawn_agent(struct peer *p)
 		/* never outlive the test: SIGTERM (a clean drain) when it dies */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1)
 			_exit(127);
+		if (p->stderr_path) {
+			int fd = open(p->stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+				      0600);
+
+			if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+				_exit(127);
+		}
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

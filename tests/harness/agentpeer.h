@@ -95,6 +95,7 @@ struct peer {
 	char http[32]; /* 127.0.0.1:PORT */
 	char pin_root[80];
 	const char *extra[PEER_ARGS_MAX]; /* extra options for the next start, NULL-terminated */
+	const char *stderr_path;	  /* the agent's stderr is appended there, if set */
 };
 
 /* A loopback TCP port that was free a moment ago, or -errno. */

@@ -12,6 +12,7 @@
 #include "testutil.h"
 #include "agentpeer.h"
 #include "bpfscaffold.h"
+#include "netprobe-run.h"
 
 #include "bpfload/bpf-loader.h"
 #include "sandbox/cgroup-host.h"
@@ -47,44 +48,6 @@ static size_t n_started;
 static struct peer *agent;
 static struct sl_bpf *pins;
 static char pin_root[96];
-
-static const char *probe_dir(void)
-{
-	const char *d = getenv("SL_NETPROBE_DIR");
-
-	return d ? d : "netprobe";
-}
-
-static void remove_stale(void)
-{
-	DIR *d = opendir("/run/netns");
-	struct dirent *e;
-	int pid;
-
-	while (d && (e = readdir(d)))
-		if (sscanf(e->d_name, "sl-escnet-%d-", &pid) == 1 && kill(pid, 0) < 0 &&
-		    errno == ESRCH)
-			sc_sh("ip netns del %s 2>/dev/null", e->d_name);
-	if (d)
-		closedir(d);
-}
-
-static int in_ns(const char *name, int (*fn)(void *), void *arg)
-{
-	char path[128];
-	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd, r;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (self < 0 || fd < 0 || setns(fd, CLONE_NEWNET) < 0)
-		return -1;
-	r = fn(arg);
-	if (setns(self, CLONE_NEWNET) < 0)
-		abort();
-	close(fd);
-	close(self);
-	return r;
-}
 
 static int bound_socket(int type, uint16_t *port)
 {
@@ -141,13 +104,13 @@ static int setup(void **state)
 
 	if (geteuid() != 0)
 		return 0;
-	remove_stale();
+	np_remove_stale_netns("sl-escnet-");
 	snprintf(ns_h, sizeof(ns_h), "sl-escnet-%d-h", (int)getpid());
 	if (sc_sh("ip netns add %s && ip -n %s link set lo up", ns_h, ns_h) < 0 ||
 	    sc_sh("ip -n %s link add d0 type veth peer name d1 && ip -n %s addr add %s/24 dev d0 "
 		  "&& ip -n %s link set d0 up && ip -n %s link set d1 up",
 		  ns_h, ns_h, H_ADDR, ns_h, ns_h) < 0 ||
-	    in_ns(ns_h, open_services, NULL) < 0 || pipe2(stop_pipe, O_CLOEXEC) < 0 ||
+	    np_in_ns(ns_h, open_services, NULL) < 0 || pipe2(stop_pipe, O_CLOEXEC) < 0 ||
 	    pthread_create(&server, NULL, serve, NULL) != 0)
 		return -1;
 	server_started = true;
@@ -161,7 +124,7 @@ static int setup(void **state)
 	fclose(f);
 	chmod(wrapper, 0755);
 	/* files the gated probes wait for: in their /var/task */
-	snprintf(gate_dir, sizeof(gate_dir), "%s", probe_dir());
+	snprintf(gate_dir, sizeof(gate_dir), "%s", np_probe_dir());
 	setenv("SANDLOT_BPF_PINS", "/sys/fs/bpf/sl-escnet-none", 1); /* a private load */
 	return 0;
 }
@@ -192,31 +155,14 @@ struct result {
 
 static void argv_build(const char **argv, const char *const *args, const char *const *cmd)
 {
-	static char net[128], code[PATH_MAX + 16];
-	size_t n = 0;
+	static const char *const fixed[] = {"--net", "egress", NULL};
 
-	snprintf(net, sizeof(net), "--net=/run/netns/%s", ns_h);
-	snprintf(code, sizeof(code), "%s", probe_dir());
-	argv[n++] = "nsenter";
-	argv[n++] = net;
-	argv[n++] = sl_test_agent();
-	argv[n++] = "run";
-	argv[n++] = "--code";
-	argv[n++] = code;
-	argv[n++] = "--net";
-	argv[n++] = "egress";
-	for (; args && *args; args++)
-		argv[n++] = *args;
-	argv[n++] = "--";
-	argv[n++] = "/var/task/sl-netprobe";
-	for (; *cmd; cmd++)
-		argv[n++] = *cmd;
-	argv[n] = NULL;
+	np_argv_build(argv, ns_h, fixed, args, cmd);
 }
 
 static void run(struct result *r, const char *const *args, const char *const *cmd)
 {
-	const char *argv[64];
+	const char *argv[NP_ARGV_MAX];
 	int st;
 
 	argv_build(argv, args, cmd);
@@ -226,19 +172,13 @@ static void run(struct result *r, const char *const *args, const char *const *cm
 
 static pid_t start_run(const char *const *args, const char *const *cmd)
 {
-	const char *argv[64];
+	const char *argv[NP_ARGV_MAX];
 	pid_t pid;
 
 	argv_build(argv, args, cmd);
-	pid = fork();
+	pid = np_spawn(argv, false);
 	if (pid > 0 && n_started < ARRAY_SIZE(started))
 		started[n_started++] = pid;
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 2);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
 	return pid;
 }
 
@@ -299,15 +239,30 @@ static void gate_path(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s-%d", gate_dir, name, (int)getpid());
 }
 
-static void gate_open(const char *name)
+/* A gate is a file in the code directory that exists, empty, before the runs waiting on it start
+ * (/var/task is an overlay of that directory, which need not show entries added later); writing
+ * a byte into it opens it. */
+static void gate_set(const char *name, bool open_)
 {
 	char path[PATH_MAX + 64];
 	int fd;
 
 	gate_path(path, sizeof(path), name);
-	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
+	if (open_)
+		assert_int_equal(write(fd, "1", 1), 1);
 	close(fd);
+}
+
+static void gate_close(const char *name)
+{
+	gate_set(name, false);
+}
+
+static void gate_open(const char *name)
+{
+	gate_set(name, true);
 }
 
 static void gate_remove(const char *name)
@@ -515,7 +470,7 @@ static void late_address(const char *how, struct peer *p)
 	int map, status;
 
 	snprintf(port, sizeof(port), "%u", tcp_port);
-	gate_remove("late");
+	gate_close("late");
 	wait_h_clean();
 	pid_t pid = start_run(NULL, (const char *[]){"gate", gate_arg(gate, sizeof(gate), "late"),
 						     "connect", LATE_ADDR, port, NULL});
@@ -556,8 +511,8 @@ static void newer_runs_gateway_refused_to_older_runs(void **state)
 	sl_test_require_root();
 	snprintf(port, sizeof(port), "%u", tcp_port);
 	snprintf(uport, sizeof(uport), "%u", udp_port);
-	gate_remove("go");
-	gate_remove("stop");
+	gate_close("go");
+	gate_close("stop");
 	wait_h_clean();
 	pid_t tcp = start_run(NULL, (const char *[]){"gate", gate_arg(g1, sizeof(g1), "go"),
 						     "connect", gw, port, NULL});

@@ -9,6 +9,7 @@
  */
 #include "testutil.h"
 #include "bpfscaffold.h"
+#include "netprobe-run.h"
 
 #include "bpfload/bpf-loader.h"
 #include "sandbox/cgroup-host.h"
@@ -46,26 +47,14 @@ static int stop_pipe[2] = {-1, -1}; /* written to stop the server thread */
 static json_t *parsed[256];	    /* every --json result, freed by teardown */
 static size_t n_parsed;
 
-static const char *probe_dir(void)
-{
-	const char *d = getenv("SL_NETPROBE_DIR");
-
-	return d ? d : "netprobe";
-}
-
 /* Leftovers of earlier runs of this test that died: namespaces and pins of dead pids. */
 static void remove_stale(void)
 {
-	DIR *d = opendir("/run/netns");
 	struct dirent *e;
+	DIR *d;
 	int pid;
 
-	while (d && (e = readdir(d)))
-		if (sscanf(e->d_name, "sl-runbpf-%d-", &pid) == 1 && kill(pid, 0) < 0 &&
-		    errno == ESRCH)
-			sc_sh("ip netns del %s 2>/dev/null", e->d_name);
-	if (d)
-		closedir(d);
+	np_remove_stale_netns("sl-runbpf-");
 	d = opendir("/sys/fs/bpf");
 	while (d && (e = readdir(d))) {
 		char path[512];
@@ -78,24 +67,6 @@ static void remove_stale(void)
 	}
 	if (d)
 		closedir(d);
-}
-
-/* Runs fn with the calling thread in namespace name. */
-static int in_ns(const char *name, int (*fn)(void *), void *arg)
-{
-	char path[128];
-	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd, r;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (self < 0 || fd < 0 || setns(fd, CLONE_NEWNET) < 0)
-		return -1;
-	r = fn(arg);
-	if (setns(self, CLONE_NEWNET) < 0)
-		abort();
-	close(fd);
-	close(self);
-	return r;
 }
 
 static int listen_all(void *arg)
@@ -171,7 +142,7 @@ static int setup(void **state)
 	    sc_sh("ip netns exec %s sysctl -qw net.ipv4.ip_forward=1", ns_h) < 0 ||
 	    sc_sh("ip -n %s route add 10.213.0.0/16 via %s", ns_t, H_ADDR) < 0)
 		return -1;
-	if (in_ns(ns_t, listen_all, NULL) < 0)
+	if (np_in_ns(ns_t, listen_all, NULL) < 0)
 		return -1;
 	if (pipe2(stop_pipe, O_CLOEXEC) < 0 || pthread_create(&server, NULL, serve, NULL) != 0)
 		return -1;
@@ -209,33 +180,15 @@ struct result {
 
 static void argv_build(const char **argv, const char *const *args, const char *const *cmd)
 {
-	static char net[128], code[PATH_MAX + 16], probe[PATH_MAX + 32];
-	size_t n = 0;
+	static const char *const fixed[] = {"--cpus", "1", NULL};
 
-	snprintf(net, sizeof(net), "--net=/run/netns/%s", ns_h);
-	snprintf(code, sizeof(code), "%s", probe_dir());
-	snprintf(probe, sizeof(probe), "/var/task/sl-netprobe");
-	argv[n++] = "nsenter";
-	argv[n++] = net;
-	argv[n++] = sl_test_agent();
-	argv[n++] = "run";
-	argv[n++] = "--code";
-	argv[n++] = code;
-	argv[n++] = "--cpus";
-	argv[n++] = "1";
-	for (; args && *args; args++)
-		argv[n++] = *args;
-	argv[n++] = "--";
-	argv[n++] = probe;
-	for (; *cmd; cmd++)
-		argv[n++] = *cmd;
-	argv[n] = NULL;
+	np_argv_build(argv, ns_h, fixed, args, cmd);
 }
 
 /* `run ARGS -- sl-netprobe CMD...` in namespace "h". */
 static void run(struct result *r, const char *const *args, const char *const *cmd)
 {
-	const char *argv[64];
+	const char *argv[NP_ARGV_MAX];
 	char *last;
 	int st;
 
@@ -437,19 +390,10 @@ static int count_link_dirs(void)
 
 static pid_t start_run(const char *const *args, const char *const *cmd)
 {
-	const char *argv[64];
-	pid_t pid;
+	const char *argv[NP_ARGV_MAX];
 
 	argv_build(argv, args, cmd);
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(null, 2);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
+	return np_spawn(argv, true);
 }
 
 /* Waits until the run registered its sandbox in the agent's pins (its links appear). */

@@ -80,6 +80,35 @@ static void spawn_pipe_and_reap(void **state)
 	sl_sandbox_free(&sb);
 }
 
+/* SL_STDIO_STDOUT: stderr into stdout's pipe, in the order written (the daemon's log tail) */
+static void stderr_shares_stdout_pipe(void **state)
+{
+	char *const argv[] = {"/bin/sh", "-c", "echo one; echo two >&2; echo three", NULL};
+	struct sl_sandbox_config c = config(argv);
+	struct sl_sandbox_result res;
+	struct sl_sandbox *sb;
+	char buf[64] = {0};
+	size_t n = 0;
+	ssize_t r;
+
+	sl_test_require_root();
+	c.stdio[2] = SL_STDIO_STDOUT;
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), 0);
+	assert_int_equal(sl_sandbox_stdio_fd(sb, 2), -1);
+	while (n < sizeof(buf) - 1 &&
+	       (r = read(sl_sandbox_stdio_fd(sb, 1), buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	assert_string_equal(buf, "one\ntwo\nthree\n");
+	wait_exit(sb, &res);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(sl_sandbox_destroy(sb), 0);
+	sl_sandbox_free(&sb);
+	/* only stderr may follow stdout */
+	c.stdio[2] = SL_STDIO_NULL;
+	c.stdio[1] = SL_STDIO_STDOUT;
+	assert_int_equal(sl_sandbox_spawn(rt, &c, &sb), -EBADF);
+}
+
 struct hook_seen {
 	uint64_t cgroup_id;
 	ino_t netns_ino;
@@ -490,6 +519,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(spawn_pipe_and_reap),
+		cmocka_unit_test(stderr_shares_stdout_pipe),
 		cmocka_unit_test(tmp_has_the_size_asked_for),
 		cmocka_unit_test_teardown(hook_runs_before_cmd, remove_marker_dir),
 		cmocka_unit_test(hook_error_aborts_spawn_and_leaves_nothing),

@@ -223,6 +223,16 @@ static mode_t mode_of(const char *dir, const char *name)
 	return st.st_mode;
 }
 
+static off_t size_of(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	assert_int_equal(lstat(p, &st), 0);
+	return st.st_size;
+}
+
 /* ---- tests ---- */
 
 static void digest_is_sha256(void **state)
@@ -419,6 +429,48 @@ static void links_through_symlinks_and_duplicates_are_rejected(void **state)
 	expect_rejected(f, -EPERM, "more than once");
 }
 
+/* A link whose target is lexically inside but resolves outside through another link. */
+static void links_are_resolved_inside_the_tree(void **state)
+{
+	struct fx *f = *state;
+	struct sl_codecache_entry *e = NULL;
+	char target[256] = "", p[PATH_MAX];
+	struct stat st;
+	struct zb z;
+
+	for (int i = 0; i < 16; i++)
+		strcat(target, "d/");
+	for (int i = 0; i < 16; i++)
+		strcat(target, "../");
+	strcat(target, "etc");
+	zb_begin(&z);
+	zb_entry(&z, "d", AE_IFLNK, 0777, 0, ".");
+	zb_entry(&z, "hostetc", AE_IFLNK, 0777, 0, target);
+	zb_entry(&z, "shadow", AE_IFLNK, 0777, 0, "hostetc/shadow");
+	zb_end(f, &z);
+	expect_rejected(f, -EPERM, "hostetc: symlink resolves outside the archive");
+	/* a loop cannot be resolved at all */
+	zb_begin(&z);
+	zb_entry(&z, "a", AE_IFLNK, 0777, 0, "b");
+	zb_entry(&z, "b", AE_IFLNK, 0777, 0, "a");
+	zb_end(f, &z);
+	expect_rejected(f, -EPERM, "symlink loop");
+	/* through links that stay inside, and to nothing (it can never resolve later: the tree
+	 * is read-only), is fine */
+	zb_begin(&z);
+	zb_entry(&z, "d", AE_IFLNK, 0777, 0, ".");
+	zb_entry(&z, "sub/", AE_IFDIR, 0755, 0, NULL);
+	zb_file(&z, "sub/file", "inside", 0644);
+	zb_entry(&z, "sub/up", AE_IFLNK, 0777, 0, "../d/d/sub/file");
+	zb_entry(&z, "dangling", AE_IFLNK, 0777, 0, "d/missing/../..");
+	zb_end(f, &z);
+	assert_int_equal(add(f, &e), 0);
+	snprintf(p, sizeof(p), "%s/sub/up", sl_codecache_entry_path(e));
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 6);
+	sl_codecache_release(f->c, &e);
+}
+
 static void too_many_entries_are_rejected(void **state)
 {
 	struct fx *f = *state;
@@ -489,6 +541,58 @@ static void unpacked_bytes_are_counted_not_trusted(void **state)
 	assert_int_equal(r, -EFBIG);
 	assert_non_null(strstr(sl_codecache_error(f->c), "more data than its header declares"));
 	assert_null(e);
+	assert_int_equal(dir_count(f), 0);
+}
+
+static void errors_are_one_line(void **state)
+{
+	struct fx *f = *state;
+	struct zb z;
+
+	/* a name chosen to forge a second log line */
+	zb_begin(&z);
+	zb_file(&z, "../x\nsandlot-agent: all good\r", "x", 0644);
+	zb_end(f, &z);
+	expect_rejected(f, -EPERM, "'..'");
+	assert_null(strpbrk(sl_codecache_error(f->c), "\n\r"));
+	assert_non_null(strstr(sl_codecache_error(f->c), "../x?sandlot-agent: all good?"));
+	/* libarchive's own messages end in a newline */
+	zb_begin(&z);
+	zb_file(&z, "short", "0123456789", 0644);
+	zb_end(f, &z);
+	zip_patch(f, "short", 24, 1000);
+	zip_patch_local(f, "short", 22, 1000);
+	expect_rejected(f, -EINVAL, "uncompressed data is wrong size");
+	assert_null(strpbrk(sl_codecache_error(f->c), "\n\r"));
+}
+
+static void files_hold_their_data_only(void **state)
+{
+	struct fx *f = *state;
+	struct sl_codecache_entry *e = NULL;
+	struct zb z;
+	int r;
+
+	/*
+	 * A deflated entry's local header declares 5000 bytes for 10 of data (its real sizes
+	 * follow the data, in a descriptor), and the central directory is out of reach, so
+	 * libarchive reads the archive as a stream: the disk writer would pad the file to the
+	 * declared size.
+	 */
+	zb_begin(&z);
+	zb_file(&z, "short", "0123456789", 0644);
+	zb_end(f, &z);
+	zip_patch_local(f, "short", 22, 5000);
+	for (size_t i = 0; i + 22 <= f->len; i++)
+		if (memcmp(f->zip + i, "PK\5\6", 4) == 0)
+			memcpy(f->zip + i + 16, "\xff\xff\xff\x7f",
+			       4); /* central directory offset */
+	r = add(f, &e);
+	if (r == 0)
+		fail_msg("accepted: short holds %lld bytes for 10 of data",
+			 (long long)size_of(sl_codecache_entry_path(e), "short"));
+	assert_int_equal(r, -EINVAL);
+	assert_non_null(strstr(sl_codecache_error(f->c), "short: 10 bytes of data, 5000 declared"));
 	assert_int_equal(dir_count(f), 0);
 }
 
@@ -626,10 +730,13 @@ int main(void)
 		T(unsafe_entries_are_rejected),
 		T(devices_are_rejected),
 		T(links_through_symlinks_and_duplicates_are_rejected),
+		T(links_are_resolved_inside_the_tree),
 		T(too_many_entries_are_rejected),
 		T(zip_bomb_is_rejected),
 		T(unpacked_bytes_are_counted_not_trusted),
 		T(not_a_zip_is_rejected),
+		T(errors_are_one_line),
+		T(files_hold_their_data_only),
 		T(add_file_verifies_and_unpacks),
 		T(lru_evicts_unused_entries_only),
 		T(reopen_indexes_entries_and_drops_leftovers),

@@ -54,6 +54,37 @@ static void duration_accepts_units(void **state)
 	assert_int_equal(v, 3600 * SL_NSEC_PER_SEC);
 }
 
+static void duration_accepts_fractions(void **state)
+{
+	uint64_t v;
+
+	assert_int_equal(sl_parse_duration("1.5s", &v), 0);
+	assert_int_equal(v, 1500 * SL_NSEC_PER_MSEC);
+	assert_int_equal(sl_parse_duration("1.5", &v), 0);
+	assert_int_equal(v, 1500 * SL_NSEC_PER_MSEC);
+	assert_int_equal(sl_parse_duration("2m", &v), 0);
+	assert_int_equal(v, 120 * SL_NSEC_PER_SEC);
+	assert_int_equal(sl_parse_duration("0.25ms", &v), 0);
+	assert_int_equal(v, 250 * SL_NSEC_PER_USEC);
+	assert_int_equal(sl_parse_duration("0.5h", &v), 0);
+	assert_int_equal(v, 1800 * SL_NSEC_PER_SEC);
+	assert_int_equal(sl_parse_duration("1m0.5s", &v), 0);
+	assert_int_equal(v, 60 * SL_NSEC_PER_SEC + 500 * SL_NSEC_PER_MSEC);
+	assert_int_equal(sl_parse_duration("0.0000000019s", &v), 0);
+	assert_int_equal(v, 1); /* past the nanosecond: dropped */
+}
+
+static void duration_rejects_bad_fractions(void **state)
+{
+	uint64_t v = 3;
+
+	assert_int_equal(sl_parse_duration("1.s", &v), -EINVAL);
+	assert_int_equal(sl_parse_duration(".5s", &v), -EINVAL);
+	assert_int_equal(sl_parse_duration("1.5.5s", &v), -EINVAL);
+	assert_int_equal(sl_parse_duration("1m30", &v), -EINVAL);
+	assert_int_equal(v, 3);
+}
+
 static void duration_rejects_junk(void **state)
 {
 	uint64_t v = 3;
@@ -94,9 +125,14 @@ static void double_parses_fractions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(size_accepts_units),	  cmocka_unit_test(size_rejects_junk),
-		cmocka_unit_test(duration_accepts_units), cmocka_unit_test(duration_rejects_junk),
-		cmocka_unit_test(u64_checks_range),	  cmocka_unit_test(double_parses_fractions),
+		cmocka_unit_test(size_accepts_units),
+		cmocka_unit_test(size_rejects_junk),
+		cmocka_unit_test(duration_accepts_units),
+		cmocka_unit_test(duration_rejects_junk),
+		cmocka_unit_test(duration_accepts_fractions),
+		cmocka_unit_test(duration_rejects_bad_fractions),
+		cmocka_unit_test(u64_checks_range),
+		cmocka_unit_test(double_parses_fractions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,6 +147,25 @@ static void trailing_bytes_are_rejected(void **state)
 	assert_string_equal(why, "trailing bytes after the body");
 }
 
+static void a_failed_decode_leaves_ret_untouched(void **state)
+{
+	_cleanup_free_ unsigned char *buf = NULL;
+	size_t n = sample_frame(SL_MSG_DESTROY, &buf);
+	struct sl_msg m, before;
+	struct frame f;
+
+	memset(&m, 0xa5, sizeof(m));
+	before = m;
+	/* a whole header and body, then one byte too many: fails after the body is read */
+	memcpy(f.b, buf, n - SL_PROTO_MAC_SIZE);
+	f.n = n - SL_PROTO_MAC_SIZE;
+	f.b[f.n++] = 0;
+	assert_int_equal(sl_proto_decode(f.b, f_end(&f), &m, NULL), -EBADMSG);
+	assert_memory_equal(&m, &before, sizeof(m));
+	assert_int_equal(sl_proto_decode(buf, n, &m, NULL), 0);
+	assert_int_equal(m.type, SL_MSG_DESTROY);
+}
+
 static void bad_magic_version_type_and_flags_are_rejected(void **state)
 {
 	_cleanup_free_ unsigned char *buf = NULL;
@@ -365,6 +384,7 @@ int main(void)
 		cmocka_unit_test(decode_points_into_the_frame),
 		cmocka_unit_test(every_truncation_is_rejected),
 		cmocka_unit_test(trailing_bytes_are_rejected),
+		cmocka_unit_test(a_failed_decode_leaves_ret_untouched),
 		cmocka_unit_test(bad_magic_version_type_and_flags_are_rejected),
 		cmocka_unit_test(frame_size_is_bounded),
 		cmocka_unit_test(payload_of_six_mib_fits_and_one_more_byte_does_not),

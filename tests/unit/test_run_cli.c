@@ -74,6 +74,18 @@ static void bad_pids(void **state)
 	expect_usage_error((const char *[]){"--pids", "0", "--", "/bin/true", NULL}, "--pids");
 }
 
+/* The sandbox's init and CMD are two tasks: fewer cannot run anything. */
+static void pids_below_init_needs(void **state)
+{
+	expect_usage_error((const char *[]){"--pids", "1", "--", "/bin/true", NULL}, "--pids");
+}
+
+static void bad_kill_after(void **state)
+{
+	expect_usage_error((const char *[]){"--kill-after", "soon", "--", "/bin/true", NULL},
+			   "--kill-after 'soon'");
+}
+
 static void missing_rootfs(void **state)
 {
 	expect_usage_error(
@@ -143,6 +155,8 @@ int main(void)
 		cmocka_unit_test(bad_duration),
 		cmocka_unit_test(bad_cpus),
 		cmocka_unit_test(bad_pids),
+		cmocka_unit_test(pids_below_init_needs),
+		cmocka_unit_test(bad_kill_after),
 		cmocka_unit_test(missing_rootfs),
 		cmocka_unit_test(missing_code_dir),
 		cmocka_unit_test(env_without_equals),

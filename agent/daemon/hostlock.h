@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * One agent per state directory and per BPF pin root: an exclusive flock on a lock file that
+ * also holds the holder's pid, so that a second agent can say whose it is. The lock goes with
+ * the process, however it ends.
+ */
+#include <sys/types.h>
+
+/*
+ * Creates (0600) and locks path without waiting; writes our pid in it. Returns the lock's fd
+ * (close-on-exec; keep it open for the process's life), -EWOULDBLOCK with *ret_holder the
+ * holder's pid (0 when unreadable), or -errno.
+ */
+int sl_hostlock_take(const char *path, pid_t *ret_holder);
+
+/* The lock file for a pin root: "/run/sandlot/agent-<root with '/' as '_'>.lock" in buf. */
+void sl_hostlock_pin_path(char *buf, size_t len, const char *pin_root);
+
+/*
+ * Whether an "IP:PORT" or "[IPv6]:PORT" endpoint, bare or after "tcp://" (where the IP may be
+ * a star, any address), can be bound now: 0, -EADDRINUSE (another process has it),
+ * -EADDRNOTAVAIL, or -errno. Other endpoints (ipc://, host names) are not checked: 0. A check
+ * before the host is touched, not a reservation.
+ */
+int sl_hostlock_port_free(const char *endpoint);
