@@ -7,6 +7,8 @@
  *     control node runs it), with the same clients, requests and SigV4 signing;
  *   - the agent-direct warm invoke, as bench/invoke-agent measures it (run as a child:
  *     SL_BENCH_ONLY=warm1769, its output printed as is).
+ * Then asynchronous accepts (InvocationType Event, 202 once committed) at 1, 4 and 16 clients
+ * beside one fsync round on the store's disk.
  * Clients are threads, each with one libcurl handle on a kept-alive connection, signing every
  * request (control/sigv4.h). The function has 1024 MB: 16 sandboxes of it fit in the agent's
  * default memory capacity here (1769 MB ones did not: 10 fit, and the rest failed placement).
@@ -43,6 +45,7 @@
 #define PAYLOAD	   "{\"hello\":\"world\"}"
 
 static char base[128], http_addr[64], echo_addr[64];
+static bool event_mode; /* InvocationType Event: 202 expected */
 static pid_t control_pid = -1, agent_pid = -1;
 
 static int free_port(void)
@@ -139,6 +142,8 @@ static long request(CURL *c, const char *addr, const char *method, const char *p
 	hs = curl_slist_append(hs, hdr_date);
 	hs = curl_slist_append(hs, "Content-Type: application/json");
 	hs = curl_slist_append(hs, "Expect:");
+	if (event_mode)
+		hs = curl_slist_append(hs, "X-Amz-Invocation-Type: Event");
 	snprintf(url, sizeof(url), "http://%s%s", addr, path);
 	out->len = 0;
 	out->buf[0] = '\0';
@@ -177,7 +182,7 @@ static void *client_main(void *data)
 		long code = request(c, cl->addr, "POST", cl->path, PAYLOAD, &r);
 
 		cl->lat[i] = sl_now_ns() - t0;
-		cl->errors += code != 200;
+		cl->errors += code != (event_mode ? 202 : 200);
 	}
 	curl_easy_cleanup(c);
 	return NULL;
@@ -213,6 +218,35 @@ static void load(const char *what, const char *addr, const char *path, unsigned 
 	       all[(size_t)k * n * 999 / 1000] / 1e3, (double)k * n / (wall / 1e9),
 	       errors ? "  (errors!)" : "");
 	free(all);
+}
+
+/* One fsync of a small write in the store's directory, p50 and p99 over n rounds: the cost a
+ * synced commit cannot go under. */
+static void fsync_rounds(unsigned n)
+{
+	char path[160];
+	uint64_t *lat = calloc(n, sizeof(*lat));
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/data/fsync-probe", base);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !lat) {
+		free(lat);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t t0 = sl_now_ns();
+
+		if (pwrite(fd, "x", 1, i) != 1 || fdatasync(fd) < 0)
+			break;
+		lat[i] = sl_now_ns() - t0;
+	}
+	close(fd);
+	unlink(path);
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	printf("  %-34s            p50 %8.1f us  p99 %8.1f us\n", "fsync round (same disk)",
+	       lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3);
+	free(lat);
 }
 
 /* ---- the echo server ---- */
@@ -431,6 +465,13 @@ int main(int argc, char **argv)
 		load("HTTP echo (libmicrohttpd, loopback)", echo_addr, inv, ks[i], n);
 		load("warm invoke end to end", http_addr, inv, ks[i], n);
 	}
+	/* async: accepted events per second (each 202 after its group commit); the events run
+	 * behind, so these rows come last */
+	fsync_rounds(200);
+	event_mode = true;
+	for (size_t i = 0; i < ARRAY_SIZE(ks); i++)
+		load("async accept (Event -> 202)", http_addr, inv, ks[i], n);
+	event_mode = false;
 	stop();
 	printf("agent-direct (bench/invoke-agent, SL_BENCH_ONLY=warm1769, same run):\n");
 	fflush(stdout);

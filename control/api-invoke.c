@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Invoke (RequestResponse and DryRun): validates the request, admits it (429 with Lambda's
+ * Invoke (RequestResponse, Event and DryRun): validates the request, admits it (429 with Lambda's
  * Reason when over a limit), suspends the connection until invoke.c reports the end, then
  * answers with the function's payload and X-Amz-Function-Error / X-Amz-Log-Result /
  * X-Amz-Executed-Version, or Lambda's error shape.
@@ -43,6 +43,15 @@ enum MHD_Result api_invoke_reply(struct api_req *q)
 
 	q->suspended = false;
 	q->inv_done = false;
+	if (res->http_status == 202) { /* an Event stored */
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, "x-amzn-RequestId", q->request_id);
+		ret = MHD_queue_response(q->conn, 202, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (res->http_status != 200)
 		return api_reply_error(q, res->http_status, res->error_type, "%s", res->message);
 	r = MHD_create_response_from_buffer(res->payload_len, res->payload, MHD_RESPMEM_MUST_COPY);
@@ -130,9 +139,6 @@ static int options(struct api_req *q, const char **ret_type, bool *ret_tail, str
 		return sl_api_fail(
 			e, 400, "InvalidParameterValueException",
 			"X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
-	if (strcmp(type, "Event") == 0)
-		return sl_api_fail(e, 400, "InvalidParameterValueException",
-				   "Asynchronous invocation (Event) is not available yet");
 	if (log && strcmp(log, "None") != 0 && strcmp(log, "Tail") != 0)
 		return sl_api_fail(e, 400, "InvalidParameterValueException",
 				   "X-Amz-Log-Type must be None or Tail");
@@ -167,6 +173,37 @@ static enum MHD_Result start_failed(struct api_req *q, int r, enum sl_count_reas
 			       strerror(-r));
 }
 
+static void on_stored(void *data, int r)
+{
+	struct api_req *q = data;
+
+	q->res = (struct inv_result){.http_status = r == 0 ? 202 : 500,
+				     .error_type = "ServiceException"};
+	snprintf(q->res.message, sizeof(q->res.message), "The event could not be stored: %s",
+		 strerror(-r));
+	q->inv_done = true;
+	api_resume_later(q);
+}
+
+/* Event: 202 once the event is committed to the store (a group commit, see async.c). */
+static enum MHD_Result invoke_event(struct api_req *q, const struct sl_fn *f)
+{
+	int r;
+
+	if (q->len > API_EVENT_MAX)
+		return api_reply_error(q, 413, "RequestTooLargeException",
+				       "Request must be smaller than %u bytes for the "
+				       "InvokeAsync operation",
+				       API_EVENT_MAX);
+	r = async_enqueue(q->c, f, q->body ? q->body : "", q->len, q->request_id, on_stored, q);
+	if (r < 0)
+		return api_reply_error(q, 500, "ServiceException",
+				       "The event could not be stored: %s", strerror(-r));
+	q->suspended = true;
+	MHD_suspend_connection(q->conn);
+	return MHD_YES;
+}
+
 enum MHD_Result api_invoke(struct api_req *q, const char *name)
 {
 	_cleanup_free_ struct sl_fn *f = malloc(sizeof(*f));
@@ -186,8 +223,10 @@ enum MHD_Result api_invoke(struct api_req *q, const char *name)
 		return api_reply_json(q, 204, NULL);
 	if (q->c->stopping)
 		return api_reply_error(q, 503, "ServiceException", "The control node is stopping.");
-	r = invoke_start(q->c, f, q->body ? q->body : "", q->len, tail, cc, q->request_id, on_done,
-			 q, &reason);
+	if (strcmp(type, "Event") == 0)
+		return invoke_event(q, f);
+	r = invoke_start(q->c, f, q->body ? q->body : "", q->len, tail, false, cc, q->request_id,
+			 on_done, q, &reason);
 	if (r < 0)
 		return start_failed(q, r, reason);
 	q->suspended = true;

@@ -342,6 +342,12 @@ static const struct route routes[] = {
 	{"/2017-10-31/functions", "DELETE", "/concurrency", api_delete_concurrency},
 	{"/2019-09-30/functions", "GET", "/concurrency", api_get_concurrency},
 	{"/2016-08-19/account-settings", "GET", NULL, api_account_settings},
+	{"/2019-09-25/functions", "PUT", "/event-invoke-config", api_put_event_config},
+	{"/2019-09-25/functions", "POST", "/event-invoke-config", api_put_event_config},
+	{"/2019-09-25/functions", "GET", "/event-invoke-config", api_get_event_config},
+	{"/2019-09-25/functions", "DELETE", "/event-invoke-config", api_delete_event_config},
+	{"/v1/dlq", "GET", NULL, api_dlq_list},
+	{"/v1/dlq", "POST", "/replay", api_dlq_replay},
 };
 
 static enum MHD_Result route(struct api_req *q, const char *url, const char *method)

@@ -16,6 +16,7 @@
 
 #define API_BODY_MAX   (70u << 20) /* CreateFunction: a 50 MB zip in base64 and the rest */
 #define API_INVOKE_MAX 6291456u	   /* Lambda's synchronous payload limit */
+#define API_EVENT_MAX  1048576u	   /* Lambda's asynchronous payload limit */
 #define API_URI_MAX    4096
 #define API_PAGE_MAX   50 /* ListFunctions: MaxItems 1..50 */
 
@@ -77,6 +78,12 @@ enum MHD_Result api_account_settings(struct api_req *q, const char *name);
 enum MHD_Result api_ctl(struct api_req *q, const char *url, const char *method);
 /* A fresh token in <data>/ctlapi.token (0600) and c->ctlapi_token. 0 or -errno. */
 int api_ctl_token_write(struct ctl *c);
+/* api-async.c: event invoke configs and the dead-letter queue */
+enum MHD_Result api_put_event_config(struct api_req *q, const char *name);
+enum MHD_Result api_get_event_config(struct api_req *q, const char *name);
+enum MHD_Result api_delete_event_config(struct api_req *q, const char *name);
+enum MHD_Result api_dlq_list(struct api_req *q, const char *name);
+enum MHD_Result api_dlq_replay(struct api_req *q, const char *name);
 
 /* api-invoke.c */
 enum MHD_Result api_invoke(struct api_req *q, const char *name);

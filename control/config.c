@@ -8,6 +8,7 @@
 #include <sandlot/time.h>
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -22,6 +23,7 @@ enum {
 	OPT_SHUTDOWN_GRACE,
 	OPT_ACCOUNT_CONCURRENCY,
 	OPT_LOG_LEVEL,
+	OPT_RETRY_DELAY_SCALE,
 };
 
 void sl_ctl_config_defaults(struct sl_ctl_config *c)
@@ -37,6 +39,7 @@ void sl_ctl_config_defaults(struct sl_ctl_config *c)
 	c->lease_ns = 8 * 3600 * SL_NSEC_PER_SEC;
 	c->shutdown_grace_ns = 30 * SL_NSEC_PER_SEC;
 	c->account_concurrency = 1000;
+	c->retry_delay_scale = 1;
 }
 
 void sl_ctl_config_usage(FILE *f)
@@ -55,7 +58,8 @@ void sl_ctl_config_usage(FILE *f)
 	      "  --lease DUR                agents are drained after this (default 8h)\n"
 	      "  --shutdown-grace DUR       SIGTERM: in-flight invocations get this (default 30s)\n"
 	      "  --account-concurrency N    per-account concurrency limit (default 1000)\n"
-	      "  --log-level LEVEL          debug, info, warn, error, off (default info)\n",
+	      "  --log-level LEVEL          debug, info, warn, error, off (default info)\n"
+	      "  --retry-delay-scale X      async retry delays times X, 0.0001..1 (default 1)\n",
 	      f);
 }
 
@@ -124,6 +128,15 @@ static int apply(struct sl_ctl_config *c, int opt, const char *v)
 			return -EINVAL;
 		c->account_concurrency = (uint32_t)n;
 		return 0;
+	case OPT_RETRY_DELAY_SCALE: {
+		char *end = NULL;
+		double x = strtod(v, &end);
+
+		if (!*v || *end || !(x >= 0.0001 && x <= 1))
+			return -EINVAL;
+		c->retry_delay_scale = x;
+		return 0;
+	}
 	case OPT_LOG_LEVEL: {
 		int l = sl_log_parse_level(v);
 
@@ -150,6 +163,7 @@ int sl_ctl_config_parse(struct sl_ctl_config *c, int argc, char **argv, char *er
 		{"shutdown-grace", required_argument, NULL, OPT_SHUTDOWN_GRACE},
 		{"account-concurrency", required_argument, NULL, OPT_ACCOUNT_CONCURRENCY},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"retry-delay-scale", required_argument, NULL, OPT_RETRY_DELAY_SCALE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

@@ -22,6 +22,7 @@ struct sl_ctl_config {
 	uint64_t lease_ns;		   /* a host is drained after this */
 	uint64_t shutdown_grace_ns;	   /* SIGTERM: in-flight invocations get this long */
 	uint32_t account_concurrency;	   /* default per-account limit */
+	double retry_delay_scale;	   /* async retry delays x this (1: Lambda's) */
 };
 
 /* Fills in the defaults. */

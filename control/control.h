@@ -5,12 +5,14 @@
  * thread in one event loop (<sandlot/loop.h>): no locks. Ownership, one writer each:
  *   - api*.c      the Lambda REST front end (libmicrohttpd): requests, auth, validation
  *   - invoke.c    invocations from admission to their end (the pending table, units)
+ *   - async.c     the queue of asynchronous invocations: takes due events, records outcomes
  *   - router.c    the sandbox table (pure), written only through invoke.c and agentlink.c
  *   - workers.c   hosts: registration, heartbeats, leases, health, placement snapshots
  *   - agentlink.c the only wire user: decodes what agents send, seals what goes to them
- *   - counting.c, placement.c, sigv4.c: pure modules (ctlpure)
+ *   - counting.c, placement.c, sigv4.c, retry.c: pure modules (ctlpure)
  *   - store*.c    durable state
- * The call graph is a DAG: daemon -> api -> invoke -> {workers, router, counting, agentlink};
+ * The call graph is a DAG: daemon -> api -> async -> invoke -> {workers, router, counting,
+ * agentlink};
  * agentlink dispatches received messages to workers and invoke through the functions below.
  */
 #include <stdbool.h>
@@ -32,6 +34,7 @@
 #define CTL_SENDQ_MAX	1024 /* frames waiting for one agent's socket */
 
 struct api;
+struct async;
 struct inv;
 
 /* One frame waiting for an agent's socket to take it. */
@@ -66,6 +69,7 @@ struct host {
 struct ctl_stats {
 	uint64_t invocations, throttled, cold_starts, warm_starts, errors;
 	uint64_t dead_hosts, unknown_sandbox_events, stale_results, create_errors;
+	uint64_t events_accepted, events_done, events_retried, events_dead;
 };
 
 struct ctl {
@@ -78,6 +82,7 @@ struct ctl {
 	struct sl_key *key;
 	struct sl_link *link;
 	struct api *api;
+	struct async *async;
 	uint64_t self_id;
 	uint64_t next_corr;
 	uint64_t sb_seq;
@@ -138,13 +143,13 @@ struct inv_result {
  * payload) and inv are valid only during the call: copy what is kept. */
 typedef void (*inv_done_fn)(struct inv *inv, const struct inv_result *res, void *data);
 /*
- * Admits and starts one synchronous invocation of f: takes a unit (-EAGAIN when throttled, the
- * reason in *ret_reason), routes it warm or places a cold sandbox, sends. done runs once, later
- * (never from inside this call), with the result; the unit is released before it runs. Returns
- * 0 or -errno (-ENOSPC: no host can take it).
+ * Admits and starts one invocation of f: takes a unit (-EAGAIN when throttled, the reason in
+ * *ret_reason; async ones may not take the account's async headroom), routes it warm or places
+ * a cold sandbox, sends. done runs once, later (never from inside this call), with the result;
+ * the unit is released before it runs. Returns 0 or -errno (-ENOSPC: no host can take it).
  */
 int invoke_start(struct ctl *c, const struct sl_fn *f, const void *payload, size_t len,
-		 bool log_tail, const char *client_context, const char *request_id,
+		 bool log_tail, bool async, const char *client_context, const char *request_id,
 		 inv_done_fn done, void *data, enum sl_count_reason *ret_reason);
 void invoke_on_result(struct ctl *c, struct host *h, const struct sl_msg *m);
 /* Ends every invocation on host h with ServiceException (it died or re-registered). */
@@ -156,6 +161,22 @@ void invoke_fn_key(const struct sl_fn *f, char *buf, size_t len);
 /* Destroys every sandbox of account/name that does not run revision keep ("" = all). */
 void invoke_retire_sandboxes(struct ctl *c, const char *account, const char *name,
 			     const char *keep_key);
+
+/* ---- async.c: the queue of asynchronous invocations (events) ---- */
+/* Releases the leases of an earlier run of this control node and starts the dispatcher. */
+int async_start(struct ctl *c);
+void async_stop(struct ctl *c);
+/* Called once an event is stored (r = 0: committed and synced) or could not be (-errno). */
+typedef void (*async_stored_fn)(void *data, int r);
+/*
+ * Queues one event for f: the events queued in one loop turn are committed in one transaction
+ * (group commit) on the next turn, and stored runs for each after the sync (never from inside
+ * this call). 0, or -errno (-ENOMEM) when stored will not run.
+ */
+int async_enqueue(struct ctl *c, const struct sl_fn *f, const void *payload, size_t len,
+		  const char *request_id, async_stored_fn stored, void *data);
+/* Events dispatched and not yet ended. */
+unsigned async_inflight(const struct ctl *c);
 
 /* ---- metrics.c ---- */
 struct ctl_metrics;

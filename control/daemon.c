@@ -38,6 +38,8 @@ static int open_state(struct ctl *c)
 	r = sl_counting_new(&c->counting, c->cfg.account_concurrency);
 	if (r < 0)
 		return sl_log_err(r, "counting");
+	/* async never takes the last unreserved units: a tenth of the limit, at most 10 */
+	sl_counting_set_async_headroom(c->counting, MIN(10, c->cfg.account_concurrency / 10));
 	r = c->store->ops->fn_list(c->store, NULL, "", UINT32_MAX, load_reservation, c);
 	if (r < 0)
 		return sl_log_err(r, "store: reading reservations");
@@ -138,6 +140,8 @@ static int start(struct ctl *c)
 		r = api_open(c);
 	if (r == 0)
 		r = workers_start(c);
+	if (r == 0)
+		r = async_start(c);
 	return r;
 }
 
@@ -145,6 +149,7 @@ static void stop(struct ctl *c)
 {
 	if (c->loop)
 		invoke_fail_all(c, "The control node is shutting down.");
+	async_stop(c);
 	api_close(c);
 	if (c->loop)
 		workers_stop(c);

@@ -251,13 +251,13 @@ static void on_deadline(struct sl_loop *loop, void *data)
 }
 
 int invoke_start(struct ctl *c, const struct sl_fn *f, const void *payload, size_t len,
-		 bool log_tail, const char *client_context, const char *request_id,
+		 bool log_tail, bool async, const char *client_context, const char *request_id,
 		 inv_done_fn done, void *data, enum sl_count_reason *ret_reason)
 {
 	struct inv *inv;
 	int r;
 
-	r = sl_counting_acquire(c->counting, f->account, f->name, false, ret_reason);
+	r = sl_counting_acquire(c->counting, f->account, f->name, async, ret_reason);
 	metrics_note_admission(c, f->account, r < 0 ? *ret_reason : SL_COUNT_OK);
 	if (r < 0) {
 		c->stats.throttled++;

@@ -45,6 +45,12 @@ enum {
 	S_FRAMES_IN,
 	S_FRAMES_OUT,
 	S_FRAMES_DROPPED,
+	S_EV_QUEUED,
+	S_EV_IN_FLIGHT,
+	S_EV_ACCEPTED,
+	S_EV_SUCCEEDED,
+	S_EV_RETRIED,
+	S_EV_DEAD,
 	S_N,
 };
 
@@ -119,6 +125,19 @@ static const struct fam_def state_defs[S_N] = {
 			      "Agent frames dropped, by reason.",
 			      SL_METRIC_COUNTER,
 			      {"reason"}},
+	[S_EV_QUEUED] = {"sandlot_control_events_queued",
+			 "Asynchronous invocations in the queue (due, waiting or running).",
+			 SL_METRIC_GAUGE},
+	[S_EV_IN_FLIGHT] = {"sandlot_control_events_in_flight", "Events running now.",
+			    SL_METRIC_GAUGE},
+	[S_EV_ACCEPTED] = {"sandlot_control_events_accepted_total", "Events accepted (202).",
+			   SL_METRIC_COUNTER},
+	[S_EV_SUCCEEDED] = {"sandlot_control_events_succeeded_total",
+			    "Events whose run succeeded (outcome recorded).", SL_METRIC_COUNTER},
+	[S_EV_RETRIED] = {"sandlot_control_events_retried_total", "Event attempts retried.",
+			  SL_METRIC_COUNTER},
+	[S_EV_DEAD] = {"sandlot_control_events_dead_total",
+		       "Events moved to the dead-letter queue.", SL_METRIC_COUNTER},
 };
 
 static const double request_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -349,6 +368,19 @@ static void collect_link(struct ctl *c, struct ctl_metrics *m)
 		put(m->state[S_FRAMES_DROPPED], sl_link_drop_name(i), NULL, (double)st.dropped[i]);
 }
 
+static void collect_async(struct ctl *c, struct ctl_metrics *m)
+{
+	uint64_t queued = 0;
+
+	c->store->ops->ev_count(c->store, NULL, &queued);
+	put(m->state[S_EV_QUEUED], NULL, NULL, (double)queued);
+	put(m->state[S_EV_IN_FLIGHT], NULL, NULL, async_inflight(c));
+	put(m->state[S_EV_ACCEPTED], NULL, NULL, (double)c->stats.events_accepted);
+	put(m->state[S_EV_SUCCEEDED], NULL, NULL, (double)c->stats.events_done);
+	put(m->state[S_EV_RETRIED], NULL, NULL, (double)c->stats.events_retried);
+	put(m->state[S_EV_DEAD], NULL, NULL, (double)c->stats.events_dead);
+}
+
 static void collect(struct ctl *c, struct ctl_metrics *m)
 {
 	for (size_t i = 0; i < S_N; i++)
@@ -367,6 +399,8 @@ static void collect(struct ctl *c, struct ctl_metrics *m)
 	put(m->state[S_STALE], NULL, NULL, (double)c->stats.stale_results);
 	if (c->link)
 		collect_link(c, m);
+	if (c->store)
+		collect_async(c, m);
 }
 
 char *metrics_render(struct ctl *c, size_t *ret_len)

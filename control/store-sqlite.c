@@ -3,21 +3,13 @@
  * The embedded store backend: one SQLite database (WAL journal, synchronous=FULL so that a
  * change acknowledged to a client survives a power cut) in the data directory. See store.h.
  */
-#include "store.h"
+#include "store-sqlite-internal.h"
 
 #include <sandlot/util.h>
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
-
-struct store_sqlite {
-	struct sl_store base;
-	sqlite3 *db;
-};
-
-#define DB(s) (((struct store_sqlite *)(s))->db)
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -31,39 +23,25 @@ static const char schema[] =
 	" modified INTEGER NOT NULL, PRIMARY KEY (account, name)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS code ("
 	" id INTEGER PRIMARY KEY, sha BLOB NOT NULL UNIQUE, size INTEGER NOT NULL,"
-	" data BLOB NOT NULL);";
-
-static int err_of(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_CONSTRAINT:
-		return -EEXIST;
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	default:
-		return -EIO;
-	}
-}
-
-static void finalizep(sqlite3_stmt **st)
-{
-	sqlite3_finalize(*st);
-}
-#define _cleanup_stmt_ _cleanup_(finalizep)
-
-static int prepare(struct sl_store *s, const char *sql, sqlite3_stmt **ret)
-{
-	return err_of(sqlite3_prepare_v2(DB(s), sql, -1, ret, NULL));
-}
+	" data BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, name TEXT NOT NULL,"
+	" request_id TEXT NOT NULL, attempts INTEGER NOT NULL, retries INTEGER NOT NULL,"
+	" enqueued INTEGER NOT NULL, due INTEGER NOT NULL, lease_owner INTEGER NOT NULL,"
+	" lease_until INTEGER NOT NULL, error TEXT NOT NULL, payload BLOB NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS events_fn ON events (account, name, id);"
+	"CREATE TABLE IF NOT EXISTS outcomes ("
+	" seq INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, account TEXT NOT NULL,"
+	" name TEXT NOT NULL, request_id TEXT NOT NULL, attempts INTEGER NOT NULL,"
+	" finished INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS dlq ("
+	" id INTEGER PRIMARY KEY, account TEXT NOT NULL, name TEXT NOT NULL,"
+	" request_id TEXT NOT NULL, attempts INTEGER NOT NULL, enqueued INTEGER NOT NULL,"
+	" failed INTEGER NOT NULL, error TEXT NOT NULL, payload BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS event_config ("
+	" account TEXT NOT NULL, name TEXT NOT NULL, max_retry INTEGER NOT NULL,"
+	" max_age INTEGER NOT NULL, on_failure TEXT NOT NULL, modified INTEGER NOT NULL,"
+	" PRIMARY KEY (account, name)) WITHOUT ROWID;";
 
 static int sq_open(const char *location, struct sl_store **ret)
 {
@@ -120,13 +98,6 @@ static void bind_fn(sqlite3_stmt *st, const struct sl_fn *f)
 #define FN_COLS                                                                      \
 	"account, name, runtime, handler, role, description, env, revision, memory," \
 	" timeout, reserved, code_sha, code_size, deploy_sha, deploy_size, modified"
-
-static void text_col(sqlite3_stmt *st, int col, char *dst, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	snprintf(dst, size, "%s", t ? (const char *)t : "");
-}
 
 static void blob_col(sqlite3_stmt *st, int col, uint8_t dst[32])
 {
@@ -233,6 +204,7 @@ static int sq_fn_delete(struct sl_store *s, const char *account, const char *nam
 
 	if (r < 0)
 		return r;
+	sq_eic_forget(s, account, name);
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	r = err_of(sqlite3_step(st));
@@ -322,6 +294,20 @@ const struct sl_store_ops sl_store_sqlite_ops = {
 	.code_put = sq_code_put,
 	.code_read = sq_code_read,
 	.code_gc = sq_code_gc,
+	.ev_put = sq_ev_put,
+	.ev_put_many = sq_ev_put_many,
+	.ev_due = sq_ev_due,
+	.ev_take = sq_ev_take,
+	.ev_retry = sq_ev_retry,
+	.ev_finish = sq_ev_finish,
+	.ev_fail = sq_ev_fail,
+	.ev_release = sq_ev_release,
+	.ev_count = sq_ev_count,
+	.dlq_list = sq_dlq_list,
+	.dlq_replay = sq_dlq_replay,
+	.eic_put = sq_eic_put,
+	.eic_get = sq_eic_get,
+	.eic_delete = sq_eic_delete,
 };
 
 int sl_store_open(const char *dir, struct sl_store **ret)

@@ -13,6 +13,16 @@
  * /sandlot/code/<sha256-hex> split into chunks (etcd values are small), settings under
  * /sandlot/account/<id>; fn_list is a range read starting after the marker. Nothing else changes.
  *
+ * Asynchronous invocations (events) are a queue in the same store. An etcd backend keeps each
+ * event under /sandlot/ev/<account>/<name>/<id> (id from a cluster-wide revision counter, so a
+ * prefix range read is the function's queue in order), its due time and lease in the value;
+ * ev_take is a transaction comparing the value's mod_revision (whoever wins holds the lease);
+ * ev_finish / ev_fail / ev_retry are one transaction each (delete + put of the outcome or the
+ * dead letter under /sandlot/dlq/<account>/<id>); ev_due is a range read of a small index
+ * /sandlot/evdue/<account>/<name> kept beside the events; event invoke configs live under
+ * /sandlot/eic/<account>/<name>. Leases carry the taker's id so a restarted taker releases
+ * its own at once (ev_release) and others' expire.
+ *
  * Strings in structs are NUL-terminated and bounded by the array sizes; every op returns 0 (or a
  * count) or -errno: -ENOENT (no such record), -EEXIST, -EIO (the backend failed), -ENOSPC (disk
  * full).
@@ -48,6 +58,42 @@ struct sl_fn {
 	uint64_t modified_ns; /* wall clock of the last change */
 };
 
+/* One queued asynchronous invocation. */
+struct sl_event {
+	int64_t id; /* assigned by ev_put, > 0, increasing */
+	char account[13];
+	char name[SL_FN_NAME_MAX + 1];
+	char request_id[37];  /* the same for every attempt */
+	uint32_t attempts;    /* runs that ended with a function error or timeout */
+	uint32_t retries;     /* platform retries (throttled, no host, agent died) */
+	uint64_t enqueued_ns; /* wall clock of the 202 */
+	uint64_t due_ns;      /* wall clock: not taken before */
+	char error[256];      /* the last failure, "" */
+	void *payload;	      /* malloc'ed by ev_take; the caller frees */
+	size_t len;
+};
+
+/* Event invoke config of one function (Put/GetFunctionEventInvokeConfig). */
+struct sl_eic {
+	int32_t max_retry;		     /* 0 .. 2 */
+	int32_t max_age_s;		     /* 60 .. 21600 */
+	char on_failure[SL_FN_ROLE_MAX + 1]; /* destination ARN, "" */
+	uint64_t modified_ns;
+};
+
+/* A dead letter: an event that exhausted its retries or its age. */
+struct sl_dead {
+	int64_t id; /* the event's id */
+	char account[13];
+	char name[SL_FN_NAME_MAX + 1];
+	char request_id[37];
+	uint32_t attempts;
+	uint64_t enqueued_ns, failed_ns;
+	char error[256];
+	const void *payload; /* valid during the callback */
+	size_t len;
+};
+
 struct sl_store;
 
 struct sl_store_ops {
@@ -73,6 +119,42 @@ struct sl_store_ops {
 			 size_t len, uint64_t *ret_total);
 	/* Removes packages no function refers to. Returns the number removed. */
 	int (*code_gc)(struct sl_store *s);
+
+	/* Queues ev (id, payload, len, account, name, request_id, enqueued_ns, due_ns) durably
+	 * (committed and synced when it returns); sets ev->id. */
+	int (*ev_put)(struct sl_store *s, struct sl_event *ev);
+	/* Queues n events in one transaction (one sync: group commit); sets their ids. */
+	int (*ev_put_many)(struct sl_store *s, struct sl_event *evs, size_t n);
+	/* Calls fn for up to limit functions with an event due at now_ns and not leased, by
+	 * account then name. Returns the count. */
+	int (*ev_due)(struct sl_store *s, uint64_t now_ns, unsigned limit,
+		      int (*fn)(const char *account, const char *name, void *data), void *data);
+	/* Takes the oldest due, unleased event of account/name: leases it to owner until
+	 * lease_ns and fills *ret (payload malloc'ed). -ENOENT when none. */
+	int (*ev_take)(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
+		       uint64_t owner, uint64_t lease_ns, struct sl_event *ret);
+	/* Back to the queue, due at ev->due_ns, with ev's attempts, retries, error; lease gone. */
+	int (*ev_retry)(struct sl_store *s, const struct sl_event *ev);
+	/* Success: deletes the event and records its outcome (one transaction). */
+	int (*ev_finish)(struct sl_store *s, const struct sl_event *ev, uint64_t now_ns);
+	/* Failure: deletes the event and writes its dead letter (one transaction); when dest
+	 * (account/name) is given, queues dest_ev (its destination record) in the same one. */
+	int (*ev_fail)(struct sl_store *s, const struct sl_event *ev, uint64_t now_ns,
+		       struct sl_event *dest_ev);
+	/* Drops every lease held by owner (it restarted). Returns how many. */
+	int (*ev_release)(struct sl_store *s, uint64_t owner);
+	/* Events queued (all, or of account when not NULL). */
+	int (*ev_count)(struct sl_store *s, const char *account, uint64_t *ret);
+	/* Dead letters of account with id > after, up to limit, by id. Returns the count. */
+	int (*dlq_list)(struct sl_store *s, const char *account, int64_t after, unsigned limit,
+			int (*fn)(const struct sl_dead *d, void *data), void *data);
+	/* Moves dead letter id of account back to the queue (due now, attempts 0). -ENOENT. */
+	int (*dlq_replay)(struct sl_store *s, const char *account, int64_t id, uint64_t now_ns);
+	int (*eic_put)(struct sl_store *s, const char *account, const char *name,
+		       const struct sl_eic *e);
+	int (*eic_get)(struct sl_store *s, const char *account, const char *name,
+		       struct sl_eic *ret);
+	int (*eic_delete)(struct sl_store *s, const char *account, const char *name);
 };
 
 struct sl_store {

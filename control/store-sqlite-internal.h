@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/* The SQLite store backend's shared parts (store-sqlite.c: functions and code;
+ * store-sqlite-body.c: the event queue, dead letters, event invoke configs). */
+#include "store.h"
+
+#include <sandlot/util.h>
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+
+struct store_sqlite {
+	struct sl_store base;
+	sqlite3 *db;
+};
+
+#define DB(s) (((struct store_sqlite *)(s))->db)
+
+static inline int err_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	default:
+		return -EIO;
+	}
+}
+
+static inline void finalizep(sqlite3_stmt **st)
+{
+	sqlite3_finalize(*st);
+}
+#define _cleanup_stmt_ _cleanup_(finalizep)
+
+static inline int prepare(struct sl_store *s, const char *sql, sqlite3_stmt **ret)
+{
+	return err_of(sqlite3_prepare_v2(DB(s), sql, -1, ret, NULL));
+}
+
+static inline void text_col(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+int sq_ev_put(struct sl_store *s, struct sl_event *ev);
+int sq_ev_put_many(struct sl_store *s, struct sl_event *evs, size_t n);
+int sq_ev_due(struct sl_store *s, uint64_t now_ns, unsigned limit,
+	      int (*fn)(const char *account, const char *name, void *data), void *data);
+int sq_ev_take(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
+	       uint64_t owner, uint64_t lease_ns, struct sl_event *ret);
+int sq_ev_retry(struct sl_store *s, const struct sl_event *ev);
+int sq_ev_finish(struct sl_store *s, const struct sl_event *ev, uint64_t now_ns);
+int sq_ev_fail(struct sl_store *s, const struct sl_event *ev, uint64_t now_ns,
+	       struct sl_event *dest_ev);
+int sq_ev_release(struct sl_store *s, uint64_t owner);
+int sq_ev_count(struct sl_store *s, const char *account, uint64_t *ret);
+int sq_dlq_list(struct sl_store *s, const char *account, int64_t after, unsigned limit,
+		int (*fn)(const struct sl_dead *d, void *data), void *data);
+int sq_dlq_replay(struct sl_store *s, const char *account, int64_t id, uint64_t now_ns);
+int sq_eic_put(struct sl_store *s, const char *account, const char *name, const struct sl_eic *e);
+int sq_eic_get(struct sl_store *s, const char *account, const char *name, struct sl_eic *ret);
+int sq_eic_delete(struct sl_store *s, const char *account, const char *name);
+/* Drops the event invoke config of a deleted function. */
+void sq_eic_forget(struct sl_store *s, const char *account, const char *name);

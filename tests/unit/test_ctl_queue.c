@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: Apache-2.0
+/* control/store-sqlite: the event queue, leases, outcomes, dead letters, event invoke configs
+ * (a real SQLite store in a temporary directory). */
+#include "testutil.h"
+
+#include <sandlot/util.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+#define S 1000000000ull
+
+struct fx {
+	char dir[64];
+	struct sl_store *s;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sl-queue-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(sl_store_open(f->dir, &f->s), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	sl_store_close(&f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static int64_t put(struct sl_store *s, const char *name, const char *payload, uint64_t now)
+{
+	struct sl_event ev = {.payload = (void *)payload, .len = strlen(payload)};
+
+	snprintf(ev.account, sizeof(ev.account), "111122223333");
+	snprintf(ev.name, sizeof(ev.name), "%s", name);
+	snprintf(ev.request_id, sizeof(ev.request_id), "rid-%s-%s", name, payload);
+	ev.enqueued_ns = ev.due_ns = now;
+	assert_int_equal(s->ops->ev_put(s, &ev), 0);
+	assert_true(ev.id > 0);
+	return ev.id;
+}
+
+static int take(struct sl_store *s, const char *name, uint64_t now, uint64_t owner,
+		struct sl_event *ev)
+{
+	return s->ops->ev_take(s, "111122223333", name, now, owner, now + 10 * S, ev);
+}
+
+static uint64_t count(struct sl_store *s)
+{
+	uint64_t n = 0;
+
+	assert_int_equal(s->ops->ev_count(s, NULL, &n), 0);
+	return n;
+}
+
+static int add_name(const char *account, const char *name, void *data)
+{
+	strcat(data, name);
+	strcat(data, ",");
+	return 0;
+}
+
+static void takes_in_order_and_leases(void **state)
+{
+	struct sl_store *s = ((struct fx *)*state)->s;
+	struct sl_event ev;
+	char due[128] = "";
+
+	put(s, "b", "1", 100 * S);
+	put(s, "a", "2", 100 * S);
+	put(s, "b", "3", 100 * S);
+	assert_int_equal(s->ops->ev_due(s, 100 * S, 10, add_name, due), 2);
+	assert_string_equal(due, "a,b,");
+	assert_int_equal(take(s, "b", 100 * S, 7, &ev), 0);
+	assert_memory_equal(ev.payload, "1", 1);
+	assert_string_equal(ev.request_id, "rid-b-1");
+	free(ev.payload);
+	assert_int_equal(take(s, "b", 100 * S, 7, &ev), 0);
+	assert_memory_equal(ev.payload, "3", 1);
+	free(ev.payload);
+	assert_int_equal(take(s, "b", 100 * S, 7, &ev), -ENOENT); /* both leased */
+	due[0] = '\0';
+	assert_int_equal(s->ops->ev_due(s, 100 * S, 10, add_name, due), 1);
+	assert_string_equal(due, "a,");
+	/* the lease runs out: taken again, same request id */
+	assert_int_equal(take(s, "b", 111 * S, 8, &ev), 0);
+	assert_string_equal(ev.request_id, "rid-b-1");
+	free(ev.payload);
+	assert_int_equal(count(s), 3);
+}
+
+static void release_frees_only_the_owners_leases(void **state)
+{
+	struct sl_store *s = ((struct fx *)*state)->s;
+	struct sl_event ev;
+
+	put(s, "f", "1", 100 * S);
+	put(s, "f", "2", 100 * S);
+	assert_int_equal(take(s, "f", 100 * S, 7, &ev), 0);
+	free(ev.payload);
+	assert_int_equal(take(s, "f", 100 * S, 9, &ev), 0);
+	free(ev.payload);
+	assert_int_equal(s->ops->ev_release(s, 7), 1);
+	assert_int_equal(take(s, "f", 100 * S, 7, &ev), 0);
+	assert_memory_equal(ev.payload, "1", 1);
+	free(ev.payload);
+	assert_int_equal(take(s, "f", 100 * S, 7, &ev), -ENOENT);
+}
+
+static void retry_waits_until_due_and_finish_deletes(void **state)
+{
+	struct sl_store *s = ((struct fx *)*state)->s;
+	struct sl_event ev;
+
+	put(s, "f", "1", 100 * S);
+	assert_int_equal(take(s, "f", 100 * S, 7, &ev), 0);
+	ev.attempts = 1;
+	ev.due_ns = 160 * S;
+	snprintf(ev.error, sizeof(ev.error), "Unhandled");
+	assert_int_equal(s->ops->ev_retry(s, &ev), 0);
+	free(ev.payload);
+	assert_int_equal(take(s, "f", 159 * S, 7, &ev), -ENOENT);
+	assert_int_equal(take(s, "f", 160 * S, 7, &ev), 0);
+	assert_int_equal(ev.attempts, 1);
+	assert_string_equal(ev.error, "Unhandled");
+	assert_int_equal(s->ops->ev_finish(s, &ev, 161 * S), 0);
+	assert_int_equal(count(s), 0);
+	assert_int_equal(s->ops->ev_finish(s, &ev, 161 * S), -ENOENT); /* once */
+	free(ev.payload);
+}
+
+struct dl {
+	int n;
+	struct sl_dead d;
+	char payload[16];
+};
+
+static int add_dead(const struct sl_dead *d, void *data)
+{
+	struct dl *l = data;
+
+	l->n++;
+	l->d = *d;
+	snprintf(l->payload, sizeof(l->payload), "%.*s", (int)d->len, (const char *)d->payload);
+	return 0;
+}
+
+static void fail_moves_to_the_dlq_and_replay_brings_it_back(void **state)
+{
+	struct sl_store *s = ((struct fx *)*state)->s;
+	struct sl_event ev, dst = {.payload = "{\"rec\":1}", .len = 9};
+	struct dl l = {0};
+
+	snprintf(dst.account, sizeof(dst.account), "111122223333");
+	snprintf(dst.name, sizeof(dst.name), "ondlq");
+	snprintf(dst.request_id, sizeof(dst.request_id), "dest");
+	put(s, "f", "{\"x\":1}", 100 * S);
+	assert_int_equal(take(s, "f", 100 * S, 7, &ev), 0);
+	ev.attempts = 3;
+	snprintf(ev.error, sizeof(ev.error), "boom");
+	assert_int_equal(s->ops->ev_fail(s, &ev, 200 * S, &dst), 0);
+	free(ev.payload);
+	assert_int_equal(count(s), 1); /* the destination's event */
+	assert_int_equal(s->ops->dlq_list(s, "111122223333", 0, 10, add_dead, &l), 1);
+	assert_int_equal(l.d.attempts, 3);
+	assert_string_equal(l.d.error, "boom");
+	assert_string_equal(l.d.request_id, "rid-f-{\"x\":1}");
+	assert_string_equal(l.payload, "{\"x\":1}");
+	assert_int_equal(l.d.failed_ns, 200 * S);
+	assert_int_equal(s->ops->dlq_list(s, "444455556666", 0, 10, add_dead, &l), 0);
+	assert_int_equal(s->ops->dlq_replay(s, "444455556666", l.d.id, 300 * S), -ENOENT);
+	assert_int_equal(s->ops->dlq_replay(s, "111122223333", l.d.id, 300 * S), 0);
+	assert_int_equal(s->ops->dlq_replay(s, "111122223333", l.d.id, 300 * S), -ENOENT);
+	assert_int_equal(take(s, "f", 300 * S, 7, &ev), 0);
+	assert_int_equal(ev.attempts, 0);
+	assert_string_equal(ev.request_id, "rid-f-{\"x\":1}");
+	free(ev.payload);
+	assert_int_equal(take(s, "ondlq", 300 * S, 7, &ev), 0);
+	assert_memory_equal(ev.payload, "{\"rec\":1}", 9);
+	free(ev.payload);
+}
+
+static void events_survive_a_reopen(void **state)
+{
+	struct fx *f = *state;
+	struct sl_event ev;
+
+	put(f->s, "f", "1", 100 * S);
+	sl_store_close(&f->s);
+	assert_int_equal(sl_store_open(f->dir, &f->s), 0);
+	assert_int_equal(count(f->s), 1);
+	assert_int_equal(take(f->s, "f", 100 * S, 7, &ev), 0);
+	free(ev.payload);
+}
+
+static void a_group_commit_stores_every_event_in_order(void **state)
+{
+	struct sl_store *s = ((struct fx *)*state)->s;
+	struct sl_event evs[3] = {0}, ev;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(evs[i].account, sizeof(evs[i].account), "111122223333");
+		snprintf(evs[i].name, sizeof(evs[i].name), "g");
+		snprintf(evs[i].request_id, sizeof(evs[i].request_id), "r%d", i);
+		evs[i].payload = "{}";
+		evs[i].len = 2;
+		evs[i].enqueued_ns = evs[i].due_ns = 100 * S;
+	}
+	assert_int_equal(s->ops->ev_put_many(s, evs, 3), 0);
+	assert_true(evs[0].id > 0 && evs[1].id > evs[0].id && evs[2].id > evs[1].id);
+	assert_int_equal(count(s), 3);
+	for (int i = 0; i < 3; i++) {
+		char want[8];
+
+		assert_int_equal(take(s, "g", 100 * S, 7, &ev), 0);
+		snprintf(want, sizeof(want), "r%d", i);
+		assert_string_equal(ev.request_id, want);
+		free(ev.payload);
+	}
+}
+
+static void event_invoke_config(void **state)
+{
+	struct sl_store *s = ((struct fx *)*state)->s;
+	struct sl_eic e = {.max_retry = 1, .max_age_s = 120, .modified_ns = 5}, g;
+
+	assert_int_equal(s->ops->eic_get(s, "111122223333", "f", &g), -ENOENT);
+	snprintf(e.on_failure, sizeof(e.on_failure), "arn:x");
+	assert_int_equal(s->ops->eic_put(s, "111122223333", "f", &e), 0);
+	assert_int_equal(s->ops->eic_get(s, "111122223333", "f", &g), 0);
+	assert_int_equal(g.max_retry, 1);
+	assert_int_equal(g.max_age_s, 120);
+	assert_string_equal(g.on_failure, "arn:x");
+	assert_int_equal(s->ops->eic_delete(s, "111122223333", "f"), 0);
+	assert_int_equal(s->ops->eic_delete(s, "111122223333", "f"), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(takes_in_order_and_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(release_frees_only_the_owners_leases, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(retry_waits_until_due_and_finish_deletes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(fail_moves_to_the_dlq_and_replay_brings_it_back,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(events_survive_a_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_group_commit_stores_every_event_in_order, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(event_invoke_config, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
