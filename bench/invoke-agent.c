@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * bench/invoke-agent: the worker agent alone, driven through the test control node
- * (tests/agentpeer.c) over its real protocol, with the C example function. Prints, each beside
- * a baseline measured in the same run:
+ * (tests/harness/agentpeer.c) over its real protocol, with the C example function. Prints, each
+ * beside a baseline measured in the same run:
  *
  *   warm invocation round trip (INVOKE in -> sandbox -> INVOKE_RESULT out), p50/p99, per second
  *       baselines: a plain nanomsg + HMAC round trip through the same link code (an echo

@@ -2,8 +2,8 @@
 /*
  * bench/metrics [N...]: what observing an agent costs, as the number of sandboxes grows.
  *
- * A real agent (tests/agentpeer.c) gets warm sandboxes of the C example, up to each N in turn
- * (default 0 250 500 1000). At each step:
+ * A real agent (tests/harness/agentpeer.c) gets warm sandboxes of the C example, up to each N in
+ * turn (default 0 250 500 1000). At each step:
  *   - one /metrics scrape: the agent's CPU time (utime+stime from /proc/<pid>/stat) over 20
  *     scrapes, per scrape, beside a GET /healthz through the same HTTP path (baseline), and the
  *     share of one CPU at a 15 s scrape interval;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * Runs tests/sl_escape.c inside `sandlot-agent run` as an operator would, from a process whose
- * stdin, session, controlling terminal, rlimits, umask and environment the test chooses: the
+ * Runs tests/guests/sl_escape.c inside `sandlot-agent run` as an operator would, from a process
+ * whose stdin, session, controlling terminal, rlimits, umask and environment the test chooses: the
  * containment tests of what a sandbox inherits from its caller and of the seccomp list one
  * refusal at a time. Include after testutil.h.
  */

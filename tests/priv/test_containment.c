@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Containment: what code inside a sandbox must not be able to do, tried for real through
- * `sandlot-agent run` with tests/sl_escape.c bound at /var/task. Every run also checks that the
- * sandbox's cgroups are gone afterwards.
+ * `sandlot-agent run` with tests/guests/sl_escape.c bound at /var/task. Every run also checks that
+ * the sandbox's cgroups are gone afterwards.
  */
 #include "testutil.h"
 

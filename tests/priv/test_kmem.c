@@ -3,7 +3,7 @@
  * Kernel memory a sandbox can make the host hold: socket buffers, pipes, inotify and epoll
  * watches, POSIX and SysV message queues. Each must be charged to the sandbox's memory
  * cgroup or held under a limit of its own. The cgroup test uses the runtime's cgroups
- * directly; the others run tests/sl_kmem.c in a real `sandlot-agent run --memory ...`
+ * directly; the others run tests/guests/sl_kmem.c in a real `sandlot-agent run --memory ...`
  * (bound at /var/task) and judge the figures it prints. Needs root.
  */
 #include "testutil.h"
