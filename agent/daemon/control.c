@@ -442,8 +442,11 @@ void control_close(struct agent *a)
 {
 	int fd;
 
-	if (!a->link)
+	if (!a->link) {
+		/* the key is loaded before the link opens: a start that stopped early */
+		sl_key_free(&a->key);
 		return;
+	}
 	flush_queue(a);
 	watch_send(a, false);
 	fd = sl_link_recv_fd(a->link);
