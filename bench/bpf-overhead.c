@@ -41,6 +41,10 @@
  *    head) is 5-20 ns; skipping it for TCP full sockets would need bpf_sk_fullsock, a helper.
  *  - iperf3 (13 rounds, two runs): per-round with/without ratio medians 103% and 96%, single
  *    rounds 52-199%; this shared machine cannot resolve a 3% difference.
+ *  - A sandbox task's switch-out also marks it busy (once per tick per CPU, as switch-ins
+ *    do): sandbox tasks +27.0/+29.0 ns net before, +26.8/+33.9 after, other tasks
+ *    +18.9/+22.5 before, +15.2/+24.6 after (3 rounds each, the old and new binary
+ *    alternated twice in one session): within the spread between runs.
  */
 #include "bpfload/bpf-loader.h"
 #include "bpfscaffold.h"
