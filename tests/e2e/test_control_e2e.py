@@ -670,6 +670,38 @@ class PlacementE2E(unittest.TestCase):
         finally:
             k.stop()
 
+    def test_no_capacity_is_a_retryable_throttle(self):
+        """An agent that holds one sandbox at most: while it runs one, another function finds
+        no host. Its Invoke answers 429 TooManyRequestsException with a Reason and
+        Retry-After, what Lambda's clients back off and retry on, and its unit comes back."""
+        k = Cluster()
+        try:
+            k.start_control()
+            k.start_agent(args=["--max-sandboxes", "1"])
+            c = k.client()
+            create(c, "cap-a")
+            create(c, "cap-b")
+            with concurrent.futures.ThreadPoolExecutor(1) as ex:
+                fut = ex.submit(invoke_status, k.client(), "cap-a", {"sleep": 3})
+                k.wait_for(lambda: k.metric("sandlot_control_invocations_in_flight") == 1,
+                           "one invocation in flight")
+                code, headers, body = k.raw("POST", "/2015-03-31/functions/cap-b/invocations",
+                                            b"{}")
+                self.assertEqual(code, 429, body)
+                self.assertEqual(headers.get("x-amzn-errortype"), "TooManyRequestsException")
+                self.assertEqual(headers.get("retry-after"), "1")
+                j = json.loads(body)
+                self.assertEqual(j["Reason"], "FunctionInvocationRateLimitExceeded")
+                self.assertTrue(j["Message"])
+                self.assertEqual(invoke_status(c, "cap-b", {}),
+                                 (429, "FunctionInvocationRateLimitExceeded"))
+                self.assertEqual(k.units(), (1, 1))
+                self.assertEqual(fut.result(timeout=60)[0], 200)
+            k.wait_for(lambda: k.units() == (0, 0), "units back")
+            self.assertEqual(invoke_status(c, "cap-a", {})[0], 200)  # its warm sandbox
+        finally:
+            k.stop()
+
 
 class NetnsE2E(unittest.TestCase):
     def test_three_agents_in_network_namespaces(self):
@@ -793,9 +825,10 @@ class FaultsE2E(unittest.TestCase):
         try:
             c = k.client()
             create(c, "leased")
-            # placement keeps new sandboxes off a host with less than a minute of lease left
-            code, msg = invoke_status(c, "leased", {})
-            self.assertEqual(code, 500, msg)
+            # placement keeps new sandboxes off a host with less than a minute of lease left:
+            # no host can take it, a retryable throttle
+            self.assertEqual(invoke_status(c, "leased", {}),
+                             (429, "FunctionInvocationRateLimitExceeded"))
             k.wait_for(lambda: k.metric("sandlot_control_hosts_draining") == 1, "the drain")
 
             def agent_draining():
