@@ -596,17 +596,20 @@ class ControlE2E(unittest.TestCase):
         self.c.delete_function_concurrency(FunctionName="reserved")
         self.assertNotIn("ReservedConcurrentExecutions",
                          self.c.get_function_concurrency(FunctionName="reserved"))
-        # many invocations, sequential and concurrent, with errors among them
+        # 1,000 invocations, sequential and concurrent, with errors among them: no unit leaks
+        before = self.k.metric("sandlot_control_invocations_total")
         for i in range(200):
             self.assertEqual(invoke_status(self.c, "reserved", {"fail": i % 10 == 0})[0], 200)
         with concurrent.futures.ThreadPoolExecutor(8) as ex:
             clients = [self.k.client() for _ in range(8)]
-            res = list(ex.map(lambda i: invoke_status(clients[i % 8], "reserved", {}),
-                              range(400)))
+            res = list(ex.map(lambda i: invoke_status(clients[i % 8], "reserved",
+                                                      {"fail": i % 25 == 0}),
+                              range(800)))
         self.assertTrue(all(r[0] == 200 for r in res), [r for r in res if r[0] != 200][:5])
+        self.assertEqual(len([r for r in res if r[1] == "Unhandled"]), 32)
         self.assertNoUnits()
         m = self.k.metrics()
-        self.assertGreaterEqual(m["sandlot_control_invocations_total"], 600)
+        self.assertEqual(m["sandlot_control_invocations_total"] - before, 1000)
         self.c.delete_function(FunctionName="reserved")
 
 
