@@ -457,6 +457,13 @@ class ControlE2E(unittest.TestCase):
         tail = base64.b64decode(r["LogResult"]).decode()
         self.assertIn("START RequestId: " + body["request"], tail)
         self.assertIn("REPORT RequestId: " + body["request"], tail)
+        # the request id: a version 4 UUID, the one the function saw, new for each request
+        self.assertEqual(r["ResponseMetadata"]["RequestId"], body["request"])
+        self.assertRegex(body["request"],
+                         "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+        ids = {json.loads(self.c.invoke(FunctionName="shapes", Payload=b"{}")["Payload"]
+                          .read())["request"] for _ in range(5)}
+        self.assertEqual(len(ids | {body["request"]}), 6)
         r = self.c.invoke(FunctionName="shapes", Payload=b'{"fail": true}')
         err = json.loads(r["Payload"].read())
         self.assertEqual(r["StatusCode"], 200)
