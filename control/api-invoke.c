@@ -99,14 +99,13 @@ static int client_context(struct api_req *q, char *out, size_t size, struct sl_a
 	return 0;
 }
 
-static enum MHD_Result throttled(struct api_req *q, enum sl_count_reason reason)
+/* 429 TooManyRequestsException with Lambda's Reason; retry_after_s > 0 adds Retry-After. */
+static enum MHD_Result too_many(struct api_req *q, const char *reason, const char *type,
+				const char *message, unsigned retry_after_s)
 {
-	const char *why = reason == SL_COUNT_FUNCTION
-				  ? "ReservedFunctionConcurrentInvocationLimitExceeded"
-				  : "ConcurrentInvocationLimitExceeded";
-	json_t *body = json_pack("{s:s, s:s, s:s}", "Reason", why, "Type", "User", "Message",
-				 "Rate Exceeded.");
-	char *txt = json_dumps(body, JSON_COMPACT);
+	json_t *body =
+		json_pack("{s:s, s:s, s:s}", "Reason", reason, "Type", type, "Message", message);
+	char *txt = json_dumps(body, JSON_COMPACT), after[16];
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
@@ -121,9 +120,33 @@ static enum MHD_Result throttled(struct api_req *q, enum sl_count_reason reason)
 	MHD_add_response_header(r, "x-amzn-RequestId", q->request_id);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	MHD_add_response_header(r, "x-amzn-ErrorType", "TooManyRequestsException");
+	if (retry_after_s) {
+		snprintf(after, sizeof(after), "%u", retry_after_s);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, after);
+	}
 	ret = MHD_queue_response(q->conn, 429, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result throttled(struct api_req *q, enum sl_count_reason reason)
+{
+	return too_many(q,
+			reason == SL_COUNT_FUNCTION
+				? "ReservedFunctionConcurrentInvocationLimitExceeded"
+				: "ConcurrentInvocationLimitExceeded",
+			"User", "Rate Exceeded.", 0);
+}
+
+/*
+ * No worker host can take a new sandbox: a shortage of the platform's, retryable, answered as
+ * Lambda answers when it cannot scale a function fast enough (docs/control.md, "No capacity").
+ */
+static enum MHD_Result no_capacity(struct api_req *q)
+{
+	return too_many(q, "FunctionInvocationRateLimitExceeded", "Service",
+			"No worker host can take a new sandbox now; retry after a moment.",
+			API_NO_CAPACITY_RETRY_S);
 }
 
 /* The options of one invocation, validated. */
@@ -167,8 +190,7 @@ static enum MHD_Result start_failed(struct api_req *q, int r, enum sl_count_reas
 	if (r == -EAGAIN)
 		return throttled(q, reason);
 	if (r == -ENOSPC)
-		return api_reply_error(q, 500, "ServiceException",
-				       "No worker host can take a new sandbox now.");
+		return no_capacity(q);
 	return api_reply_error(q, 500, "ServiceException", "The invocation failed to start: %s",
 			       strerror(-r));
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define API_CONNECTIONS 1024
+#define API_CONN_MEMORY (32u << 10)
 #define API_HEADERS_MAX 64
 
 #define FN_CACHE_BUCKETS 1024
@@ -430,7 +431,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	q->c = cls;
 	q->conn = conn;
 	q->uri = strndup(uri ? uri : "", API_URI_MAX);
-	sl_uuid(q->request_id);
+	invoke_new_request_id(q->request_id);
 	if (q->uri && strcmp(q->uri, "/metrics") != 0 && !operator_path(q->uri))
 		q->start_ns = sl_now_ns();
 	return q;
@@ -539,7 +540,10 @@ int api_open(struct ctl *c)
 	struct sl_http_config hc = {.addr = c->cfg.http,
 				    .max_connections = API_CONNECTIONS,
 				    .timeout_s = 60,
-				    .conn_memory = 128 << 10,
+				    /* headers and MHD's read buffer; libmicrohttpd zeroes the
+				     * pool at every request of a kept-alive connection, so a
+				     * bigger one costs every invocation (bodies are ours) */
+				    .conn_memory = API_CONN_MEMORY,
 				    .suspend_resume = true,
 				    .handler = on_request,
 				    .handler_data = c,

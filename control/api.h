@@ -14,11 +14,12 @@
 #include "function.h"
 #include "sigv4.h"
 
-#define API_BODY_MAX   (70u << 20) /* CreateFunction: a 50 MB zip in base64 and the rest */
-#define API_INVOKE_MAX 6291456u	   /* Lambda's synchronous payload limit */
-#define API_EVENT_MAX  1048576u	   /* Lambda's asynchronous payload limit */
-#define API_URI_MAX    4096
-#define API_PAGE_MAX   50 /* ListFunctions: MaxItems 1..50 */
+#define API_BODY_MAX		(70u << 20) /* CreateFunction: a 50 MB zip in base64 and the rest */
+#define API_INVOKE_MAX		6291456u    /* Lambda's synchronous payload limit */
+#define API_EVENT_MAX		1048576u    /* Lambda's asynchronous payload limit */
+#define API_NO_CAPACITY_RETRY_S 1u	    /* Retry-After when no host can take a sandbox */
+#define API_URI_MAX		4096
+#define API_PAGE_MAX		50 /* ListFunctions: MaxItems 1..50 */
 
 struct api_req {
 	struct ctl *c;

@@ -158,6 +158,10 @@ void invoke_fail_host(struct ctl *c, struct host *h, const char *why);
 void invoke_fail_all(struct ctl *c, const char *why);
 /* The function key of f's current revision ("account/name/rev8"). */
 void invoke_fn_key(const struct sl_fn *f, char *buf, size_t len);
+/* A fresh request id (a version 4 UUID) for the control node's one thread: from a generator
+ * seeded and reseeded by RAND_bytes, not RAND_bytes per id (ids must not collide, they are no
+ * secret). */
+void invoke_new_request_id(char buf[37]);
 /* Destroys every sandbox of account/name that does not run revision keep ("" = all). */
 void invoke_retire_sandboxes(struct ctl *c, const char *account, const char *name,
 			     const char *keep_key);

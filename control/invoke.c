@@ -78,27 +78,108 @@ static struct inv *table_find(struct ctl *c, uint64_t corr)
 	return NULL;
 }
 
-static void trace_id(char *buf, size_t len)
+/*
+ * Random bytes for request and trace ids: xoshiro256** seeded from RAND_bytes and reseeded
+ * every RESEED draws. RAND_bytes per id cost more than the rest of an id (its DRBG takes a lock
+ * and goes through the provider); these ids must be unique, not secret. One thread: the loop.
+ */
+#define RESEED 4096
+static uint64_t rng[4];
+static unsigned rng_left;
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t next64(void)
+{
+	uint64_t r, t;
+
+	if (!rng_left) {
+		if (RAND_bytes((unsigned char *)rng, sizeof(rng)) != 1)
+			rng[0] ^= sl_now_ns(); /* keep going: uniqueness still holds in practice */
+		rng[0] |= 1;		       /* never the all-zero state */
+		rng_left = RESEED;
+	}
+	rng_left--;
+	r = rotl(rng[1] * 5, 7) * 9;
+	t = rng[1] << 17;
+	rng[2] ^= rng[0];
+	rng[3] ^= rng[1];
+	rng[1] ^= rng[2];
+	rng[0] ^= rng[3];
+	rng[2] ^= t;
+	rng[3] = rotl(rng[3], 45);
+	return r;
+}
+
+static void random_bytes(unsigned char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t v = next64();
+
+		memcpy(buf + i, &v, MIN(len - i, 8));
+	}
+}
+
+static char *hex(char *out, const unsigned char *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		*out++ = digits[b[i] >> 4];
+		*out++ = digits[b[i] & 15];
+	}
+	return out;
+}
+
+void invoke_new_request_id(char buf[37])
+{
+	unsigned char b[16];
+	char *p = buf;
+
+	random_bytes(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	p = hex(p, b, 4);
+	*p++ = '-';
+	p = hex(p, b + 4, 2);
+	*p++ = '-';
+	p = hex(p, b + 6, 2);
+	*p++ = '-';
+	p = hex(p, b + 8, 2);
+	*p++ = '-';
+	p = hex(p, b + 10, 6);
+	*p = '\0';
+}
+
+/* X-Ray's format: Root=1-{8 hex: epoch seconds}-{24 hex};Parent={16 hex};Sampled=0 */
+static void trace_id(char buf[82])
 {
 	unsigned char r[20];
+	uint32_t t = (uint32_t)(sl_wall_ns() / SL_NSEC_PER_SEC);
+	unsigned char tb[4] = {t >> 24, t >> 16, t >> 8, t};
+	char *p = buf;
 
-	RAND_bytes(r, sizeof(r));
-	snprintf(buf, len,
-		 "Root=1-%08x-%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x;"
-		 "Parent=%02x%02x%02x%02x%02x%02x%02x%02x;Sampled=0",
-		 (unsigned)(sl_wall_ns() / SL_NSEC_PER_SEC), r[0], r[1], r[2], r[3], r[4], r[5],
-		 r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], r[17],
-		 r[18], r[19]);
+	random_bytes(r, sizeof(r));
+	memcpy(p, "Root=1-", 7);
+	p = hex(p + 7, tb, 4);
+	*p++ = '-';
+	p = hex(p, r, 12);
+	memcpy(p, ";Parent=", 8);
+	p = hex(p + 8, r + 12, 8);
+	memcpy(p, ";Sampled=0", 11);
 }
 
 static int send_invoke(struct ctl *c, struct host *h, struct inv *inv)
 {
-	char arn[SL_MSG_TEXT_MAX], trace[128];
+	char arn[SL_MSG_TEXT_MAX], trace[82];
 	struct sl_msg m = {.type = SL_MSG_INVOKE};
 	int64_t corr;
 
 	sl_fn_arn(&inv->fn, c->cfg.region, arn, sizeof(arn));
-	trace_id(trace, sizeof(trace));
+	trace_id(trace);
 	m.invoke = (struct sl_msg_invoke){
 		.request_id = inv->request_id,
 		.sandbox_id = inv->sandbox_id,

@@ -15,7 +15,7 @@ struct zone_count {
 };
 
 /*
- * The zone count sits in the middle of the rank, but within one zone it is the same for every
+ * The zone fields sit among the rank's others, but within one zone they are the same for every
  * host: the best host of a zone is the best by the other fields, so one pass keeps each zone's
  * best and the counts, and the zones' winners are compared at the end with their counts.
  */
@@ -32,6 +32,7 @@ void sl_placement_default_opts(struct sl_place_opts *ret)
 		.min_sample = 10,
 		.min_lease_left_ms = 60000,
 		.prefer_lease_left_ms = 600000,
+		.max_fn_mem_pct = 25,
 	};
 }
 
@@ -73,15 +74,16 @@ static bool eligible(const struct sl_place_host *h, uint32_t memory_mb,
 /*
  * What ranks a host, packed into one integer compared at once; smaller is better. From the most
  * significant bits down, in the order bench/placement's simulation chose:
+ *   1 bit   the host's zone holds some of the function's sandboxes (spread over zones first)
+ *   1 bit   crowded: the function's sandboxes would hold more than max_fn_mem_pct of the host
  *   1 bit   empty: a host without sandboxes (open a host only when no used one fits)
  *   1 bit   short lease: the lease ends before a new sandbox's keep-alive would
  *   20 bits the function's sandboxes in the host's zone
  *   16 bits the function's sandboxes on the host
- *   26 bits memory left after placing, in MB (best fit packs)
- * Counts past their width saturate (a million sandboxes of one function in a zone, 64 TB).
+ *   24 bits memory left after placing, in MB (best fit packs)
+ * The two zone fields are added per zone at the end (zone_part). Counts past their width
+ * saturate (a million sandboxes of one function in a zone, 16 TB).
  */
-#define ZONE_SHIFT 42
-#define ZONE_BITS  20
 static uint64_t sat(uint64_t v, int bits)
 {
 	uint64_t max = (1ULL << bits) - 1;
@@ -89,14 +91,26 @@ static uint64_t sat(uint64_t v, int bits)
 	return v < max ? v : max;
 }
 
-/* The rank without its zone bits. */
+static uint64_t zone_part(uint64_t fn_sandboxes)
+{
+	return (uint64_t)(fn_sandboxes > 0) << 63 | sat(fn_sandboxes, 20) << 40;
+}
+
+static bool crowded(const struct sl_place_host *h, uint32_t memory_mb,
+		    const struct sl_place_opts *o)
+{
+	return o->max_fn_mem_pct && ((uint64_t)h->fn_sandboxes + 1) * memory_mb * 100 >
+					    h->mem_total_mb * o->max_fn_mem_pct;
+}
+
+/* The rank without its zone fields. */
 static uint64_t rank(const struct sl_place_host *h, uint32_t memory_mb,
 		     const struct sl_place_opts *o)
 {
-	return (uint64_t)(h->sandboxes == 0) << 63 |
-	       (uint64_t)(h->lease_left_ms < o->prefer_lease_left_ms) << 62 |
-	       sat(h->fn_sandboxes, 16) << 26 |
-	       sat(h->mem_total_mb - h->mem_used_mb - memory_mb, 26);
+	return (uint64_t)crowded(h, memory_mb, o) << 62 | (uint64_t)(h->sandboxes == 0) << 61 |
+	       (uint64_t)(h->lease_left_ms < o->prefer_lease_left_ms) << 60 |
+	       sat(h->fn_sandboxes, 16) << 24 |
+	       sat(h->mem_total_mb - h->mem_used_mb - memory_mb, 24);
 }
 
 /* Keeps (r, i) in *best and *best_i when better; equal ranks go to the lower index. */
@@ -133,14 +147,13 @@ int sl_placement_pick(const struct sl_place_host *hosts, size_t n, uint32_t memo
 				keep_best(rank(h, memory_mb, opts), (int)i, &zs.z[z].best,
 					  &zs.z[z].best_i);
 		} else if (ok) { /* a zone of its own */
-			keep_best(rank(h, memory_mb, opts) | sat(h->fn_sandboxes, ZONE_BITS)
-								     << ZONE_SHIFT,
-				  (int)i, &best, &best_i);
+			keep_best(rank(h, memory_mb, opts) | zone_part(h->fn_sandboxes), (int)i,
+				  &best, &best_i);
 		}
 	}
 	for (size_t z = 0; z < zs.n; z++)
 		if (zs.z[z].best_i >= 0)
-			keep_best(zs.z[z].best | sat(zs.z[z].fn_sandboxes, ZONE_BITS) << ZONE_SHIFT,
-				  zs.z[z].best_i, &best, &best_i);
+			keep_best(zs.z[z].best | zone_part(zs.z[z].fn_sandboxes), zs.z[z].best_i,
+				  &best, &best_i);
 	return best_i;
 }

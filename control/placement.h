@@ -29,23 +29,30 @@ struct sl_place_opts {
 	int64_t min_lease_left_ms;	/* do not place on a host about to be drained; e.g. 60000 */
 	/* prefer hosts whose lease outlasts a new sandbox's keep-alive; 600000 (10 min) */
 	int64_t prefer_lease_left_ms;
+	/* an empty host is opened before one function's sandboxes hold more than this percentage
+	 * of a host's memory; 25 (0: no limit) */
+	uint32_t max_fn_mem_pct;
 };
 
-/* Fills the defaults: 0.5, 10, 60000, 600000. */
+/* Fills the defaults: 0.5, 10, 60000, 600000, 25. */
 void sl_placement_default_opts(struct sl_place_opts *ret);
 
 /*
  * Picks the host for one new sandbox of memory_mb. Eligible hosts: healthy, lease_left_ms at
  * least min_lease_left_ms (and > 0), memory and sandbox room, and a platform error rate at most
  * max_platform_error_rate once they have min_sample recent invocations. Among them, in order:
- *   1. a host already holding sandboxes (open an empty host only when no used one fits: pack);
- *   2. a host whose lease has prefer_lease_left_ms left (a sandbox placed on a host drained
+ *   1. a zone holding none of this function's sandboxes, on an empty host if it has no used
+ *      one that fits (spread over zones: a lost zone takes only part of a function);
+ *   2. a host where the function would not hold more than max_fn_mem_pct of the memory (a
+ *      burst of one function opens another host rather than filling one: its sandboxes'
+ *      loads are correlated, uncorrelated functions are what should share a host);
+ *   3. a host already holding sandboxes (open an empty host only when no used one fits: pack);
+ *   4. a host whose lease has prefer_lease_left_ms left (a sandbox placed on a host drained
  *      before its keep-alive ends is a cold start thrown away);
- *   3. the zone holding the fewest of this function's sandboxes, then
- *   4. the host holding the fewest of them (spread one function: a burst or a lost host or zone
- *      takes only part of its warm sandboxes);
- *   5. the fullest host by memory that fits (best fit: pack);
- *   6. the lowest index, so the choice is deterministic.
+ *   5. the zone holding the fewest of this function's sandboxes, then
+ *   6. the host holding the fewest of them (spread one function over the hosts in use);
+ *   7. the fullest host by memory that fits (best fit: pack);
+ *   8. the lowest index, so the choice is deterministic.
  * bench/placement's simulation justifies this order. Returns the index into hosts, or -ENOSPC
  * when none fits. O(n) in the number of hosts, no allocation. opts NULL: the defaults. Zones
  * are compared by name (pointer first); a snapshot may carry at most 64 distinct zones (hosts

@@ -8,9 +8,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
+#include <pthread.h>
 
 #define ALGORITHM	 "AWS4-HMAC-SHA256"
 #define UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
@@ -100,12 +102,28 @@ static void hex_encode(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/*
+ * SHA-256 and HMAC fetched once for the process: OpenSSL 3's one-shot HMAC() and EVP_sha256()
+ * look the algorithm up in the provider on every call, which cost more than the hashing itself
+ * (bench figures in docs/control.md). Never freed: they live as long as the process.
+ */
+static EVP_MD *sha256_md;
+static EVP_MAC *hmac_mac;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 static int sha256_hex(const void *data, size_t n, char out[HEX_LEN + 1])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 
-	if (!EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) || len != 32)
+	pthread_once(&fetch_once, fetch);
+	if (!sha256_md || !EVP_Digest(data, n, md, &len, sha256_md, NULL) || len != 32)
 		return -EIO;
 	hex_encode(md, 32, out);
 	return 0;
@@ -113,13 +131,72 @@ static int sha256_hex(const void *data, size_t n, char out[HEX_LEN + 1])
 
 static int hmac(const void *key, size_t klen, const char *msg, unsigned char out[32])
 {
-	unsigned int len = 0;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end()};
+	EVP_MAC_CTX *ctx;
+	size_t len = 0;
+	int ok;
 
-	if (!HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg), out,
-		  &len) ||
-	    len != 32)
-		return -EIO;
-	return 0;
+	pthread_once(&fetch_once, fetch);
+	ctx = hmac_mac ? EVP_MAC_CTX_new(hmac_mac) : NULL;
+	ok = ctx && EVP_MAC_init(ctx, key, klen, params) &&
+	     EVP_MAC_update(ctx, (const unsigned char *)msg, strlen(msg)) &&
+	     EVP_MAC_final(ctx, out, &len, 32) && len == 32;
+	EVP_MAC_CTX_free(ctx);
+	return ok ? 0 : -EIO;
+}
+
+/*
+ * The signing key of the last scope this thread derived: a client signs every request of a day
+ * with the same key, so four of the five HMACs are usually done already. Compared with the
+ * secret itself, so a changed secret derives afresh.
+ */
+struct key_cache {
+	bool valid;
+	char secret[257], date8[9], region[64], service[64];
+	unsigned char key[32];
+};
+
+static _Thread_local struct key_cache key_cache;
+
+static int signing_key(const char *secret, const char *date8, const char *region,
+		       const char *service, unsigned char ret[32])
+{
+	struct key_cache *kc = &key_cache;
+	char kinit[4 + 256 + 1];
+	unsigned char k[32];
+	int r;
+
+	if (kc->valid && strcmp(kc->date8, date8) == 0 && strcmp(kc->region, region) == 0 &&
+	    strcmp(kc->service, service) == 0 && strlen(secret) == strlen(kc->secret) &&
+	    CRYPTO_memcmp(kc->secret, secret, strlen(secret)) == 0) {
+		memcpy(ret, kc->key, 32);
+		return 0;
+	}
+	snprintf(kinit, sizeof(kinit), "AWS4%s", secret);
+	r = hmac(kinit, strlen(kinit), date8, k);
+	if (r == 0)
+		r = hmac(k, 32, region, k);
+	if (r == 0)
+		r = hmac(k, 32, service, k);
+	if (r == 0)
+		r = hmac(k, 32, "aws4_request", k);
+	OPENSSL_cleanse(kinit, sizeof(kinit));
+	OPENSSL_cleanse(kc, sizeof(*kc));
+	if (r == 0)
+		memcpy(ret, k, 32);
+	if (r == 0 && strlen(date8) < sizeof(kc->date8) && strlen(region) < sizeof(kc->region) &&
+	    strlen(service) < sizeof(kc->service)) {
+		*kc = (struct key_cache){.valid = true};
+		snprintf(kc->secret, sizeof(kc->secret), "%s", secret);
+		snprintf(kc->date8, sizeof(kc->date8), "%s", date8);
+		snprintf(kc->region, sizeof(kc->region), "%s", region);
+		snprintf(kc->service, sizeof(kc->service), "%s", service);
+		memcpy(kc->key, k, 32);
+	}
+	OPENSSL_cleanse(k, sizeof(k));
+	return r;
 }
 
 /* Canonical URI: dot segments and empty segments removed, a trailing slash kept, then encoded
@@ -391,21 +468,18 @@ static int signature(const char *secret, const char *date8, const char *region, 
 		     const char *amz_date, const char *creq_hash, char out[HEX_LEN + 1])
 {
 	unsigned char k[32], sig[32];
-	char kinit[4 + 256 + 1], sts[512];
+	char sts[512];
 	int r;
 
 	if (strlen(secret) > 256)
 		return -EINVAL;
-	snprintf(kinit, sizeof(kinit), "AWS4%s", secret);
 	r = snprintf(sts, sizeof(sts), ALGORITHM "\n%s\n%s/%s/%s/aws4_request\n%s", amz_date, date8,
 		     region, service, creq_hash);
 	if (r < 0 || (size_t)r >= sizeof(sts))
 		r = -EINVAL;
-	else if ((r = hmac(kinit, strlen(kinit), date8, k)) == 0 &&
-		 (r = hmac(k, 32, region, k)) == 0 && (r = hmac(k, 32, service, k)) == 0 &&
-		 (r = hmac(k, 32, "aws4_request", k)) == 0 && (r = hmac(k, 32, sts, sig)) == 0)
+	else if ((r = signing_key(secret, date8, region, service, k)) == 0 &&
+		 (r = hmac(k, 32, sts, sig)) == 0)
 		hex_encode(sig, 32, out);
-	OPENSSL_cleanse(kinit, sizeof(kinit));
 	OPENSSL_cleanse(k, sizeof(k));
 	return r;
 }

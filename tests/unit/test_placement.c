@@ -34,6 +34,7 @@ static void default_opts(void **state)
 	assert_int_equal(o.min_sample, 10);
 	assert_int_equal(o.min_lease_left_ms, 60000);
 	assert_int_equal(o.prefer_lease_left_ms, 600000);
+	assert_int_equal(o.max_fn_mem_pct, 25);
 }
 
 static void no_host_fits_is_enospc(void **state)
@@ -114,16 +115,60 @@ static void packs_into_the_fullest_host_that_fits(void **state)
 
 static void opens_an_empty_host_only_when_no_used_one_fits(void **state)
 {
-	struct sl_place_host h[3] = {host("a"), host("b"), host("a")};
+	struct sl_place_host h[3] = {host("a"), host("a"), host("a")};
 
 	h[0].mem_used_mb = 0;
 	h[0].sandboxes = 0;
-	h[1].fn_sandboxes = 3; /* even a zone and host with the function beats opening one */
+	h[1].fn_sandboxes = 3; /* even a host with the function beats opening one */
 	h[1].mem_used_mb = 4096;
 	h[2].mem_used_mb = 8000;
 	assert_int_equal(pick(h, 3, 256), 1);
 	h[1].mem_used_mb = 8000;
 	assert_int_equal(pick(h, 3, 256), 0);
+}
+
+static void spreads_a_function_to_a_zone_without_it_even_on_an_empty_host(void **state)
+{
+	struct sl_place_host h[3] = {host("a"), host("a"), host("b")};
+
+	h[0].fn_sandboxes = 1;
+	h[1].mem_used_mb = 6000;
+	h[2].mem_used_mb = 0; /* zone b: one empty host */
+	h[2].sandboxes = 0;
+	assert_int_equal(pick(h, 3, 256), 2);
+	h[2].fn_sandboxes = 0;
+	h[2].healthy = false; /* no host of zone b can take it: back to zone a, packed */
+	assert_int_equal(pick(h, 3, 256), 1);
+	h[2].healthy = true;
+	h[2].sandboxes = 1;
+	h[2].fn_sandboxes = 1; /* both zones hold one: the host holding none of it */
+	h[2].mem_used_mb = 128;
+	assert_int_equal(pick(h, 3, 256), 1);
+}
+
+static void opens_an_empty_host_before_one_function_crowds_a_host(void **state)
+{
+	struct sl_place_host h[2] = {host("a"), host("a")};
+
+	h[1].mem_used_mb = 0;
+	h[1].sandboxes = 0;
+	/* 8 GiB hosts: 7 + 1 sandboxes of 256 MB are exactly 25%, 8 + 1 are more */
+	h[0].fn_sandboxes = 7;
+	h[0].sandboxes = 7;
+	assert_int_equal(pick(h, 2, 256), 0);
+	h[0].fn_sandboxes = 8;
+	h[0].sandboxes = 8;
+	assert_int_equal(pick(h, 2, 256), 1);
+	/* another function (none of its sandboxes there) still packs into the used host */
+	h[0].fn_sandboxes = 0;
+	assert_int_equal(pick(h, 2, 256), 0);
+	/* with no other host, a crowded one still serves */
+	h[0].fn_sandboxes = 8;
+	assert_int_equal(pick(h, 1, 256), 0);
+	/* a host holding other functions' sandboxes is no more crowded than an empty one */
+	h[1].sandboxes = 1;
+	h[1].mem_used_mb = 512;
+	assert_int_equal(pick(h, 2, 256), 1);
 }
 
 static void prefers_hosts_whose_lease_outlasts_keep_alive(void **state)
@@ -204,6 +249,14 @@ static void takes_custom_opts(void **state)
 	assert_int_equal(sl_placement_pick(h, 2, 256, &o), 1);
 	o.min_sample = 11;
 	assert_int_equal(sl_placement_pick(h, 2, 256, &o), 0);
+	h[0].fn_sandboxes = 9; /* 10 x 256 MB: 31% of the host */
+	h[1].sandboxes = 0;
+	h[1].mem_used_mb = 0;
+	assert_int_equal(sl_placement_pick(h, 2, 256, &o), 1);
+	o.max_fn_mem_pct = 0; /* no limit */
+	assert_int_equal(sl_placement_pick(h, 2, 256, &o), 0);
+	o.max_fn_mem_pct = 40;
+	assert_int_equal(sl_placement_pick(h, 2, 256, &o), 0);
 	h[0].lease_left_ms = 100000;
 	o.min_lease_left_ms = 200000;
 	assert_int_equal(sl_placement_pick(h, 2, 256, &o), 1);
@@ -220,6 +273,8 @@ int main(void)
 		cmocka_unit_test(skips_hosts_failing_for_platform_reasons),
 		cmocka_unit_test(packs_into_the_fullest_host_that_fits),
 		cmocka_unit_test(opens_an_empty_host_only_when_no_used_one_fits),
+		cmocka_unit_test(spreads_a_function_to_a_zone_without_it_even_on_an_empty_host),
+		cmocka_unit_test(opens_an_empty_host_before_one_function_crowds_a_host),
 		cmocka_unit_test(prefers_hosts_whose_lease_outlasts_keep_alive),
 		cmocka_unit_test(spreads_a_function_over_zones),
 		cmocka_unit_test(spreads_a_function_over_hosts_in_a_zone),

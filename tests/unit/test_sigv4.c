@@ -233,8 +233,14 @@ static void refuses_wrong_secret(void **state)
 	struct treq t;
 
 	treq_init(&t, v, v->authz);
+	/* the right secret first: its signing key is then cached for the scope, and must not
+	 * serve another secret */
+	assert_int_equal(verify_at(&t, SUITE_NOW, NULL), 0);
 	assert_int_equal(verify_at(&t, SUITE_NOW, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ"),
 			 -EACCES);
+	assert_int_equal(verify_at(&t, SUITE_NOW, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKE"),
+			 -EACCES);
+	assert_int_equal(verify_at(&t, SUITE_NOW, NULL), 0);
 }
 
 static void refuses_tampered_body(void **state)
