@@ -134,7 +134,8 @@ struct agent {
 	int peer; /* sl_link_connect() handle of the control node */
 	uint64_t self_id, control_id;
 	bool registered;
-	unsigned register_tries; /* REGISTERs sent since the last ack (for the warnings) */
+	unsigned register_tries;   /* REGISTERs sent since the last ack (for the warnings) */
+	uint64_t register_backoff; /* until the next REGISTER (0: not started) */
 	uint32_t heartbeat_ms;
 	struct sl_timer *register_timer, *heartbeat_timer;
 	struct outq_item *outq, *outq_tail;

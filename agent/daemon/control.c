@@ -201,13 +201,12 @@ static void warn_unregistered(struct agent *a, int r, uint64_t next_ns)
 
 static void send_register(struct agent *a)
 {
-	static uint64_t backoff = REGISTER_RETRY_MIN_NS;
 	struct sl_msg m = {.type = SL_MSG_REGISTER};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int r;
 
-	if (a->registered)
-		backoff = REGISTER_RETRY_MIN_NS;
+	if (a->registered || !a->register_backoff)
+		a->register_backoff = REGISTER_RETRY_MIN_NS;
 	/* control_id stays: results and events of the meantime still reach the (same) node */
 	a->registered = false;
 	m.reg = (struct sl_msg_register){
@@ -223,10 +222,11 @@ static void send_register(struct agent *a)
 	/* REGISTER is not queued: if it cannot go now, the next try will */
 	m.dst_id = 0;
 	r = a->outq ? -EAGAIN : sl_link_send(a->link, a->peer, &m);
-	warn_unregistered(a, r, backoff);
+	warn_unregistered(a, r, a->register_backoff);
 	sl_loop_cancel_timer(a->loop, &a->register_timer);
-	sl_loop_add_timer(a->loop, sl_now_ns() + backoff, on_register_timer, a, &a->register_timer);
-	backoff = MIN(backoff * 2, REGISTER_RETRY_MAX_NS);
+	sl_loop_add_timer(a->loop, sl_now_ns() + a->register_backoff, on_register_timer, a,
+			  &a->register_timer);
+	a->register_backoff = MIN(a->register_backoff * 2, REGISTER_RETRY_MAX_NS);
 }
 
 /*
