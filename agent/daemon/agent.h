@@ -36,7 +36,7 @@
 
 struct agent;
 struct agent_metrics;
-struct code_fetch;
+struct codefetch;
 struct pending_event;
 
 /* One sandbox of one function, from CREATE_SANDBOX to its destruction. */
@@ -53,8 +53,7 @@ struct asb {
 	char **user_env; /* "K=V" strings until the spawn, then freed */
 
 	struct sl_codecache_entry *code; /* reference held while the sandbox lives */
-	struct code_fetch *fetch;	 /* waiting for this code, or NULL */
-	struct asb *fetch_next;		 /* other sandboxes waiting for the same code */
+	bool fetching;			 /* codefetch_start() called, worker_code_ready() not yet */
 	struct sl_sandbox *sb;
 	struct sl_rtapi *api;
 	int out_fd, pidfd;  /* registered in the loop while >= 0 (out_fd: stdout and stderr) */
@@ -128,7 +127,7 @@ struct agent {
 	char cg_dir[SL_CGROUP_PATH_MAX + 16]; /* <v2 self dir>/sandlot: parent of sandbox cgroups */
 	struct asb *sandboxes;
 	unsigned n_sandboxes;
-	struct code_fetch *fetches;
+	struct codefetch *fetch; /* code packages from the control node (control.c's) */
 
 	/* control link */
 	int peer; /* sl_link_connect() handle of the control node */
@@ -179,8 +178,9 @@ void control_error(struct agent *a, uint64_t corr, uint16_t ref_type, uint32_t c
 void worker_create(struct agent *a, const struct sl_msg *m);
 void worker_invoke(struct agent *a, const struct sl_msg *m);
 void worker_destroy_cmd(struct agent *a, const struct sl_msg *m);
-/* Code for s is in the cache now (r == 0) or could not be had (r < 0, why says so). */
-void worker_code_ready(struct asb *s, int r, const char *why);
+/* Code for s is in the cache now (r == 0: s takes *entry) or could not be had (r < 0, why says
+ * so). */
+void worker_code_ready(struct asb *s, int r, const char *why, struct sl_codecache_entry **entry);
 void worker_destroy(struct asb *s, uint8_t reason);
 void worker_bpf_event(struct agent *a, const struct sl_bpf_event *ev);
 /* From now on pooled shells get their BPF registration and Runtime API socket while they
@@ -219,14 +219,6 @@ void invoke_on_response(struct sl_rtapi *srv, void *data, const char *request_id
 			size_t len, const char *content_type);
 void invoke_on_error(struct sl_rtapi *srv, void *data, const char *request_id,
 		     const struct sl_rtapi_error *err);
-
-/* codefetch.c */
-/* Gets s's code: from the cache, or by fetching it (worker_code_ready() is called either way). */
-void codefetch_start(struct agent *a, struct asb *s, const uint8_t sha[32], uint64_t size);
-void codefetch_chunk(struct agent *a, const struct sl_msg *m);
-void codefetch_error(struct agent *a, const struct sl_msg *m);
-void codefetch_cancel(struct asb *s);
-void codefetch_free_all(struct agent *a);
 
 /* localapi.c */
 struct localapi;

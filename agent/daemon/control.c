@@ -5,6 +5,7 @@
  * node's socket cannot take yet (not connected, back-pressure) wait in a bounded queue.
  */
 #include "daemon/agent.h"
+#include "daemon/codefetch.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
@@ -146,6 +147,22 @@ void control_sandbox_event(struct agent *a, struct asb *s, uint64_t corr)
 		m.flags = SL_MSG_F_REPLY;
 	worker_fill_msg(s, &m.event);
 	control_send(a, &m);
+}
+
+/* ---- code packages: the fetcher's ops ---- */
+
+static int fetch_send(void *data, struct sl_msg *m)
+{
+	struct agent *a = data;
+
+	m->corr_id = ++a->next_corr;
+	return control_send(a, m);
+}
+
+static void fetch_done(void *data, void *waiter, int r, const char *why,
+		       struct sl_codecache_entry **entry)
+{
+	worker_code_ready(waiter, r, why, entry);
 }
 
 /* ---- registration, heartbeats, full state ---- */
@@ -335,7 +352,7 @@ static void dispatch(struct agent *a, const struct sl_link_rx *rx)
 		worker_drain(a, m->drain.deadline_ms);
 		break;
 	case SL_MSG_CODE_CHUNK:
-		codefetch_chunk(a, m);
+		codefetch_chunk(a->fetch, m);
 		break;
 	case SL_MSG_ERROR:
 		if (m->error.code == SL_ERR_NOT_REGISTERED) {
@@ -343,7 +360,7 @@ static void dispatch(struct agent *a, const struct sl_link_rx *rx)
 				   a->cfg.control);
 			send_register(a);
 		} else if (m->error.ref_type == SL_MSG_CODE_FETCH) {
-			codefetch_error(a, m);
+			codefetch_error(a->fetch, m);
 		} else {
 			sl_warn_kv("control node error", "code=%u on=%s error=%s", m->error.code,
 				   sl_proto_type_name(m->error.ref_type), m->error.message);
@@ -414,9 +431,13 @@ int control_check_endpoint(struct agent *a)
 
 int control_open(struct agent *a)
 {
+	const struct codefetch_ops fo = {.send = fetch_send, .done = fetch_done, .data = a};
 	struct sl_link_config lc = {0};
 	int r, fd;
 
+	r = codefetch_new(&a->fetch, a->loop, a->cache, a->cfg.state_dir, &fo);
+	if (r < 0)
+		return sl_log_err(r, "code fetcher");
 	a->self_id = name_id(a->cfg.name);
 	lc.self_id = a->self_id;
 	lc.key = a->key;
@@ -442,6 +463,7 @@ void control_close(struct agent *a)
 {
 	int fd;
 
+	codefetch_free(&a->fetch);
 	if (!a->link) {
 		/* the key is loaded before the link opens: a start that stopped early */
 		sl_key_free(&a->key);

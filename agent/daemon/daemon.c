@@ -322,7 +322,6 @@ static void stop(struct agent *a)
 		worker_destroy(a->sandboxes, SL_REASON_DRAIN);
 	if (a->loop)
 		sl_loop_cancel_timer(a->loop, &a->drain_timer);
-	codefetch_free_all(a);
 	if (a->loop)
 		flush(a);
 	control_close(a);

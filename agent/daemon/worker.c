@@ -10,6 +10,7 @@
  * threshold, then it is reported idle and frozen. Without BPF (degraded) it is frozen at once.
  */
 #include "daemon/agent.h"
+#include "daemon/codefetch.h"
 #include "daemon/agent-log.h"
 #include "daemon/metrics-agent.h"
 #include "daemon/lambda-env.h"
@@ -147,7 +148,9 @@ void worker_destroy(struct asb *s, uint8_t reason)
 	sl_loop_cancel_timer(a->loop, &s->inv.deadline);
 	sl_loop_cancel_timer(a->loop, &s->destroy_timer);
 	sl_loop_cancel_timer(a->loop, &s->rtapi_timer);
-	codefetch_cancel(s);
+	if (s->fetching)
+		codefetch_cancel(a->fetch, s);
+	s->fetching = false;
 	if (s->api) {
 		sl_loop_del_io(a->loop, sl_rtapi_fd(s->api));
 		sl_rtapi_free(&s->api);
@@ -570,11 +573,13 @@ static int spawn(struct asb *s)
 				 on_init_timeout, s, &s->init_timer);
 }
 
-void worker_code_ready(struct asb *s, int r, const char *why)
+void worker_code_ready(struct asb *s, int r, const char *why, struct sl_codecache_entry **entry)
 {
 	struct agent *a = s->a;
 
+	s->fetching = false;
 	if (r == 0) {
+		s->code = TAKE_PTR(*entry);
 		r = spawn(s);
 		if (r == 0) {
 			worker_transition(s, SL_SANDBOX_CREATED, SL_REASON_COMMAND, 0);
@@ -619,6 +624,12 @@ static int copy_env(struct asb *s, const struct sl_msg_create *c)
 	return 0;
 }
 
+static void to_hex(const uint8_t sha[32], char hex[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
+}
+
 void worker_create(struct agent *a, const struct sl_msg *m)
 {
 	const struct sl_msg_create *c = &m->create;
@@ -646,6 +657,7 @@ void worker_create(struct agent *a, const struct sl_msg *m)
 	snprintf(s->version, sizeof(s->version), "%s", c->version);
 	snprintf(s->handler, sizeof(s->handler), "%s", c->handler);
 	snprintf(s->pe.key, sizeof(s->pe.key), "%s:%s", c->function, c->version);
+	to_hex(c->code_sha256, s->code_hex);
 	s->memory_mb = c->memory_mb;
 	s->timeout_ms = c->timeout_ms;
 	s->pe.memory = (uint64_t)c->memory_mb << 20;
@@ -676,7 +688,9 @@ void worker_create(struct agent *a, const struct sl_msg *m)
 	s->create_reply = true;
 	s->create_corr = m->corr_id;
 	s->created_wall = sl_wall_ns();
-	codefetch_start(a, s, c->code_sha256, c->code_size);
+	/* last: the answer may come at once, and s may be gone when it returns */
+	s->fetching = true;
+	codefetch_start(a->fetch, s, c->code_sha256, c->code_size);
 }
 
 void worker_destroy_cmd(struct agent *a, const struct sl_msg *m)
