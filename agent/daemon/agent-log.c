@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The daemon's log lines about sandboxes and invocations (agent-log.h: which, at what level). */
 #include "daemon/agent-log.h"
+#include "daemon/worker-internal.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>

@@ -4,7 +4,11 @@
  * heartbeats, full-state reports, commands in, events and results out. Frames the control
  * node's socket cannot take yet (not connected, back-pressure) wait in a bounded queue.
  */
+#include "daemon/control.h"
+
 #include "daemon/agent.h"
+#include "daemon/codefetch.h"
+#include "daemon/worker.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
@@ -17,6 +21,17 @@
 #define REGISTER_RETRY_MIN_NS \
 	(25 * SL_NSEC_PER_MSEC) /* the first try often finds no connection yet */
 #define REGISTER_RETRY_MAX_NS (5 * SL_NSEC_PER_SEC)
+#define OUTQ_MAX	      256 /* frames waiting for the control node */
+#define OUTQ_BYTES	      (64ULL << 20)
+#define FLUSH_TIMEOUT_NS      (2 * SL_NSEC_PER_SEC)
+#define LINGER_NS	      (100 * SL_NSEC_PER_MSEC)
+
+/* Outbound frames waiting for the control node's socket to take them. */
+struct outq_item {
+	struct outq_item *next;
+	size_t len;
+	unsigned char frame[];
+};
 
 static void send_register(struct agent *a);
 
@@ -78,7 +93,7 @@ static int enqueue(struct agent *a, struct sl_msg *m)
 
 	if (n < 0)
 		return (int)n;
-	if (a->outq_len >= SL_AGENT_OUTQ_MAX || a->outq_bytes + (uint64_t)n > SL_AGENT_OUTQ_BYTES) {
+	if (a->outq_len >= OUTQ_MAX || a->outq_bytes + (uint64_t)n > OUTQ_BYTES) {
 		a->stats.dropped_frames++;
 		return -ENOBUFS;
 	}
@@ -103,7 +118,8 @@ static int enqueue(struct agent *a, struct sl_msg *m)
 	return 0;
 }
 
-int control_send(struct agent *a, struct sl_msg *m)
+/* Sends m to the control node (queued while it cannot take it). Returns 0 or -errno. */
+static int control_send(struct agent *a, struct sl_msg *m)
 {
 	int r;
 
@@ -120,8 +136,8 @@ int control_send(struct agent *a, struct sl_msg *m)
 	return r;
 }
 
-void control_error(struct agent *a, uint64_t corr, uint16_t ref_type, uint32_t code,
-		   const char *fmt, ...)
+static void _printf_(5, 6) send_error(struct agent *a, uint64_t corr, uint16_t ref_type,
+				      uint32_t code, const char *fmt, ...)
 {
 	struct sl_msg m = {.type = SL_MSG_ERROR, .flags = SL_MSG_F_REPLY, .corr_id = corr};
 	char text[SL_MSG_ERRMSG_MAX + 1];
@@ -138,37 +154,137 @@ void control_error(struct agent *a, uint64_t corr, uint16_t ref_type, uint32_t c
 	control_send(a, &m);
 }
 
-void control_sandbox_event(struct agent *a, struct asb *s, uint64_t corr)
+/*
+ * The wire's code for a command's -errno: the one place the daemon makes that choice. Code
+ * packages and environments the agent cannot use are the function's fault (CODE_INVALID).
+ */
+static uint32_t error_code(uint16_t type, int r)
+{
+	switch (r) {
+	case -ESHUTDOWN:
+		return SL_ERR_DRAINING;
+	case -EEXIST:
+		return SL_ERR_BAD_REQUEST;
+	case -ENOSPC:
+		return SL_ERR_NO_CAPACITY;
+	case -ENOENT:
+		return type == SL_MSG_DESTROY ? SL_ERR_NOT_FOUND : SL_ERR_INTERNAL;
+	case -EBADMSG:
+	case -EPERM:
+	case -EFBIG:
+	case -E2BIG:
+	case -EINVAL:
+		return SL_ERR_CODE_INVALID;
+	default:
+		return SL_ERR_INTERNAL;
+	}
+}
+
+/* ---- what the worker reports (its sink) ---- */
+
+static void on_sandbox_event(void *data, const struct sl_msg_sandbox *ev, uint64_t corr)
 {
 	struct sl_msg m = {.type = SL_MSG_SANDBOX_EVENT, .corr_id = corr};
 
 	if (corr)
 		m.flags = SL_MSG_F_REPLY;
-	worker_fill_msg(s, &m.event);
-	control_send(a, &m);
+	m.event = *ev;
+	control_send(data, &m);
+}
+
+static void on_invoke_result(void *data, const struct sl_msg_invoke_result *res, uint64_t corr)
+{
+	struct sl_msg m = {.type = SL_MSG_INVOKE_RESULT, .flags = SL_MSG_F_REPLY, .corr_id = corr};
+
+	m.result = *res;
+	control_send(data, &m);
+}
+
+static void on_command_error(void *data, uint64_t corr, uint16_t ref_type, int r, const char *why)
+{
+	send_error(data, corr, ref_type, error_code(ref_type, r), "%s", why);
+}
+
+static void on_need_code(void *data, struct asb *s, const uint8_t sha[32], uint64_t size)
+{
+	struct agent *a = data;
+
+	codefetch_start(a->fetch, s, sha, size);
+}
+
+static void on_drop_code(void *data, struct asb *s)
+{
+	struct agent *a = data;
+
+	codefetch_cancel(a->fetch, s);
+}
+
+void control_worker_sink(struct agent *a, struct worker_sink *ret)
+{
+	*ret = (struct worker_sink){
+		.sandbox_event = on_sandbox_event,
+		.invoke_result = on_invoke_result,
+		.command_error = on_command_error,
+		.need_code = on_need_code,
+		.drop_code = on_drop_code,
+		.data = a,
+	};
+}
+
+/* ---- code packages: the fetcher's ops ---- */
+
+static int fetch_send(void *data, struct sl_msg *m)
+{
+	struct agent *a = data;
+
+	m->corr_id = ++a->next_corr;
+	return control_send(a, m);
+}
+
+static void fetch_done(void *data, void *waiter, int r, const char *why,
+		       struct sl_codecache_entry **entry)
+{
+	worker_code_ready(waiter, r, why, entry);
 }
 
 /* ---- registration, heartbeats, full state ---- */
 
+struct full_state {
+	struct agent *a;
+	struct sl_msg *m;
+	uint32_t total, sent;
+};
+
+static void full_state_send(struct full_state *fs)
+{
+	fs->m->type = SL_MSG_FULL_STATE;
+	fs->m->state.total = fs->total;
+	fs->m->state.offset = fs->sent;
+	fs->sent += fs->m->state.count;
+	control_send(fs->a, fs->m);
+	memset(fs->m, 0, sizeof(*fs->m));
+}
+
+static void full_state_add(const struct worker_sandbox *sb, void *data)
+{
+	struct full_state *fs = data;
+
+	fs->m->state.sandboxes[fs->m->state.count++] = sb->msg;
+	if (fs->m->state.count == SL_MSG_STATE_CHUNK)
+		full_state_send(fs);
+}
+
+/* Every sandbox, in chunks; one empty report when there is none. */
 static void send_full_state(struct agent *a)
 {
-	struct sl_msg *m = calloc(1, sizeof(*m));
-	struct asb *s = a->sandboxes;
-	uint32_t total = a->n_sandboxes, off = 0;
+	struct full_state fs = {.a = a, .m = calloc(1, sizeof(*fs.m)), .total = worker_count(a)};
 
-	if (!m)
+	if (!fs.m)
 		return;
-	do {
-		memset(m, 0, sizeof(*m));
-		m->type = SL_MSG_FULL_STATE;
-		m->state.total = total;
-		m->state.offset = off;
-		for (; s && m->state.count < SL_MSG_STATE_CHUNK; s = s->next)
-			worker_fill_msg(s, &m->state.sandboxes[m->state.count++]);
-		off += m->state.count;
-		control_send(a, m);
-	} while (s);
-	free(m);
+	worker_each(a, full_state_add, &fs);
+	if (fs.m->state.count || !fs.sent)
+		full_state_send(&fs);
+	free(fs.m);
 }
 
 static void on_register_timer(struct sl_loop *loop, void *data)
@@ -201,13 +317,12 @@ static void warn_unregistered(struct agent *a, int r, uint64_t next_ns)
 
 static void send_register(struct agent *a)
 {
-	static uint64_t backoff = REGISTER_RETRY_MIN_NS;
 	struct sl_msg m = {.type = SL_MSG_REGISTER};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int r;
 
-	if (a->registered)
-		backoff = REGISTER_RETRY_MIN_NS;
+	if (a->registered || !a->register_backoff)
+		a->register_backoff = REGISTER_RETRY_MIN_NS;
 	/* control_id stays: results and events of the meantime still reach the (same) node */
 	a->registered = false;
 	m.reg = (struct sl_msg_register){
@@ -223,58 +338,32 @@ static void send_register(struct agent *a)
 	/* REGISTER is not queued: if it cannot go now, the next try will */
 	m.dst_id = 0;
 	r = a->outq ? -EAGAIN : sl_link_send(a->link, a->peer, &m);
-	warn_unregistered(a, r, backoff);
+	warn_unregistered(a, r, a->register_backoff);
 	sl_loop_cancel_timer(a->loop, &a->register_timer);
-	sl_loop_add_timer(a->loop, sl_now_ns() + backoff, on_register_timer, a, &a->register_timer);
-	backoff = MIN(backoff * 2, REGISTER_RETRY_MAX_NS);
-}
-
-/*
- * CPU used by sandboxes since the last beat, in thousandths of a CPU. Per sandbox deltas, so
- * that a sandbox destroyed in between does not make the sum go backwards.
- */
-static uint32_t cpu_millis(struct agent *a)
-{
-	uint64_t now = sl_now_ns(), usec = 0, elapsed_us;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	struct sl_cgroup_stats st;
-
-	for (struct asb *s = a->sandboxes; s; s = s->next) {
-		if (!s->sb || sl_sandbox_stats(s->sb, &st) < 0)
-			continue;
-		usec += st.cpu_usec >= s->hb_cpu_usec ? st.cpu_usec - s->hb_cpu_usec : 0;
-		s->hb_cpu_usec = st.cpu_usec;
-		s->memory_peak = MAX(s->memory_peak, st.memory_peak_bytes);
-	}
-	elapsed_us = a->last_cpu_mono && now > a->last_cpu_mono
-			     ? (now - a->last_cpu_mono) / SL_NSEC_PER_USEC
-			     : 0;
-	a->last_cpu_mono = now;
-	if (elapsed_us == 0)
-		return 0;
-	return (uint32_t)MIN(usec * 1000 / elapsed_us, (uint64_t)MAX(ncpu, 1) * 1000);
+	sl_loop_add_timer(a->loop, sl_now_ns() + a->register_backoff, on_register_timer, a,
+			  &a->register_timer);
+	a->register_backoff = MIN(a->register_backoff * 2, REGISTER_RETRY_MAX_NS);
 }
 
 static void on_heartbeat(struct sl_loop *loop, void *data)
 {
 	struct agent *a = data;
 	struct sl_msg m = {.type = SL_MSG_HEARTBEAT};
-	uint32_t created, busy, idle, frozen, inflight;
-	uint64_t mem;
+	struct worker_sample ws;
 
 	a->heartbeat_timer = NULL;
 	if (!a->registered)
 		return;
-	worker_counts(a, &created, &busy, &idle, &frozen, &mem, &inflight);
+	worker_sample(a, &ws);
 	m.heartbeat = (struct sl_msg_heartbeat){
 		.endpoint = a->cfg.advertise,
-		.cpu_millis = cpu_millis(a),
-		.inflight = inflight,
-		.memory_used = mem,
-		.created = created,
-		.busy = busy,
-		.idle = idle,
-		.frozen = frozen,
+		.cpu_millis = ws.cpu_millis,
+		.inflight = ws.inflight,
+		.memory_used = ws.memory,
+		.created = ws.created,
+		.busy = ws.busy,
+		.idle = ws.idle,
+		.frozen = ws.frozen,
 	};
 	control_send(a, &m);
 	sl_loop_add_timer(a->loop, sl_now_ns() + a->heartbeat_ms * SL_NSEC_PER_MSEC, on_heartbeat,
@@ -301,6 +390,29 @@ static void on_register_ack(struct agent *a, const struct sl_msg *m)
 
 /* ---- receiving ---- */
 
+static void create_sandbox(struct agent *a, const struct sl_msg *m)
+{
+	const char *id = m->create.sandbox_id;
+	int r = worker_create(a, &m->create, m->corr_id);
+
+	if (r == -ESHUTDOWN)
+		send_error(a, m->corr_id, m->type, error_code(m->type, r), "the agent is draining");
+	else if (r == -EEXIST)
+		send_error(a, m->corr_id, m->type, error_code(m->type, r), "sandbox %s exists", id);
+	else if (r < 0)
+		send_error(a, m->corr_id, m->type, error_code(m->type, r), "sandbox %s: %s", id,
+			   r == -ENOSPC ? "no capacity on this host" : strerror(-r));
+}
+
+static void destroy_sandbox(struct agent *a, const struct sl_msg *m)
+{
+	int r = worker_destroy_cmd(a, m->destroy.sandbox_id, m->corr_id);
+
+	if (r < 0)
+		send_error(a, m->corr_id, m->type, error_code(m->type, r), "no sandbox %s",
+			   m->destroy.sandbox_id);
+}
+
 static void dispatch(struct agent *a, const struct sl_link_rx *rx)
 {
 	const struct sl_msg *m = &rx->msg;
@@ -323,19 +435,19 @@ static void dispatch(struct agent *a, const struct sl_link_rx *rx)
 	a->stats.commands++;
 	switch (m->type) {
 	case SL_MSG_CREATE_SANDBOX:
-		worker_create(a, m);
+		create_sandbox(a, m);
 		break;
 	case SL_MSG_INVOKE:
-		worker_invoke(a, m);
+		worker_invoke(a, &m->invoke, m->corr_id);
 		break;
 	case SL_MSG_DESTROY:
-		worker_destroy_cmd(a, m);
+		destroy_sandbox(a, m);
 		break;
 	case SL_MSG_DRAIN:
 		worker_drain(a, m->drain.deadline_ms);
 		break;
 	case SL_MSG_CODE_CHUNK:
-		codefetch_chunk(a, m);
+		codefetch_chunk(a->fetch, m);
 		break;
 	case SL_MSG_ERROR:
 		if (m->error.code == SL_ERR_NOT_REGISTERED) {
@@ -343,15 +455,15 @@ static void dispatch(struct agent *a, const struct sl_link_rx *rx)
 				   a->cfg.control);
 			send_register(a);
 		} else if (m->error.ref_type == SL_MSG_CODE_FETCH) {
-			codefetch_error(a, m);
+			codefetch_error(a->fetch, m);
 		} else {
 			sl_warn_kv("control node error", "code=%u on=%s error=%s", m->error.code,
 				   sl_proto_type_name(m->error.ref_type), m->error.message);
 		}
 		break;
 	default:
-		control_error(a, m->corr_id, m->type, SL_ERR_UNSUPPORTED,
-			      "an agent does not take %s messages", sl_proto_type_name(m->type));
+		send_error(a, m->corr_id, m->type, SL_ERR_UNSUPPORTED,
+			   "an agent does not take %s messages", sl_proto_type_name(m->type));
 	}
 }
 
@@ -414,9 +526,13 @@ int control_check_endpoint(struct agent *a)
 
 int control_open(struct agent *a)
 {
+	const struct codefetch_ops fo = {.send = fetch_send, .done = fetch_done, .data = a};
 	struct sl_link_config lc = {0};
 	int r, fd;
 
+	r = codefetch_new(&a->fetch, a->loop, a->cache, a->cfg.state_dir, &fo);
+	if (r < 0)
+		return sl_log_err(r, "code fetcher");
 	a->self_id = name_id(a->cfg.name);
 	lc.self_id = a->self_id;
 	lc.key = a->key;
@@ -438,10 +554,28 @@ int control_open(struct agent *a)
 	return 0;
 }
 
+/*
+ * Gives queued frames (final events) a moment to reach the control node. Frames nanomsg took
+ * are not on the wire yet either: its I/O thread writes them, and nn_close() drops what is
+ * left (NN_LINGER is not implemented in nanomsg 1.x), so linger a little after the queue is
+ * empty.
+ */
+void control_flush(struct agent *a)
+{
+	uint64_t until = sl_now_ns() + FLUSH_TIMEOUT_NS, linger;
+
+	while (a->outq && sl_now_ns() < until)
+		sl_loop_run_once(a->loop, 50 * SL_NSEC_PER_MSEC);
+	linger = sl_now_ns() + LINGER_NS;
+	while (a->link && sl_now_ns() < linger)
+		sl_loop_run_once(a->loop, linger - sl_now_ns());
+}
+
 void control_close(struct agent *a)
 {
 	int fd;
 
+	codefetch_free(&a->fetch);
 	if (!a->link) {
 		/* the key is loaded before the link opens: a start that stopped early */
 		sl_key_free(&a->key);

@@ -7,12 +7,15 @@
  * SIGINT stops at once (still destroying every sandbox).
  */
 #include "daemon/agent.h"
-#include "sandbox/cgroup-host.h"
-#include "run/cmd.h"
 #include "bpfload/hostaddrs.h"
 #include "bpfload/probe.h"
-#include "sandbox/thread.h"
+#include "daemon/control.h"
 #include "daemon/hostlock.h"
+#include "daemon/localapi.h"
+#include "daemon/worker.h"
+#include "run/cmd.h"
+#include "sandbox/cgroup-host.h"
+#include "sandbox/thread.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
@@ -24,13 +27,14 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
-#define FLUSH_TIMEOUT_NS  (2 * SL_NSEC_PER_SEC)
 #define SWEEP_INTERVAL_NS (30 * SL_NSEC_PER_SEC) /* stale sandboxes of dead runtimes */
-#define LINGER_NS	  (100 * SL_NSEC_PER_MSEC)
 
-void agent_check_drained(struct agent *a)
+/* The worker's sink op: draining, and the last sandbox is gone. */
+static void on_worker_empty(void *data)
 {
-	if (a->draining && a->exit_when_empty && a->n_sandboxes == 0)
+	struct agent *a = data;
+
+	if (a->exit_when_empty)
 		sl_loop_exit(a->loop, 0);
 }
 
@@ -241,6 +245,7 @@ static int start(struct agent *a)
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 	struct sl_cgroup_host *cg = calloc(1, sizeof(*cg));
 	struct sl_codecache_opts co = {0};
+	struct worker_sink sink;
 	char cache_dir[300];
 	int r;
 
@@ -286,6 +291,9 @@ static int start(struct agent *a)
 		goto out;
 	}
 	sl_pool_init(&a->pool, a->cfg.memory_capacity, a->cfg.max_sandboxes);
+	control_worker_sink(a, &sink); /* the worker's events become frames */
+	sink.empty = on_worker_empty;
+	worker_set_sink(a, &sink);
 	r = localapi_open(a, &a->http);
 	if (r < 0) {
 		sl_log_err(r, "local API on %s", a->cfg.http);
@@ -298,33 +306,11 @@ out:
 	return r;
 }
 
-/*
- * Gives queued frames (final events) a moment to reach the control node. Frames nanomsg took
- * are not on the wire yet either: its I/O thread writes them, and nn_close() drops what is
- * left (NN_LINGER is not implemented in nanomsg 1.x), so linger a little after the queue is
- * empty.
- */
-static void flush(struct agent *a)
-{
-	uint64_t until = sl_now_ns() + FLUSH_TIMEOUT_NS, linger;
-
-	while (a->outq && sl_now_ns() < until)
-		sl_loop_run_once(a->loop, 50 * SL_NSEC_PER_MSEC);
-	linger = sl_now_ns() + LINGER_NS;
-	while (a->link && sl_now_ns() < linger)
-		sl_loop_run_once(a->loop, linger - sl_now_ns());
-}
-
 static void stop(struct agent *a)
 {
-	a->draining = true; /* nothing new while the last frames go out */
-	while (a->sandboxes)
-		worker_destroy(a->sandboxes, SL_REASON_DRAIN);
+	worker_stop(a); /* nothing new while the last frames go out */
 	if (a->loop)
-		sl_loop_cancel_timer(a->loop, &a->drain_timer);
-	codefetch_free_all(a);
-	if (a->loop)
-		flush(a);
+		control_flush(a);
 	control_close(a);
 	localapi_free(&a->http);
 	sl_codecache_free(&a->cache);

@@ -2,12 +2,14 @@
 /*
  * Invocations inside the daemon: INVOKE picks a sandbox (named, or the most recently used warm one
  * of the function), hands the event to its runtime through the Runtime API (or keeps it until a
- * starting sandbox's first `next`), and answers with INVOKE_RESULT on response, function error,
- * timeout or crash. One invocation at a time per sandbox.
+ * starting sandbox's first `next`), and reports its result to the sink on response, function
+ * error, timeout or crash. One invocation at a time per sandbox.
  */
-#include "daemon/agent.h"
+#include "daemon/worker.h"
+
 #include "daemon/agent-log.h"
 #include "daemon/metrics-agent.h"
+#include "daemon/worker-internal.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
@@ -74,7 +76,7 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 		   size_t len)
 {
 	struct agent *a = s->a;
-	struct sl_msg m = {.type = SL_MSG_INVOKE_RESULT, .flags = SL_MSG_F_REPLY};
+	struct sl_msg_invoke_result res;
 	struct sl_cgroup_stats st = {0};
 	char tail[SL_LOGTAIL_SIZE];
 	size_t tail_len = 0;
@@ -93,8 +95,7 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 	if (s->sb && status != SL_INVOKE_OK && status != SL_INVOKE_FUNCTION_ERROR &&
 	    sl_sandbox_stats(s->sb, &st) == 0)
 		s->memory_peak = MAX(s->memory_peak, st.memory_peak_bytes);
-	m.corr_id = s->inv.corr;
-	m.result = (struct sl_msg_invoke_result){
+	res = (struct sl_msg_invoke_result){
 		.request_id = s->inv.request_id,
 		.sandbox_id = s->id,
 		.function_error = function_error,
@@ -107,12 +108,12 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 		.log_tail = tail,
 		.log_tail_len = (uint32_t)tail_len,
 	};
-	agent_metrics_invocation(a, status, m.result.duration_ns);
-	agent_log_invocation(s, status, payload, len, m.result.duration_ns);
+	agent_metrics_invocation(a, status, res.duration_ns);
+	agent_log_invocation(s, status, payload, len, res.duration_ns);
 	s->cold = false;
 	s->invocations++;
 	a->stats.invocations[status < 8 ? status : SL_INVOKE_INTERNAL]++;
-	control_send(a, &m);
+	a->sink.invoke_result(a->sink.data, &res, s->inv.corr);
 	/* after the result: the BPF map update is two syscalls the invoker need not wait for */
 	set_inflight(s, 0);
 }
@@ -221,24 +222,22 @@ static struct asb *pick(struct agent *a, const struct sl_msg_invoke *iv)
 	return (struct asb *)sl_pool_take(&a->pool, key);
 }
 
-static void refuse_invoke(struct agent *a, const struct sl_msg *m, uint8_t status, const char *type,
-			  const char *why)
+static void refuse_invoke(struct agent *a, const struct sl_msg_invoke *iv, uint64_t corr,
+			  uint8_t status, const char *type, const char *why)
 {
-	struct sl_msg r = {
-		.type = SL_MSG_INVOKE_RESULT, .flags = SL_MSG_F_REPLY, .corr_id = m->corr_id};
 	char body[768];
 	size_t n = invoke_error_json(body, sizeof(body), type, "%s", why);
+	struct sl_msg_invoke_result res = {.request_id = iv->request_id,
+					   .sandbox_id = "",
+					   .function_error = "",
+					   .status = status,
+					   .payload = body,
+					   .payload_len = (uint32_t)n};
 
-	r.result = (struct sl_msg_invoke_result){.request_id = m->invoke.request_id,
-						 .sandbox_id = "",
-						 .function_error = "",
-						 .status = status,
-						 .payload = body,
-						 .payload_len = (uint32_t)n};
 	a->stats.invocations[status]++;
-	control_send(a, &r);
-	sl_debug_kv("invocation refused", "function=%s request=%s error_type=%s",
-		    m->invoke.function, m->invoke.request_id, type);
+	a->sink.invoke_result(a->sink.data, &res, corr);
+	sl_debug_kv("invocation refused", "function=%s request=%s error_type=%s", iv->function,
+		    iv->request_id, type);
 }
 
 /* Hands an event to s's runtime (now, or at its first next) and runs the server. */
@@ -306,22 +305,21 @@ static void mark_busy(struct asb *s)
 		worker_transition(s, SL_SANDBOX_BUSY, SL_REASON_INVOKE, 0);
 }
 
-void worker_invoke(struct agent *a, const struct sl_msg *m)
+void worker_invoke(struct agent *a, const struct sl_msg_invoke *iv, uint64_t corr)
 {
-	const struct sl_msg_invoke *iv = &m->invoke;
 	uint64_t now = sl_now_ns(), wall = sl_wall_ns(), timeout;
 	struct sl_rtapi_event ev;
 	struct asb *s;
 	int r;
 
 	if (a->draining) {
-		refuse_invoke(a, m, SL_INVOKE_NO_SANDBOX, "Agent.Draining",
+		refuse_invoke(a, iv, corr, SL_INVOKE_NO_SANDBOX, "Agent.Draining",
 			      "the agent is draining");
 		return;
 	}
 	s = pick(a, iv);
 	if (!s) {
-		refuse_invoke(a, m, SL_INVOKE_NO_SANDBOX, "Agent.NoSandbox",
+		refuse_invoke(a, iv, corr, SL_INVOKE_NO_SANDBOX, "Agent.NoSandbox",
 			      iv->sandbox_id[0] ? "no such sandbox, or it is busy"
 						: "no warm sandbox of this function");
 		return;
@@ -343,7 +341,7 @@ void worker_invoke(struct agent *a, const struct sl_msg *m)
 	 * arrives. */
 	worker_set_frozen(s, false);
 	s->inv.active = true;
-	s->inv.corr = m->corr_id;
+	s->inv.corr = corr;
 	s->inv.start_mono = now;
 	s->inv.log_tail = iv->log_tail;
 	sl_logtail_reset(&s->log);

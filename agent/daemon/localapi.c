@@ -15,8 +15,11 @@
  * Only GET and HEAD but for the kill (else 405 with Allow); bodies are refused; connections
  * and memory are bounded.
  */
+#include "daemon/localapi.h"
+
 #include "daemon/agent.h"
 #include "daemon/metrics-agent.h"
+#include "daemon/worker.h"
 
 #include <sandlot/log.h>
 #include <sandlot/time.h>
@@ -47,25 +50,50 @@ struct localapi {
 	char token[65]; /* hex; the kill endpoint's password */
 };
 
+static void sandbox_json(const struct worker_sandbox *sb, void *data)
+{
+	const struct sl_msg_sandbox *m = &sb->msg;
+	json_t *o = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:s, s:I}", "id", m->sandbox_id,
+		"function", m->function, "version", m->version, "state",
+		sl_proto_state_name(m->state), "reason", sl_proto_reason_name(m->reason),
+		"memory_mb", (json_int_t)sb->memory_mb, "invocations", (json_int_t)sb->invocations,
+		"in_flight", sb->in_flight, "init_us", (json_int_t)(sb->init_ns / 1000),
+		"code_sha256", sb->code_sha256, "cgroup_id", (json_int_t)sb->cgroup_id);
+
+	if (o && sb->runtime_id)
+		json_object_set_new(o, "runtime_id", json_string(sb->runtime_id));
+	json_array_append_new(data, o);
+}
+
 static json_t *sandboxes_json(struct agent *a)
 {
 	json_t *arr = json_array();
 
-	for (struct asb *s = a->sandboxes; s; s = s->next) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:s, s:I}",
-				      "id", s->id, "function", s->function, "version", s->version,
-				      "state", sl_proto_state_name(s->state), "reason",
-				      sl_proto_reason_name(s->reason), "memory_mb",
-				      (json_int_t)s->memory_mb, "invocations",
-				      (json_int_t)s->invocations, "in_flight", s->inv.active,
-				      "init_us", (json_int_t)(s->init_ns / 1000), "code_sha256",
-				      s->code_hex, "cgroup_id", (json_int_t)s->cgid);
-
-		if (o && s->sb)
-			json_object_set_new(o, "runtime_id", json_string(sl_sandbox_id(s->sb)));
-		json_array_append_new(arr, o);
-	}
+	worker_each(a, sandbox_json, arr);
 	return arr;
+}
+
+static void count_in(json_t *f, const char *key)
+{
+	json_object_set_new(f, key, json_integer(json_integer_value(json_object_get(f, key)) + 1));
+}
+
+static void function_json(const struct worker_sandbox *sb, void *byname)
+{
+	json_t *f = json_object_get(byname, sb->pool_key);
+
+	if (!f) {
+		f = json_pack("{s:s, s:s, s:i, s:i, s:i, s:I}", "function", sb->msg.function,
+			      "version", sb->msg.version, "sandboxes", 0, "busy", 0, "warm", 0,
+			      "memory_mb", (json_int_t)sb->memory_mb);
+		json_object_set_new(byname, sb->pool_key, f);
+	}
+	count_in(f, "sandboxes");
+	if (sb->in_flight)
+		count_in(f, "busy");
+	if (sb->warm)
+		count_in(f, "warm");
 }
 
 static json_t *functions_json(struct agent *a)
@@ -73,27 +101,7 @@ static json_t *functions_json(struct agent *a)
 	json_t *byname = json_object(), *arr = json_array(), *v;
 	const char *k;
 
-	for (struct asb *s = a->sandboxes; s; s = s->next) {
-		json_t *f = json_object_get(byname, s->pe.key);
-
-		if (!f) {
-			f = json_pack("{s:s, s:s, s:i, s:i, s:i, s:I}", "function", s->function,
-				      "version", s->version, "sandboxes", 0, "busy", 0, "warm", 0,
-				      "memory_mb", (json_int_t)s->memory_mb);
-			json_object_set_new(byname, s->pe.key, f);
-		}
-		json_object_set_new(
-			f, "sandboxes",
-			json_integer(json_integer_value(json_object_get(f, "sandboxes")) + 1));
-		if (s->inv.active)
-			json_object_set_new(
-				f, "busy",
-				json_integer(json_integer_value(json_object_get(f, "busy")) + 1));
-		if (s->pe.state == SL_POOL_IDLE)
-			json_object_set_new(
-				f, "warm",
-				json_integer(json_integer_value(json_object_get(f, "warm")) + 1));
-	}
+	worker_each(a, function_json, byname);
 	json_object_foreach (byname, k, v) {
 		json_array_append(arr, v);
 	}
@@ -109,11 +117,11 @@ static json_t *health_json(struct agent *a)
 	worker_counts(a, &created, &busy, &idle, &frozen, &mem, &inflight);
 	return json_pack(
 		"{s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:I, s:I, s:{s:i, s:i, s:i, s:i}}", "status",
-		a->draining	? "draining"
-		: a->registered ? "ok"
-				: "unregistered",
+		worker_draining(a) ? "draining"
+		: a->registered	   ? "ok"
+				   : "unregistered",
 		"name", a->cfg.name, "version", SANDLOT_VERSION, "registered", a->registered, "bpf",
-		a->bpf != NULL, "sandboxes", (int)a->n_sandboxes, "in_flight", (int)inflight,
+		a->bpf != NULL, "sandboxes", (int)worker_count(a), "in_flight", (int)inflight,
 		"memory_reserved_bytes", (json_int_t)mem, "memory_capacity_bytes",
 		(json_int_t)a->cfg.memory_capacity, "by_state", "created", (int)created, "busy",
 		(int)busy, "idle", (int)idle, "frozen", (int)frozen);
@@ -188,7 +196,6 @@ static enum MHD_Result kill_sandbox(struct localapi *h, struct MHD_Connection *c
 {
 	const char *id = url + strlen(LOCALAPI_KILL_PREFIX), *end = strchr(id, '/');
 	char buf[SL_MSG_ID_MAX + 1];
-	struct asb *s;
 
 	if (!end || strcmp(end, "/kill") != 0 || end == id || (size_t)(end - id) > SL_MSG_ID_MAX)
 		return reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error", "no such path"));
@@ -196,11 +203,9 @@ static enum MHD_Result kill_sandbox(struct localapi *h, struct MHD_Connection *c
 		return reply(c, MHD_HTTP_FORBIDDEN,
 			     json_pack("{s:s}", "error", "missing or wrong X-Sandlot-Token"));
 	snprintf(buf, sizeof(buf), "%.*s", (int)(end - id), id);
-	s = worker_find(h->a, buf);
-	if (!s || s->dying)
+	if (worker_kill(h->a, buf) < 0)
 		return reply(c, MHD_HTTP_NOT_FOUND, json_pack("{s:s}", "error", "no such sandbox"));
-	sl_info_kv("sandbox killed through the local API", "sandbox=%s", s->id);
-	worker_destroy_later(s, SL_REASON_COMMAND);
+	sl_info_kv("sandbox killed through the local API", "sandbox=%s", buf);
 	return reply(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s}", "id", buf, "status", "killed"));
 }
 
@@ -224,8 +229,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			     json_pack("{s:s}", "error", "unexpected body"));
 	if (strcmp(url, "/healthz") == 0) /* 503 until the control node knows us */
 		return reply(c,
-			     h->a->registered || h->a->draining ? MHD_HTTP_OK
-								: MHD_HTTP_SERVICE_UNAVAILABLE,
+			     h->a->registered || worker_draining(h->a)
+				     ? MHD_HTTP_OK
+				     : MHD_HTTP_SERVICE_UNAVAILABLE,
 			     health_json(h->a));
 	if (strcmp(url, "/v1/sandboxes") == 0)
 		return reply(c, MHD_HTTP_OK, sandboxes_json(h->a));

@@ -7,6 +7,7 @@
 #include "daemon/metrics-agent.h"
 
 #include "daemon/agent.h"
+#include "daemon/worker-internal.h"
 #include "sandbox/cgroup-host.h"
 
 #include <sandlot/metrics.h>

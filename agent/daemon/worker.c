@@ -3,16 +3,18 @@
  * Sandboxes of functions inside the daemon: CREATE_SANDBOX -> code -> spawn with the Runtime
  * API listening inside the sandbox -> ready at the runtime's first `next` -> invocations, one
  * at a time -> frozen between them -> destroyed on keep-alive, eviction, timeout, crash,
- * command or drain. Every transition is pushed to the control node as it happens.
+ * command or drain. Every transition goes to the sink (worker.h) as it happens.
  *
  * Busy and idle: an invocation in flight is busy (the agent tells BPF); after the response the
  * sandbox stays busy until the BPF idle detector sees no CPU and no packets for the idle
  * threshold, then it is reported idle and frozen. Without BPF (degraded) it is frozen at once.
  */
-#include "daemon/agent.h"
+#include "daemon/worker.h"
+
 #include "daemon/agent-log.h"
-#include "daemon/metrics-agent.h"
 #include "daemon/lambda-env.h"
+#include "daemon/metrics-agent.h"
+#include "daemon/worker-internal.h"
 #include "sandbox/shellpool.h"
 
 #include <sandlot/log.h>
@@ -48,7 +50,7 @@ static struct asb *find_cgid(struct agent *a, uint64_t cgid)
 	return NULL;
 }
 
-void worker_fill_msg(struct asb *s, struct sl_msg_sandbox *ret)
+static void fill_msg(const struct asb *s, struct sl_msg_sandbox *ret)
 {
 	*ret = (struct sl_msg_sandbox){
 		.sandbox_id = s->id,
@@ -61,6 +63,42 @@ void worker_fill_msg(struct asb *s, struct sl_msg_sandbox *ret)
 		.last_active_ns = s->last_active_wall,
 		.memory_bytes = (uint64_t)s->memory_mb << 20,
 	};
+}
+
+void worker_set_sink(struct agent *a, const struct worker_sink *sink)
+{
+	a->sink = *sink;
+}
+
+bool worker_draining(const struct agent *a)
+{
+	return a->draining;
+}
+
+unsigned worker_count(const struct agent *a)
+{
+	return a->n_sandboxes;
+}
+
+void worker_each(struct agent *a, void (*fn)(const struct worker_sandbox *sb, void *data),
+		 void *data)
+{
+	for (struct asb *s = a->sandboxes; s; s = s->next) {
+		struct worker_sandbox sb = {
+			.pool_key = s->pe.key,
+			.code_sha256 = s->code_hex,
+			.runtime_id = s->sb ? sl_sandbox_id(s->sb) : NULL,
+			.memory_mb = s->memory_mb,
+			.invocations = s->invocations,
+			.init_ns = s->init_ns,
+			.cgroup_id = s->cgid,
+			.in_flight = s->inv.active,
+			.warm = s->pe.state == SL_POOL_IDLE,
+		};
+
+		fill_msg(s, &sb.msg);
+		fn(&sb, data);
+	}
 }
 
 void worker_counts(struct agent *a, uint32_t *created, uint32_t *busy, uint32_t *idle,
@@ -77,16 +115,54 @@ void worker_counts(struct agent *a, uint32_t *created, uint32_t *busy, uint32_t 
 	*memory = a->pool.reserved;
 }
 
+/*
+ * CPU used by sandboxes since the last sample, in thousandths of a CPU. Per sandbox deltas, so
+ * that a sandbox destroyed in between does not make the sum go backwards.
+ */
+static uint32_t cpu_millis(struct agent *a)
+{
+	uint64_t now = sl_now_ns(), usec = 0, elapsed_us;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct sl_cgroup_stats st;
+
+	for (struct asb *s = a->sandboxes; s; s = s->next) {
+		if (!s->sb || sl_sandbox_stats(s->sb, &st) < 0)
+			continue;
+		usec += st.cpu_usec >= s->hb_cpu_usec ? st.cpu_usec - s->hb_cpu_usec : 0;
+		s->hb_cpu_usec = st.cpu_usec;
+		s->memory_peak = MAX(s->memory_peak, st.memory_peak_bytes);
+	}
+	elapsed_us = a->last_cpu_mono && now > a->last_cpu_mono
+			     ? (now - a->last_cpu_mono) / SL_NSEC_PER_USEC
+			     : 0;
+	a->last_cpu_mono = now;
+	if (elapsed_us == 0)
+		return 0;
+	return (uint32_t)MIN(usec * 1000 / elapsed_us, (uint64_t)MAX(ncpu, 1) * 1000);
+}
+
+void worker_sample(struct agent *a, struct worker_sample *ret)
+{
+	struct worker_sample ws = {0};
+
+	worker_counts(a, &ws.created, &ws.busy, &ws.idle, &ws.frozen, &ws.memory, &ws.inflight);
+	ws.cpu_millis = cpu_millis(a);
+	*ret = ws;
+}
+
 /* Records and reports a transition (corr: the command it answers, or 0). */
 void worker_transition(struct asb *s, uint8_t state, uint8_t reason, uint64_t corr)
 {
+	struct sl_msg_sandbox ev;
+
 	agent_log_transition(s, state, reason);
 	agent_metrics_transition(s, state, reason);
 	s->state = state;
 	s->reason = reason;
 	if (state == SL_SANDBOX_BUSY)
 		s->last_active_wall = sl_wall_ns();
-	control_sandbox_event(s->a, s, corr);
+	fill_msg(s, &ev);
+	s->a->sink.sandbox_event(s->a->sink.data, &ev, corr);
 }
 
 void worker_set_frozen(struct asb *s, bool frozen)
@@ -120,6 +196,21 @@ void worker_go_idle(struct asb *s, uint8_t reason)
 
 /* ---- destruction ---- */
 
+static void free_env(struct asb *s)
+{
+	for (char **e = s->user_env; e && *e; e++)
+		free(*e);
+	free(s->user_env);
+	s->user_env = NULL;
+}
+
+/* Draining and nothing left: the sink hears it (a SIGTERM's drain ends there). */
+static void check_empty(struct agent *a)
+{
+	if (a->draining && a->n_sandboxes == 0)
+		a->sink.empty(a->sink.data);
+}
+
 static void unwatch(struct agent *a, int *fd)
 {
 	if (*fd >= 0)
@@ -147,7 +238,9 @@ void worker_destroy(struct asb *s, uint8_t reason)
 	sl_loop_cancel_timer(a->loop, &s->inv.deadline);
 	sl_loop_cancel_timer(a->loop, &s->destroy_timer);
 	sl_loop_cancel_timer(a->loop, &s->rtapi_timer);
-	codefetch_cancel(s);
+	if (s->fetching)
+		a->sink.drop_code(a->sink.data, s);
+	s->fetching = false;
 	if (s->api) {
 		sl_loop_del_io(a->loop, sl_rtapi_fd(s->api));
 		sl_rtapi_free(&s->api);
@@ -169,13 +262,11 @@ void worker_destroy(struct asb *s, uint8_t reason)
 	a->stats.destroyed++;
 	s->create_reply = false;
 	worker_transition(s, SL_SANDBOX_DESTROYED, reason, corr);
-	for (char **e = s->user_env; e && *e; e++)
-		free(*e);
-	free(s->user_env);
+	free_env(s);
 	free(s->pending);
 	free(s);
 	worker_keepalive_rearm(a);
-	agent_check_drained(a);
+	check_empty(a);
 }
 
 static void on_destroy_later(struct sl_loop *loop, void *data)
@@ -570,11 +661,14 @@ static int spawn(struct asb *s)
 				 on_init_timeout, s, &s->init_timer);
 }
 
-void worker_code_ready(struct asb *s, int r, const char *why)
+void worker_code_ready(struct asb *s, int r, const char *why, struct sl_codecache_entry **entry)
 {
 	struct agent *a = s->a;
+	char text[SL_MSG_ERRMSG_MAX + 1];
 
+	s->fetching = false;
 	if (r == 0) {
+		s->code = TAKE_PTR(*entry);
 		r = spawn(s);
 		if (r == 0) {
 			worker_transition(s, SL_SANDBOX_CREATED, SL_REASON_COMMAND, 0);
@@ -584,11 +678,8 @@ void worker_code_ready(struct asb *s, int r, const char *why)
 								 : strerror(-r);
 	}
 	agent_log_init_error(s, "Sandbox.CreateFailed", why, r);
-	control_error(a, s->create_corr, SL_MSG_CREATE_SANDBOX,
-		      r == -EBADMSG || r == -EPERM || r == -EFBIG || r == -E2BIG || r == -EINVAL
-			      ? SL_ERR_CODE_INVALID
-			      : SL_ERR_INTERNAL,
-		      "sandbox %s: %s", s->id, why ? why : strerror(-r));
+	snprintf(text, sizeof(text), "sandbox %s: %s", s->id, why ? why : strerror(-r));
+	a->sink.command_error(a->sink.data, s->create_corr, SL_MSG_CREATE_SANDBOX, r, text);
 	s->create_reply = false;
 	worker_destroy(s, SL_REASON_INIT_ERROR);
 }
@@ -605,7 +696,7 @@ static int make_room(struct agent *a, struct asb *s)
 			return r;
 		worker_destroy((struct asb *)v, SL_REASON_EVICTED);
 	}
-	return r;
+	return r == -E2BIG ? -ENOSPC : r; /* larger than the host: no capacity either */
 }
 
 static int copy_env(struct asb *s, const struct sl_msg_create *c)
@@ -619,26 +710,24 @@ static int copy_env(struct asb *s, const struct sl_msg_create *c)
 	return 0;
 }
 
-void worker_create(struct agent *a, const struct sl_msg *m)
+static void to_hex(const uint8_t sha[32], char hex[65])
 {
-	const struct sl_msg_create *c = &m->create;
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
+}
+
+int worker_create(struct agent *a, const struct sl_msg_create *c, uint64_t corr)
+{
 	struct asb *s;
 	int r;
 
-	if (a->draining) {
-		control_error(a, m->corr_id, m->type, SL_ERR_DRAINING, "the agent is draining");
-		return;
-	}
-	if (worker_find(a, c->sandbox_id)) {
-		control_error(a, m->corr_id, m->type, SL_ERR_BAD_REQUEST, "sandbox %s exists",
-			      c->sandbox_id);
-		return;
-	}
+	if (a->draining)
+		return -ESHUTDOWN;
+	if (worker_find(a, c->sandbox_id))
+		return -EEXIST;
 	s = calloc(1, sizeof(*s));
-	if (!s) {
-		control_error(a, m->corr_id, m->type, SL_ERR_INTERNAL, "out of memory");
-		return;
-	}
+	if (!s)
+		return -ENOMEM;
 	s->a = a;
 	s->out_fd = s->pidfd = -1;
 	snprintf(s->id, sizeof(s->id), "%s", c->sandbox_id);
@@ -646,6 +735,7 @@ void worker_create(struct agent *a, const struct sl_msg *m)
 	snprintf(s->version, sizeof(s->version), "%s", c->version);
 	snprintf(s->handler, sizeof(s->handler), "%s", c->handler);
 	snprintf(s->pe.key, sizeof(s->pe.key), "%s:%s", c->function, c->version);
+	to_hex(c->code_sha256, s->code_hex);
 	s->memory_mb = c->memory_mb;
 	s->timeout_ms = c->timeout_ms;
 	s->pe.memory = (uint64_t)c->memory_mb << 20;
@@ -653,17 +743,10 @@ void worker_create(struct agent *a, const struct sl_msg *m)
 	if (r == 0)
 		r = copy_env(s, c);
 	if (r < 0) {
-		control_error(a, m->corr_id, m->type,
-			      r == -ENOSPC || r == -E2BIG ? SL_ERR_NO_CAPACITY : SL_ERR_INTERNAL,
-			      "sandbox %s: %s", s->id,
-			      r == -ENOSPC || r == -E2BIG ? "no capacity on this host"
-							  : strerror(-r));
 		sl_pool_remove(&a->pool, &s->pe);
-		for (char **e = s->user_env; e && *e; e++)
-			free(*e);
-		free(s->user_env);
+		free_env(s);
 		free(s);
-		return;
+		return r;
 	}
 	s->next = a->sandboxes;
 	if (a->sandboxes)
@@ -674,20 +757,20 @@ void worker_create(struct agent *a, const struct sl_msg *m)
 	s->state = SL_SANDBOX_CREATED;
 	s->reason = SL_REASON_COMMAND;
 	s->create_reply = true;
-	s->create_corr = m->corr_id;
+	s->create_corr = corr;
 	s->created_wall = sl_wall_ns();
-	codefetch_start(a, s, c->code_sha256, c->code_size);
+	/* last: the answer may come at once, and s may be gone when it returns */
+	s->fetching = true;
+	a->sink.need_code(a->sink.data, s, c->code_sha256, c->code_size);
+	return 0;
 }
 
-void worker_destroy_cmd(struct agent *a, const struct sl_msg *m)
+int worker_destroy_cmd(struct agent *a, const char *id, uint64_t corr)
 {
-	struct asb *s = worker_find(a, m->destroy.sandbox_id);
+	struct asb *s = worker_find(a, id);
 
-	if (!s || s->dying) {
-		control_error(a, m->corr_id, m->type, SL_ERR_NOT_FOUND, "no sandbox %s",
-			      m->destroy.sandbox_id);
-		return;
-	}
+	if (!s || s->dying)
+		return -ENOENT;
 	if (s->inv.active) {
 		char body[256];
 		size_t n = invoke_error_json(body, sizeof(body), "Sandbox.Destroyed",
@@ -695,11 +778,21 @@ void worker_destroy_cmd(struct agent *a, const struct sl_msg *m)
 
 		invoke_finish(s, SL_INVOKE_INTERNAL, "Unhandled", body, n);
 	}
-	s->create_reply = false;
 	/* the DESTROYED event answers the command */
-	s->create_corr = m->corr_id;
+	s->create_corr = corr;
 	s->create_reply = true;
 	worker_destroy(s, SL_REASON_COMMAND);
+	return 0;
+}
+
+int worker_kill(struct agent *a, const char *id)
+{
+	struct asb *s = worker_find(a, id);
+
+	if (!s || s->dying)
+		return -ENOENT;
+	worker_destroy_later(s, SL_REASON_COMMAND);
+	return 0;
 }
 
 /* ---- eBPF idle detection ---- */
@@ -766,5 +859,14 @@ void worker_drain(struct agent *a, uint32_t deadline_ms)
 				a->drain_at = at;
 		}
 	}
-	agent_check_drained(a);
+	check_empty(a);
+}
+
+void worker_stop(struct agent *a)
+{
+	a->draining = true;
+	while (a->sandboxes)
+		worker_destroy(a->sandboxes, SL_REASON_DRAIN);
+	if (a->loop)
+		sl_loop_cancel_timer(a->loop, &a->drain_timer);
 }
