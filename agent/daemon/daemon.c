@@ -55,16 +55,25 @@ static void on_signal(struct sl_loop *loop, int signo, void *data)
 	worker_drain(a, 0); /* invocations finish within their own timeouts */
 }
 
+/* What the runtime's latest sweep removed of runtimes that died: a pool's unused shells apart. */
+static void log_swept(const struct sl_runtime *rt)
+{
+	unsigned sandboxes, shells;
+
+	sl_runtime_swept(rt, &sandboxes, &shells);
+	if (sandboxes || shells)
+		sl_info_kv("leftovers of dead runtimes removed", "sandboxes=%u pool_shells=%u",
+			   sandboxes, shells);
+}
+
 /* Sandboxes left by runtimes that died since we started (a SIGKILLed `run`, say) go too. */
 static void on_sweep(struct sl_loop *loop, void *data)
 {
 	struct agent *a = data;
 	int r = sl_runtime_sweep(a->rt);
 
-	if (r > 0)
-		sl_info("removed %d stale %s of runtimes that are gone", r,
-			sl_plural((unsigned)r, "sandbox", "sandboxes"));
-	else if (r < 0)
+	log_swept(a->rt);
+	if (r < 0)
 		sl_log_warn_err(r, "sweeping stale sandboxes");
 	sl_loop_add_timer(loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
 }
@@ -181,8 +190,7 @@ static void open_bpf(struct agent *a)
 	if (info.reset)
 		sl_warn("BPF: pinned state of ABI %u dropped (this agent uses %u)", info.found_abi,
 			SL_BPF_ABI_VERSION);
-	/* after a SIGKILL most of these are the dead agent's pool shells, not sandboxes */
-	sl_info("BPF loaded (%s pinned state, %u %s of a previous agent pruned)",
+	sl_info("BPF loaded (%s pinned state, %u %s of removed cgroups pruned)",
 		info.adopted ? "re-adopted" : "new", info.pruned,
 		sl_plural(info.pruned, "registration", "registrations"));
 	r = sl_loop_add_io(a->loop, sl_bpf_events_fd(a->bpf), EPOLLIN, on_bpf_ready, a);
@@ -272,6 +280,7 @@ static int start(struct agent *a)
 		goto out;
 	}
 	sl_info("sandbox runtime ready (cgroup backend %s)", sl_runtime_cgroup_backend(a->rt));
+	log_swept(a->rt);
 	sl_loop_add_timer(a->loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
 	open_bpf(a);
 	r = watch_host_addrs(a);
