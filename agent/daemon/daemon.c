@@ -39,11 +39,12 @@ static void on_signal(struct sl_loop *loop, int signo, void *data)
 	struct agent *a = data;
 	char sig[16];
 
+	sl_signal_name(signo, sig, sizeof(sig));
 	if (signo == SIGHUP) {
-		sl_info("SIGHUP: ignored (logs go to stderr: nothing to reopen)");
+		sl_info_kv("signal ignored (logs go to stderr: nothing to reopen)", "signal=%s",
+			   sig);
 		return;
 	}
-	sl_signal_name(signo, sig, sizeof(sig));
 	if (a->exit_when_empty) {
 		/* not a clean drain: a supervisor must see it (exit 1) */
 		sl_warn_kv("signal again: stopping now", "signal=%s", sig);

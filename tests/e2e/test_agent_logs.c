@@ -3,7 +3,7 @@
  * The agent daemon end to end: what it logs, and the log tail. A real sandlot-agent runs
  * against the test control node (agentpeer.h) with its stderr in a file; a sequence of
  * creates, invocations, errors and destructions must come out as strict logfmt lines with the
- * fields an operator needs; a restart after a SIGKILL is said as it is.
+ * fields an operator needs; a restart after a SIGKILL and a SIGHUP are said as they are.
  * Needs root (sandboxes, cgroups, BPF).
  */
 #include "testutil.h"
@@ -422,6 +422,63 @@ static void restart_tells_sandboxes_from_pool_shells(void **state)
 	assert_int_equal(count_msg(&lf, "leftovers of dead runtimes removed"), 1);
 }
 
+/* Waits until the log at path has a line containing needle. */
+static bool wait_log(const char *path, const char *needle)
+{
+	uint64_t until = sl_now_ns() + (uint64_t)WAIT_MS * SL_NSEC_PER_MSEC;
+
+	do {
+		char *buf = NULL;
+		size_t len;
+		bool found = false;
+
+		if (peer_read_file(path, (void **)&buf, &len) == 0) {
+			buf = realloc(buf, len + 1);
+			assert_non_null(buf);
+			buf[len] = '\0';
+			found = strstr(buf, needle) != NULL;
+		}
+		free(buf);
+		if (found)
+			return true;
+		usleep(20 * 1000);
+	} while (sl_now_ns() < until);
+	return false;
+}
+
+/* SIGHUP is logged and ignored (docs/agent.md): no drain, the sandboxes keep serving. */
+static void sighup_is_logged_and_ignored(void **state)
+{
+	struct fx *f = *state;
+	static struct logfile lf;
+	char path[160], *body = NULL;
+	struct peer_rx *r;
+
+	snprintf(path, sizeof(path), "%s/agent.log", f->p->base);
+	f->p->stderr_path = path;
+	fx_start(f, NULL);
+	cold_start(f, "hup-1", "logs", pkg_script(f->p, logs_sh), "", 128, 30000);
+	assert_int_equal(kill(f->p->pid, SIGHUP), 0);
+	assert_true(wait_log(path, "signal=SIGHUP"));
+	r = invoke(f, "req-hup", "hup-1", "logs", "\"ok\"", false);
+	expect_ok(r, "done");
+	peer_rx_free(r);
+	assert_int_equal(peer_http_get(f->p, "/healthz", &body), 200);
+	assert_non_null(strstr(body, "\"status\":\"ok\""));
+	free(body);
+	/* a SIGTERM after it is the first stop signal: a drain, exit 0 */
+	int st = peer_agent_stop(f->p, SIGTERM, WAIT_MS);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	read_log(path, &lf);
+	find_line(&lf, "signal ignored (logs go to stderr: nothing to reopen)", "level", "info",
+		  "signal", "SIGHUP", NULL);
+	find_line(&lf, "sandbox destroyed", "sandbox", "hup-1", "reason", "drain", NULL);
+	assert_int_equal(count_msg(&lf, "draining, then exiting"), 1);
+	find_line(&lf, "draining, then exiting", "signal", "SIGTERM", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +491,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(log_tail_keeps_the_order_written, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(restart_tells_sandboxes_from_pool_shells, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(sighup_is_logged_and_ignored, fx_setup,
 						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
