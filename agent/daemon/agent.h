@@ -164,8 +164,6 @@ void agent_check_drained(struct agent *a);
 /* control.c */
 /* Loads and checks the cluster key (first thing at start: nothing is made before). */
 int control_load_key(struct agent *a);
-/* Resolves --control's host now (nanomsg would retry a bad name silently forever). */
-int control_check_endpoint(struct agent *a);
 int control_open(struct agent *a);
 void control_close(struct agent *a);
 /* Sends m to the control node (queued while it cannot take it). Returns 0 or -errno. */

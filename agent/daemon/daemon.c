@@ -137,8 +137,6 @@ static int preflight(struct agent *a)
 	char path[600];
 	int r = control_load_key(a);
 
-	if (r >= 0)
-		r = control_check_endpoint(a);
 	if (r < 0)
 		return r;
 	r = mkdir_p(a->cfg.state_dir, 0700);
@@ -364,6 +362,11 @@ int sl_agent_main(int argc, char **argv)
 	a->self_netns = a->lock_fds[0] = a->lock_fds[1] = -1;
 	sl_agent_config_defaults(&a->cfg);
 	r = sl_agent_config_parse(&a->cfg, argc, argv, err, sizeof(err));
+	if (r == 0 && sl_agent_config_resolve(&a->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sandlot-agent: %s\n", err); /* a name: no usage needed */
+		free(a);
+		return SL_EXIT_USAGE;
+	}
 	if (r != 0) {
 		if (r == 1) {
 			sl_agent_config_usage(stdout);
