@@ -159,7 +159,7 @@ void sl_agent_config_usage(FILE *f)
 		"(/etc/sandlot/cluster.key)\n"
 		"  --bpf-pin-root DIR      pinned BPF maps and links, kept across restarts\n"
 		"                          (/sys/fs/bpf/sandlot)\n"
-		"  --log-level LEVEL       debug, info, warn, error (info)\n",
+		"  --log-level LEVEL       debug, info, warn, error or off (info)\n",
 		MAX_SANDBOXES_LIMIT);
 }
 
