@@ -165,14 +165,29 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_bpf_host_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_stats SEC(".maps");
+
 /* ---- busy / idle ------------------------------------------------------------------------ */
 
 static __always_inline void emit_state(struct sl_bpf_sandbox *s, __u32 type, __u64 now)
 {
 	struct sl_bpf_event *ev = bpf_ringbuf_reserve(&sl_events, sizeof(*ev), 0);
 
-	if (!ev)
+	if (!ev) {
+		__u32 zero = 0;
+		struct sl_bpf_host_stats *st = bpf_map_lookup_elem(&sl_stats, &zero);
+
+		/* atomic: a cgroup_skb program in softirq may interrupt one on this CPU */
+		if (st)
+			__sync_fetch_and_add(&st->events_lost, 1);
 		return;
+	}
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = type;
 	ev->cgid = s->cgid;

@@ -8,6 +8,7 @@
 #include "api.h"
 
 #include <sandlot/log.h>
+#include <sandlot/parse.h>
 #include <sandlot/time.h>
 #include <sandlot/util.h>
 
@@ -19,8 +20,11 @@
 #include <unistd.h>
 
 #define CTLAPI_TOKEN_FILE "ctlapi.token"
-#define CTLAPI_FNS_MAX	  10000 /* functions in one listing */
-#define CTLAPI_SB_MAX	  4096	/* sandboxes listed for one function or worker */
+#define CTLAPI_FNS_MAX	  10000	 /* functions in one listing */
+#define CTLAPI_SB_MAX	  4096	 /* sandboxes listed for one function or worker */
+#define CTLAPI_DLQ_MAX	  1000	 /* dead letters in one listing */
+#define CTLAPI_DLQ_SCAN	  100000 /* dead letters read for one listing (a filter skips some) */
+#define CTLAPI_DLQ_PAGE	  100
 
 int api_ctl_token_write(struct ctl *c)
 {
@@ -381,6 +385,116 @@ static enum MHD_Result worker(struct api_req *q, const char *name, bool drain)
 	return api_reply_json(q, 200, worker_json(q->c, h, !drain));
 }
 
+/* ---- dead letters (every account's: the SigV4 /v1/dlq shows an account its own) ---- */
+
+struct dlq_walk {
+	const char *function; /* only this function's, or NULL */
+	json_t *list;
+	unsigned max;	/* entries listed at most */
+	int64_t last;	/* the last id read */
+	unsigned read;	/* rows read */
+	bool truncated; /* more matched than max, or more were left unread than CTLAPI_DLQ_SCAN */
+};
+
+static json_t *dead_json(const struct sl_dead *d)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "id", (json_int_t)d->id,
+			 "account", d->account, "function", d->name, "request_id", d->request_id,
+			 "attempts", (json_int_t)d->attempts, "enqueued_ns",
+			 (json_int_t)d->enqueued_ns, "failed_ns", (json_int_t)d->failed_ns, "error",
+			 d->error, "payload_bytes", (json_int_t)d->len);
+}
+
+static int add_dead(const struct sl_dead *d, void *data)
+{
+	struct dlq_walk *w = data;
+
+	w->last = d->id;
+	w->read++;
+	if (w->function && strcmp(d->name, w->function) != 0)
+		return 0;
+	if (json_array_size(w->list) >= w->max) {
+		w->truncated = true;
+		return -E2BIG;
+	}
+	return json_array_append_new(w->list, dead_json(d)) < 0 ? -ENOMEM : 0;
+}
+
+/* GET /v1/dead-letters[?account=A][&function=NAME][&after=ID][&limit=N], by id. */
+static enum MHD_Result list_dead(struct api_req *q)
+{
+	struct sl_store *s = q->c->store;
+	const char *account = api_query(q, "account"), *after = api_query(q, "after"),
+		   *limit = api_query(q, "limit");
+	struct dlq_walk w = {.function = api_query(q, "function"), .max = CTLAPI_DLQ_MAX};
+	uint64_t a = 0, n = CTLAPI_DLQ_MAX;
+	int r;
+
+	if (account && !account_ok(account))
+		return fail(q, 400, "account: 12 digits expected");
+	if (w.function && strlen(w.function) > SL_FN_NAME_MAX)
+		return fail(q, 400, "function name too long");
+	if ((after && sl_parse_u64(after, 0, INT64_MAX, &a) < 0) ||
+	    (limit && sl_parse_u64(limit, 1, CTLAPI_DLQ_MAX, &n) < 0))
+		return fail(q, 400, "after: a dead letter's id; limit: 1 to 1000");
+	w.last = (int64_t)a;
+	w.max = (unsigned)n;
+	w.list = json_array();
+	if (!w.list)
+		return MHD_NO;
+	do {
+		unsigned before = w.read;
+
+		r = s->ops->dlq_list(s, account, w.last, CTLAPI_DLQ_PAGE, add_dead, &w);
+		if (r >= 0 && w.read - before == CTLAPI_DLQ_PAGE && w.read >= CTLAPI_DLQ_SCAN)
+			w.truncated = true;
+	} while (r == CTLAPI_DLQ_PAGE && !w.truncated);
+	if (r < 0 && r != -E2BIG) {
+		json_decref(w.list);
+		return fail(q, 500, "the store failed");
+	}
+	return api_reply_json(
+		q, 200, json_pack("{s:o, s:b}", "dead_letters", w.list, "truncated", w.truncated));
+}
+
+static int find_dead(const struct sl_dead *d, void *data)
+{
+	json_t **ret = data;
+
+	*ret = dead_json(d);
+	return 0;
+}
+
+/* POST /v1/dead-letters/ID/replay: back to the queue as the SigV4 route does. */
+static enum MHD_Result replay_dead(struct api_req *q, const char *id_s)
+{
+	struct sl_store *s = q->c->store;
+	json_t *d = NULL;
+	uint64_t id;
+	int r;
+
+	if (sl_parse_u64(id_s, 1, INT64_MAX, &id) < 0)
+		return fail(q, 400, "a dead letter's id is a positive integer");
+	r = s->ops->dlq_list(s, NULL, (int64_t)id - 1, 1, find_dead, &d);
+	if (r >= 0 && d && json_integer_value(json_object_get(d, "id")) != (json_int_t)id)
+		r = 0;
+	if (r == 1)
+		r = s->ops->dlq_replay(s, NULL, (int64_t)id, sl_wall_ns());
+	else if (r >= 0)
+		r = -ENOENT;
+	if (r < 0) {
+		char why[64];
+
+		json_decref(d);
+		snprintf(why, sizeof(why), "no dead letter %llu", (unsigned long long)id);
+		return fail(q, r == -ENOENT ? 404 : 500, r == -ENOENT ? why : "the store failed");
+	}
+	sl_info("dead letter %llu (%s/%s) queued again through the control API",
+		(unsigned long long)id, json_string_value(json_object_get(d, "account")),
+		json_string_value(json_object_get(d, "function")));
+	return api_reply_json(q, 200, d);
+}
+
 /* ---- routing ---- */
 
 /* The NAME of /v1/<collection>/NAME[/tail] into buf, and its tail; false when not so. */
@@ -415,6 +529,8 @@ enum MHD_Result api_ctl(struct api_req *q, const char *url, const char *method)
 		return list_functions(q);
 	if (strcmp(url, "/v1/workers") == 0 && get)
 		return list_workers(q);
+	if (strcmp(url, "/v1/dead-letters") == 0 && get)
+		return list_dead(q);
 	if (split(url, "/v1/functions", name, sizeof(name), &tail)) {
 		if (!*tail && get)
 			return show_function(q, name);
@@ -427,5 +543,8 @@ enum MHD_Result api_ctl(struct api_req *q, const char *url, const char *method)
 		if (strcmp(tail, "/drain") == 0 && post)
 			return worker(q, name, true);
 	}
+	if (split(url, "/v1/dead-letters", name, sizeof(name), &tail) &&
+	    strcmp(tail, "/replay") == 0 && post)
+		return replay_dead(q, name);
 	return fail(q, 404, "no such path or method");
 }

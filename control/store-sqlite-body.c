@@ -327,7 +327,8 @@ int sq_dlq_list(struct sl_store *s, const char *account, int64_t after, unsigned
 	struct sl_dead d;
 	int r = prepare(s,
 			"SELECT id, account, name, request_id, attempts, enqueued, failed, error,"
-			" payload FROM dlq WHERE account=?1 AND id>?2 ORDER BY id LIMIT ?3",
+			" payload FROM dlq WHERE (?1 IS NULL OR account=?1) AND id>?2 ORDER BY id"
+			" LIMIT ?3",
 			&st),
 	    n = 0;
 
@@ -363,7 +364,7 @@ static int replay_locked(struct sl_store *s, const char *account, int64_t id, ui
 			"INSERT INTO events (account, name, request_id, attempts, retries,"
 			" enqueued, due, lease_owner, lease_until, error, payload) SELECT account,"
 			" name, request_id, 0, 0, ?3, ?3, 0, 0, '', payload FROM dlq"
-			" WHERE id=?1 AND account=?2",
+			" WHERE id=?1 AND (?2 IS NULL OR account=?2)",
 			&ins);
 
 	if (r < 0)

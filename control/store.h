@@ -145,10 +145,12 @@ struct sl_store_ops {
 	int (*ev_release)(struct sl_store *s, uint64_t owner);
 	/* Events queued (all, or of account when not NULL). */
 	int (*ev_count)(struct sl_store *s, const char *account, uint64_t *ret);
-	/* Dead letters of account with id > after, up to limit, by id. Returns the count. */
+	/* Dead letters of account (NULL: of every account) with id > after, up to limit, by id.
+	 * Returns the count. */
 	int (*dlq_list)(struct sl_store *s, const char *account, int64_t after, unsigned limit,
 			int (*fn)(const struct sl_dead *d, void *data), void *data);
-	/* Moves dead letter id of account back to the queue (due now, attempts 0). -ENOENT. */
+	/* Moves dead letter id of account (NULL: whichever account has it) back to the queue
+	 * (due now, attempts 0). -ENOENT. */
 	int (*dlq_replay)(struct sl_store *s, const char *account, int64_t id, uint64_t now_ns);
 	int (*eic_put)(struct sl_store *s, const char *account, const char *name,
 		       const struct sl_eic *e);

@@ -65,6 +65,7 @@ struct sl_bpf {
 	int fd_index, fd_cgrp; /* fd_cgrp < 0: no cgroup storage on this kernel */
 	int fd_cgslot, fd_net;
 	int fd_sandboxes, fd_counters, fd_inflight, fd_addrs, fd_attach;
+	int fd_stats;	       /* sl_stats */
 	int fd_init, fd_clock; /* syscall programs */
 	struct sl_bpf_cgprog cgprogs[SL_BPF_N_CGPROGS];
 	char pin_root[SL_BPF_PIN_ROOT_MAX];

@@ -231,6 +231,7 @@ static void take_fds(struct sl_bpf *b)
 	b->fd_inflight = bpf_map__fd(k->maps.sl_inflight);
 	b->fd_addrs = bpf_map__fd(k->maps.sl_addrs);
 	b->fd_attach = bpf_map__fd(k->maps.sl_attach);
+	b->fd_stats = bpf_map__fd(k->maps.sl_stats);
 	b->fd_init = bpf_program__fd(k->progs.sl_sandbox_init);
 	b->fd_clock = bpf_program__fd(k->progs.sl_clock);
 	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++) {
@@ -411,7 +412,7 @@ static void close_borrowed(struct sl_bpf *b)
 {
 	int *fds[] = {&b->fd_index,    &b->fd_cgrp,   &b->fd_sandboxes, &b->fd_counters,
 		      &b->fd_inflight, &b->fd_addrs,  &b->fd_attach,	&b->fd_init,
-		      &b->fd_clock,    &b->fd_cgslot, &b->fd_net};
+		      &b->fd_clock,    &b->fd_cgslot, &b->fd_net,	&b->fd_stats};
 
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		sl_closep(fds[i]);
@@ -467,6 +468,22 @@ int sl_bpf_events_consume(struct sl_bpf *b)
 int sl_bpf_events_poll(struct sl_bpf *b, int timeout_ms)
 {
 	return b->rb ? ring_buffer__poll(b->rb, timeout_ms) : -EOPNOTSUPP;
+}
+
+int sl_bpf_events_lost(struct sl_bpf *b, uint64_t *ret)
+{
+	_cleanup_free_ struct sl_bpf_host_stats *v = calloc(b->nr_cpus, sizeof(*v));
+	uint32_t zero = 0;
+	uint64_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(b->fd_stats, &zero, v) < 0)
+		return sl_negerrno();
+	for (unsigned i = 0; i < b->nr_cpus; i++)
+		n += v[i].events_lost;
+	*ret = n;
+	return 0;
 }
 
 int sl_bpf_prog_fd(struct sl_bpf *b, const char *name)

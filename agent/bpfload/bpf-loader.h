@@ -249,5 +249,12 @@ int sl_bpf_events_consume(struct sl_bpf *b);
 /* Waits up to timeout_ms for events and delivers them. Returns the number or -errno. */
 int sl_bpf_events_poll(struct sl_bpf *b, int timeout_ms);
 
+/*
+ * Busy/idle records the programs could not write because the ring buffer was full, summed over
+ * CPUs, since the pinned state was created (it survives agent restarts): 0 and *ret, or -errno.
+ * Works after sl_bpf_open_pinned() too.
+ */
+int sl_bpf_events_lost(struct sl_bpf *b, uint64_t *ret);
+
 /* Program fds by name ("sl_sched_switch", "sl_skb_egress", ...) for statistics; -ENOENT. */
 int sl_bpf_prog_fd(struct sl_bpf *b, const char *name);

@@ -104,7 +104,7 @@ int sl_bpf_open(const struct sl_bpf_opts *opts, struct sl_bpf **ret, struct sl_b
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->cg_fd = b->fd_cgrp = b->fd_cgslot = b->fd_net = b->pin_fd = -1;
+	b->cg_fd = b->fd_cgrp = b->fd_cgslot = b->fd_net = b->fd_stats = b->pin_fd = -1;
 	b->mutex = b->prep_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	b->nr_cpus = (unsigned)n;
 	b->on_event = opts->on_event;
@@ -169,7 +169,7 @@ int sl_bpf_open_pinned(const struct sl_bpf_opts *opts, struct sl_bpf **ret)
 	b->cg_fd = b->pin_fd = -1;
 	b->mutex = b->prep_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	b->fd_index = b->fd_cgrp = b->fd_cgslot = b->fd_net = b->fd_sandboxes = b->fd_counters = -1;
-	b->fd_inflight = b->fd_addrs = b->fd_attach = b->fd_init = b->fd_clock = -1;
+	b->fd_inflight = b->fd_addrs = b->fd_attach = b->fd_init = b->fd_clock = b->fd_stats = -1;
 	for (size_t i = 0; i < SL_BPF_N_CGPROGS; i++)
 		b->cgprogs[i].fd = -1;
 	b->nr_cpus = (unsigned)n;

@@ -108,6 +108,7 @@ static int open_maps(struct sl_bpf *b)
 		{&b->fd_attach, "sl_attach", false},
 		{&b->fd_cgslot, "sl_cgslot", false},
 		{&b->fd_net, "sl_net", false},
+		{&b->fd_stats, "sl_stats", false},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {

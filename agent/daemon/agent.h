@@ -108,7 +108,7 @@ struct agent_stats {
 	uint64_t invocations[8]; /* by enum sl_invoke_status */
 	uint64_t cold_starts;
 	uint64_t created, destroyed;
-	uint64_t bpf_events, bpf_lost;
+	uint64_t bpf_events;
 	uint64_t dropped_frames; /* outbound frames dropped: queue full */
 	uint64_t commands;
 };

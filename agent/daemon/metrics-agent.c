@@ -176,8 +176,8 @@ static int register_agent_families(struct agent_metrics *m)
 			   SL_METRIC_COUNTER, NULL, &m->bpf_events);
 	r = r
 		    ?: fam(m, "sandlot_agent_bpf_events_lost_total",
-			   "BPF ring buffer events lost (buffer full).", SL_METRIC_COUNTER, NULL,
-			   &m->bpf_lost);
+			   "BPF busy/idle events lost (ring buffer full), counted by the programs.",
+			   SL_METRIC_COUNTER, NULL, &m->bpf_lost);
 	r = r
 		    ?: fam(m, "sandlot_agent_bpf_program_run_seconds_total",
 			   "Run time of each BPF program (counted while kernel.bpf_stats_enabled "
@@ -509,6 +509,7 @@ static void collect_agent(struct agent *a, const struct agent_metrics_counts *c,
 			  struct agent_metrics *m)
 {
 	struct sl_metric_series *s;
+	uint64_t lost;
 
 	count_by(m->by_state, "created", c->created, true);
 	count_by(m->by_state, "busy", c->busy, true);
@@ -522,7 +523,8 @@ static void collect_agent(struct agent *a, const struct agent_metrics_counts *c,
 		 true);
 	sl_metric_family_set(m->bpf_loaded, a->bpf != NULL);
 	sl_metric_family_set(m->bpf_events, (double)a->stats.bpf_events);
-	sl_metric_family_set(m->bpf_lost, (double)a->stats.bpf_lost);
+	if (a->bpf && sl_bpf_events_lost(a->bpf, &lost) == 0)
+		sl_metric_family_set(m->bpf_lost, (double)lost);
 	sl_metric_family_set(m->mem_reserved, (double)c->mem);
 	sl_metric_family_set(m->mem_capacity, (double)a->cfg.memory_capacity);
 	sl_metric_family_set(m->registered, a->registered);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Dropping privileges in the sandbox child (see creds.h). */
-#include "sandbox/creds.h"
+#include "sandbox/creds-internal.h"
 
 #include <sandlot/util.h>
 
@@ -16,53 +16,68 @@
 #define INF RLIM_INFINITY
 
 /*
- * want.max INF: as high as the hard limit we have (raising it needs CAP_SYS_RESOURCE, which
- * the agent may lack); other values are capped by it too, except exact ones (NOFILE, CORE:
- * the sandbox's configuration) which fail when the hard limit is lower. cur INF: = max.
+ * Unlimited where a cgroup, /tmp's size or --timeout bounds the resource already; a fixed
+ * bound where the rlimit is the only one (queued signals, POSIX message queue bytes and locked
+ * memory count per uid, which is the sandbox's own).
  */
-static int set_limit(int res, rlim_t cur, rlim_t max, bool exact)
+static const struct sl_creds_limit fixed_limits[] = {
+	{RLIMIT_CPU, INF, INF, false},
+	{RLIMIT_FSIZE, INF, INF, false},
+	{RLIMIT_DATA, INF, INF, false},
+	{RLIMIT_STACK, SL_CREDS_STACK, INF, false},
+	{RLIMIT_RSS, INF, INF, false},
+	{RLIMIT_NPROC, INF, INF, false}, /* the pids cgroup counts them */
+	{RLIMIT_MEMLOCK, SL_CREDS_MEMLOCK, SL_CREDS_MEMLOCK, false},
+	{RLIMIT_AS, INF, INF, false},
+	{RLIMIT_LOCKS, INF, INF, false},
+	{RLIMIT_SIGPENDING, SL_CREDS_SIGPENDING, SL_CREDS_SIGPENDING, false},
+	{RLIMIT_MSGQUEUE, SL_CREDS_MSGQUEUE, SL_CREDS_MSGQUEUE, false},
+	{RLIMIT_NICE, 0, 0, false},   /* no raising its priority */
+	{RLIMIT_RTPRIO, 0, 0, false}, /* no real-time scheduling */
+	{RLIMIT_RTTIME, INF, INF, false},
+};
+
+_Static_assert(2 + ARRAY_SIZE(fixed_limits) == SL_CREDS_LIMITS, "one entry per rlimit");
+
+size_t sl_creds_limits(const struct sl_creds *c, struct sl_creds_limit ret[SL_CREDS_LIMITS])
+{
+	/* exact: the sandbox's configuration, which fails when the hard limit is lower */
+	ret[0] = (struct sl_creds_limit){RLIMIT_NOFILE, c->nofile, c->nofile, true};
+	ret[1] = (struct sl_creds_limit){RLIMIT_CORE, c->core_bytes, c->core_bytes, true};
+	for (size_t i = 0; i < ARRAY_SIZE(fixed_limits); i++)
+		ret[2 + i] = fixed_limits[i];
+	return SL_CREDS_LIMITS;
+}
+
+/* Raising a hard limit needs CAP_SYS_RESOURCE, which the agent may lack. */
+struct rlimit sl_creds_limit_fit(const struct sl_creds_limit *want, struct rlimit have)
+{
+	rlim_t max = want->max;
+
+	if (!want->exact && (max == INF || max > have.rlim_max))
+		max = have.rlim_max;
+	return (struct rlimit){.rlim_cur = want->cur == INF || want->cur > max ? max : want->cur,
+			       .rlim_max = max};
+}
+
+static int set_limit(const struct sl_creds_limit *want)
 {
 	struct rlimit l;
 
-	if (getrlimit(res, &l) < 0)
+	if (getrlimit(want->res, &l) < 0)
 		return sl_negerrno();
-	if (!exact && (max == INF || max > l.rlim_max))
-		max = l.rlim_max;
-	l.rlim_max = max;
-	l.rlim_cur = cur == INF || cur > max ? max : cur;
-	return setrlimit(res, &l) < 0 ? sl_negerrno() : 0;
+	l = sl_creds_limit_fit(want, l);
+	return setrlimit(want->res, &l) < 0 ? sl_negerrno() : 0;
 }
 
 int sl_creds_rlimits(const struct sl_creds *c)
 {
-	/* unlimited where a cgroup, /tmp's size or --timeout bounds the resource already; a
-	 * fixed bound where the rlimit is the only one (queued signals, POSIX message queue
-	 * bytes and locked memory count per uid, which is the sandbox's own) */
-	const struct {
-		int res;
-		rlim_t cur, max;
-	} limits[] = {
-		{RLIMIT_CPU, INF, INF},
-		{RLIMIT_FSIZE, INF, INF},
-		{RLIMIT_DATA, INF, INF},
-		{RLIMIT_STACK, SL_CREDS_STACK, INF},
-		{RLIMIT_RSS, INF, INF},
-		{RLIMIT_NPROC, INF, INF}, /* the pids cgroup counts them */
-		{RLIMIT_MEMLOCK, SL_CREDS_MEMLOCK, SL_CREDS_MEMLOCK},
-		{RLIMIT_AS, INF, INF},
-		{RLIMIT_LOCKS, INF, INF},
-		{RLIMIT_SIGPENDING, SL_CREDS_SIGPENDING, SL_CREDS_SIGPENDING},
-		{RLIMIT_MSGQUEUE, SL_CREDS_MSGQUEUE, SL_CREDS_MSGQUEUE},
-		{RLIMIT_NICE, 0, 0},   /* no raising its priority */
-		{RLIMIT_RTPRIO, 0, 0}, /* no real-time scheduling */
-		{RLIMIT_RTTIME, INF, INF},
-	};
-	int r = set_limit(RLIMIT_NOFILE, c->nofile, c->nofile, true);
+	struct sl_creds_limit limits[SL_CREDS_LIMITS];
+	size_t n = sl_creds_limits(c, limits);
+	int r = 0;
 
-	if (r >= 0)
-		r = set_limit(RLIMIT_CORE, c->core_bytes, c->core_bytes, true);
-	for (size_t i = 0; r >= 0 && i < sizeof(limits) / sizeof(limits[0]); i++)
-		r = set_limit(limits[i].res, limits[i].cur, limits[i].max, false);
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = set_limit(&limits[i]);
 	return r;
 }
 

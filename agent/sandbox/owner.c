@@ -48,10 +48,15 @@ void sl_owner_release(struct sl_owner *o)
 
 int sl_owner_slot_of(const char *name, unsigned *ret)
 {
-	unsigned slot;
-	int n = 0;
+	unsigned slot = 0;
+	size_t i = 1;
 
-	if (sscanf(name, "s%u-%n", &slot, &n) != 1 || n == 0 || slot >= SL_OWNER_SLOTS)
+	if (name[0] != 's')
+		return -EINVAL;
+	/* only as the runtime writes it ("s%u-"): no sign, space or leading zero, two digits */
+	for (; i < 3 && name[i] >= '0' && name[i] <= '9'; i++)
+		slot = slot * 10 + (unsigned)(name[i] - '0');
+	if (i == 1 || name[i] != '-' || (name[1] == '0' && i > 2) || slot >= SL_OWNER_SLOTS)
 		return -EINVAL;
 	*ret = slot;
 	return 0;
@@ -67,7 +72,9 @@ static void collect(const char *name, void *data)
 	struct names *ns = data;
 	unsigned slot;
 
-	if (sl_owner_slot_of(name, &slot) < 0 || ns->n >= MAX_NAMES)
+	/* a longer name is none of ours, and cut short it could name another */
+	if (sl_owner_slot_of(name, &slot) < 0 || strlen(name) >= SL_CGROUP_NAME_MAX ||
+	    ns->n >= MAX_NAMES)
 		return;
 	for (size_t i = 0; i < ns->n; i++)
 		if (strcmp(ns->v[i], name) == 0)

@@ -26,7 +26,10 @@ int sl_owner_acquire(const char *state_dir, struct sl_owner *ret);
 /* Releases the slot (closes the lock fd). */
 void sl_owner_release(struct sl_owner *o);
 
-/* Parses the slot out of a sandbox name "s<n>-..."; -EINVAL when it is not one of ours. */
+/*
+ * Parses the slot out of a sandbox name "s<n>-..." as the runtime writes it (n decimal, no
+ * sign or leading zero, below SL_OWNER_SLOTS); -EINVAL when it is not one of ours.
+ */
 int sl_owner_slot_of(const char *name, unsigned *ret);
 
 /* What a sweep removed, told apart by whether a task ever ran in it (sl_cgroup_root_ran). */

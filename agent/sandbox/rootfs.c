@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The template mount namespace (spawner thread) and the per-sandbox mounts (child). See rootfs.h.
  */
-#include "sandbox/rootfs.h"
+#include "sandbox/rootfs-internal.h"
 
 #include <sandlot/util.h>
 
@@ -25,14 +25,10 @@
 static const char *const host_entries[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
 static const char *const skipped_entries[] = {"proc", "dev", "sys", "tmp", "run", "var"};
 
-static const struct {
-	const char *name;
-	unsigned maj, min;
-} devices[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}};
+static const struct sl_rootfs_device devices[] = {
+	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}};
 
-static const struct {
-	const char *name, *text;
-} etc_files[] = {
+static const struct sl_rootfs_file etc_files[] = {
 	{"passwd", "root:x:0:0:root:/root:/usr/sbin/nologin\n"
 		   "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"},
 	{"group", "root:x:0:\nnogroup:x:65534:\n"},
@@ -44,6 +40,22 @@ static const struct {
 
 /* Host files and directories under /etc that programs need; bound read-only when present. */
 static const char *const etc_binds[] = {"ld.so.cache", "alternatives", "ssl", "localtime"};
+
+static const struct sl_rootfs_layout layout = {
+	.host_entries = host_entries,
+	.n_host_entries = ARRAY_SIZE(host_entries),
+	.devices = devices,
+	.n_devices = ARRAY_SIZE(devices),
+	.etc_files = etc_files,
+	.n_etc_files = ARRAY_SIZE(etc_files),
+	.etc_binds = etc_binds,
+	.n_etc_binds = ARRAY_SIZE(etc_binds),
+};
+
+const struct sl_rootfs_layout *sl_rootfs_layout(void)
+{
+	return &layout;
+}
 
 static int write_text(int dirfd, const char *name, const char *text)
 {
@@ -58,8 +70,7 @@ static int write_text(int dirfd, const char *name, const char *text)
 /* Makes a read-only, nosuid, nodev recursive bind of src at dst (created to match src). */
 static int bind_ro(const char *src, const char *dst)
 {
-	struct mount_attr attr = {.attr_set =
-					  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+	struct mount_attr attr = {.attr_set = SL_ROOTFS_HOST_ATTRS};
 	struct stat st;
 
 	if (stat(src, &st) < 0)
@@ -144,7 +155,7 @@ static int make_dev(void)
 	return 0;
 }
 
-static bool skipped(const char *name)
+bool sl_rootfs_skipped(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(skipped_entries); i++)
 		if (strcmp(name, skipped_entries[i]) == 0)
@@ -189,7 +200,7 @@ static int add_dir_entries(const char *dir, bool *has_etc)
 	if (!d)
 		return sl_negerrno();
 	while (r >= 0 && (de = readdir(d))) {
-		if (skipped(de->d_name))
+		if (sl_rootfs_skipped(de->d_name))
 			continue;
 		*has_etc |= strcmp(de->d_name, "etc") == 0;
 		snprintf(src, sizeof(src), "%s/%s", dir, de->d_name);
@@ -283,7 +294,7 @@ int sl_rootfs_wait_detached(int efd)
 
 int sl_rootfs_build(const char *dir, struct sl_rootfs_detach *async, int *ret_ns)
 {
-	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
+	struct mount_attr ro = {.attr_set = SL_ROOTFS_ROOT_ATTRS};
 	_cleanup_close_ int dir_fd = -1;
 	char dir_path[64];
 	int r = sl_rootfs_check(dir);
@@ -352,7 +363,7 @@ static int empty_layer(void)
 	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
 	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return sl_negerrno();
-	fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	fd = fsmount(fs, FSMOUNT_CLOEXEC, SL_ROOTFS_HOST_ATTRS);
 	return fd < 0 ? sl_negerrno() : fd;
 }
 
@@ -376,7 +387,7 @@ static int overlay(const char *dir, int empty_fd)
 	    fsconfig(fs, FSCONFIG_SET_FD, "datadir+", NULL, empty_fd) < 0 ||
 	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return sl_negerrno();
-	fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	fd = fsmount(fs, FSMOUNT_CLOEXEC, SL_ROOTFS_HOST_ATTRS);
 	return fd < 0 ? sl_negerrno() : fd;
 }
 
@@ -440,8 +451,7 @@ static int code_overlay(const char *dir)
 /* The code directory bound as it is (its host path shows in mountinfo). */
 static int code_bind(const char *dir)
 {
-	struct mount_attr attr = {.attr_set =
-					  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+	struct mount_attr attr = {.attr_set = SL_ROOTFS_HOST_ATTRS};
 	int fd = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
 	if (fd < 0)

@@ -282,7 +282,7 @@ static bool strings_ok(char *const *v, size_t max)
 	return true;
 }
 
-static int check_config(const struct sl_sandbox_config *c)
+int sl_sandbox_config_check(const struct sl_sandbox_config *c)
 {
 	if (!c->argv || !c->argv[0] || !c->argv[0][0] || !c->memory_bytes)
 		return -EINVAL;
@@ -647,7 +647,7 @@ int sl_sandbox_spawn(struct sl_runtime *rt, const struct sl_sandbox_config *cfg,
 		     struct sl_sandbox **ret)
 {
 	struct sl_sandbox *sb;
-	int r = check_config(cfg);
+	int r = sl_sandbox_config_check(cfg);
 
 	if (r < 0)
 		return r;

@@ -163,6 +163,15 @@ struct sl_sandbox_result {
 };
 
 /*
+ * Checks cfg as sl_sandbox_spawn() does before it makes anything: 0; -EINVAL without CMD
+ * (argv, argv[0] empty) or memory_bytes, with nofile above 65536 or a hostname longer than 64;
+ * -E2BIG with more than SL_SANDBOX_ARGS_MAX arguments or SL_SANDBOX_ENV_MAX environment
+ * entries, or one of SL_SANDBOX_STRING_MAX bytes or more; -EBADF for a stdio value that is
+ * neither an fd nor one of SL_STDIO_* (SL_STDIO_STDOUT for stderr only). Reads no fd.
+ */
+int sl_sandbox_config_check(const struct sl_sandbox_config *cfg);
+
+/*
  * Creates and starts a sandbox; does not wait for CMD. Returns 0 with *ret set, -EINVAL (bad
  * config), -EMFILE (SL_RUNTIME_SANDBOXES live), -EBUSY (a one-shot runtime's second sandbox),
  * the hook's error, or -errno; on failure nothing is left behind. Errors inside the child after the

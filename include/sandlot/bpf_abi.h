@@ -31,6 +31,7 @@
  *   sl_cpu       percpu array[1]     -> struct sl_bpf_cpu       what runs on each CPU right now
  *   sl_task      task storage        -> struct sl_bpf_task      run time charged per task
  *   sl_events    ringbuf                                        struct sl_bpf_event
+ *   sl_stats     percpu array[1]     -> struct sl_bpf_host_stats the programs' own counters
  *
  * Times: events carry CLOCK_MONOTONIC ns; activity stamps in the hot paths are jiffies
  * (bpf_ktime_get_ns costs ~80 ns on our hosts, more than the whole budget), converted by the
@@ -43,7 +44,7 @@
 #include <linux/types.h>
 #endif
 
-#define SL_BPF_ABI_VERSION 4
+#define SL_BPF_ABI_VERSION 5
 
 #define SL_BPF_MAX_SANDBOXES   4096  /* registered sandboxes per host */
 #define SL_BPF_MAX_RULES       16    /* allow-list rules per sandbox */
@@ -210,6 +211,11 @@ struct sl_bpf_cpu {
 	__u32 busy_slot1; /* the sandbox this CPU last saw busy, ... */
 	__u32 pad;
 	__u64 busy_jiffies; /* ... and when */
+};
+
+/* Per CPU (sl_stats): what the programs count about themselves. User space sums over CPUs. */
+struct sl_bpf_host_stats {
+	__u64 events_lost; /* busy/idle records not written: the ring buffer was full */
 };
 
 /* Per sandbox task (task storage sl_task): how much of its run time was charged already. */

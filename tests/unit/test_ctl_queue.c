@@ -182,9 +182,12 @@ static void fail_moves_to_the_dlq_and_replay_brings_it_back(void **state)
 	assert_string_equal(l.payload, "{\"x\":1}");
 	assert_int_equal(l.d.failed_ns, 200 * S);
 	assert_int_equal(s->ops->dlq_list(s, "444455556666", 0, 10, add_dead, &l), 0);
+	assert_int_equal(s->ops->dlq_list(s, NULL, 0, 10, add_dead, &l), 1); /* every account's */
+	assert_string_equal(l.d.account, "111122223333");
 	assert_int_equal(s->ops->dlq_replay(s, "444455556666", l.d.id, 300 * S), -ENOENT);
 	assert_int_equal(s->ops->dlq_replay(s, "111122223333", l.d.id, 300 * S), 0);
 	assert_int_equal(s->ops->dlq_replay(s, "111122223333", l.d.id, 300 * S), -ENOENT);
+	assert_int_equal(s->ops->dlq_replay(s, NULL, l.d.id, 300 * S), -ENOENT);
 	assert_int_equal(take(s, "f", 300 * S, 7, &ev), 0);
 	assert_int_equal(ev.attempts, 0);
 	assert_string_equal(ev.request_id, "rid-f-{\"x\":1}");

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The control node's operator API (docs/control.md, /v1/ on its HTTP listener): requests with
- * the token it writes to <data>/ctlapi.token, and the dlq object, which needs the asynchronous
- * invocation queue the control node does not have yet.
+ * the token it writes to <data>/ctlapi.token, for the function, worker and dlq objects.
  */
 #include "main.h"
 
@@ -84,31 +83,4 @@ int control_call(const char *path, bool post, const char *body, size_t len, json
 	}
 	*ret = j;
 	return 0;
-}
-
-static int needs_queue(int argc, char **argv)
-{
-	return fail("dlq needs the control node's asynchronous invocation queue (not built yet)");
-}
-
-static int do_help(int argc, char **argv)
-{
-	if (ctl.json)
-		return emit(json_pack("{s:s}", "help", "sandlotctl dlq help"), NULL);
-	fprintf(stderr, "Usage: sandlotctl dlq { list | replay } [function NAME]\n"
-			"       sandlotctl dlq help\n"
-			"(needs asynchronous invocations on the control node: not built yet)\n");
-	return 0;
-}
-
-static const struct cmd cmds[] = {
-	{"list", needs_queue, NULL},
-	{"replay", needs_queue, NULL},
-	{"help", do_help, NULL},
-	{NULL, NULL, NULL},
-};
-
-int do_dlq(int argc, char **argv)
-{
-	return cmd_select(cmds, argc, argv, "dlq command");
 }

@@ -11,7 +11,7 @@
 
 #define FN_PAYLOAD_MAX (6u << 20) /* Lambda's synchronous limit */
 
-static int check_name(const char *name)
+int check_function_name(const char *name)
 {
 	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
 
@@ -20,7 +20,7 @@ static int check_name(const char *name)
 	return 0;
 }
 
-static int check_account(const char *account)
+int check_account(const char *account)
 {
 	size_t n = account ? strspn(account, "0123456789") : 12;
 
@@ -122,7 +122,7 @@ static int fn_args(int argc, char **argv, const char **name, const char **accoun
 		return r;
 	if (!*name)
 		return fail("which function? (name NAME)");
-	return check_name(*name) ?: (*account ? check_account(*account) : 0);
+	return check_function_name(*name) ?: (*account ? check_account(*account) : 0);
 }
 
 static int do_show(int argc, char **argv)

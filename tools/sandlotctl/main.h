@@ -102,6 +102,10 @@ int http_call(struct http_call *hc, json_t **ret);
  */
 int control_call(const char *path, bool post, const char *body, size_t len, json_t **ret,
 		 struct http_call *hc_out);
+/* A function name (letters, digits, - and _, at most 64) and an account (12 digits): 0, or
+ * fail()'s status naming the bad value (function.c). */
+int check_function_name(const char *name);
+int check_account(const char *account);
 /* path?account=A (A URL-escaped) when account is set, into buf. */
 const char *control_path(char *buf, size_t len, const char *path, const char *account);
 

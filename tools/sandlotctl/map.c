@@ -176,6 +176,11 @@ static json_t *dec_attach(const struct mapctx *m, const void *k, const void *v)
 			 (int)((const struct sl_bpf_attach *)v)->slot1 - 1);
 }
 
+static json_t *dec_stats(const struct mapctx *m, const void *k, const void *v)
+{
+	return json_pack("{s:I}", "events_lost", SUM(m, v, struct sl_bpf_host_stats, events_lost));
+}
+
 static const struct {
 	const char *name;
 	decode_fn fn;
@@ -183,7 +188,7 @@ static const struct {
 	{"sl_meta", dec_meta},	       {"sl_config", dec_config},     {"sl_index", dec_index},
 	{"sl_cgslot", dec_cgslot},     {"sl_sandboxes", dec_sandbox}, {"sl_counters", dec_counters},
 	{"sl_inflight", dec_inflight}, {"sl_addrs", dec_addrs},	      {"sl_cpu", dec_cpu},
-	{"sl_net", dec_net},	       {"sl_attach", dec_attach},
+	{"sl_net", dec_net},	       {"sl_attach", dec_attach},     {"sl_stats", dec_stats},
 };
 
 static decode_fn decoder(const char *name)
