@@ -69,6 +69,10 @@ expect 'egress ' sandlot-agent run --net = e # --net=e
 expect 'fn-dir ' sandlot-agent run --rootfs fn
 expect '--json ' sandlot-agent --log-level info run --js
 offers true sandlot-agent run -- tru
+# each command once (bash lists a builtin and each PATH entry of one name apart)
+COMP_WORDS=(sandlot-agent run -- tru) COMP_CWORD=3 COMPREPLY=()
+_sandlot_agent
+[ "$(printf '%s\n' "${COMPREPLY[@]}" | sort | uniq -d)" = "" ] || fail "run -- tru: duplicates"
 offers true sandlot-agent run --memory 256M tru
 expect 'event.json ' sandlot-agent run -- cat ev
 expect 'event.json ' sandlot-agent run --json cat ev
