@@ -175,17 +175,23 @@ struct {
 
 /* ---- busy / idle ------------------------------------------------------------------------ */
 
+/* An event that found the ring buffer full: counted, as the only trace it leaves. */
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	struct sl_bpf_host_stats *st = bpf_map_lookup_elem(&sl_stats, &zero);
+
+	/* atomic: a cgroup_skb program in softirq may interrupt one on this CPU */
+	if (st)
+		__sync_fetch_and_add(&st->events_lost, 1);
+}
+
 static __always_inline void emit_state(struct sl_bpf_sandbox *s, __u32 type, __u64 now)
 {
 	struct sl_bpf_event *ev = bpf_ringbuf_reserve(&sl_events, sizeof(*ev), 0);
 
 	if (!ev) {
-		__u32 zero = 0;
-		struct sl_bpf_host_stats *st = bpf_map_lookup_elem(&sl_stats, &zero);
-
-		/* atomic: a cgroup_skb program in softirq may interrupt one on this CPU */
-		if (st)
-			__sync_fetch_and_add(&st->events_lost, 1);
+		count_lost();
 		return;
 	}
 	__builtin_memset(ev, 0, sizeof(*ev));
@@ -333,6 +339,19 @@ static __always_inline void activity(__u64 *stamp, __u64 now, __u32 slot)
 }
 
 /*
+ * A task of sandbox slot1 - 1 runs (or ran until now) on this CPU, c: activity, stamped per
+ * CPU for the last sandbox seen on it.
+ */
+static __always_inline void seen(struct sl_bpf_cpu *c, __u32 slot1, __u64 now)
+{
+	if (c->busy_slot1 != slot1) {
+		c->busy_slot1 = slot1;
+		c->busy_jiffies = 0;
+	}
+	activity(&c->busy_jiffies, now, slot1 - 1);
+}
+
+/*
  * prev of sandbox slot left its CPU still runnable (preempted, or throttled by the CPU quota):
  * the idle timer keeps the sandbox busy while it stays so. Only such switch-outs read the
  * sandbox (a shared line), and write it only when the task differs.
@@ -380,6 +399,8 @@ static __always_inline void charge(struct sl_bpf_cpu *c, __u32 slot1, struct tas
 		k->cpu_ns += sum - t->charged;
 	t->charged = sum;
 	k->last_cpu_jiffies = bpf_jiffies64();
+	/* the task ran: busy, also when its switch-in was one of those lost */
+	seen(c, slot1, k->last_cpu_jiffies);
 }
 
 /*
@@ -434,11 +455,7 @@ static __always_inline void sched_switch(struct task_struct *prev, struct task_s
 		return;
 	c->slot1 = slot1;
 	c->pid = next->pid;
-	if (c->busy_slot1 != slot1) {
-		c->busy_slot1 = slot1;
-		c->busy_jiffies = 0;
-	}
-	activity(&c->busy_jiffies, bpf_jiffies64(), slot1 - 1);
+	seen(c, slot1, bpf_jiffies64());
 }
 
 SEC("tp_btf/sched_switch")
@@ -576,8 +593,10 @@ static __always_inline void report_deny(struct sl_bpf_sandbox *s, const struct s
 	}
 	s->last_deny_event_ns = now;
 	ev = bpf_ringbuf_reserve(&sl_events, sizeof(*ev), 0);
-	if (!ev)
+	if (!ev) {
+		count_lost();
 		return;
+	}
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = SL_BPF_EV_DENY;
 	ev->cgid = s->cgid;

@@ -215,7 +215,7 @@ struct sl_bpf_cpu {
 
 /* Per CPU (sl_stats): what the programs count about themselves. User space sums over CPUs. */
 struct sl_bpf_host_stats {
-	__u64 events_lost; /* busy/idle records not written: the ring buffer was full */
+	__u64 events_lost; /* busy/idle and deny records not written: ring buffer full */
 };
 
 /* Per sandbox task (task storage sl_task): how much of its run time was charged already. */
