@@ -183,7 +183,7 @@ static pid_t perf_start(pid_t agent)
 
 static void step(struct peer *p, CURL *c, unsigned n)
 {
-	const char *ctl = getenv("SANDLOTCTL") ?: "build/tools/sandlotctl/sandlotctl";
+	const char *ctl = getenv("SANDLOTCTL") ?: SANDLOTCTL_PATH;
 	const char *bpftool = getenv("BPFTOOL") ?: "bpftool";
 	char map[128];
 	char *ctl_argv[] = {(char *)ctl, "-j",	    "--pin-root", p->pin_root, "--agent",
@@ -224,6 +224,10 @@ int main(int argc, char **argv)
 		for (int i = 1; i < argc && nsteps < 16; i++)
 			steps[nsteps++] = (unsigned)strtoul(argv[i], NULL, 10);
 	}
+	/* the build's binaries, wherever it is run from (the harness reads the environment) */
+	setenv("SANDLOT_AGENT", SANDLOT_AGENT_PATH, 0);
+	setenv("SANDLOT_BINARY_DIR", SANDLOT_BINARY_DIR_PATH, 0);
+	setenv("SL_AGENT_LOG_LEVEL", "warn", 0);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = curl_easy_init();
 	if (peer_new(&p) < 0)

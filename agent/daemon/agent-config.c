@@ -7,7 +7,9 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/sysinfo.h>
@@ -59,27 +61,63 @@ static int validate_port(const char *p)
 	return sl_parse_u64(p, 1, 65535, &port);
 }
 
-int sl_validate_host_port(const char *s)
+/* "HOST:PORT" or "[IPV6]:PORT": the host (without brackets) into host, *ret_port past the ':'. */
+static int split_host_port(const char *s, char *host, size_t len, const char **ret_port)
 {
-	char host[SL_AGENT_ADDR_MAX + 1];
 	const char *colon;
-	unsigned char buf[16];
 
-	if (strlen(s) > SL_AGENT_ADDR_MAX)
-		return -EINVAL;
 	if (s[0] == '[') {
 		const char *end = strchr(s, ']');
 
-		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
+		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= len)
 			return -EINVAL;
-		snprintf(host, sizeof(host), "%.*s", (int)(end - s - 1), s + 1);
-		return inet_pton(AF_INET6, host, buf) == 1 ? validate_port(end + 2) : -EINVAL;
+		snprintf(host, len, "%.*s", (int)(end - s - 1), s + 1);
+		*ret_port = end + 2;
+		return 0;
 	}
 	colon = strrchr(s, ':');
-	if (!colon || (size_t)(colon - s) >= sizeof(host))
+	if (!colon || (size_t)(colon - s) >= len)
 		return -EINVAL;
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
-	return inet_pton(AF_INET, host, buf) == 1 ? validate_port(colon + 1) : -EINVAL;
+	snprintf(host, len, "%.*s", (int)(colon - s), s);
+	*ret_port = colon + 1;
+	return 0;
+}
+
+int sl_validate_host_port(const char *s)
+{
+	char host[SL_AGENT_ADDR_MAX + 1];
+	const char *port;
+	unsigned char buf[16];
+
+	if (strlen(s) > SL_AGENT_ADDR_MAX || split_host_port(s, host, sizeof(host), &port) < 0)
+		return -EINVAL;
+	if (s[0] == '[')
+		return inet_pton(AF_INET6, host, buf) == 1 ? validate_port(port) : -EINVAL;
+	return inet_pton(AF_INET, host, buf) == 1 ? validate_port(port) : -EINVAL;
+}
+
+/* A host name (or, when star, "*": any address) and a port: [A-Za-z0-9.-], at most 253. */
+static int validate_name_port(const char *s, bool star)
+{
+	char host[SL_AGENT_ADDR_MAX + 1];
+	const char *port;
+
+	if (s[0] == '[' || split_host_port(s, host, sizeof(host), &port) < 0 || !host[0] ||
+	    strlen(host) > 253 || host[0] == '-' || validate_port(port) < 0)
+		return -EINVAL;
+	if (star && strcmp(host, "*") == 0)
+		return 0;
+	for (const char *p = host; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+			return -EINVAL;
+	return 0;
+}
+
+int sl_validate_host_name_port(const char *s)
+{
+	if (strlen(s) > SL_AGENT_ADDR_MAX)
+		return -EINVAL;
+	return sl_validate_host_port(s) == 0 ? 0 : validate_name_port(s, false);
 }
 
 int sl_validate_nn_endpoint(const char *s)
@@ -91,16 +129,9 @@ int sl_validate_nn_endpoint(const char *s)
 	if (strncmp(s, "tcp://", 6) != 0)
 		return -EINVAL;
 	s += 6;
-	/* nanomsg also takes host names for connect; accept [A-Za-z0-9.-] names and IPs */
-	if (sl_validate_host_port(s) == 0)
-		return 0;
-	const char *colon = strrchr(s, ':');
-	if (!colon || colon == s || validate_port(colon + 1) < 0)
-		return -EINVAL;
-	for (const char *p = s; p < colon; p++)
-		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '*')
-			return -EINVAL;
-	return 0;
+	/* nanomsg also takes host names for connect (sl_agent_config_resolve makes them
+	 * addresses for bind) */
+	return sl_validate_host_port(s) == 0 ? 0 : validate_name_port(s, true);
 }
 
 void sl_agent_config_usage(FILE *f)
@@ -113,7 +144,7 @@ void sl_agent_config_usage(FILE *f)
 		"0.0.0.0 ->\n"
 		"                          127.0.0.1)\n"
 		"  --region REGION         AWS_REGION inside sandboxes (us-east-1)\n"
-		"  --http IP:PORT          local HTTP API: /healthz, /metrics, JSON "
+		"  --http HOST:PORT        local HTTP API: /healthz, /metrics, JSON "
 		"(127.0.0.1:7481)\n"
 		"  --name NAME             this host's name (hostname)\n"
 		"  --zone ZONE             placement zone (default)\n"
@@ -128,7 +159,7 @@ void sl_agent_config_usage(FILE *f)
 		"(/etc/sandlot/cluster.key)\n"
 		"  --bpf-pin-root DIR      pinned BPF maps and links, kept across restarts\n"
 		"                          (/sys/fs/bpf/sandlot)\n"
-		"  --log-level LEVEL       debug, info, warn, error (info)\n",
+		"  --log-level LEVEL       debug, info, warn, error or off (info)\n",
 		MAX_SANDBOXES_LIMIT);
 }
 
@@ -179,8 +210,8 @@ static int parse_one(struct sl_agent_config *c, int opt, const char *name, const
 				   val, SL_AGENT_NAME_MAX);
 		return copy_opt(c->region, sizeof(c->region), val, name, err, errlen);
 	case 'H':
-		if (sl_validate_host_port(val) < 0)
-			return bad(err, errlen, "--http: '%s' is not IP:PORT", val);
+		if (sl_validate_host_name_port(val) < 0)
+			return bad(err, errlen, "--http: '%s' is not HOST:PORT", val);
 		return copy_opt(c->http, sizeof(c->http), val, name, err, errlen);
 	case 'n':
 	case 'z':
@@ -294,4 +325,46 @@ void sl_agent_config_finish(struct sl_agent_config *c)
 			 (int)(any - c->listen), c->listen, any + 4);
 	else
 		snprintf(c->advertise, sizeof(c->advertise), "%s", c->listen);
+}
+
+/*
+ * The host of option opt's value val ("HOST:PORT", after "tcp://") must resolve. nanomsg
+ * connects to a name over IPv4 only (NN_IPV4ONLY, lib/link.c), so its first IPv4 address is
+ * what counts; with rewrite, val (vallen bytes) gets that address in place of the name, for a
+ * bind. Literal addresses, '*' and ipc:// pass as they are.
+ */
+static int resolve_opt(const char *opt, char *val, size_t vallen, bool rewrite, char *err,
+		       size_t errlen)
+{
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+	char host[SL_AGENT_ADDR_MAX + 1], addr[INET_ADDRSTRLEN], out[SL_AGENT_ADDR_MAX + 1];
+	const char *hp = strncmp(val, "tcp://", 6) == 0 ? val + 6 : val, *port;
+	unsigned char buf[16];
+	int r, n;
+
+	if (strncmp(val, "ipc://", 6) == 0 || split_host_port(hp, host, sizeof(host), &port) < 0 ||
+	    hp[0] == '[' || strcmp(host, "*") == 0 || inet_pton(AF_INET, host, buf) == 1)
+		return 0; /* nothing to resolve (the value was validated when parsed) */
+	r = getaddrinfo(host, NULL, &hints, &res);
+	if (r != 0)
+		return bad(err, errlen, "--%s %s: cannot resolve '%s' to an IPv4 address: %s", opt,
+			   val, host, r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+	inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, addr, sizeof(addr));
+	freeaddrinfo(res);
+	if (!rewrite)
+		return 0;
+	n = snprintf(out, sizeof(out), "%.*s%s:%s", (int)(hp - val), val, addr, port);
+	if (n < 0 || (size_t)n >= vallen || (size_t)n >= sizeof(out))
+		return bad(err, errlen, "--%s %s: its address makes it too long", opt, val);
+	snprintf(val, vallen, "%s", out);
+	return 0;
+}
+
+int sl_agent_config_resolve(struct sl_agent_config *c, char *err, size_t errlen)
+{
+	return resolve_opt("control", c->control, sizeof(c->control), false, err, errlen)
+		       ?: resolve_opt("listen", c->listen, sizeof(c->listen), true, err, errlen)
+		       ?: resolve_opt("advertise", c->advertise, sizeof(c->advertise), false, err,
+				      errlen)
+		       ?: resolve_opt("http", c->http, sizeof(c->http), true, err, errlen);
 }

@@ -2,7 +2,7 @@
 #pragma once
 /*
  * The daemon's configuration: its command-line options, parsed and validated in one place
- * (pure; unit-tested). Defaults follow DESIGN.md §4.
+ * (pure but for sl_agent_config_resolve; unit-tested). Defaults follow DESIGN.md §4.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,7 +17,8 @@ struct sl_agent_config {
 	char listen[SL_AGENT_ADDR_MAX + 1];    /* our nanomsg command endpoint */
 	char advertise[SL_AGENT_ADDR_MAX + 1]; /* what the control node connects to (from listen) */
 	char region[SL_AGENT_NAME_MAX + 1];    /* AWS_REGION inside sandboxes */
-	char http[SL_AGENT_ADDR_MAX + 1];      /* "IP:PORT" of the local HTTP API */
+	char http[SL_AGENT_ADDR_MAX + 1];      /* "IP:PORT" of the local HTTP API (a name until
+						  sl_agent_config_resolve) */
 	char name[SL_AGENT_NAME_MAX + 1];      /* this host's name (default: hostname) */
 	char zone[SL_AGENT_NAME_MAX + 1];      /* placement zone (default "default") */
 	char state_dir[256];		       /* code cache, runtime state */
@@ -47,7 +48,18 @@ void sl_agent_config_usage(FILE *f);
 /* Derives advertise from listen when it was not given: 0.0.0.0 or * become 127.0.0.1. */
 void sl_agent_config_finish(struct sl_agent_config *c);
 
+/*
+ * After a successful parse, before anything is made on the host: the host names in --control,
+ * --listen, --advertise and --http must resolve (to an IPv4 address: nanomsg connects to names
+ * over IPv4 only); in --listen and --http, which are bound, the name is replaced by its first
+ * address (advertise, derived before, keeps the name). Returns 0, or -EINVAL with a one-line
+ * error naming the option, the name and the resolver's reason in err. Asks the system's
+ * resolver: the one function here that is not pure.
+ */
+int sl_agent_config_resolve(struct sl_agent_config *c, char *err, size_t errlen);
+
 /* Validators shared with other option parsers: 0 or -EINVAL. */
-int sl_validate_nn_endpoint(const char *s); /* tcp://HOST:PORT or ipc:///path */
-int sl_validate_host_port(const char *s);   /* IPv4:PORT or [IPv6]:PORT, port 1..65535 */
-int sl_validate_name(const char *s);	    /* [A-Za-z0-9._-], 1..63 chars */
+int sl_validate_nn_endpoint(const char *s);    /* tcp://HOST:PORT or ipc:///path */
+int sl_validate_host_port(const char *s);      /* IPv4:PORT or [IPv6]:PORT, port 1..65535 */
+int sl_validate_host_name_port(const char *s); /* the same, or a host name:PORT */
+int sl_validate_name(const char *s);	       /* [A-Za-z0-9._-], 1..63 chars */

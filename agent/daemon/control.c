@@ -13,7 +13,6 @@
 #include <sandlot/log.h>
 #include <sandlot/time.h>
 
-#include <netdb.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -497,31 +496,6 @@ int control_load_key(struct agent *a)
 		return sl_log_err(r, "cluster key %s: %s", a->cfg.key_file,
 				  why ? why : "unreadable");
 	return 0;
-}
-
-int control_check_endpoint(struct agent *a)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	const char *c = a->cfg.control, *colon;
-	char host[256];
-	int r;
-
-	if (strncmp(c, "tcp://", 6) != 0)
-		return 0; /* ipc:// and the like: nothing to resolve */
-	c += 6;
-	colon = strrchr(c, ':');
-	if (!colon || (size_t)(colon - c) >= sizeof(host))
-		return 0; /* the option's validation had the say */
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - c), c);
-	if (host[0] == '[' || strchr(host, ';'))
-		return 0; /* a literal IPv6 address, or a nanomsg local interface */
-	r = getaddrinfo(host, NULL, &hints, &res);
-	if (res)
-		freeaddrinfo(res);
-	if (r == 0)
-		return 0;
-	sl_error("--control %s: cannot resolve '%s': %s", a->cfg.control, host, gai_strerror(r));
-	return -EHOSTUNREACH;
 }
 
 int control_open(struct agent *a)

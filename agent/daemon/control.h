@@ -12,8 +12,6 @@ struct worker_sink;
 /* Loads and checks the cluster key (first thing at start: nothing is made before). 0 or -errno,
  * logged. */
 int control_load_key(struct agent *a);
-/* Resolves --control's host now (nanomsg would retry a bad name silently forever). */
-int control_check_endpoint(struct agent *a);
 /* Fills the sink ops that turn the worker's reports into frames (all but empty, the daemon's). */
 void control_worker_sink(struct agent *a, struct worker_sink *ret);
 /* Opens the link (a->loop and a->cache made), starts registering. 0 or -errno, logged. */

@@ -43,11 +43,12 @@ static void on_signal(struct sl_loop *loop, int signo, void *data)
 	struct agent *a = data;
 	char sig[16];
 
+	sl_signal_name(signo, sig, sizeof(sig));
 	if (signo == SIGHUP) {
-		sl_info("SIGHUP: ignored (logs go to stderr: nothing to reopen)");
+		sl_info_kv("signal ignored (logs go to stderr: nothing to reopen)", "signal=%s",
+			   sig);
 		return;
 	}
-	sl_signal_name(signo, sig, sizeof(sig));
 	if (a->exit_when_empty) {
 		/* not a clean drain: a supervisor must see it (exit 1) */
 		sl_warn_kv("signal again: stopping now", "signal=%s", sig);
@@ -59,16 +60,25 @@ static void on_signal(struct sl_loop *loop, int signo, void *data)
 	worker_drain(a, 0); /* invocations finish within their own timeouts */
 }
 
+/* What the runtime's latest sweep removed of runtimes that died: a pool's unused shells apart. */
+static void log_swept(const struct sl_runtime *rt)
+{
+	unsigned sandboxes, shells;
+
+	sl_runtime_swept(rt, &sandboxes, &shells);
+	if (sandboxes || shells)
+		sl_info_kv("leftovers of dead runtimes removed", "sandboxes=%u pool_shells=%u",
+			   sandboxes, shells);
+}
+
 /* Sandboxes left by runtimes that died since we started (a SIGKILLed `run`, say) go too. */
 static void on_sweep(struct sl_loop *loop, void *data)
 {
 	struct agent *a = data;
 	int r = sl_runtime_sweep(a->rt);
 
-	if (r > 0)
-		sl_info("removed %d stale %s of runtimes that are gone", r,
-			sl_plural((unsigned)r, "sandbox", "sandboxes"));
-	else if (r < 0)
+	log_swept(a->rt);
+	if (r < 0)
 		sl_log_warn_err(r, "sweeping stale sandboxes");
 	sl_loop_add_timer(loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
 }
@@ -131,8 +141,6 @@ static int preflight(struct agent *a)
 	char path[600];
 	int r = control_load_key(a);
 
-	if (r >= 0)
-		r = control_check_endpoint(a);
 	if (r < 0)
 		return r;
 	r = mkdir_p(a->cfg.state_dir, 0700);
@@ -185,8 +193,7 @@ static void open_bpf(struct agent *a)
 	if (info.reset)
 		sl_warn("BPF: pinned state of ABI %u dropped (this agent uses %u)", info.found_abi,
 			SL_BPF_ABI_VERSION);
-	/* after a SIGKILL most of these are the dead agent's pool shells, not sandboxes */
-	sl_info("BPF loaded (%s pinned state, %u %s of a previous agent pruned)",
+	sl_info("BPF loaded (%s pinned state, %u %s of removed cgroups pruned)",
 		info.adopted ? "re-adopted" : "new", info.pruned,
 		sl_plural(info.pruned, "registration", "registrations"));
 	r = sl_loop_add_io(a->loop, sl_bpf_events_fd(a->bpf), EPOLLIN, on_bpf_ready, a);
@@ -277,6 +284,7 @@ static int start(struct agent *a)
 		goto out;
 	}
 	sl_info("sandbox runtime ready (cgroup backend %s)", sl_runtime_cgroup_backend(a->rt));
+	log_swept(a->rt);
 	sl_loop_add_timer(a->loop, sl_now_ns() + SWEEP_INTERVAL_NS, on_sweep, a, NULL);
 	open_bpf(a);
 	r = watch_host_addrs(a);
@@ -340,6 +348,11 @@ int sl_agent_main(int argc, char **argv)
 	a->self_netns = a->lock_fds[0] = a->lock_fds[1] = -1;
 	sl_agent_config_defaults(&a->cfg);
 	r = sl_agent_config_parse(&a->cfg, argc, argv, err, sizeof(err));
+	if (r == 0 && sl_agent_config_resolve(&a->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sandlot-agent: %s\n", err); /* a name: no usage needed */
+		free(a);
+		return SL_EXIT_USAGE;
+	}
 	if (r != 0) {
 		if (r == 1) {
 			sl_agent_config_usage(stdout);

@@ -20,7 +20,8 @@ void sl_hostlock_pin_path(char *buf, size_t len, const char *pin_root);
 /*
  * Whether an "IP:PORT" or "[IPv6]:PORT" endpoint, bare or after "tcp://" (where the IP may be
  * a star, any address), can be bound now: 0, -EADDRINUSE (another process has it),
- * -EADDRNOTAVAIL, or -errno. Other endpoints (ipc://, host names) are not checked: 0. A check
- * before the host is touched, not a reservation.
+ * -EADDRNOTAVAIL, or -errno. Other endpoints (ipc://) are not checked: 0; host names must be
+ * addresses by now (sl_agent_config_resolve). A check before the host is touched, not a
+ * reservation.
  */
 int sl_hostlock_port_free(const char *endpoint);

@@ -15,6 +15,8 @@ static void probe_usage(FILE *f)
 		   "  -j, --json      print one JSON object\n"
 		   "  -p, --pretty    indent the JSON (implies --json)\n"
 		   "      --no-mount  do not mount bpffs at /sys/fs/bpf when it is missing\n"
+		   "      --log-level LEVEL  debug, info, warn, error or off (also before "
+		   "'probe')\n"
 		   "Exit status: 0 when everything sandlot requires is present, 1 otherwise.\n");
 }
 

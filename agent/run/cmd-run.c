@@ -75,6 +75,7 @@ static void run_usage(FILE *f)
 		"                     (repeatable, at most %d; none: all but the always-denied)\n"
 		"  --json             print one JSON object with the outcome at exit, with the\n"
 		"                     CPU and network counters from BPF\n"
+		"  --log-level LEVEL  debug, info, warn, error or off (also before 'run')\n"
 		"BPF is used only with --json, --net egress or --allow: an agent's pinned\n"
 		"programs when present (fast), else loaded for this run alone (about 0.1 s).\n"
 		"Environment: SANDLOT_BPF=off (no BPF; --json takes CPU from cpu.stat; on: the\n"

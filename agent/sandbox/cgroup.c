@@ -235,6 +235,16 @@ int sl_cgroup_root_remove(struct sl_cgroup_root *root, const char *name)
 	return r < 0 ? r : r2;
 }
 
+bool sl_cgroup_root_ran(struct sl_cgroup_root *root, const char *name)
+{
+	_cleanup_close_ int fd = openat(root->v2_dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uint64_t usec = 1;
+
+	if (fd >= 0)
+		(void)sl_cgroup_read_key(fd, "cpu.stat", "usage_usec", &usec);
+	return usec != 0;
+}
+
 static bool valid_name(const char *name)
 {
 	size_t n = strlen(name);

@@ -70,6 +70,13 @@ int sl_cgroup_root_list(struct sl_cgroup_root *root, void (*fn)(const char *name
 int sl_cgroup_root_remove(struct sl_cgroup_root *root, const char *name);
 
 /*
+ * Whether a task ever ran in the sandbox cgroup called name: its v2 cpu.stat usage_usec is
+ * not 0. False for a shell a pool made ahead and nobody took; true when it cannot be read
+ * (no v2 directory left), so that a leftover is never called a shell on a guess.
+ */
+bool sl_cgroup_root_ran(struct sl_cgroup_root *root, const char *name);
+
+/*
  * Removes the "sandlot" directory below the caller's own cgroup in every hierarchy, where it
  * is empty; busy or missing ones are left alone. For a process that knows no runtime of its
  * cgroup still uses them (a benchmark at its end; tools/run-tests does the same in shell):

@@ -99,17 +99,19 @@ static enum slot_state check_slot(const char *state_dir, unsigned slot, int *loc
 	return DEAD;
 }
 
-int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cgroup_root *root)
+int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cgroup_root *root,
+		   struct sl_owner_swept *ret)
 {
 	enum slot_state state[SL_OWNER_SLOTS] = {0};
 	int locks[SL_OWNER_SLOTS];
 	struct names ns = {0};
 	char mine[32];
-	int r, removed = 0;
+	int r;
 
 	/* this process's own sandboxes (the runtime names them so) are never stale */
 	snprintf(mine, sizeof(mine), "s%u-%d-", o->slot, (int)getpid());
 
+	*ret = (struct sl_owner_swept){0};
 	ns.v = calloc(MAX_NAMES, sizeof(*ns.v));
 	if (!ns.v)
 		return -ENOMEM;
@@ -125,12 +127,14 @@ int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cg
 			state[slot] = check_slot(state_dir, slot, locks);
 		if (state[slot] != DEAD || strncmp(ns.v[i], mine, strlen(mine)) == 0)
 			continue;
+		bool ran = sl_cgroup_root_ran(root, ns.v[i]); /* asked before it goes */
+
 		r = sl_cgroup_root_remove(root, ns.v[i]);
 		if (r >= 0)
-			removed++;
+			*(ran ? &ret->sandboxes : &ret->shells) += 1;
 	}
 	for (unsigned i = 0; i < SL_OWNER_SLOTS; i++)
 		sl_closep(&locks[i]);
 	free(ns.v);
-	return r < 0 ? r : removed;
+	return r < 0 ? r : (int)(ret->sandboxes + ret->shells);
 }

@@ -32,11 +32,19 @@ void sl_owner_release(struct sl_owner *o);
  */
 int sl_owner_slot_of(const char *name, unsigned *ret);
 
+/* What a sweep removed, told apart by whether a task ever ran in it (sl_cgroup_root_ran). */
+struct sl_owner_swept {
+	unsigned sandboxes; /* cgroups that ran a sandbox */
+	unsigned shells;    /* shells a dead runtime's pool made ahead, never used */
+};
+
 /*
  * Removes every sandbox cgroup below root whose owner is gone: those of slots whose lock
  * nobody holds, and those of our own slot but another pid (a former holder's: the lock is
  * ours, so it is gone; another runtime may have held the slot between its death and our start
  * and left them). This process's own, named "s<slot>-<pid>-...", are kept. Returns the number
- * of sandboxes removed, or -errno of the first failure.
+ * of cgroups removed (*ret says which were sandboxes and which shells; filled on failure too,
+ * with what went before it), or -errno of the first failure.
  */
-int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cgroup_root *root);
+int sl_owner_sweep(const struct sl_owner *o, const char *state_dir, struct sl_cgroup_root *root,
+		   struct sl_owner_swept *ret);

@@ -49,6 +49,7 @@ struct sl_runtime {
 	char state_dir[256];
 	uid_t uid_base;
 	struct sl_owner owner;
+	struct sl_owner_swept swept; /* what the latest sweep removed */
 	struct sl_cgroup_root *cg;
 	const struct sl_seccomp *seccomp; /* built in */
 	struct sl_shellpool *pool;
@@ -185,7 +186,7 @@ int sl_runtime_new(struct sl_runtime **ret, const struct sl_runtime_opts *opts)
 	if (r >= 0)
 		r = runtime_pool(rt, opts && !rt->one_shot ? opts->pool_size : 0);
 	if (r >= 0 && !rt->one_shot)
-		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg);
+		r = sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, &rt->swept);
 	/* one-shot: the sandbox's cgroups now; its network namespace is made while the child
 	 * starts (spawn), and spawn hands its request over while the spawner is still getting
 	 * ready */
@@ -223,7 +224,13 @@ void sl_runtime_free(struct sl_runtime **rt)
 
 int sl_runtime_sweep(struct sl_runtime *rt)
 {
-	return sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg);
+	return sl_owner_sweep(&rt->owner, rt->state_dir, rt->cg, &rt->swept);
+}
+
+void sl_runtime_swept(const struct sl_runtime *rt, unsigned *ret_sandboxes, unsigned *ret_shells)
+{
+	*ret_sandboxes = rt->swept.sandboxes;
+	*ret_shells = rt->swept.shells;
 }
 
 void sl_runtime_set_shell_hooks(struct sl_runtime *rt, const struct sl_shell_hooks *hooks)

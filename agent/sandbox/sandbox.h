@@ -92,6 +92,13 @@ void sl_runtime_free(struct sl_runtime **rt);
  */
 int sl_runtime_sweep(struct sl_runtime *rt);
 
+/*
+ * What the latest sweep (sl_runtime_new()'s or sl_runtime_sweep()'s) removed: sandboxes, and
+ * shells that a dead runtime's pool had made ahead and never used (not sandboxes: nothing ran
+ * in them).
+ */
+void sl_runtime_swept(const struct sl_runtime *rt, unsigned *ret_sandboxes, unsigned *ret_shells);
+
 struct sl_shell_hooks;
 
 /*

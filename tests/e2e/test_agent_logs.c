@@ -3,12 +3,15 @@
  * The agent daemon end to end: what it logs, and the log tail. A real sandlot-agent runs
  * against the test control node (agentpeer.h) with its stderr in a file; a sequence of
  * creates, invocations, errors and destructions must come out as strict logfmt lines with the
- * fields an operator needs. Needs root (sandboxes, cgroups, BPF).
+ * fields an operator needs; a restart after a SIGKILL and a SIGHUP are said as they are.
+ * Needs root (sandboxes, cgroups, BPF).
  */
 #include "testutil.h"
 
 #include "agenttest.h"
 #include "logfmt.h"
+
+#include <dirent.h>
 
 /* A shell runtime whose event says what to do: fail (a function error), sleep, flood the log
  * (stdout and stderr at once, then a marker line on one of them), or answer "done". */
@@ -323,6 +326,159 @@ static void log_tail_keeps_the_order_written(void **state)
 	peer_rx_free(r);
 }
 
+/* ---- restarts and signals ---- */
+
+/* Entries of dir named as agent process pid's sandboxes and shells ("s<slot>-<pid>-<seq>"). */
+static int cgroups_of(const char *dir, pid_t pid)
+{
+	char needle[24];
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	snprintf(needle, sizeof(needle), "-%d-", (int)pid);
+	while ((e = readdir(d)))
+		n += e->d_type == DT_DIR && e->d_name[0] == 's' && strstr(e->d_name, needle);
+	closedir(d);
+	return n;
+}
+
+/* Waits until there are n of them (the pool refills a little after a take). */
+static int wait_cgroups_of(const char *dir, pid_t pid, int n)
+{
+	uint64_t until = sl_now_ns() + (uint64_t)WAIT_MS * SL_NSEC_PER_MSEC;
+	int have;
+
+	while ((have = cgroups_of(dir, pid)) != n && sl_now_ns() < until)
+		usleep(20 * 1000);
+	return have;
+}
+
+/* The value of a sample line "name value" (or "name{labels} value") in a scrape. */
+static long metric(const char *scrape, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *l = scrape; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		if (strncmp(l, name, n) == 0 && l[n] == ' ')
+			return strtol(l + n + 1, NULL, 10);
+	fail_msg("no sample %s in the scrape", name);
+	return -1;
+}
+
+/*
+ * A SIGKILLed agent leaves its sandboxes and the shells its pool made ahead; its successor
+ * removes both and says which were which (the shells ran nothing), and counts neither as its
+ * own sandboxes.
+ */
+static void restart_tells_sandboxes_from_pool_shells(void **state)
+{
+	struct fx *f = *state;
+	static struct logfile lf;
+	char path[160], dir[1200], *slash, *body = NULL;
+	const char *states[] = {"created", "busy", "idle", "frozen"};
+	pid_t old;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "%s/agent.log", f->p->base);
+	f->p->stderr_path = path;
+	fx_start(f, NULL);
+	cold_start(f, "rs-1", "logs", pkg_script(f->p, logs_sh), "", 128, 30000);
+	cold_start(f, "rs-2", "logs", pkg_script(f->p, logs_sh), "", 128, 30000);
+	assert_int_equal(peer_sandbox_cgroup(f->p, "rs-1", dir, sizeof(dir)), 0);
+	slash = strrchr(dir, '/');
+	assert_non_null(slash);
+	*slash = '\0'; /* <agent's v2 cgroup>/sandlot */
+	old = f->p->pid;
+	/* two sandboxes and the pool's four shells (daemon.c: pool_size 4) */
+	assert_int_equal(wait_cgroups_of(dir, old, 6), 6);
+	assert_true(WIFSIGNALED(peer_agent_stop(f->p, 0, 0)));
+	assert_int_equal(cgroups_of(dir, old), 6); /* nobody cleaned up yet */
+	peer_clear(f->p);
+
+	fx_start(f, NULL);
+	assert_int_equal(cgroups_of(dir, old), 0);
+	assert_int_equal(peer_http_get(f->p, "/healthz", &body), 200);
+	j = json_loads(body, 0, NULL);
+	free(body);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "sandboxes")), 0);
+	json_decref(j);
+	assert_int_equal(peer_http_get(f->p, "/metrics", &body), 200);
+	for (size_t i = 0; i < ARRAY_SIZE(states); i++) {
+		char name[80];
+
+		snprintf(name, sizeof(name), "sandlot_agent_sandboxes{state=\"%s\"}", states[i]);
+		assert_int_equal(metric(body, name), 0);
+	}
+	assert_null(strstr(body, "sandlot_sandbox_info{"));
+	free(body);
+	assert_true(WIFEXITED(peer_agent_stop(f->p, SIGTERM, WAIT_MS)));
+
+	read_log(path, &lf);
+	find_line(&lf, "leftovers of dead runtimes removed", "level", "info", "sandboxes", "2",
+		  "pool_shells", "4", NULL);
+	assert_int_equal(count_msg(&lf, "leftovers of dead runtimes removed"), 1);
+}
+
+/* Waits until the log at path has a line containing needle. */
+static bool wait_log(const char *path, const char *needle)
+{
+	uint64_t until = sl_now_ns() + (uint64_t)WAIT_MS * SL_NSEC_PER_MSEC;
+
+	do {
+		char *buf = NULL;
+		size_t len;
+		bool found = false;
+
+		if (peer_read_file(path, (void **)&buf, &len) == 0) {
+			buf = realloc(buf, len + 1);
+			assert_non_null(buf);
+			buf[len] = '\0';
+			found = strstr(buf, needle) != NULL;
+		}
+		free(buf);
+		if (found)
+			return true;
+		usleep(20 * 1000);
+	} while (sl_now_ns() < until);
+	return false;
+}
+
+/* SIGHUP is logged and ignored (docs/agent.md): no drain, the sandboxes keep serving. */
+static void sighup_is_logged_and_ignored(void **state)
+{
+	struct fx *f = *state;
+	static struct logfile lf;
+	char path[160], *body = NULL;
+	struct peer_rx *r;
+
+	snprintf(path, sizeof(path), "%s/agent.log", f->p->base);
+	f->p->stderr_path = path;
+	fx_start(f, NULL);
+	cold_start(f, "hup-1", "logs", pkg_script(f->p, logs_sh), "", 128, 30000);
+	assert_int_equal(kill(f->p->pid, SIGHUP), 0);
+	assert_true(wait_log(path, "signal=SIGHUP"));
+	r = invoke(f, "req-hup", "hup-1", "logs", "\"ok\"", false);
+	expect_ok(r, "done");
+	peer_rx_free(r);
+	assert_int_equal(peer_http_get(f->p, "/healthz", &body), 200);
+	assert_non_null(strstr(body, "\"status\":\"ok\""));
+	free(body);
+	/* a SIGTERM after it is the first stop signal: a drain, exit 0 */
+	int st = peer_agent_stop(f->p, SIGTERM, WAIT_MS);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	read_log(path, &lf);
+	find_line(&lf, "signal ignored (logs go to stderr: nothing to reopen)", "level", "info",
+		  "signal", "SIGHUP", NULL);
+	find_line(&lf, "sandbox destroyed", "sandbox", "hup-1", "reason", "drain", NULL);
+	assert_int_equal(count_msg(&lf, "draining, then exiting"), 1);
+	find_line(&lf, "draining, then exiting", "signal", "SIGTERM", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +489,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(log_tail_ends_with_the_last_line_under_a_flood,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_tail_keeps_the_order_written, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(restart_tells_sandboxes_from_pool_shells, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(sighup_is_logged_and_ignored, fx_setup,
 						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

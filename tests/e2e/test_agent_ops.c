@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The agent daemon as an operator starts it: configuration errors are found before the host is
- * touched (no state dir, BPF pin root or cgroup made), a second agent on the same state dir or
+ * The agent daemon as an operator starts it: configuration errors (an unresolvable host name
+ * among them) are found before the host is touched (no state dir, BPF pin root or cgroup
+ * made), host names work where addresses do, a second agent on the same state dir or
  * pin root refuses to start naming the first's pid, SANDLOT_BPF=off keeps BPF out. A real
  * sandlot-agent against the test control node (agentpeer.h). Needs root.
  */
@@ -132,11 +133,90 @@ static void busy_port_is_found_before_touching_the_host(void **state)
 	int st = agent_once(f->p, err, sizeof(err), &pid, "--state-dir", f->p->state_dir,
 			    "--bpf-pin-root", f->p->pin_root, "--http", http, "--listen",
 			    f->p->listen_url, NULL);
-	close(fd);
 	expect_refused(st, err, http);
 	expect_refused(st, err, "Address already in use");
 	assert_false(exists(f->p->pin_root));
 	assert_int_equal(peer_leftover_cgroups(pid), 0);
+	/* the same port behind a name */
+	snprintf(http, sizeof(http), "localhost:%d", ntohs(sa.sin_port));
+	st = agent_once(f->p, err, sizeof(err), &pid, "--state-dir", f->p->state_dir,
+			"--bpf-pin-root", f->p->pin_root, "--http", http, "--listen",
+			f->p->listen_url, NULL);
+	close(fd);
+	expect_refused(st, err, "Address already in use");
+	assert_false(exists(f->p->pin_root));
+	assert_int_equal(peer_leftover_cgroups(pid), 0);
+}
+
+/*
+ * A host name that does not resolve, in any option that takes HOST:PORT, is bad usage: exit 2
+ * and one line naming the option and the name, before anything is made on the host.
+ */
+static void unresolvable_names_are_usage_errors(void **state)
+{
+	/* RFC 6761: .invalid never resolves */
+	static const char *const cases[][2] = {
+		{"--control", "tcp://sandlot-test.invalid:7400"},
+		{"--listen", "tcp://sandlot-test.invalid:7401"},
+		{"--advertise", "tcp://sandlot-test.invalid:7401"},
+		{"--http", "sandlot-test.invalid:7481"},
+	};
+	struct fx *f = *state;
+	char err[ERR_MAX], sdir[200], http[32], needle[100];
+	pid_t pid;
+
+	snprintf(sdir, sizeof(sdir), "%s/fresh-state", f->p->base);
+	snprintf(http, sizeof(http), "127.0.0.1:%d", peer_free_port());
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int st = agent_once(f->p, err, sizeof(err), &pid, "--state-dir", sdir,
+				    "--bpf-pin-root", f->p->pin_root, "--http", http, "--listen",
+				    f->p->listen_url, cases[i][0], cases[i][1], NULL);
+
+		assert_true(WIFEXITED(st));
+		if (WEXITSTATUS(st) != 2)
+			fail_msg("%s %s: exit %d, not 2: %s", cases[i][0], cases[i][1],
+				 WEXITSTATUS(st), err);
+		snprintf(needle, sizeof(needle), "%s %s: cannot resolve 'sandlot-test.invalid'",
+			 cases[i][0], cases[i][1]);
+		expect_refused(st, err, needle);
+		if (strchr(err, '\n') != err + strlen(err) - 1)
+			fail_msg("not one line: %s", err);
+		assert_false(exists(sdir));
+		assert_false(exists(f->p->pin_root));
+		assert_int_equal(peer_leftover_cgroups(pid), 0);
+	}
+}
+
+/*
+ * Names that resolve work where addresses do: --listen and --http are bound at the name's
+ * address, and the control node connects back to the name the agent advertises.
+ */
+static void host_names_are_resolved(void **state)
+{
+	struct fx *f = *state;
+	char listen[64], http[64], *body = NULL;
+	uint64_t until = sl_now_ns() + (uint64_t)WAIT_MS * SL_NSEC_PER_MSEC;
+	int port = peer_free_port();
+
+	snprintf(listen, sizeof(listen), "tcp://localhost:%d", peer_free_port());
+	snprintf(http, sizeof(http), "localhost:%d", port);
+	fx_start(f, "--listen", listen, "--http", http, NULL);
+	assert_string_equal(f->p->agent_url, listen); /* advertised as named */
+	/* the local API is where the name points */
+	snprintf(f->p->http, sizeof(f->p->http), "127.0.0.1:%d", port);
+	/* our REGISTER_ACK reached it through that name: it says it is registered */
+	for (;;) {
+		int code = peer_http_get(f->p, "/healthz", &body);
+		bool ok = code == 200 && strstr(body, "\"status\":\"ok\"");
+
+		free(body);
+		body = NULL;
+		if (ok)
+			break;
+		if (sl_now_ns() > until)
+			fail_msg("/healthz never said ok (last %d)", code);
+		peer_pump(f->p, 50);
+	}
 }
 
 /* A second agent on the first's state dir, or on its pin root, refuses and names it. */
@@ -184,6 +264,9 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(busy_port_is_found_before_touching_the_host,
 						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(unresolvable_names_are_usage_errors, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(host_names_are_resolved, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(second_agent_is_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(bpf_off_is_honoured, fx_setup, fx_teardown),
 	};

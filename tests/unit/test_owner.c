@@ -115,6 +115,13 @@ static int remove_err; /* what removing "s2-999-2" returns */
 int __wrap_sl_cgroup_root_list(struct sl_cgroup_root *root,
 			       void (*fn)(const char *name, void *data), void *data);
 int __wrap_sl_cgroup_root_remove(struct sl_cgroup_root *root, const char *name);
+bool __wrap_sl_cgroup_root_ran(struct sl_cgroup_root *root, const char *name);
+
+/* "s2-999-2" is a shell a pool made ahead: nothing ever ran in it */
+bool __wrap_sl_cgroup_root_ran(struct sl_cgroup_root *root, const char *name)
+{
+	return strcmp(name, "s2-999-2") != 0;
+}
 
 int __wrap_sl_cgroup_root_list(struct sl_cgroup_root *root,
 			       void (*fn)(const char *name, void *data), void *data)
@@ -142,6 +149,7 @@ static bool was_removed(const char *name)
 static void sweep_removes_only_what_dead_owners_left(void **state)
 {
 	struct sl_owner me, other, again;
+	struct sl_owner_swept swept;
 	char sub[128], mine[2][32], former[32], lookalike[32], longname[SL_CGROUP_NAME_MAX + 8];
 	int pid = (int)getpid();
 
@@ -162,8 +170,10 @@ static void sweep_removes_only_what_dead_owners_left(void **state)
 	n_removed = 0;
 	remove_err = 0;
 
-	assert_int_equal(sl_owner_sweep(&me, sub, (struct sl_cgroup_root *)&me), 4);
+	assert_int_equal(sl_owner_sweep(&me, sub, (struct sl_cgroup_root *)&me, &swept), 4);
 	assert_int_equal(n_removed, 4);
+	assert_int_equal(swept.sandboxes, 3); /* told apart from the shell */
+	assert_int_equal(swept.shells, 1);
 	assert_true(was_removed(former));     /* our slot, another pid: a former holder's */
 	assert_true(was_removed(lookalike));  /* likewise */
 	assert_true(was_removed("s2-999-1")); /* slot 2: nobody holds it; listed twice */
@@ -176,7 +186,7 @@ static void sweep_removes_only_what_dead_owners_left(void **state)
 	/* the first failure is the sweep's result */
 	n_removed = 0;
 	remove_err = -EBUSY;
-	assert_int_equal(sl_owner_sweep(&me, sub, (struct sl_cgroup_root *)&me), -EBUSY);
+	assert_int_equal(sl_owner_sweep(&me, sub, (struct sl_cgroup_root *)&me, &swept), -EBUSY);
 	sl_owner_release(&other);
 	sl_owner_release(&me);
 }
