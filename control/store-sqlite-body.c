@@ -2,7 +2,9 @@
 /*
  * The SQLite store's queue of asynchronous invocations, their outcomes and dead letters, and
  * the event invoke configs (see store.h). Every change is one transaction, synced before it
- * returns (synchronous=FULL): an event acknowledged with 202 survives a crash.
+ * returns (synchronous=FULL): an event acknowledged with 202 survives a crash. ev_commit
+ * carries a loop turn's accepts and successful outcomes in one such transaction, so that
+ * they share one sync.
  */
 #include "store-sqlite-internal.h"
 
@@ -124,21 +126,31 @@ static int read_event(sqlite3_stmt *st, struct sl_event *ev)
 	return 0;
 }
 
+/* expired_before: 0 for the oldest due event; else the oldest one enqueued before it, due
+ * or not. */
 static int take_locked(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
-		       uint64_t owner, uint64_t lease_ns, struct sl_event *ret)
+		       uint64_t expired_before, uint64_t owner, uint64_t lease_ns,
+		       struct sl_event *ret)
 {
 	_cleanup_stmt_ sqlite3_stmt *sel = NULL, *upd = NULL;
-	int r = prepare(s,
-			"SELECT id, account, name, request_id, attempts, retries, enqueued, due,"
-			" error, payload FROM events WHERE account=?1 AND name=?2 AND due<=?3"
-			" AND lease_until<=?3 ORDER BY id LIMIT 1",
-			&sel);
+	int r = prepare(
+		s,
+		expired_before
+			? "SELECT id, account, name, request_id, attempts, retries, enqueued,"
+			  " due, error, payload FROM events WHERE account=?1 AND name=?2"
+			  " AND enqueued<?4 AND lease_until<=?3 ORDER BY id LIMIT 1"
+			: "SELECT id, account, name, request_id, attempts, retries, enqueued,"
+			  " due, error, payload FROM events WHERE account=?1 AND name=?2"
+			  " AND due<=?3 AND lease_until<=?3 ORDER BY id LIMIT 1",
+		&sel);
 
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(sel, 1, account, -1, SQLITE_STATIC);
 	sqlite3_bind_text(sel, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(sel, 3, (sqlite3_int64)now_ns);
+	if (expired_before)
+		sqlite3_bind_int64(sel, 4, (sqlite3_int64)expired_before);
 	r = sqlite3_step(sel);
 	if (r == SQLITE_DONE)
 		return -ENOENT;
@@ -162,8 +174,8 @@ static int take_locked(struct sl_store *s, const char *account, const char *name
  * synchronous=NORMAL for this one transaction); the next synced commit carries it to disk, as
  * the WAL is written in order.
  */
-int sq_ev_take(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
-	       uint64_t owner, uint64_t lease_ns, struct sl_event *ret)
+static int take(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
+		uint64_t expired_before, uint64_t owner, uint64_t lease_ns, struct sl_event *ret)
 {
 	int r = err_of(sqlite3_exec(DB(s), "PRAGMA synchronous=NORMAL", NULL, NULL, NULL));
 
@@ -174,7 +186,7 @@ int sq_ev_take(struct sl_store *s, const char *account, const char *name, uint64
 		return r;
 	}
 	ret->payload = NULL;
-	r = tx_end(s, take_locked(s, account, name, now_ns, owner, lease_ns, ret));
+	r = tx_end(s, take_locked(s, account, name, now_ns, expired_before, owner, lease_ns, ret));
 	if (sqlite3_exec(DB(s), "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK && r == 0)
 		r = -EIO; /* never leave the connection unsynced */
 	if (r < 0) {
@@ -182,6 +194,21 @@ int sq_ev_take(struct sl_store *s, const char *account, const char *name, uint64
 		ret->payload = NULL;
 	}
 	return r;
+}
+
+int sq_ev_take(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
+	       uint64_t owner, uint64_t lease_ns, struct sl_event *ret)
+{
+	return take(s, account, name, now_ns, 0, owner, lease_ns, ret);
+}
+
+int sq_ev_take_expired(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
+		       uint64_t enqueued_before_ns, uint64_t owner, uint64_t lease_ns,
+		       struct sl_event *ret)
+{
+	if (!enqueued_before_ns)
+		return -ENOENT;
+	return take(s, account, name, now_ns, enqueued_before_ns, owner, lease_ns, ret);
 }
 
 int sq_ev_retry(struct sl_store *s, const struct sl_event *ev)
@@ -253,6 +280,25 @@ int sq_ev_finish(struct sl_store *s, const struct sl_event *ev, uint64_t now_ns)
 	r = delete_event(s, ev->id);
 	if (r == 0)
 		r = record_outcome(s, ev, now_ns);
+	return tx_end(s, r);
+}
+
+int sq_ev_commit(struct sl_store *s, struct sl_event *puts, size_t nput,
+		 const struct sl_event *done, size_t ndone)
+{
+	int r = tx_begin(s);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < nput; i++)
+		r = insert_event(s, &puts[i]);
+	for (size_t i = 0; r == 0 && i < ndone; i++) {
+		r = delete_event(s, done[i].id);
+		if (r == 0)
+			r = record_outcome(s, &done[i], done[i].finished_ns);
+		else if (r == -ENOENT)
+			r = 0; /* finished before: its outcome is recorded */
+	}
 	return tx_end(s, r);
 }
 

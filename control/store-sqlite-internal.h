@@ -58,6 +58,11 @@ static inline void text_col(sqlite3_stmt *st, int col, char *dst, size_t size)
 
 int sq_ev_put(struct sl_store *s, struct sl_event *ev);
 int sq_ev_put_many(struct sl_store *s, struct sl_event *evs, size_t n);
+int sq_ev_commit(struct sl_store *s, struct sl_event *puts, size_t nput,
+		 const struct sl_event *done, size_t ndone);
+int sq_ev_take_expired(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
+		       uint64_t enqueued_before_ns, uint64_t owner, uint64_t lease_ns,
+		       struct sl_event *ret);
 int sq_ev_due(struct sl_store *s, uint64_t now_ns, unsigned limit,
 	      int (*fn)(const char *account, const char *name, void *data), void *data);
 int sq_ev_take(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
