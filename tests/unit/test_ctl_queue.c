@@ -104,6 +104,48 @@ static void takes_in_order_and_leases(void **state)
 	assert_int_equal(count(s), 3);
 }
 
+static int add_key(const char *account, const char *name, void *data)
+{
+	strcat(data, account);
+	strcat(data, "/");
+	strcat(data, name);
+	strcat(data, ",");
+	return 0;
+}
+
+static void due_lists_each_function_once_across_accounts(void **state)
+{
+	struct sl_store *s = ((struct fx *)*state)->s;
+	struct sl_event ev = {.payload = "x", .len = 1};
+	char due[256] = "";
+
+	for (int i = 0; i < 3; i++) {
+		put(s, "b", "1", 100 * S);
+		put(s, "a", "1", 100 * S);
+	}
+	put(s, "c", "1", 100 * S); /* only a retry far ahead: not due */
+	assert_int_equal(take(s, "c", 100 * S, 7, &ev), 0);
+	free(ev.payload);
+	ev.due_ns = 900 * S;
+	assert_int_equal(s->ops->ev_retry(s, &ev), 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.payload = "x";
+	ev.len = 1;
+	snprintf(ev.account, sizeof(ev.account), "000000000001");
+	snprintf(ev.name, sizeof(ev.name), "z");
+	snprintf(ev.request_id, sizeof(ev.request_id), "other");
+	ev.enqueued_ns = ev.due_ns = 100 * S;
+	assert_int_equal(s->ops->ev_put(s, &ev), 0);
+	assert_int_equal(s->ops->ev_due(s, 100 * S, 10, add_key, due), 3);
+	assert_string_equal(due, "000000000001/z,111122223333/a,111122223333/b,");
+	due[0] = '\0';
+	assert_int_equal(s->ops->ev_due(s, 100 * S, 2, add_key, due), 2);
+	assert_string_equal(due, "000000000001/z,111122223333/a,");
+	due[0] = '\0';
+	assert_int_equal(s->ops->ev_due(s, 900 * S, 10, add_key, due), 4);
+	assert_string_equal(due, "000000000001/z,111122223333/a,111122223333/b,111122223333/c,");
+}
+
 static void release_frees_only_the_owners_leases(void **state)
 {
 	struct sl_store *s = ((struct fx *)*state)->s;
@@ -347,6 +389,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(takes_in_order_and_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(due_lists_each_function_once_across_accounts, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(release_frees_only_the_owners_leases, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(retry_waits_until_due_and_finish_deletes, setup,
