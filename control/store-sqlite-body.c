@@ -14,18 +14,18 @@
 
 static int tx_begin(struct sl_store *s)
 {
-	return err_of(sqlite3_exec(DB(s), "BEGIN IMMEDIATE", NULL, NULL, NULL));
+	return exec_kept(s, "BEGIN IMMEDIATE");
 }
 
 static int tx_end(struct sl_store *s, int r)
 {
 	if (r < 0) {
-		sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
+		exec_kept(s, "ROLLBACK");
 		return r;
 	}
-	r = err_of(sqlite3_exec(DB(s), "COMMIT", NULL, NULL, NULL));
+	r = exec_kept(s, "COMMIT");
 	if (r < 0)
-		sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
+		exec_kept(s, "ROLLBACK");
 	return r;
 }
 
@@ -233,17 +233,17 @@ static int take_locked(struct sl_store *s, const char *account, const char *name
 static int take(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
 		uint64_t expired_before, uint64_t owner, uint64_t lease_ns, struct sl_event *ret)
 {
-	int r = err_of(sqlite3_exec(DB(s), "PRAGMA synchronous=NORMAL", NULL, NULL, NULL));
+	int r = exec_kept(s, "PRAGMA synchronous=NORMAL");
 
 	if (r == 0)
 		r = tx_begin(s);
 	if (r < 0) {
-		sqlite3_exec(DB(s), "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+		exec_kept(s, "PRAGMA synchronous=FULL");
 		return r;
 	}
 	ret->payload = NULL;
 	r = tx_end(s, take_locked(s, account, name, now_ns, expired_before, owner, lease_ns, ret));
-	if (sqlite3_exec(DB(s), "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK && r == 0)
+	if (exec_kept(s, "PRAGMA synchronous=FULL") < 0 && r == 0)
 		r = -EIO; /* never leave the connection unsynced */
 	if (r < 0) {
 		free(ret->payload);

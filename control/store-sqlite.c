@@ -71,6 +71,10 @@ static int sq_open(const char *location, struct sl_store **ret)
 
 static void sq_close(struct sl_store *s)
 {
+	struct store_sqlite *q = (struct store_sqlite *)s;
+
+	for (size_t i = 0; i < STMT_CACHE_MAX; i++)
+		sqlite3_finalize(q->cache[i].st);
 	sqlite3_close(DB(s));
 	free(s);
 }
