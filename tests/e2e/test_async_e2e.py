@@ -216,25 +216,36 @@ class AsyncRestartE2E(unittest.TestCase):
 class AsyncAgeE2E(unittest.TestCase):
     def test_event_past_its_age_goes_to_the_dlq_without_running(self):
         """No agent at all: the event is retried as a platform error until its maximum age
-        (60 s, the least Lambda allows) runs out, then dead-lettered with no run."""
+        (60 s, the least Lambda allows) runs out, then dead-lettered with no run. Beside it, an
+        event of a function that stays throttled (reserved concurrency 0) is never taken to
+        run, yet the age sweep dead-letters it too once it is past its age."""
         k = Cluster("--retry-delay-scale", SCALE)
         try:
             k.start_control()
             c = k.client()
-            create(c, "noagent", zipped=zip_of({"function.py": FLAKY_PY}))
-            c.put_function_event_invoke_config(FunctionName="noagent",
-                                               MaximumEventAgeInSeconds=60)
-            r = c.invoke(FunctionName="noagent", InvocationType="Event", Payload=b"{}")
-            self.assertEqual(r["StatusCode"], 202)
-            rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+            rids = {}
+            for name in ("noagent", "throttled"):
+                create(c, name, zipped=zip_of({"function.py": FLAKY_PY}))
+                c.put_function_event_invoke_config(FunctionName=name,
+                                                   MaximumEventAgeInSeconds=60)
+            c.put_function_concurrency(FunctionName="throttled", ReservedConcurrentExecutions=0)
+            for name in ("noagent", "throttled"):
+                r = c.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+                self.assertEqual(r["StatusCode"], 202)
+                rids[name] = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
 
             def dead():
                 status, _, body = k.raw("GET", "/v1/dlq")
                 return json.loads(body)["DeadLetters"] if status == 200 else []
-            k.wait_for(lambda: dead() != [], "the dead letter", timeout=120)
-            [d] = dead()
-            self.assertEqual((d["RequestId"], d["Attempts"]), (rid, 0))
+            k.wait_for(lambda: len(dead()) == 2, "the dead letters", timeout=120)
+            by = {d["FunctionName"]: d for d in dead()}
+            d = by["noagent"]
+            self.assertEqual((d["RequestId"], d["Attempts"]), (rids["noagent"], 0))
             self.assertIn("ServiceException", d["Error"])
+            d = by["throttled"]
+            self.assertEqual((d["RequestId"], d["Attempts"], d["Error"]),
+                             (rids["throttled"], 0, "EventAgeExceeded"))
+            self.assertGreaterEqual(d["Failed"] - d["Enqueued"], 60)
             self.assertEqual(k.metric("sandlot_control_events_queued"), 0)
             self.assertEqual(k.metric("sandlot_control_invocations_total"), 0)
         finally:
