@@ -12,6 +12,8 @@
  * of the same clients; then, on an idle system, the delay from an event's 202 to the end of
  * its run as the control node stamps it in its outcome record (an upper bound of the delay to
  * the start of execution) beside a warm synchronous invoke, both one request at a time.
+ * SL_BENCH_ASYNC_PARKED=1 sets the function's reserved concurrency to 0 before the accept rows
+ * (a diagnosis: accepts alone, the events not running behind them) and skips the delay rows.
  * Clients are threads, each with one libcurl handle on a kept-alive connection, signing every
  * request (control/sigv4.h). The function has 1024 MB: 16 sandboxes of it fit in the agent's
  * default memory capacity here (1769 MB ones did not: 10 fit, and the rest failed placement).
@@ -382,7 +384,7 @@ static void async_delay_rows(const char *inv)
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	for (unsigned i = 0; i < DELAY_EVENTS; i++) {
 		rids[i][0] = '\0';
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, rids[i]);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, (void *)rids[i]);
 		if (request(c, http_addr, "POST", inv, PAYLOAD, &r) != 202)
 			fprintf(stderr, "invoke: an event was refused\n");
 		t202[i] = sl_wall_ns();
@@ -422,6 +424,18 @@ static void async_rows(const char *inv, const unsigned *ks, const struct row *wa
 		       unsigned n)
 {
 	struct row fs = fsync_rounds(200);
+	bool parked = getenv("SL_BENCH_ASYNC_PARKED") != NULL;
+
+	if (parked) { /* a diagnosis: accepts alone, their events held back (reserved 0) */
+		CURL *c = curl_easy_init();
+		struct resp r;
+
+		if (request(c, http_addr, "PUT", "/2017-10-31/functions/bench-c/concurrency",
+			    "{\"ReservedConcurrentExecutions\":0}", &r) != 200)
+			fprintf(stderr, "invoke: PutFunctionConcurrency failed: %s\n", r.buf);
+		curl_easy_cleanup(c);
+		printf("  (SL_BENCH_ASYNC_PARKED: the accepted events do not run)\n");
+	}
 
 	event_mode = true;
 	for (size_t i = 0; i < nk; i++) {
@@ -433,7 +447,8 @@ static void async_rows(const char *inv, const unsigned *ks, const struct row *wa
 		       warm[i].rate ? last_row.rate / warm[i].rate : 0);
 	}
 	event_mode = false;
-	async_delay_rows(inv);
+	if (!parked)
+		async_delay_rows(inv);
 }
 
 /* ---- the echo server ---- */
