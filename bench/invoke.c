@@ -12,7 +12,12 @@
  * First, cold invocations end to end (cold_invokes()), beside the agent's CREATE -> ready that
  * invoke-agent's cold phase prints at the end (SL_BENCH_ONLY=warm1769,cold).
  * Then asynchronous accepts (InvocationType Event, 202 once committed) at 1, 4 and 16 clients
- * beside one fsync round on the store's disk.
+ * beside one fsync round on the store's disk (accept p99 / fsync p50) and the warm invoke rate
+ * of the same clients; then, on an idle system, the delay from an event's 202 to the end of
+ * its run as the control node stamps it in its outcome record (an upper bound of the delay to
+ * the start of execution) beside a warm synchronous invoke, both one request at a time.
+ * SL_BENCH_ASYNC_PARKED=1 sets the function's reserved concurrency to 0 before the accept rows
+ * (a diagnosis: accepts alone, the events not running behind them) and skips the delay rows.
  * Clients are threads, each with one libcurl handle on a kept-alive connection, signing every
  * request (control/sigv4.h). The function has 1024 MB: 16 sandboxes of it fit in the agent's
  * default memory capacity here (1769 MB ones did not: 10 fit, and the rest failed placement).
@@ -65,6 +70,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -133,9 +139,26 @@ struct resp {
 	size_t len;
 };
 
+static size_t on_body_big(char *p, size_t size, size_t n, void *data);
+
 static size_t on_body(char *p, size_t size, size_t n, void *data)
 {
 	struct resp *r = data;
+	size_t k = MIN(size * n, sizeof(r->buf) - 1 - r->len);
+
+	memcpy(r->buf + r->len, p, k);
+	r->len += k;
+	r->buf[r->len] = '\0';
+	return size * n;
+}
+
+/* on_body into a 64 KB buffer (a /metrics scrape). */
+static size_t on_body_big(char *p, size_t size, size_t n, void *data)
+{
+	struct {
+		char buf[64 << 10];
+		size_t len;
+	} *r = data;
 	size_t k = MIN(size * n, sizeof(r->buf) - 1 - r->len);
 
 	memcpy(r->buf + r->len, p, k);
@@ -220,6 +243,12 @@ static void *client_main(void *data)
 	return NULL;
 }
 
+/* The figures of the last load() row. */
+struct row {
+	double p50_us, p99_us, rate;
+};
+static struct row last_row;
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -249,22 +278,25 @@ static void load(const char *what, const char *addr, const char *path, unsigned 
 	       k, all[(size_t)k * n / 2] / 1e3, all[(size_t)k * n * 99 / 100] / 1e3,
 	       all[(size_t)k * n * 999 / 1000] / 1e3, (double)k * n / (wall / 1e9),
 	       errors ? "  (errors!)" : "");
+	last_row = (struct row){all[(size_t)k * n / 2] / 1e3, all[(size_t)k * n * 99 / 100] / 1e3,
+				(double)k * n / (wall / 1e9)};
 	free(all);
 }
 
 /* One fsync of a small write in the store's directory, p50 and p99 over n rounds: the cost a
  * synced commit cannot go under. */
-static void fsync_rounds(unsigned n)
+static struct row fsync_rounds(unsigned n)
 {
 	char path[160];
 	uint64_t *lat = calloc(n, sizeof(*lat));
+	struct row out = {0};
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/data/fsync-probe", base);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || !lat) {
 		free(lat);
-		return;
+		return out;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t t0 = sl_now_ns();
@@ -278,7 +310,177 @@ static void fsync_rounds(unsigned n)
 	qsort(lat, n, sizeof(*lat), cmp_u64);
 	printf("  %-34s            p50 %8.1f us  p99 %8.1f us\n", "fsync round (same disk)",
 	       lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3);
+	out = (struct row){lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3, 0};
 	free(lat);
+	return out;
+}
+
+/* ---- async rows ---- */
+
+#define DELAY_EVENTS 200
+#define DELAY_GAP_US 20000 /* between requests: each finds the system idle */
+
+/* The value of an unlabelled metric of the control node, -1 when absent. */
+static double control_metric(const char *name)
+{
+	CURL *c = curl_easy_init();
+	static struct {
+		char buf[64 << 10];
+		size_t len;
+	} r;
+	char url[128], key[128], *p;
+	double v = -1;
+
+	r.len = 0;
+	r.buf[0] = '\0';
+	snprintf(url, sizeof(url), "http://%s/metrics", http_addr);
+	snprintf(key, sizeof(key), "\n%s ", name);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body_big);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	if (curl_easy_perform(c) == CURLE_OK && (p = strstr(r.buf, key)))
+		v = strtod(p + strlen(key), NULL);
+	curl_easy_cleanup(c);
+	return v;
+}
+
+/* Keeps the x-amzn-RequestId of a response. */
+static size_t on_header(char *p, size_t size, size_t n, void *data)
+{
+	static const char h[] = "x-amzn-requestid:";
+	char *rid = data;
+	size_t len = size * n;
+
+	if (len > sizeof(h) + 36 - 1 && strncasecmp(p, h, sizeof(h) - 1) == 0) {
+		const char *v = p + sizeof(h) - 1;
+
+		while (*v == ' ')
+			v++;
+		if ((size_t)(p + len - v) >= 36) {
+			memcpy(rid, v, 36);
+			rid[36] = '\0';
+		}
+	}
+	return len;
+}
+
+/* The outcome of request id rid as the store records it (its run's end, wall clock), 0 when
+ * there is none yet. */
+static uint64_t outcome_finished(sqlite3 *db, const char *rid)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t t = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT finished FROM outcomes WHERE request_id=?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return t;
+}
+
+static void print_lat(const char *what, uint64_t *lat, unsigned n)
+{
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	printf("  %-34s %2u clients  p50 %8.1f us  p99 %8.1f us\n", what, 1u, lat[n / 2] / 1e3,
+	       lat[n * 99 / 100] / 1e3);
+}
+
+/* 202 -> the run's end (outcome stamp) of events sent one at a time on an idle system, beside
+ * warm sync invokes sent the same way. */
+static void async_delay_rows(const char *inv)
+{
+	static char rids[DELAY_EVENTS][37];
+	uint64_t t202[DELAY_EVENTS], delay[DELAY_EVENTS], sync[DELAY_EVENTS];
+	char path[192];
+	sqlite3 *db = NULL;
+	CURL *c = curl_easy_init();
+	struct resp r;
+	unsigned got = 0;
+
+	for (int i = 0; i < 600 && control_metric("sandlot_control_events_queued") != 0; i++)
+		usleep(100000); /* the accept rows' events run first: idle from here */
+	event_mode = false;
+	for (unsigned i = 0; i < DELAY_EVENTS; i++) {
+		uint64_t t0 = sl_now_ns();
+
+		if (request(c, http_addr, "POST", inv, PAYLOAD, &r) != 200)
+			fprintf(stderr, "invoke: a warm sync invoke failed\n");
+		sync[i] = sl_now_ns() - t0;
+		usleep(DELAY_GAP_US);
+	}
+	event_mode = true;
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	for (unsigned i = 0; i < DELAY_EVENTS; i++) {
+		rids[i][0] = '\0';
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, (void *)rids[i]);
+		if (request(c, http_addr, "POST", inv, PAYLOAD, &r) != 202)
+			fprintf(stderr, "invoke: an event was refused\n");
+		t202[i] = sl_wall_ns();
+		usleep(DELAY_GAP_US);
+	}
+	event_mode = false;
+	curl_easy_cleanup(c);
+	for (int i = 0; i < 100 && control_metric("sandlot_control_events_queued") != 0; i++)
+		usleep(50000);
+	snprintf(path, sizeof(path), "file:%s/data/control.db?mode=ro", base);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+		fprintf(stderr, "invoke: cannot read the store: %s\n", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return;
+	}
+	for (unsigned i = 0; i < DELAY_EVENTS; i++) {
+		uint64_t f = rids[i][0] ? outcome_finished(db, rids[i]) : 0;
+
+		if (f)
+			delay[got++] = f > t202[i] ? f - t202[i] : 0;
+	}
+	sqlite3_close(db);
+	print_lat("warm sync invoke (idle, 1 by 1)", sync, DELAY_EVENTS);
+	if (got < DELAY_EVENTS) {
+		printf("  202 -> run end: only %u of %u outcomes found\n", got, DELAY_EVENTS);
+		if (!got)
+			return;
+	}
+	print_lat("202 -> run end (idle, 1 by 1)", delay, got);
+	printf("  %-34s            p50 %.2fx the warm sync invoke's p50\n", "202 -> run end",
+	       (double)delay[got / 2] / (double)sync[DELAY_EVENTS / 2]);
+}
+
+/* Accept rows at each client count (k[i]), beside one fsync round and the warm invoke rows
+ * warm[i] of the same run; then the 202 -> run delay rows. */
+static void async_rows(const char *inv, const unsigned *ks, const struct row *warm, size_t nk,
+		       unsigned n)
+{
+	struct row fs = fsync_rounds(200);
+	bool parked = getenv("SL_BENCH_ASYNC_PARKED") != NULL;
+
+	if (parked) { /* a diagnosis: accepts alone, their events held back (reserved 0) */
+		CURL *c = curl_easy_init();
+		struct resp r;
+
+		if (request(c, http_addr, "PUT", "/2017-10-31/functions/bench-c/concurrency",
+			    "{\"ReservedConcurrentExecutions\":0}", &r) != 200)
+			fprintf(stderr, "invoke: PutFunctionConcurrency failed: %s\n", r.buf);
+		curl_easy_cleanup(c);
+		printf("  (SL_BENCH_ASYNC_PARKED: the accepted events do not run)\n");
+	}
+
+	event_mode = true;
+	for (size_t i = 0; i < nk; i++) {
+		load("async accept (Event -> 202)", http_addr, inv, ks[i], n);
+		printf("  %-34s %2u clients  p99 %.1fx an fsync's p50, rate %.2fx the warm "
+		       "invoke's\n",
+		       "  accept vs fsync, vs warm", ks[i],
+		       fs.p50_us ? last_row.p99_us / fs.p50_us : 0,
+		       warm[i].rate ? last_row.rate / warm[i].rate : 0);
+	}
+	event_mode = false;
+	if (!parked)
+		async_delay_rows(inv);
 }
 
 /* ---- cold invokes ---- */
@@ -605,6 +807,7 @@ int main(int argc, char **argv)
 	double cold0;
 	uint64_t cpu_c, cpu_a;
 	const char *inv = "/2015-03-31/functions/bench-c/invocations";
+	struct row warm[3];
 	char cmd[512];
 	pthread_t echo_t;
 
@@ -632,6 +835,7 @@ int main(int argc, char **argv)
 		cpu_c = cpu_ns(control_pid);
 		cpu_a = cpu_ns(agent_pid);
 		load("warm invoke end to end", http_addr, inv, ks[i], n);
+		warm[i] = last_row;
 		cpu_c = cpu_ns(control_pid) - cpu_c;
 		cpu_a = cpu_ns(agent_pid) - cpu_a;
 		printf("    (cold starts among them: %.0f; CPU per invocation: control %.1f us, "
@@ -641,11 +845,7 @@ int main(int argc, char **argv)
 	}
 	/* async: accepted events per second (each 202 after its group commit); the events run
 	 * behind, so these rows come last */
-	fsync_rounds(200);
-	event_mode = true;
-	for (size_t i = 0; i < ARRAY_SIZE(ks); i++)
-		load("async accept (Event -> 202)", http_addr, inv, ks[i], n);
-	event_mode = false;
+	async_rows(inv, ks, warm, ARRAY_SIZE(ks), n);
 	stop();
 	printf("agent-direct (bench/invoke-agent, SL_BENCH_ONLY=warm1769%s, same run):\n",
 	       cold_n ? ",cold" : "");

@@ -13,7 +13,12 @@
  *
  * Accepting is a group commit: the events accepted during one loop turn are inserted in one
  * transaction on the next turn and their 202s go out after its sync, so concurrent clients
- * share one fsync.
+ * share one fsync. The successes of that turn (delete + outcome) go in the same transaction,
+ * so outcomes do not compete with accepts for syncs. A success whose commit fails (or that a
+ * kill interrupts) leaves its event leased: it runs again, which at-least-once allows.
+ *
+ * A throttled function's events are not taken, but those past their maximum age are: each
+ * turn moves them to the dead-letter queue without running them (the age sweep).
  */
 #include "control.h"
 
@@ -31,6 +36,8 @@
 #define ROUND_MAX	   256 /* functions looked at per turn */
 #define LEASE_SLACK_NS	   (60 * SL_NSEC_PER_SEC)
 #define PUT_BATCH_MAX	   256 /* events per group commit */
+#define DONE_BATCH_MAX	   ASYNC_INFLIGHT_MAX
+#define SWEEP_MAX	   64 /* expired events of a throttled function dead-lettered per turn */
 
 struct fkey {
 	char account[13];
@@ -52,6 +59,8 @@ struct async {
 	struct sl_timer *timer, *flush_timer;
 	struct put *puts, **puts_tail; /* waiting for the next commit */
 	struct sl_event batch[PUT_BATCH_MAX];
+	struct sl_event done[DONE_BATCH_MAX]; /* successes waiting for the next commit */
+	size_t ndone;
 	unsigned inflight;
 	char last[SL_FN_NAME_MAX + 16]; /* the function served last ("account/name") */
 	struct fkey due[ROUND_MAX];
@@ -67,6 +76,13 @@ struct aev {
 };
 
 static void schedule(struct async *a, uint64_t delay_ns);
+static void on_flush(struct sl_loop *loop, void *data);
+
+static void flush_soon(struct async *a)
+{
+	if (!a->flush_timer)
+		sl_loop_add_timer(a->c->loop, 0, on_flush, a, &a->flush_timer);
+}
 
 unsigned async_inflight(const struct ctl *c)
 {
@@ -182,8 +198,18 @@ static void on_done(struct inv *inv, const struct inv_result *res, void *data)
 
 	if (c->async && c->async->inflight)
 		c->async->inflight--;
-	if (res->http_status == 200 && !res->function_error[0]) {
-		r = c->store->ops->ev_finish(c->store, &e->ev, sl_wall_ns());
+	if (res->http_status == 200 && !res->function_error[0] && c->async &&
+	    c->async->ndone < DONE_BATCH_MAX) {
+		struct sl_event *d = &c->async->done[c->async->ndone++];
+
+		*d = e->ev; /* committed with the next group commit */
+		d->payload = NULL;
+		d->len = 0;
+		d->finished_ns = sl_wall_ns();
+		flush_soon(c->async);
+	} else if (res->http_status == 200 && !res->function_error[0]) {
+		e->ev.finished_ns = sl_wall_ns();
+		r = c->store->ops->ev_commit(c->store, NULL, 0, &e->ev, 1);
 		if (r < 0)
 			sl_warn("event %s: recording its outcome failed (%s): it runs again",
 				e->ev.request_id, strerror(-r));
@@ -243,6 +269,29 @@ static bool has_room(struct ctl *c, const struct fkey *k)
 	return true;
 }
 
+/* A throttled function's events wait untouched, except those past their maximum age: up to
+ * SWEEP_MAX of them go to the dead-letter queue without running. */
+static void sweep(struct ctl *c, const struct sl_fn *f, const struct sl_eic *cfg)
+{
+	for (unsigned i = 0; i < SWEEP_MAX; i++) {
+		uint64_t now = sl_wall_ns(), age = (uint64_t)cfg->max_age_s * SL_NSEC_PER_SEC;
+		struct aev *e = calloc(1, sizeof(*e));
+
+		if (!e || now <= age ||
+		    c->store->ops->ev_take_expired(c->store, f->account, f->name, now, now - age,
+						   c->self_id, now + LEASE_SLACK_NS, &e->ev) < 0) {
+			free(e);
+			return;
+		}
+		e->c = c;
+		e->cfg = *cfg;
+		sl_fn_arn(f, c->cfg.region, e->arn, sizeof(e->arn));
+		snprintf(e->ev.error, sizeof(e->ev.error), "EventAgeExceeded");
+		dead(e, "EventAgeExceeded");
+		aev_free(e);
+	}
+}
+
 /* Takes and starts the oldest due event of one function: 1, 0 when it has none or is
  * throttled, -errno (-ENOSPC: no host can take anything now). */
 static int take_one(struct ctl *c, const struct fkey *k)
@@ -256,15 +305,16 @@ static int take_one(struct ctl *c, const struct fkey *k)
 	if (!f || !e)
 		goto fail;
 	e->c = c;
+	load_cfg(c, k->account, k->name, &e->cfg);
 	have_fn = c->store->ops->fn_get(c->store, k->account, k->name, f) == 0;
 	if (have_fn) {
 		timeout_s = f->timeout_s;
 		if (!has_room(c, k)) {
-			r = -ENOENT; /* throttled: its events wait in the queue, untouched */
+			sweep(c, f, &e->cfg);
+			r = -ENOENT; /* throttled: its other events wait in the queue, untouched */
 			goto fail;
 		}
 	}
-	load_cfg(c, k->account, k->name, &e->cfg);
 	r = c->store->ops->ev_take(c->store, k->account, k->name, now, c->self_id,
 				   now + timeout_s * SL_NSEC_PER_SEC + LEASE_SLACK_NS, &e->ev);
 	if (r < 0)
@@ -363,16 +413,23 @@ static void on_flush(struct sl_loop *loop, void *data)
 	struct sl_event *evs = a->batch;
 
 	a->flush_timer = NULL;
-	while (a->puts) {
+	while (a->puts || a->ndone) {
 		struct put *p = a->puts, *next;
-		size_t n = 0;
+		size_t n = 0, nd = a->ndone;
 		int r;
 
 		for (struct put *q = p; q && n < PUT_BATCH_MAX; q = q->next)
 			evs[n++] = q->ev;
-		r = a->c->store->ops->ev_put_many(a->c->store, evs, n);
-		if (r == 0)
+		a->ndone = 0;
+		r = a->c->store->ops->ev_commit(a->c->store, evs, n, a->done, nd);
+		if (r == 0) {
 			a->c->stats.events_accepted += n;
+			a->c->stats.events_done += nd;
+		} else if (nd) {
+			sl_warn("async: recording %zu outcomes failed (%s): they run again after "
+				"their leases",
+				nd, strerror(-r));
+		}
 		for (size_t i = 0; i < n; i++, p = next) {
 			next = p->next;
 			p->stored(p->data, r);
@@ -404,8 +461,7 @@ int async_enqueue(struct ctl *c, const struct sl_fn *f, const void *payload, siz
 	p->data = data;
 	*a->puts_tail = p;
 	a->puts_tail = &p->next;
-	if (!a->flush_timer)
-		sl_loop_add_timer(c->loop, 0, on_flush, a, &a->flush_timer);
+	flush_soon(a);
 	return 0;
 }
 

@@ -2,7 +2,9 @@
 /*
  * The SQLite store's queue of asynchronous invocations, their outcomes and dead letters, and
  * the event invoke configs (see store.h). Every change is one transaction, synced before it
- * returns (synchronous=FULL): an event acknowledged with 202 survives a crash.
+ * returns (synchronous=FULL): an event acknowledged with 202 survives a crash. ev_commit
+ * carries a loop turn's accepts and successful outcomes in one such transaction, so that
+ * they share one sync.
  */
 #include "store-sqlite-internal.h"
 
@@ -12,18 +14,18 @@
 
 static int tx_begin(struct sl_store *s)
 {
-	return err_of(sqlite3_exec(DB(s), "BEGIN IMMEDIATE", NULL, NULL, NULL));
+	return exec_kept(s, "BEGIN IMMEDIATE");
 }
 
 static int tx_end(struct sl_store *s, int r)
 {
 	if (r < 0) {
-		sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
+		exec_kept(s, "ROLLBACK");
 		return r;
 	}
-	r = err_of(sqlite3_exec(DB(s), "COMMIT", NULL, NULL, NULL));
+	r = exec_kept(s, "COMMIT");
 	if (r < 0)
-		sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
+		exec_kept(s, "ROLLBACK");
 	return r;
 }
 
@@ -76,28 +78,82 @@ int sq_ev_put_many(struct sl_store *s, struct sl_event *evs, size_t n)
 	return tx_end(s, r);
 }
 
+/* The function after account/name in the queue (by account, name) into account and name: 1,
+ * 0 when there is none. Two index seeks. */
+static int next_fn(sqlite3_stmt *same, sqlite3_stmt *after, char *account, size_t alen, char *name,
+		   size_t nlen)
+{
+	sqlite3_stmt *sts[2] = {same, after};
+
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st = sts[i];
+		int rc;
+
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
+		if (st == same)
+			sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			/* longer than the buffers: cannot be stored, and would loop */
+			if ((size_t)sqlite3_column_bytes(st, 0) >= alen ||
+			    (size_t)sqlite3_column_bytes(st, 1) >= nlen)
+				return -EIO;
+			text_col(st, 0, account, alen);
+			text_col(st, 1, name, nlen);
+			return 1;
+		}
+		if (rc != SQLITE_DONE)
+			return err_of(rc) ? err_of(rc) : -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Walks from one function to the next along the (account, name, id) index and probes each for
+ * a due, unleased event: index seeks per function, where a DISTINCT over the rows would read
+ * the whole queue on every turn of the dispatcher.
+ */
 int sq_ev_due(struct sl_store *s, uint64_t now_ns, unsigned limit,
 	      int (*fn)(const char *account, const char *name, void *data), void *data)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ sqlite3_stmt *same = NULL, *after = NULL, *probe = NULL;
+	char account[64] = "", name[256] = "";
 	int r = prepare(s,
-			"SELECT DISTINCT account, name FROM events WHERE due<=?1 AND"
-			" lease_until<=?1 ORDER BY account, name LIMIT ?2",
-			&st),
+			"SELECT account, name FROM events WHERE account=?1 AND name>?2"
+			" ORDER BY account, name LIMIT 1",
+			&same),
 	    n = 0;
 
+	if (r == 0)
+		r = prepare(s,
+			    "SELECT account, name FROM events WHERE account>?1"
+			    " ORDER BY account, name LIMIT 1",
+			    &after);
+	if (r == 0)
+		r = prepare(s,
+			    "SELECT 1 FROM events WHERE account=?1 AND name=?2 AND due<=?3 AND"
+			    " lease_until<=?3 LIMIT 1",
+			    &probe);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ns);
-	sqlite3_bind_int64(st, 2, limit);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((unsigned)n < limit &&
+	       (r = next_fn(same, after, account, sizeof(account), name, sizeof(name))) > 0) {
+		sqlite3_reset(probe);
+		sqlite3_bind_text(probe, 1, account, -1, SQLITE_STATIC);
+		sqlite3_bind_text(probe, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(probe, 3, (sqlite3_int64)now_ns);
+		r = sqlite3_step(probe);
+		if (r == SQLITE_DONE)
+			continue;
+		if (r != SQLITE_ROW)
+			return err_of(r) ? err_of(r) : -EIO;
 		n++;
-		r = fn((const char *)sqlite3_column_text(st, 0),
-		       (const char *)sqlite3_column_text(st, 1), data);
+		r = fn(account, name, data);
 		if (r < 0)
 			return r;
 	}
-	return r == SQLITE_DONE ? n : (err_of(r) ? err_of(r) : -EIO);
+	return r < 0 ? r : n;
 }
 
 static int read_event(sqlite3_stmt *st, struct sl_event *ev)
@@ -124,21 +180,33 @@ static int read_event(sqlite3_stmt *st, struct sl_event *ev)
 	return 0;
 }
 
+/* expired_before: 0 for the oldest due event; else the oldest unleased one if it was
+ * enqueued before that, due or not (ids grow with the enqueue time: one index seek, where a
+ * filter on enqueued would read the function's whole queue when none has expired). */
 static int take_locked(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
-		       uint64_t owner, uint64_t lease_ns, struct sl_event *ret)
+		       uint64_t expired_before, uint64_t owner, uint64_t lease_ns,
+		       struct sl_event *ret)
 {
 	_cleanup_stmt_ sqlite3_stmt *sel = NULL, *upd = NULL;
-	int r = prepare(s,
-			"SELECT id, account, name, request_id, attempts, retries, enqueued, due,"
-			" error, payload FROM events WHERE account=?1 AND name=?2 AND due<=?3"
-			" AND lease_until<=?3 ORDER BY id LIMIT 1",
-			&sel);
+	int r = prepare(
+		s,
+		expired_before
+			? "SELECT * FROM (SELECT id, account, name, request_id, attempts,"
+			  " retries, enqueued, due, error, payload FROM events WHERE"
+			  " account=?1 AND name=?2 AND lease_until<=?3 ORDER BY id LIMIT 1)"
+			  " WHERE enqueued<?4"
+			: "SELECT id, account, name, request_id, attempts, retries, enqueued,"
+			  " due, error, payload FROM events WHERE account=?1 AND name=?2"
+			  " AND due<=?3 AND lease_until<=?3 ORDER BY id LIMIT 1",
+		&sel);
 
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(sel, 1, account, -1, SQLITE_STATIC);
 	sqlite3_bind_text(sel, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(sel, 3, (sqlite3_int64)now_ns);
+	if (expired_before)
+		sqlite3_bind_int64(sel, 4, (sqlite3_int64)expired_before);
 	r = sqlite3_step(sel);
 	if (r == SQLITE_DONE)
 		return -ENOENT;
@@ -162,26 +230,41 @@ static int take_locked(struct sl_store *s, const char *account, const char *name
  * synchronous=NORMAL for this one transaction); the next synced commit carries it to disk, as
  * the WAL is written in order.
  */
-int sq_ev_take(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
-	       uint64_t owner, uint64_t lease_ns, struct sl_event *ret)
+static int take(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
+		uint64_t expired_before, uint64_t owner, uint64_t lease_ns, struct sl_event *ret)
 {
-	int r = err_of(sqlite3_exec(DB(s), "PRAGMA synchronous=NORMAL", NULL, NULL, NULL));
+	int r = exec_kept(s, "PRAGMA synchronous=NORMAL");
 
 	if (r == 0)
 		r = tx_begin(s);
 	if (r < 0) {
-		sqlite3_exec(DB(s), "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+		exec_kept(s, "PRAGMA synchronous=FULL");
 		return r;
 	}
 	ret->payload = NULL;
-	r = tx_end(s, take_locked(s, account, name, now_ns, owner, lease_ns, ret));
-	if (sqlite3_exec(DB(s), "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK && r == 0)
+	r = tx_end(s, take_locked(s, account, name, now_ns, expired_before, owner, lease_ns, ret));
+	if (exec_kept(s, "PRAGMA synchronous=FULL") < 0 && r == 0)
 		r = -EIO; /* never leave the connection unsynced */
 	if (r < 0) {
 		free(ret->payload);
 		ret->payload = NULL;
 	}
 	return r;
+}
+
+int sq_ev_take(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
+	       uint64_t owner, uint64_t lease_ns, struct sl_event *ret)
+{
+	return take(s, account, name, now_ns, 0, owner, lease_ns, ret);
+}
+
+int sq_ev_take_expired(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
+		       uint64_t enqueued_before_ns, uint64_t owner, uint64_t lease_ns,
+		       struct sl_event *ret)
+{
+	if (!enqueued_before_ns)
+		return -ENOENT;
+	return take(s, account, name, now_ns, enqueued_before_ns, owner, lease_ns, ret);
 }
 
 int sq_ev_retry(struct sl_store *s, const struct sl_event *ev)
@@ -253,6 +336,25 @@ int sq_ev_finish(struct sl_store *s, const struct sl_event *ev, uint64_t now_ns)
 	r = delete_event(s, ev->id);
 	if (r == 0)
 		r = record_outcome(s, ev, now_ns);
+	return tx_end(s, r);
+}
+
+int sq_ev_commit(struct sl_store *s, struct sl_event *puts, size_t nput,
+		 const struct sl_event *done, size_t ndone)
+{
+	int r = tx_begin(s);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < nput; i++)
+		r = insert_event(s, &puts[i]);
+	for (size_t i = 0; r == 0 && i < ndone; i++) {
+		r = delete_event(s, done[i].id);
+		if (r == 0)
+			r = record_outcome(s, &done[i], done[i].finished_ns);
+		else if (r == -ENOENT)
+			r = 0; /* finished before: its outcome is recorded */
+	}
 	return tx_end(s, r);
 }
 

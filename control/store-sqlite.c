@@ -71,6 +71,10 @@ static int sq_open(const char *location, struct sl_store **ret)
 
 static void sq_close(struct sl_store *s)
 {
+	struct store_sqlite *q = (struct store_sqlite *)s;
+
+	for (size_t i = 0; i < STMT_CACHE_MAX; i++)
+		sqlite3_finalize(q->cache[i].st);
 	sqlite3_close(DB(s));
 	free(s);
 }
@@ -296,8 +300,10 @@ const struct sl_store_ops sl_store_sqlite_ops = {
 	.code_gc = sq_code_gc,
 	.ev_put = sq_ev_put,
 	.ev_put_many = sq_ev_put_many,
+	.ev_commit = sq_ev_commit,
 	.ev_due = sq_ev_due,
 	.ev_take = sq_ev_take,
+	.ev_take_expired = sq_ev_take_expired,
 	.ev_retry = sq_ev_retry,
 	.ev_finish = sq_ev_finish,
 	.ev_fail = sq_ev_fail,

@@ -68,6 +68,7 @@ struct sl_event {
 	uint32_t retries;     /* platform retries (throttled, no host, agent died) */
 	uint64_t enqueued_ns; /* wall clock of the 202 */
 	uint64_t due_ns;      /* wall clock: not taken before */
+	uint64_t finished_ns; /* wall clock its successful run ended (ev_commit's finishes) */
 	char error[256];      /* the last failure, "" */
 	void *payload;	      /* malloc'ed by ev_take; the caller frees */
 	size_t len;
@@ -125,6 +126,12 @@ struct sl_store_ops {
 	int (*ev_put)(struct sl_store *s, struct sl_event *ev);
 	/* Queues n events in one transaction (one sync: group commit); sets their ids. */
 	int (*ev_put_many)(struct sl_store *s, struct sl_event *evs, size_t n);
+	/* One transaction (one sync) for a loop turn's changes: queues puts[0..nput) as
+	 * ev_put_many does (setting their ids) and finishes done[0..ndone) as ev_finish does
+	 * (each outcome stamped with its finished_ns); an event of done that is no longer queued
+	 * is skipped, not an error. Nothing is written when it fails. */
+	int (*ev_commit)(struct sl_store *s, struct sl_event *puts, size_t nput,
+			 const struct sl_event *done, size_t ndone);
 	/* Calls fn for up to limit functions with an event due at now_ns and not leased, by
 	 * account then name. Returns the count. */
 	int (*ev_due)(struct sl_store *s, uint64_t now_ns, unsigned limit,
@@ -133,6 +140,11 @@ struct sl_store_ops {
 	 * lease_ns and fills *ret (payload malloc'ed). -ENOENT when none. */
 	int (*ev_take)(struct sl_store *s, const char *account, const char *name, uint64_t now_ns,
 		       uint64_t owner, uint64_t lease_ns, struct sl_event *ret);
+	/* As ev_take, but only an event enqueued before enqueued_before_ns (past its maximum
+	 * age), due or not: the sweep of a throttled function's expired events. */
+	int (*ev_take_expired)(struct sl_store *s, const char *account, const char *name,
+			       uint64_t now_ns, uint64_t enqueued_before_ns, uint64_t owner,
+			       uint64_t lease_ns, struct sl_event *ret);
 	/* Back to the queue, due at ev->due_ns, with ev's attempts, retries, error; lease gone. */
 	int (*ev_retry)(struct sl_store *s, const struct sl_event *ev);
 	/* Success: deletes the event and records its outcome (one transaction). */

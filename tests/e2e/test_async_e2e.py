@@ -7,12 +7,14 @@ short), what always fails lands in the dead-letter queue after exactly MaximumRe
 runs with the same request id on every run, and a control node SIGKILLed with events queued
 runs them after it restarts (and one stopped with SIGTERM exits 0 and loses none), an event
 past its maximum age is dead-lettered without running, an OnFailure function receives Lambda's
-destination record. Reuses test_control_e2e's Cluster (everything it starts is
-stopped and removed at the end, also when a test fails).
+destination record, and a store whose disk is full answers 5xx ServiceException while
+losing nothing it accepted, then recovers when space returns. Reuses test_control_e2e's
+Cluster (everything it starts is stopped and removed at the end, also when a test fails).
 """
 import json
 import os
 import signal
+import subprocess
 import sys
 import unittest
 
@@ -214,25 +216,36 @@ class AsyncRestartE2E(unittest.TestCase):
 class AsyncAgeE2E(unittest.TestCase):
     def test_event_past_its_age_goes_to_the_dlq_without_running(self):
         """No agent at all: the event is retried as a platform error until its maximum age
-        (60 s, the least Lambda allows) runs out, then dead-lettered with no run."""
+        (60 s, the least Lambda allows) runs out, then dead-lettered with no run. Beside it, an
+        event of a function that stays throttled (reserved concurrency 0) is never taken to
+        run, yet the age sweep dead-letters it too once it is past its age."""
         k = Cluster("--retry-delay-scale", SCALE)
         try:
             k.start_control()
             c = k.client()
-            create(c, "noagent", zipped=zip_of({"function.py": FLAKY_PY}))
-            c.put_function_event_invoke_config(FunctionName="noagent",
-                                               MaximumEventAgeInSeconds=60)
-            r = c.invoke(FunctionName="noagent", InvocationType="Event", Payload=b"{}")
-            self.assertEqual(r["StatusCode"], 202)
-            rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+            rids = {}
+            for name in ("noagent", "throttled"):
+                create(c, name, zipped=zip_of({"function.py": FLAKY_PY}))
+                c.put_function_event_invoke_config(FunctionName=name,
+                                                   MaximumEventAgeInSeconds=60)
+            c.put_function_concurrency(FunctionName="throttled", ReservedConcurrentExecutions=0)
+            for name in ("noagent", "throttled"):
+                r = c.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+                self.assertEqual(r["StatusCode"], 202)
+                rids[name] = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
 
             def dead():
                 status, _, body = k.raw("GET", "/v1/dlq")
                 return json.loads(body)["DeadLetters"] if status == 200 else []
-            k.wait_for(lambda: dead() != [], "the dead letter", timeout=120)
-            [d] = dead()
-            self.assertEqual((d["RequestId"], d["Attempts"]), (rid, 0))
+            k.wait_for(lambda: len(dead()) == 2, "the dead letters", timeout=120)
+            by = {d["FunctionName"]: d for d in dead()}
+            d = by["noagent"]
+            self.assertEqual((d["RequestId"], d["Attempts"]), (rids["noagent"], 0))
             self.assertIn("ServiceException", d["Error"])
+            d = by["throttled"]
+            self.assertEqual((d["RequestId"], d["Attempts"], d["Error"]),
+                             (rids["throttled"], 0, "EventAgeExceeded"))
+            self.assertGreaterEqual(d["Failed"] - d["Enqueued"], 60)
             self.assertEqual(k.metric("sandlot_control_events_queued"), 0)
             self.assertEqual(k.metric("sandlot_control_invocations_total"), 0)
         finally:
@@ -263,6 +276,71 @@ class AsyncAgeE2E(unittest.TestCase):
             self.assertEqual(runs, 4)  # SIGTERM let the running one finish: no duplicate
             k.wait_for(lambda: k.units() == (0, 0), "units back")
         finally:
+            k.stop()
+
+
+class AsyncDiskFullE2E(unittest.TestCase):
+    def test_full_store_answers_5xx_loses_nothing_and_recovers(self):
+        """--data on a small tmpfs: once a filler file takes the room left, events are refused
+        with a 5xx ServiceException; those accepted before survive a SIGKILL of the control
+        node once space returns, and every accepted event runs exactly once."""
+        k = Cluster("--retry-delay-scale", SCALE)
+        data = os.path.join(k.base, "data")
+        filler = os.path.join(k.base, "data", "filler")
+        os.makedirs(data, mode=0o700)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", data],
+                       check=True)
+        try:
+            k.start()
+            c = k.client()
+            create(c, "full", zipped=zip_of({"function.py": FLAKY_PY}))
+            c.put_function_concurrency(FunctionName="full", ReservedConcurrentExecutions=0)
+            st = os.statvfs(data)
+            with open(filler, "wb") as f:  # leaves 256 KB
+                f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - (256 << 10)))
+            payload = json.dumps({"pad": "x" * (100 << 10)}).encode()
+            accepted, refused = [], None
+            for i in range(200):
+                try:
+                    r = c.invoke(FunctionName="full", InvocationType="Event", Payload=payload)
+                except c.exceptions.ServiceException as e:
+                    refused = e.response
+                    break
+                self.assertEqual(r["StatusCode"], 202)
+                accepted.append(r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"])
+            self.assertIsNotNone(refused, "the full store never refused an event")
+            self.assertGreaterEqual(refused["ResponseMetadata"]["HTTPStatusCode"], 500)
+            self.assertIn("could not be stored", refused["Error"]["Message"])
+            # still serving: the API answers, nothing of what was accepted is gone
+            self.assertEqual(k.metric("sandlot_control_events_queued"), len(accepted))
+            os.unlink(filler)  # space returns
+            k.killed = k.control
+            k.control.send_signal(signal.SIGKILL)
+            k.control.wait()
+            k.start_control()
+            k.killed = None
+            k.wait_for(lambda: k.metric("sandlot_control_hosts") == 1, "re-registration")
+            self.assertEqual(k.metric("sandlot_control_events_queued"), len(accepted))
+            c = k.client()
+            for i in range(3):
+                r = c.invoke(FunctionName="full", InvocationType="Event", Payload=payload)
+                self.assertEqual(r["StatusCode"], 202)
+                accepted.append(r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"])
+            c.delete_function_concurrency(FunctionName="full")
+            k.wait_for(lambda: k.metric("sandlot_control_events_queued") == 0 and
+                       k.metric("sandlot_control_events_in_flight") == 0,
+                       "the queue to drain", timeout=90)
+            runs = sum(s.get("invocations", 0) for s in k.agent_sandboxes(k.agent)
+                       if s.get("function") == "full")
+            self.assertEqual(runs, len(accepted))
+            self.assertEqual(k.metric("sandlot_control_events_dead_total"), 0)
+            k.wait_for(lambda: k.units() == (0, 0), "units back")
+        finally:
+            for p in k.agents + [k.control]:
+                if p and p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+                    p.wait(30)
+            subprocess.run(["umount", "-l", data], capture_output=True)
             k.stop()
 
 

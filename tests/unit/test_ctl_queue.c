@@ -5,6 +5,7 @@
 
 #include <sandlot/util.h>
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,48 @@ static void takes_in_order_and_leases(void **state)
 	assert_string_equal(ev.request_id, "rid-b-1");
 	free(ev.payload);
 	assert_int_equal(count(s), 3);
+}
+
+static int add_key(const char *account, const char *name, void *data)
+{
+	strcat(data, account);
+	strcat(data, "/");
+	strcat(data, name);
+	strcat(data, ",");
+	return 0;
+}
+
+static void due_lists_each_function_once_across_accounts(void **state)
+{
+	struct sl_store *s = ((struct fx *)*state)->s;
+	struct sl_event ev = {.payload = "x", .len = 1};
+	char due[256] = "";
+
+	for (int i = 0; i < 3; i++) {
+		put(s, "b", "1", 100 * S);
+		put(s, "a", "1", 100 * S);
+	}
+	put(s, "c", "1", 100 * S); /* only a retry far ahead: not due */
+	assert_int_equal(take(s, "c", 100 * S, 7, &ev), 0);
+	free(ev.payload);
+	ev.due_ns = 900 * S;
+	assert_int_equal(s->ops->ev_retry(s, &ev), 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.payload = "x";
+	ev.len = 1;
+	snprintf(ev.account, sizeof(ev.account), "000000000001");
+	snprintf(ev.name, sizeof(ev.name), "z");
+	snprintf(ev.request_id, sizeof(ev.request_id), "other");
+	ev.enqueued_ns = ev.due_ns = 100 * S;
+	assert_int_equal(s->ops->ev_put(s, &ev), 0);
+	assert_int_equal(s->ops->ev_due(s, 100 * S, 10, add_key, due), 3);
+	assert_string_equal(due, "000000000001/z,111122223333/a,111122223333/b,");
+	due[0] = '\0';
+	assert_int_equal(s->ops->ev_due(s, 100 * S, 2, add_key, due), 2);
+	assert_string_equal(due, "000000000001/z,111122223333/a,");
+	due[0] = '\0';
+	assert_int_equal(s->ops->ev_due(s, 900 * S, 10, add_key, due), 4);
+	assert_string_equal(due, "000000000001/z,111122223333/a,111122223333/b,111122223333/c,");
 }
 
 static void release_frees_only_the_owners_leases(void **state)
@@ -236,6 +279,99 @@ static void a_group_commit_stores_every_event_in_order(void **state)
 	}
 }
 
+/* The outcome rows of the store in dir (read beside the store, as an operator would): how
+ * many, and the finished time and request id of the last. */
+static int outcomes(const char *dir, uint64_t *ret_finished, char *ret_rid, size_t len)
+{
+	char path[128];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/control.db", dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(db, "SELECT finished, request_id FROM outcomes ORDER BY seq", -1,
+				   &st, NULL),
+		SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		n++;
+		*ret_finished = (uint64_t)sqlite3_column_int64(st, 0);
+		snprintf(ret_rid, len, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void a_commit_carries_accepts_and_outcomes_together(void **state)
+{
+	struct fx *f = *state;
+	struct sl_store *s = f->s;
+	struct sl_event fresh = {.payload = "{}", .len = 2}, done[2], ev;
+	uint64_t finished = 0;
+	char rid[40] = "";
+
+	put(s, "c", "1", 100 * S);
+	put(s, "c", "2", 100 * S);
+	assert_int_equal(take(s, "c", 100 * S, 7, &done[0]), 0);
+	free(done[0].payload);
+	done[0].payload = NULL;
+	done[0].finished_ns = 123 * S;
+	done[1] = done[0];
+	done[1].id = 999999; /* not queued (finished before): skipped, not an error */
+	snprintf(fresh.account, sizeof(fresh.account), "111122223333");
+	snprintf(fresh.name, sizeof(fresh.name), "c");
+	snprintf(fresh.request_id, sizeof(fresh.request_id), "fresh");
+	fresh.enqueued_ns = fresh.due_ns = 120 * S;
+	assert_int_equal(s->ops->ev_commit(s, &fresh, 1, done, 2), 0);
+	assert_true(fresh.id > done[0].id);
+	assert_int_equal(count(s), 2); /* "2" and the fresh one; "1" is done */
+	assert_int_equal(outcomes(f->dir, &finished, rid, sizeof(rid)), 1);
+	assert_int_equal(finished, 123 * S);
+	assert_string_equal(rid, "rid-c-1");
+	/* the same success committed again (a retried flush): no second outcome */
+	assert_int_equal(s->ops->ev_commit(s, NULL, 0, done, 1), 0);
+	assert_int_equal(outcomes(f->dir, &finished, rid, sizeof(rid)), 1);
+	assert_int_equal(take(s, "c", 130 * S, 7, &ev), 0);
+	assert_string_equal(ev.request_id, "rid-c-2");
+	free(ev.payload);
+	assert_int_equal(take(s, "c", 130 * S, 7, &ev), 0);
+	assert_string_equal(ev.request_id, "fresh");
+	free(ev.payload);
+}
+
+static void the_age_sweep_takes_only_expired_events_due_or_not(void **state)
+{
+	struct sl_store *s = ((struct fx *)*state)->s;
+	struct sl_event ev;
+	int64_t old = put(s, "t", "old", 100 * S);
+
+	put(s, "t", "young", 200 * S);
+	/* the old one waits for a retry far ahead: the sweep still takes it */
+	assert_int_equal(take(s, "t", 100 * S, 7, &ev), 0);
+	ev.due_ns = 10000 * S;
+	assert_int_equal(s->ops->ev_retry(s, &ev), 0);
+	free(ev.payload);
+	assert_int_equal(
+		s->ops->ev_take_expired(s, "111122223333", "t", 300 * S, 50 * S, 7, 310 * S, &ev),
+		-ENOENT); /* none enqueued before 50 s */
+	assert_int_equal(
+		s->ops->ev_take_expired(s, "111122223333", "t", 300 * S, 150 * S, 7, 310 * S, &ev),
+		0);
+	assert_int_equal(ev.id, old);
+	assert_memory_equal(ev.payload, "old", 3);
+	free(ev.payload);
+	/* leased now; the young one is not past the age */
+	assert_int_equal(
+		s->ops->ev_take_expired(s, "111122223333", "t", 300 * S, 150 * S, 7, 310 * S, &ev),
+		-ENOENT);
+	assert_int_equal(
+		s->ops->ev_take_expired(s, "111122223333", "t", 300 * S, 0, 7, 310 * S, &ev),
+		-ENOENT);
+	assert_int_equal(count(s), 2);
+}
+
 static void event_invoke_config(void **state)
 {
 	struct sl_store *s = ((struct fx *)*state)->s;
@@ -256,6 +392,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(takes_in_order_and_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(due_lists_each_function_once_across_accounts, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(release_frees_only_the_owners_leases, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(retry_waits_until_due_and_finish_deletes, setup,
@@ -265,6 +403,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(events_survive_a_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_group_commit_stores_every_event_in_order, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(a_commit_carries_accepts_and_outcomes_together,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(the_age_sweep_takes_only_expired_events_due_or_not,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(event_invoke_config, setup, teardown),
 	};
 
