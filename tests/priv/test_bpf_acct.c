@@ -370,6 +370,28 @@ static int cmp_u64(const void *a, const void *b)
 #define SLACK_MS 250 /* functional bound for CI; measured latencies are printed */
 #define ROUNDS	 10
 
+/*
+ * Waits for the busy event that activity since k0 (the sandbox's counters before it) must have
+ * caused; on a timeout says what the counters show, and fails.
+ */
+static void expect_busy(uint64_t id, size_t *cur, uint64_t *seq, struct sl_bpf_stats k0,
+			struct sl_bpf_event *ev)
+{
+	if (!next_event(id, cur, 1000, ev)) {
+		struct sl_bpf_stats k1 = counters(id);
+
+		fprintf(stderr,
+			"no busy event after seq %llu (%zu events recorded): state %d, switches "
+			"%llu -> %llu, cpu %llu -> %llu ns\n",
+			(unsigned long long)*seq, n_events, sl_bpf_sandbox_state(bpf, id),
+			(unsigned long long)k0.switches, (unsigned long long)k1.switches,
+			(unsigned long long)k0.cpu_ns, (unsigned long long)k1.cpu_ns);
+		fail();
+	}
+	assert_int_equal(ev->type, SL_BPF_EV_BUSY);
+	assert_int_equal(ev->seq, ++*seq);
+}
+
 /* One burst: busy arrives, no idle while burning, idle IDLE_MS after the stop. */
 static uint64_t burst(struct ctl *c, uint64_t id, size_t *cur, uint64_t *seq, uint32_t ms)
 {
@@ -377,21 +399,8 @@ static uint64_t burst(struct ctl *c, uint64_t id, size_t *cur, uint64_t *seq, ui
 	struct sl_bpf_stats k0 = counters(id);
 	uint64_t go = sl_now_ns(), stop = burn(c, ms);
 
-	if (!next_event(id, cur, 1000, &ev)) {
-		struct sl_bpf_stats k1 = counters(id);
-
-		fprintf(stderr,
-			"no busy event for a %u ms burst after seq %llu: state %d, switches %llu "
-			"-> "
-			"%llu, cpu %llu -> %llu ns\n",
-			ms, (unsigned long long)*seq, sl_bpf_sandbox_state(bpf, id),
-			(unsigned long long)k0.switches, (unsigned long long)k1.switches,
-			(unsigned long long)k0.cpu_ns, (unsigned long long)k1.cpu_ns);
-		fail();
-	}
-	assert_int_equal(ev.type, SL_BPF_EV_BUSY);
+	expect_busy(id, cur, seq, k0, &ev);
 	assert_true(ev.ts_ns >= go);
-	assert_int_equal(ev.seq, ++*seq);
 	assert_true(next_event(id, cur, 2000, &ev));
 	assert_int_equal(ev.type, SL_BPF_EV_IDLE); /* the first event after busy, and after stop */
 	assert_int_equal(ev.seq, ++*seq);
@@ -414,14 +423,13 @@ static void idle_and_busy_events_follow_activity(void **state)
 	assert_int_equal(sl_bpf_sandbox_state(bpf, id), SL_BPF_IDLE);
 	assert_int_equal(pipe(c.cmd), 0);
 	assert_int_equal(pipe(c.rep), 0);
+	struct sl_bpf_stats k0 = counters(id);
 	pid_t pid = sc_spawn(cg, -1, burner, &c);
 	assert_true(pid > 0);
 	close(c.cmd[0]);
 	close(c.rep[1]);
 	/* the child starts (busy), then waits for a command (idle) */
-	assert_true(next_event(id, &cur, 1000, &ev));
-	assert_int_equal(ev.type, SL_BPF_EV_BUSY);
-	assert_int_equal(ev.seq, ++seq);
+	expect_busy(id, &cur, &seq, k0, &ev);
 	assert_true(next_event(id, &cur, 1000, &ev));
 	assert_int_equal(ev.type, SL_BPF_EV_IDLE);
 	assert_int_equal(ev.seq, ++seq);
@@ -607,5 +615,7 @@ int main(void)
 		cmocka_unit_test(missing_btf_is_a_clear_error),
 	};
 
+	if (getenv("SL_TEST_FILTER")) /* e.g. idle_* to loop one test */
+		cmocka_set_test_filter(getenv("SL_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
