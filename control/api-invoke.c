@@ -7,6 +7,7 @@
  */
 #include "api.h"
 
+#include <sandlot/http.h>
 #include <sandlot/log.h>
 
 #include <ctype.h>
@@ -39,7 +40,6 @@ enum MHD_Result api_invoke_reply(struct api_req *q)
 {
 	const struct inv_result *res = &q->res;
 	struct MHD_Response *r;
-	enum MHD_Result ret;
 
 	q->suspended = false;
 	q->inv_done = false;
@@ -48,9 +48,7 @@ enum MHD_Result api_invoke_reply(struct api_req *q)
 		if (!r)
 			return MHD_NO;
 		MHD_add_response_header(r, "x-amzn-RequestId", q->request_id);
-		ret = MHD_queue_response(q->conn, 202, r);
-		MHD_destroy_response(r);
-		return ret;
+		return sl_http_queue(q->conn, 202, r);
 	}
 	if (res->http_status != 200)
 		return api_reply_error(q, res->http_status, res->error_type, "%s", res->message);
@@ -64,9 +62,7 @@ enum MHD_Result api_invoke_reply(struct api_req *q)
 		MHD_add_response_header(r, "X-Amz-Function-Error", res->function_error);
 	if (res->log_b64)
 		MHD_add_response_header(r, "X-Amz-Log-Result", res->log_b64);
-	ret = MHD_queue_response(q->conn, 200, r);
-	MHD_destroy_response(r);
-	return ret;
+	return sl_http_queue(q->conn, 200, r);
 }
 
 /* X-Amz-Client-Context: base64 of a JSON object, decoded for the runtime (printable). */
@@ -105,28 +101,14 @@ static enum MHD_Result too_many(struct api_req *q, const char *reason, const cha
 {
 	json_t *body =
 		json_pack("{s:s, s:s, s:s}", "Reason", reason, "Type", type, "Message", message);
-	char *txt = json_dumps(body, JSON_COMPACT), after[16];
-	struct MHD_Response *r;
-	enum MHD_Result ret;
+	struct MHD_Response *r = api_error_response(q, "TooManyRequestsException", body);
+	char after[16];
 
-	json_decref(body);
-	if (!txt)
-		return MHD_NO;
-	r = MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(txt);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "x-amzn-RequestId", q->request_id);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	MHD_add_response_header(r, "x-amzn-ErrorType", "TooManyRequestsException");
-	if (retry_after_s) {
+	if (r && retry_after_s) {
 		snprintf(after, sizeof(after), "%u", retry_after_s);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, after);
 	}
-	ret = MHD_queue_response(q->conn, 429, r);
-	MHD_destroy_response(r);
-	return ret;
+	return sl_http_queue(q->conn, 429, r);
 }
 
 static enum MHD_Result throttled(struct api_req *q, enum sl_count_reason reason)

@@ -100,35 +100,29 @@ void api_fn_forget(struct ctl *c, const char *account, const char *name)
 		}
 }
 
-static void add_common(struct api_req *q, struct MHD_Response *r)
+/* r with the request's x-amzn-RequestId, or NULL if r is NULL. */
+static struct MHD_Response *with_request_id(struct api_req *q, struct MHD_Response *r)
 {
-	MHD_add_response_header(r, "x-amzn-RequestId", q->request_id);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-}
-
-static enum MHD_Result queue(struct api_req *q, unsigned status, struct MHD_Response *r)
-{
-	enum MHD_Result ret = MHD_queue_response(q->conn, status, r);
-
-	MHD_destroy_response(r);
-	return ret;
+	if (r)
+		MHD_add_response_header(r, "x-amzn-RequestId", q->request_id);
+	return r;
 }
 
 enum MHD_Result api_reply_json(struct api_req *q, unsigned status, json_t *body)
 {
-	char *txt = body ? json_dumps(body, JSON_COMPACT) : strdup("");
-	struct MHD_Response *r;
+	struct MHD_Response *r = body ? sl_http_json_response(body)
+				      : sl_http_response_take(strdup(""), 0, "application/json");
 
-	json_decref(body);
-	if (!txt)
-		return MHD_NO;
-	r = MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(txt);
-		return MHD_NO;
-	}
-	add_common(q, r);
-	return queue(q, status, r);
+	return sl_http_queue(q->conn, status, with_request_id(q, r));
+}
+
+struct MHD_Response *api_error_response(struct api_req *q, const char *type, json_t *body)
+{
+	struct MHD_Response *r = with_request_id(q, sl_http_json_response(body));
+
+	if (r)
+		MHD_add_response_header(r, "x-amzn-ErrorType", type);
+	return r;
 }
 
 static enum MHD_Result reply_typed(struct api_req *q, unsigned status, const char *type,
@@ -136,23 +130,10 @@ static enum MHD_Result reply_typed(struct api_req *q, unsigned status, const cha
 {
 	json_t *body =
 		json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", "Message", msg);
-	char *txt;
-	struct MHD_Response *r;
 
 	if (reason)
 		json_object_set_new(body, "Reason", json_string(reason));
-	txt = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (!txt)
-		return MHD_NO;
-	r = MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(txt);
-		return MHD_NO;
-	}
-	add_common(q, r);
-	MHD_add_response_header(r, "x-amzn-ErrorType", type);
-	return queue(q, status, r);
+	return sl_http_queue(q->conn, status, api_error_response(q, type, body));
 }
 
 enum MHD_Result api_reply_error(struct api_req *q, unsigned status, const char *type,
@@ -409,17 +390,9 @@ static enum MHD_Result metrics(struct api_req *q)
 {
 	size_t len = 0;
 	char *txt = metrics_render(q->c, &len);
-	struct MHD_Response *r;
 
-	if (!txt)
-		return MHD_NO;
-	r = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(txt);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, SL_METRICS_CONTENT_TYPE);
-	return queue(q, 200, r);
+	return sl_http_queue(q->conn, 200,
+			     sl_http_response_take(txt, len, SL_METRICS_CONTENT_TYPE));
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)

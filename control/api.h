@@ -48,6 +48,12 @@ enum MHD_Result api_reply_json(struct api_req *q, unsigned status, json_t *body)
 enum MHD_Result api_reply_error(struct api_req *q, unsigned status, const char *type,
 				const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 enum MHD_Result api_reply_err(struct api_req *q, const struct sl_api_err *e);
+/*
+ * Lambda's error response without its status: body (consumed) as JSON with x-amzn-RequestId
+ * and x-amzn-ErrorType: type, for a caller that adds headers of its own before sl_http_queue().
+ * NULL if body is NULL or the response cannot be made.
+ */
+struct MHD_Response *api_error_response(struct api_req *q, const char *type, json_t *body);
 /* Parses the body as a JSON object (or fails with InvalidRequestContentException). */
 json_t *api_body_json(struct api_req *q, struct sl_api_err *e);
 /* A query argument (decoded), or NULL. */

@@ -21,6 +21,7 @@
 #include "daemon/metrics-agent.h"
 #include "daemon/worker.h"
 
+#include <sandlot/http.h>
 #include <sandlot/log.h>
 #include <sandlot/time.h>
 
@@ -130,24 +131,11 @@ static json_t *health_json(struct agent *a)
 static enum MHD_Result reply_allow(struct MHD_Connection *c, unsigned status, json_t *body,
 				   const char *allow)
 {
-	char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct MHD_Response *r;
-	enum MHD_Result ret;
+	struct MHD_Response *r = sl_http_json_response(body);
 
-	json_decref(body);
-	if (!txt)
-		return MHD_NO;
-	r = MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(txt);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	if (allow)
+	if (r && allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return sl_http_queue(c, status, r);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *body)
@@ -158,8 +146,6 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *
 static enum MHD_Result reply_metrics(struct MHD_Connection *c, struct agent *a)
 {
 	struct agent_metrics_counts counts;
-	struct MHD_Response *r;
-	enum MHD_Result ret;
 	char *txt = NULL;
 	size_t len = 0;
 
@@ -168,15 +154,8 @@ static enum MHD_Result reply_metrics(struct MHD_Connection *c, struct agent *a)
 	if (agent_metrics_render(a, &counts, &txt, &len) < 0)
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			     json_pack("{s:s}", "error", "cannot render the metrics"));
-	r = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(txt);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, SL_METRICS_CONTENT_TYPE);
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	return sl_http_queue(c, MHD_HTTP_OK,
+			     sl_http_response_take(txt, len, SL_METRICS_CONTENT_TYPE));
 }
 
 /* Constant-time comparison of the request's token with ours. */

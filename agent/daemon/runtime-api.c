@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/runtime-api-internal.h"
 
+#include <sandlot/http.h>
 #include <sandlot/util.h>
 
 #include <inttypes.h>
@@ -32,39 +33,11 @@ bool sl_rtapi_waiting(const struct sl_rtapi *srv)
 
 /* ---- responses ---- */
 
-static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
-{
-	enum MHD_Result ret;
-
-	if (!r)
-		return MHD_NO;
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-/* An application/json response holding o (which it consumes), or NULL. */
-static struct MHD_Response *json_response(json_t *o)
-{
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	struct MHD_Response *r;
-
-	json_decref(o);
-	if (!s)
-		return NULL;
-	r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(s);
-		return NULL;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	return r;
-}
-
 /* A {"errorMessage": msg, "errorType": type} body as Lambda's runtime API sends, or NULL. */
 static struct MHD_Response *error_response(const char *type, const char *msg)
 {
-	return json_response(json_pack("{s:s, s:s}", "errorMessage", msg, "errorType", type));
+	return sl_http_json_response(
+		json_pack("{s:s, s:s}", "errorMessage", msg, "errorType", type));
 }
 
 static enum MHD_Result _printf_(4, 5) reply_error(struct MHD_Connection *c, unsigned status,
@@ -76,7 +49,7 @@ static enum MHD_Result _printf_(4, 5) reply_error(struct MHD_Connection *c, unsi
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return queue(c, status, error_response(type, msg));
+	return sl_http_queue(c, status, error_response(type, msg));
 }
 
 static enum MHD_Result reply_state(struct req *q, const char *to)
@@ -465,7 +438,7 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *
 
 	if (r)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	return queue(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+	return sl_http_queue(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
 }
 
 /* First call for a request: route it, answer at once what needs no body. */
@@ -528,7 +501,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static struct MHD_Response *accepted_response(void)
 {
-	return json_response(json_pack("{s:s}", "status", "OK"));
+	return sl_http_json_response(json_pack("{s:s}", "status", "OK"));
 }
 
 static int start_mhd(struct sl_rtapi *srv, int listen_fd, unsigned conns, unsigned timeout_s)

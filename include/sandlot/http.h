@@ -13,12 +13,16 @@
  * so that the running MHD_run() is repeated before control returns to the loop.
  *
  * Single-threaded: everything runs on the loop's thread.
+ *
+ * The reply helpers at the end (http-reply.c) build and queue the responses every front end
+ * repeats; what a protocol adds (its headers, its error shape) stays with its caller.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
 #include <microhttpd.h>
 
 #include <sandlot/loop.h>
@@ -63,3 +67,25 @@ uint16_t sl_http_port(const struct sl_http *h);
 
 /* Parses "IP:PORT" / "[IPv6]:PORT" (port 0..65535) into *ret. 0 or -EINVAL. */
 int sl_http_parse_addr(const char *s, struct sockaddr_storage *ret);
+
+/* ---- replies ---- */
+
+/*
+ * A response holding the len bytes at txt, which it takes over (MHD frees them), with a
+ * Content-Type header when content_type is not NULL. Returns NULL if txt is NULL or MHD cannot
+ * make the response (txt is freed then).
+ */
+struct MHD_Response *sl_http_response_take(char *txt, size_t len, const char *content_type);
+
+/*
+ * An application/json response holding body's compact text. Consumes body (one reference).
+ * Returns NULL if body is NULL (a failed json_pack()) or cannot be dumped or sent.
+ */
+struct MHD_Response *sl_http_json_response(json_t *body);
+
+/*
+ * Queues r on c with status and drops the caller's reference to r. Returns MHD's result;
+ * MHD_NO (which closes the connection) when r is NULL, so that a failed build above can be
+ * passed straight in.
+ */
+enum MHD_Result sl_http_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r);
