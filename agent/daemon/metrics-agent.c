@@ -177,7 +177,8 @@ static int register_agent_families(struct agent_metrics *m)
 			   SL_METRIC_COUNTER, NULL, &m->bpf_events);
 	r = r
 		    ?: fam(m, "sandlot_agent_bpf_events_lost_total",
-			   "BPF events (busy/idle, deny) lost (ring buffer full), counted by the programs.",
+			   "BPF events (busy/idle, deny) lost (ring buffer full), counted by the "
+			   "programs.",
 			   SL_METRIC_COUNTER, NULL, &m->bpf_lost);
 	r = r
 		    ?: fam(m, "sandlot_agent_bpf_program_run_seconds_total",
