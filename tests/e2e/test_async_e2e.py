@@ -8,19 +8,17 @@ runs with the same request id on every run, and a control node SIGKILLed with ev
 runs them after it restarts (and one stopped with SIGTERM exits 0 and loses none), an event
 past its maximum age is dead-lettered without running, an OnFailure function receives Lambda's
 destination record, and a store whose disk is full answers 5xx ServiceException while
-losing nothing it accepted, then recovers when space returns. Reuses test_control_e2e's
-Cluster (everything it starts is stopped and removed at the end, also when a test fails).
+losing nothing it accepted, then recovers when space returns. Clusters from
+tests/harness/cluster.py (everything they start is stopped and removed at the end, also when a
+test fails).
 """
 import json
 import os
 import signal
-import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_control_e2e import (Cluster, create, main, zip_of, ACCOUNT_A, KEY_B,  # noqa: E402
-                              SECRET_B)
+from cluster import ACCOUNT_A, KEY_B, SECRET_B, Cluster, ClusterCase, create, main, zip_of
 
 # Keeps per-request-id tries in the sandbox (the retries of one event go to the same warm
 # sandbox: one agent, one function); fails while tries < event["fail_times"].
@@ -43,20 +41,8 @@ CATCHER_PY = b'''def handler(event, context):
 SCALE = "0.01"  # 60 s -> 0.6 s, 120 s -> 1.2 s; backoff 1 s -> 10 ms
 
 
-class AsyncE2E(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Cluster("--retry-delay-scale", SCALE)
-        try:
-            cls.k.start()
-        except Exception:
-            cls.k.stop()
-            raise
-        cls.c = cls.k.client()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.stop()
+class AsyncE2E(ClusterCase):
+    cluster_args = ("--retry-delay-scale", SCALE)
 
     def fn(self, name, retries=None, code=FLAKY_PY):
         create(self.c, name, zipped=zip_of({"function.py": code}))
@@ -73,11 +59,6 @@ class AsyncE2E(unittest.TestCase):
         self.assertEqual(len(rid), 36)
         return rid
 
-    def runs(self, name):
-        """Invocations the agent ran for function name (its own count, per sandbox)."""
-        return sum(s.get("invocations", 0) for s in self.k.agent_sandboxes(self.k.agent)
-                   if s.get("function") == name)
-
     def dlq(self, key=None, secret=None):
         kw = {} if key is None else {"key": key, "secret": secret}
         status, _, body = self.k.raw("GET", "/v1/dlq", **kw)
@@ -92,11 +73,11 @@ class AsyncE2E(unittest.TestCase):
     def test_event_runs_and_flaky_succeeds_on_third_try(self):
         self.fn("flaky", retries=2)
         ok = self.event("flaky", {"fail_times": 0})
-        self.k.wait_for(lambda: self.runs("flaky") == 1, "the event to run")
+        self.k.wait_for(lambda: self.k.runs("flaky") == 1, "the event to run")
         rid = self.event("flaky", {"fail_times": 2})
         self.assertNotEqual(ok, rid)
         self.k.wait_for(self.settled, "the queue to drain", timeout=60)
-        self.assertEqual(self.runs("flaky"), 1 + 3)
+        self.assertEqual(self.k.runs("flaky"), 1 + 3)
         self.assertEqual([d for d in self.dlq() if d["FunctionName"] == "flaky"], [])
         self.assertEqual(self.k.units(), (0, 0))
 
@@ -110,7 +91,7 @@ class AsyncE2E(unittest.TestCase):
             [d] = [d for d in self.dlq() if d["FunctionName"] == name]
             self.assertEqual(d["Attempts"], retries + 1)
             self.assertEqual(d["RequestId"], rid)
-            self.assertEqual(self.runs(name), retries + 1)
+            self.assertEqual(self.k.runs(name), retries + 1)
             # every run saw the same request id (the runtime's Lambda-Runtime-Aws-Request-Id)
             self.assertIn("ids=" + ",".join([rid] * (retries + 1)), d["Error"])
             self.assertEqual(json.loads(__import__("base64").b64decode(d["Payload"])),
@@ -122,10 +103,10 @@ class AsyncE2E(unittest.TestCase):
         self.assertEqual(headers.get("x-amzn-errortype"), "ResourceNotFoundException")
         # replay: the event runs again (and fails again: one more dead letter, same id)
         [d] = [d for d in self.dlq() if d["FunctionName"] == "fails0"]
-        before = self.runs("fails0")
+        before = self.k.runs("fails0")
         status, _, body = self.k.raw("POST", "/v1/dlq/%d/replay" % d["Id"])
         self.assertEqual(status, 202, body)
-        self.k.wait_for(lambda: self.runs("fails0") == before + 1, "the replay to run")
+        self.k.wait_for(lambda: self.k.runs("fails0") == before + 1, "the replay to run")
         self.k.wait_for(lambda: any(x["FunctionName"] == "fails0" for x in self.dlq()),
                         "the replayed event's dead letter")
 
@@ -146,7 +127,7 @@ class AsyncE2E(unittest.TestCase):
         self.assertEqual(rec["requestContext"]["approximateInvokeCount"], 1)
         self.assertTrue(rec["requestContext"]["functionArn"].endswith(":function:failing"))
         self.assertEqual(rec["requestPayload"], {"fail_times": 99, "what": "dest"})
-        self.assertEqual(self.runs("catcher"), 1)
+        self.assertEqual(self.k.runs("catcher"), 1)
 
     def test_event_invoke_config_api_and_limits(self):
         self.fn("cfg")
@@ -194,16 +175,11 @@ class AsyncRestartE2E(unittest.TestCase):
                 rids.append(r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"])
             k.wait_for(lambda: k.metric("sandlot_control_events_in_flight") == 1,
                        "one event running")
-            k.killed = k.control
-            k.control.send_signal(signal.SIGKILL)
-            k.control.wait()
-            k.start_control()
-            k.killed = None
+            k.restart_control(signal.SIGKILL)
             k.wait_for(lambda: k.metric("sandlot_control_hosts") == 1, "re-registration")
             k.wait_for(lambda: k.metric("sandlot_control_events_queued") == 0,
                        "the queue to drain after the restart", timeout=90)
-            runs = sum(s.get("invocations", 0) for s in k.agent_sandboxes(k.agent)
-                       if s.get("function") == "slowq")
+            runs = k.runs("slowq")
             # at least once: each of the 6 ran; the one running at the kill may have run twice
             self.assertGreaterEqual(runs, 6)
             self.assertLessEqual(runs, 7)
@@ -263,16 +239,11 @@ class AsyncAgeE2E(unittest.TestCase):
                          Payload=json.dumps({"sleep": 1, "i": i}).encode())
             k.wait_for(lambda: k.metric("sandlot_control_events_in_flight") == 1,
                        "one event running")
-            k.killed = k.control
-            k.control.send_signal(signal.SIGTERM)
-            self.assertEqual(k.control.wait(30), 0)
-            k.start_control()
-            k.killed = None
+            self.assertEqual(k.restart_control(signal.SIGTERM), 0)
             k.wait_for(lambda: k.metric("sandlot_control_hosts") == 1, "re-registration")
             k.wait_for(lambda: k.metric("sandlot_control_events_queued") == 0,
                        "the queue to drain after the restart", timeout=90)
-            runs = sum(s.get("invocations", 0) for s in k.agent_sandboxes(k.agent)
-                       if s.get("function") == "termq")
+            runs = k.runs("termq")
             self.assertEqual(runs, 4)  # SIGTERM let the running one finish: no duplicate
             k.wait_for(lambda: k.units() == (0, 0), "units back")
         finally:
@@ -285,12 +256,10 @@ class AsyncDiskFullE2E(unittest.TestCase):
         with a 5xx ServiceException; those accepted before survive a SIGKILL of the control
         node once space returns, and every accepted event runs exactly once."""
         k = Cluster("--retry-delay-scale", SCALE)
-        data = os.path.join(k.base, "data")
-        filler = os.path.join(k.base, "data", "filler")
-        os.makedirs(data, mode=0o700)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", data],
-                       check=True)
+        data = k.data
+        filler = os.path.join(data, "filler")
         try:
+            k.mount_data_tmpfs("16m")
             k.start()
             c = k.client()
             create(c, "full", zipped=zip_of({"function.py": FLAKY_PY}))
@@ -314,11 +283,7 @@ class AsyncDiskFullE2E(unittest.TestCase):
             # still serving: the API answers, nothing of what was accepted is gone
             self.assertEqual(k.metric("sandlot_control_events_queued"), len(accepted))
             os.unlink(filler)  # space returns
-            k.killed = k.control
-            k.control.send_signal(signal.SIGKILL)
-            k.control.wait()
-            k.start_control()
-            k.killed = None
+            k.restart_control(signal.SIGKILL)
             k.wait_for(lambda: k.metric("sandlot_control_hosts") == 1, "re-registration")
             self.assertEqual(k.metric("sandlot_control_events_queued"), len(accepted))
             c = k.client()
@@ -330,19 +295,13 @@ class AsyncDiskFullE2E(unittest.TestCase):
             k.wait_for(lambda: k.metric("sandlot_control_events_queued") == 0 and
                        k.metric("sandlot_control_events_in_flight") == 0,
                        "the queue to drain", timeout=90)
-            runs = sum(s.get("invocations", 0) for s in k.agent_sandboxes(k.agent)
-                       if s.get("function") == "full")
+            runs = k.runs("full")
             self.assertEqual(runs, len(accepted))
             self.assertEqual(k.metric("sandlot_control_events_dead_total"), 0)
             k.wait_for(lambda: k.units() == (0, 0), "units back")
         finally:
-            for p in k.agents + [k.control]:
-                if p and p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-                    p.wait(30)
-            subprocess.run(["umount", "-l", data], capture_output=True)
-            k.stop()
+            k.stop()  # the processes first, then the tmpfs
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("async_e2e"))

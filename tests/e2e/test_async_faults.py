@@ -19,8 +19,8 @@ The function (Python) sleeps 20 ms and has a reserved concurrency of 12, so that
 finds events running and the cold starts stay few. Faults are placed by progress (events done),
 as accepting is much faster than running. Takes ~30 s on a 2-vCPU VM.
 
-Environment as test_control_e2e (whose Cluster it uses). SL_FAULT_EVENTS overrides 10000,
-SL_FAULT_SEED fixes the random points.
+Environment as tests/harness/cluster.py's (whose Cluster it uses). SL_FAULT_EVENTS overrides
+10000, SL_FAULT_SEED fixes the random points.
 """
 import datetime
 import glob
@@ -37,12 +37,11 @@ import threading
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_control_e2e import (Cluster, create, invoke_status, main, zip_of,  # noqa: E402
-                              KEY_A, SECRET_A)
-from botocore.auth import SigV4Auth  # noqa: E402
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from cluster import KEY_A, SECRET_A, Cluster, create, invoke_status, main, zip_of
 
 # Runs 20 ms, so that every fault finds events running.
 TINY_PY = b'''import time
@@ -154,25 +153,15 @@ class AsyncFaults(unittest.TestCase):
 
             def kill_control(which):
                 print("control node SIGKILL (%s) with %d events running" % (which, running()))
-                k.killed = k.control
                 t = time.time()
-                k.control.send_signal(signal.SIGKILL)
-                k.control.wait()
-                time.sleep(0.3)
-                k.start_control()
+                k.restart_control(signal.SIGKILL, pause=0.3)
                 hosts(3, "the agents re-registered after the control node's restart")
-                k.killed = None
                 windows.append(("%s control SIGKILL" % which, t - MARGIN_S,
                                 time.time() + MARGIN_S, None))
 
             def restart_agent(i):
-                old = agents[i]
-                with open(os.path.join(k.base, "agent-%d.log" % (i + 1)), "ab") as log:
-                    new = k.popen(log, old.args)
-                new.http_ip, new.http_port = old.http_ip, old.http_port
-                k.agents[k.agents.index(old)] = new
-                agents[i] = new
-                agent_pids.append(new.pid)
+                agents[i] = k.restart_agent(agents[i])
+                agent_pids.append(agents[i].pid)
 
             rng = random.Random(os.environ.get("SL_FAULT_SEED"))
             # 1: the control node, at a random point of the first third
@@ -294,4 +283,4 @@ class AsyncFaults(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("async_faults"))

@@ -5,317 +5,37 @@ python3-boto3): function CRUD and invocations through the client, Lambda's error
 input and bad signatures, throttling at the reserved and the account limit with no unit leaked,
 an agent SIGKILLed under load, a control node SIGKILLed and restarted.
 
-Each cluster is a control node and its agents on loopback, or (NetnsE2E) each agent in a
-network namespace of its own with a veth to ours, with everything per run under
-/tmp/sl-ctl-<pid>-<n>/ (keys mode 600, the store, the agent's state) and BPF pins under
-/sys/fs/bpf/sandlot-test-ctl-<pid>-<n>; all of it is stopped and removed at the end, also when a
-test fails. Needs root (the agent); skips without it unless CI=true. Units in use and in-flight
-invocations are read from the control node's /metrics.
+Each cluster (tests/harness/cluster.py) is a control node and its agents on loopback, or
+(NetnsE2E) each agent in a network namespace of its own with a veth to ours; all it starts and
+makes is stopped and removed at the end, also when a test fails. Needs root (the agent); skips
+without it unless CI=true. Units in use and in-flight invocations are read from the control
+node's /metrics.
 
-Environment (set by ctest): SANDLOT_AGENT, SANDLOT_CONTROL, SANDLOT_BINARY_DIR, SANDLOT_SOURCE_DIR.
+Environment (set by ctest): SANDLOT_AGENT, SANDLOT_CONTROL, SANDLOT_BINARY_DIR, SANDLOT_SOURCE_DIR,
+PYTHONPATH with tests/harness.
 """
 import concurrent.futures
 import base64
 import datetime
-import http.client
 import http.server
-import io
 import json
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 import unittest
-import warnings
-import zipfile
 from unittest import mock
 
-import boto3
 import botocore.auth
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.config import Config
-from botocore.credentials import Credentials
 
-AGENT = os.environ.get("SANDLOT_AGENT", "build/agent/sandlot-agent")
-CONTROL = os.environ.get("SANDLOT_CONTROL", "build/control/sandlot-control")
-BUILD = os.environ.get("SANDLOT_BINARY_DIR", "build")
-SOURCE = os.environ.get("SANDLOT_SOURCE_DIR", ".")
-ACCOUNT_A, KEY_A, SECRET_A = "111122223333", "AKIATESTACCOUNTAAAAA", "secretA" * 5
-ACCOUNT_B, KEY_B, SECRET_B = "444455556666", "AKIATESTACCOUNTBBBBB", "secretB" * 5
-ROLE = "arn:aws:iam::%s:role/test" % ACCOUNT_A
-
-SLOW_PY = b'''import time
-def handler(event, context):
-    time.sleep(event.get("sleep", 0) if isinstance(event, dict) else 0)
-    if isinstance(event, dict) and event.get("fail"):
-        raise ValueError("asked to fail")
-    return {"ok": True, "echo": event, "request": context.aws_request_id}
-'''
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def zip_of(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in files.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = 0o755 << 16
-            z.writestr(info, data)
-    return buf.getvalue()
+from cluster import (ACCOUNT_A, KEY_B, ROLE, SECRET_B, SLOW_PY, BUILD, SOURCE, Cluster,
+                     ClusterCase, create, invoke_status, lambda_client, main, zip_of)
 
 
 def c_zip():
     with open(os.path.join(BUILD, "examples/c/bootstrap"), "rb") as f:
         return zip_of({"bootstrap": f.read()})
-
-
-def rm_rf(path):
-    def onerror(func, p, exc):  # the agent's code cache is read-only
-        try:
-            os.chmod(os.path.dirname(p), 0o700)
-            os.chmod(p, 0o700)
-            func(p)
-        except OSError:
-            pass
-    if os.path.lexists(path):
-        shutil.rmtree(path, onerror=onerror)
-
-
-class Cluster:
-    """A control node and one agent on loopback, started and stopped by the test."""
-    count = 0
-
-    def __init__(self, *control_args, netns=False):
-        Cluster.count += 1
-        self.netns = netns  # each agent in a network namespace of its own, veth to ours
-        self.namespaces = []
-        self.veths = []  # our ends: they go with their namespace, or here if it never got one
-        tag = "%d-%d" % (os.getpid(), Cluster.count)
-        self.base = "/tmp/sl-ctl-" + tag
-        self.pins = "/sys/fs/bpf/sandlot-test-ctl-" + tag
-        rm_rf(self.base)
-        os.makedirs(self.base, mode=0o700)
-        self.key = os.path.join(self.base, "cluster.key")
-        self.akeys = os.path.join(self.base, "access-keys")
-        with open(os.open(self.key, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
-            f.write(os.urandom(48))
-        with open(os.open(self.akeys, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write("# test accounts\n%s %s %s\n%s %s %s\n" % (
-                ACCOUNT_A, KEY_A, SECRET_A, ACCOUNT_B, KEY_B, SECRET_B))
-        self.port = free_port()
-        self.http = "127.0.0.1:%d" % self.port
-        self.ctl_port = free_port()
-        self.listen = "tcp://%s:%d" % ("0.0.0.0" if netns else "127.0.0.1", self.ctl_port)
-        self.agent_listen = "tcp://127.0.0.1:%d" % free_port()
-        self.control_args = list(control_args)
-        self.control = None
-        self.agent = None
-        self.agents = []
-        self.all_pins = []
-        self.killed = None
-        self.agent_n = 0
-
-    @staticmethod
-    def popen(log, argv):
-        return subprocess.Popen(argv, stdout=log, stderr=log)
-
-    def start_control(self):
-        with open(os.path.join(self.base, "control.log"), "ab") as log:
-            self.control = self.popen(log, [
-                CONTROL, "--http", self.http, "--listen", self.listen, "--data",
-                os.path.join(self.base, "data"), "--key-file", self.key, "--access-keys",
-                self.akeys, "--log-level", "debug"] + self.control_args)
-        self.wait_for(lambda: self.metrics() is not None, "the control node's API")
-
-    def start_agent(self, zone="default", hosts=1, args=()):
-        """Starts one more agent (its own name, zone, pin root, state dir, ports; args added
-        to its command line) and waits until the control node counts hosts registered
-        hosts."""
-        self.agent_n += 1
-        n = self.agent_n
-        http_port = free_port()
-        pins = "%s-%d" % (self.pins, n)
-        listen = self.agent_listen if n == 1 else "tcp://127.0.0.1:%d" % free_port()
-        control, http_ip, prefix = self.listen, "127.0.0.1", []
-        if self.netns:
-            ip = self.make_netns(n)
-            listen = "tcp://%s:%d" % (ip, 7401)
-            control = "tcp://%s:%d" % (self.host_ip(n), self.ctl_port)
-            http_ip = ip
-            prefix = ["nsenter", "--net=/run/netns/" + self.namespaces[-1], "--"]
-        with open(os.path.join(self.base, "agent-%d.log" % n), "ab") as log:
-            self.agent = self.popen(log, prefix + [
-                AGENT, "--control", control, "--listen", listen, "--http",
-                "%s:%d" % (http_ip, http_port), "--name", "test-host-%d" % n, "--zone", zone,
-                "--state-dir", os.path.join(self.base, "agent-%d" % n), "--key-file", self.key,
-                "--bpf-pin-root", pins, "--log-level", "debug"] + list(args))
-        self.agent.http_ip = http_ip
-        self.agent.http_port = http_port
-        self.agents.append(self.agent)
-        self.all_pins.append(pins)
-        self.wait_for(lambda: self.metric("sandlot_control_hosts") == hosts,
-                      "agent registration")
-        return self.agent
-
-    def host_ip(self, n):
-        return "10.%d.%d.1" % (200 + os.getpid() % 50, n)
-
-    def make_netns(self, n):
-        """A network namespace for agent n, a veth pair to ours (10.X.n.1 here, .2 there)."""
-        name = "slctl-%d-%d" % (os.getpid(), n)
-        here, there = "slc%d-%d" % (os.getpid() % 100000, n), "sla%d-%d" % (
-            os.getpid() % 100000, n)
-        run = lambda *a: subprocess.run(["ip"] + list(a), check=True, capture_output=True)
-        run("netns", "add", name)
-        self.namespaces.append(name)
-        run("link", "add", here, "type", "veth", "peer", "name", there)
-        self.veths.append(here)
-        run("link", "set", there, "netns", name)
-        run("addr", "add", self.host_ip(n) + "/30", "dev", here)
-        run("link", "set", here, "up")
-        ip = "10.%d.%d.2" % (200 + os.getpid() % 50, n)
-        run("-n", name, "addr", "add", ip + "/30", "dev", there)
-        run("-n", name, "link", "set", there, "up")
-        run("-n", name, "link", "set", "lo", "up")
-        return ip
-
-    def agent_sandboxes(self, agent):
-        """The agent's own view (its local API): [{"id", "function", "invocations", ...}]."""
-        c = http.client.HTTPConnection(agent.http_ip, agent.http_port, timeout=5)
-        c.request("GET", "/v1/sandboxes")
-        out = json.loads(c.getresponse().read())
-        c.close()
-        return out
-
-    def start(self):
-        self.start_control()
-        self.start_agent()
-        return self
-
-    def stop(self):
-        for p in self.agents + [self.control]:
-            if p and p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        for pins in self.all_pins:
-            rm_rf(pins)
-        for name in self.namespaces:  # its veth goes with it
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
-        for veth in self.veths:
-            subprocess.run(["ip", "link", "del", veth], capture_output=True)
-        if os.environ.get("SL_KEEP_LOGS"):
-            print("logs kept in", self.base)
-        else:
-            rm_rf(self.base)
-
-    def wait_for(self, cond, what, timeout=30):
-        until = time.monotonic() + timeout
-        while time.monotonic() < until:
-            if cond():
-                return
-            for p in [self.control] + self.agents:
-                if p and p.poll() is not None and p is not self.killed:
-                    raise AssertionError("%s exited (%s) waiting for %s" % (
-                        p.args[0], p.returncode, what))
-            time.sleep(0.05)
-        raise AssertionError("timed out waiting for " + what)
-
-    def metrics(self):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            c.request("GET", "/metrics")
-            r = c.getresponse()
-            body = r.read().decode()
-            c.close()
-        except OSError:
-            return None
-        out = {}
-        for line in body.splitlines():
-            if line and not line.startswith("#"):
-                k, v = line.rsplit(" ", 1)
-                out[k] = float(v)
-        return out
-
-    def units(self):
-        """Units held: in total (as invoke.c counts them) and account A's (counting's)."""
-        m = self.metrics() or {}
-        return (m.get("sandlot_control_units_in_use"),
-                m.get('sandlot_control_account_units_in_use{account="%s"}' % ACCOUNT_A))
-
-    def metric(self, name):
-        m = self.metrics()
-        return None if m is None else m.get(name)
-
-    def client(self, key=KEY_A, secret=SECRET_A, timeout=60):
-        return lambda_client("http://" + self.http, key, secret, timeout)
-
-    def cli(self, *args, key=KEY_A, secret=SECRET_A):
-        env = dict(os.environ, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret,
-                   AWS_DEFAULT_REGION="us-east-1", AWS_MAX_ATTEMPTS="1", AWS_PAGER="",
-                   HOME=self.base)
-        r = subprocess.run(["/usr/bin/aws", "lambda"] + list(args) +
-                           ["--endpoint-url", "http://" + self.http, "--output", "json"],
-                           env=env, capture_output=True, text=True, timeout=120)
-        return r.returncode, (json.loads(r.stdout) if r.stdout.strip() else None), r.stderr
-
-    def raw(self, method, path, body=b"", headers=None, key=KEY_A, secret=SECRET_A,
-            sign=True):
-        req = AWSRequest(method=method, url="http://%s%s" % (self.http, path), data=body,
-                         headers=dict(headers or {}))
-        if sign:
-            SigV4Auth(Credentials(key, secret), "lambda", "us-east-1").add_auth(req)
-        p = req.prepare()
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        c.request(method, path, body=body, headers=dict(p.headers))
-        r = c.getresponse()
-        out = r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-        c.close()
-        return out
-
-
-def lambda_client(endpoint, key=KEY_A, secret=SECRET_A, timeout=60):
-    """A boto3 Lambda client that makes one attempt per call, so a test sees the control
-    node's own answer. (Config's retries "max_attempts" counts retries, not attempts: 1 there
-    is two attempts, and a 500 or 429 is sent again.)"""
-    return boto3.client(
-        "lambda", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id=key, aws_secret_access_key=secret,
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                      read_timeout=timeout, connect_timeout=5, max_pool_connections=32))
-
-
-def create(client, name, zipped=None, runtime="python3.11", **kw):
-    args = dict(FunctionName=name, Runtime=runtime, Role=ROLE, Handler="function.handler",
-                Code={"ZipFile": zipped or zip_of({"function.py": SLOW_PY})},
-                MemorySize=1024, Timeout=30)
-    args.update(kw)
-    return client.create_function(**args)
-
-
-def invoke_status(client, name, event):
-    """(status or error code, reason) of one invocation."""
-    try:
-        r = client.invoke(FunctionName=name, Payload=json.dumps(event).encode())
-        r["Payload"].read()
-        return r["StatusCode"], r.get("FunctionError")
-    except client.exceptions.TooManyRequestsException as e:
-        return 429, e.response.get("Reason") or e.response["Error"].get("Reason")
-    except client.exceptions.ServiceException as e:
-        return 500, e.response["Error"]["Message"]
 
 
 class ClientE2E(unittest.TestCase):
@@ -357,22 +77,8 @@ class ClientE2E(unittest.TestCase):
                 t.join()
 
 
-class ControlE2E(unittest.TestCase):
+class ControlE2E(ClusterCase):
     """One cluster for the API tests."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Cluster()
-        try:
-            cls.k.start()
-        except Exception:
-            cls.k.stop()
-            raise
-        cls.c = cls.k.client()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.stop()
 
     def assertNoUnits(self):
         self.k.wait_for(lambda: self.k.units() == (0, 0), "units back")
@@ -841,13 +547,8 @@ class FaultsE2E(unittest.TestCase):
                              (429, "FunctionInvocationRateLimitExceeded"))
             k.wait_for(lambda: k.metric("sandlot_control_hosts_draining") == 1, "the drain")
 
-            def agent_draining():
-                h = http.client.HTTPConnection("127.0.0.1", k.agent.http_port, timeout=5)
-                h.request("GET", "/healthz")
-                st = json.loads(h.getresponse().read())["status"]
-                h.close()
-                return st == "draining"
-            k.wait_for(agent_draining, "the agent draining")
+            k.wait_for(lambda: k.agent_api(k.agent, "/healthz")["status"] == "draining",
+                       "the agent draining")
             self.assertEqual(k.units(), (0, 0))
         finally:
             k.stop()
@@ -858,9 +559,7 @@ class FaultsE2E(unittest.TestCase):
             c = k.client()
             create(c, "survivor")
             self.assertEqual(invoke_status(c, "survivor", {})[0], 200)
-            k.control.send_signal(signal.SIGKILL)
-            k.control.wait()
-            k.start_control()
+            k.restart_control(signal.SIGKILL)
             k.wait_for(lambda: k.metric("sandlot_control_hosts") == 1, "re-registration")
             k.wait_for(lambda: k.metric("sandlot_control_sandboxes") == 1,
                        "the warm sandbox adopted from the agent's full state")
@@ -874,19 +573,5 @@ class FaultsE2E(unittest.TestCase):
             k.stop()
 
 
-def main():
-    if os.geteuid() != 0:
-        msg = "e2e_control: needs root (the agent creates cgroups and loads BPF)"
-        if os.environ.get("CI") == "true":
-            print(msg, file=sys.stderr)
-            return 1
-        print("SKIP: " + msg)
-        return 0
-    # boto3 clients keep their pooled sockets until collected: not the code under test
-    warnings.simplefilter("ignore", ResourceWarning)
-    prog = unittest.main(exit=False, verbosity=2, warnings="ignore")
-    return 0 if prog.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("e2e_control"))

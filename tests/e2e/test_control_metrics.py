@@ -7,47 +7,23 @@ each series once; afterwards the series agree, value by value, with what the cli
 histograms' counts, concurrency and limits per account and function, hosts by state, build
 info and process metrics).
 
-A real control node and agent on loopback (test_control_e2e.Cluster: everything is stopped and
+A real control node and agent on loopback (tests/harness/cluster.py: everything is stopped and
 removed at the end, also on failure). Needs root (the agent); skips without it unless CI=true.
 """
 import concurrent.futures
-import http.client
-import os
 import re
 import subprocess
 import sys
 import threading
-import unittest
-import warnings
 
-import boto3
-from botocore.config import Config
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_control_e2e import (ACCOUNT_A, ACCOUNT_B, KEY_A, SECRET_A, Cluster,  # noqa: E402
-                              create, invoke_status)
+from cluster import ACCOUNT_A, ACCOUNT_B, ClusterCase, create, invoke_status, main
 
 SERIES = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?) (\S+)$')
 
 
 def scrape(k):
-    c = http.client.HTTPConnection("127.0.0.1", k.port, timeout=10)
-    c.request("GET", "/metrics")
-    r = c.getresponse()
-    body = r.read().decode()
-    ctype = r.getheader("Content-Type")
-    c.close()
-    return r.status, ctype, body
-
-
-def no_retry_client(k):
-    """A client that sends each call once (boto3 retries throttles and 5xx by default, which
-    the server would count as more invocations than the test made)."""
-    return boto3.client(
-        "lambda", endpoint_url="http://" + k.http, region_name="us-east-1",
-        aws_access_key_id=KEY_A, aws_secret_access_key=SECRET_A,
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=60,
-                      connect_timeout=5))
+    status, headers, body = k.request("GET", "/metrics", timeout=10)
+    return status, headers.get("content-type"), body.decode()
 
 
 def parse(body):
@@ -72,20 +48,7 @@ def promtool(body):
     return r.returncode, r.stdout + r.stderr
 
 
-class ControlMetrics(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Cluster()
-        try:
-            cls.k.start()
-        except Exception:
-            cls.k.stop()
-            raise
-        cls.c = cls.k.client()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.stop()
+class ControlMetrics(ClusterCase):
 
     def test_metrics_under_load(self):
         k, c = self.k, self.c
@@ -101,7 +64,9 @@ class ControlMetrics(unittest.TestCase):
         t = threading.Thread(target=scraper)
         t.start()
         try:
-            clients = [no_retry_client(k) for _ in range(4)]
+            # one attempt per call (boto3 retries throttles and 5xx by default, which the
+            # server would count as more invocations than the test made)
+            clients = [k.client() for _ in range(4)]
             events = [("capped", {"sleep": 0.2}) for _ in range(12)] + \
                      [("open", {"fail": i % 5 == 0}) for i in range(20)]
             with concurrent.futures.ThreadPoolExecutor(4) as ex:
@@ -185,18 +150,5 @@ class ControlMetrics(unittest.TestCase):
         self.assertGreater(m["process_start_time_seconds"], 0)
 
 
-def main():
-    if os.geteuid() != 0:
-        msg = "control_metrics: needs root (the agent creates cgroups and loads BPF)"
-        if os.environ.get("CI") == "true":
-            print(msg, file=sys.stderr)
-            return 1
-        print("SKIP: " + msg)
-        return 0
-    warnings.simplefilter("ignore", ResourceWarning)
-    prog = unittest.main(exit=False, verbosity=2, warnings="ignore")
-    return 0 if prog.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("control_metrics"))

@@ -5,43 +5,29 @@ agent: every command in plain and JSON output, the JSON checked field by field a
 Lambda API and the agent say; the control API's token; the control node down and bad input
 (one-line errors, non-zero exit, in both modes).
 
-A control node and one agent on loopback (test_control_e2e.Cluster: everything is stopped and
+A control node and one agent on loopback (tests/harness/cluster.py: everything is stopped and
 removed at the end, also on failure). Needs root (the agent); skips without it unless CI=true.
-Environment (set by ctest): SANDLOT_CTL and test_control_e2e's.
+Environment (set by ctest): SANDLOT_CTL and tests/harness/cluster.py's.
 """
-import http.client
 import json
 import os
 import re
 import subprocess
 import sys
 import time
-import unittest
-import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_control_e2e import (ACCOUNT_A, ACCOUNT_B, KEY_B, SECRET_B, Cluster,  # noqa: E402
-                              create, free_port, invoke_status)
+from cluster import (ACCOUNT_A, ACCOUNT_B, KEY_B, SECRET_B, Cluster, ClusterCase, create,
+                     free_port, invoke_status, main)
 
 CTL = os.environ.get("SANDLOT_CTL", "build/tools/sandlotctl/sandlotctl")
 
 
-class SandlotctlControl(unittest.TestCase):
+class SandlotctlControl(ClusterCase):
     @classmethod
     def setUpClass(cls):
-        cls.k = Cluster()
-        try:
-            cls.k.start()
-        except Exception:
-            cls.k.stop()
-            raise
-        cls.c = cls.k.client()
+        super().setUpClass()
         cls.cb = cls.k.client(key=KEY_B, secret=SECRET_B)
-        cls.data = os.path.join(cls.k.base, "data")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.stop()
+        cls.data = cls.k.data
 
     def ctl(self, *args, control=None, data=None):
         r = subprocess.run([CTL, "--control", control or self.k.http, "--control-data",
@@ -154,10 +140,6 @@ class SandlotctlControl(unittest.TestCase):
     def test_2b_dead_letters(self):
         """An event that fails with no retries lands in the DLQ; the operator lists every
         account's, filters them, replays one and sees it run (and fail) again."""
-        def runs(name):
-            return sum(x.get("invocations", 0) for x in self.k.agent_sandboxes(self.k.agent)
-                       if x.get("function") == name)
-
         def event(client, name):
             client.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0,
                                                     MaximumEventAgeInSeconds=3600)
@@ -206,10 +188,10 @@ class SandlotctlControl(unittest.TestCase):
                          "no dead letters\n")
 
         # replay: queued again, runs again (and fails again: a new dead letter, same request)
-        before = runs("sour")
+        before = self.k.runs("sour")
         r = self.ok_json("dlq", "replay", "id", str(a["id"]))
         self.assertEqual(r, a)
-        self.k.wait_for(lambda: runs("sour") > before, "the replay to run", timeout=60)
+        self.k.wait_for(lambda: self.k.runs("sour") > before, "the replay to run", timeout=60)
         self.k.wait_for(lambda: any(d["request_id"] == rid_a and d["id"] != a["id"]
                                     for d in dead("sour", ACCOUNT_A)), "its new dead letter",
                         timeout=60)
@@ -270,12 +252,8 @@ class SandlotctlControl(unittest.TestCase):
 
     def test_4_access_and_errors(self):
         def get(headers):
-            c = http.client.HTTPConnection("127.0.0.1", self.k.port, timeout=10)
-            c.request("GET", "/v1/workers", headers=headers)
-            r = c.getresponse()
-            out = r.status, json.loads(r.read())
-            c.close()
-            return out
+            status, _, body = self.k.request("GET", "/v1/workers", headers=headers, timeout=10)
+            return status, json.loads(body)
 
         st, body = get({})
         self.assertEqual(st, 403)
@@ -308,7 +286,7 @@ class SandlotctlControl(unittest.TestCase):
             k.http = "0.0.0.0:%d" % k.port
             k.start_control()
             k.make_netns(1)
-            with open(os.path.join(k.base, "data", "ctlapi.token")) as f:
+            with open(os.path.join(k.data, "ctlapi.token")) as f:
                 token = f.read()
             url = "http://%s:%d/v1/workers" % (k.host_ip(1), k.port)
             r = subprocess.run(["ip", "netns", "exec", k.namespaces[-1], "curl", "-s", "-m",
@@ -319,24 +297,11 @@ class SandlotctlControl(unittest.TestCase):
             self.assertEqual(json.loads(body)["error"],
                              "the control API answers loopback peers only")
             rc, out, err = self.ctl("-j", "worker", "list", control="127.0.0.1:%d" % k.port,
-                                    data=os.path.join(k.base, "data"))
+                                    data=k.data)
             self.assertEqual((rc, json.loads(out)), (0, []), err)
         finally:
             k.stop()
 
 
-def main():
-    if os.geteuid() != 0:
-        msg = "sandlotctl_control: needs root (the agent creates cgroups and loads BPF)"
-        if os.environ.get("CI") == "true":
-            print(msg, file=sys.stderr)
-            return 1
-        print("SKIP: " + msg)
-        return 0
-    warnings.simplefilter("ignore", ResourceWarning)
-    prog = unittest.main(exit=False, verbosity=2, warnings="ignore")
-    return 0 if prog.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("sandlotctl_control"))
