@@ -55,6 +55,25 @@ static int refused(const struct http_call *hc, int status, json_t *j)
 	return fail("the control node answered %d%s%s", status, msg ? ": " : "", msg ? msg : "");
 }
 
+int control_list(const char *path, const char *key, json_t **ret)
+{
+	json_t *j, *list;
+	int r = control_call(path, false, NULL, 0, &j, NULL);
+
+	if (r)
+		return r;
+	list = json_incref(json_object_get(j, key));
+	if (json_is_true(json_object_get(j, "truncated")))
+		warn("the control node listed only the first %zu %s", json_array_size(list), key);
+	json_decref(j);
+	if (!json_is_array(list)) {
+		json_decref(list);
+		return fail("the control node's listing has no %s array", key);
+	}
+	*ret = list;
+	return 0;
+}
+
 int control_call(const char *path, bool post, const char *body, size_t len, json_t **ret,
 		 struct http_call *hc_out)
 {

@@ -47,7 +47,7 @@ static int do_list(int argc, char **argv)
 	static const char *const keys[] = {"function", "account"};
 	const char *function = NULL, *account = NULL, **vals[] = {&function, &account};
 	char path[192], base[128];
-	json_t *j, *list;
+	json_t *list;
 	int r = parse_filters(argc, argv, keys, vals, 2);
 
 	if (r || (function && (r = check_function_name(function))) ||
@@ -59,19 +59,8 @@ static int do_list(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s%caccount=%s", base, function ? '&' : '?', account);
 	else
 		snprintf(path, sizeof(path), "%s", base);
-	r = control_call(path, false, NULL, 0, &j, NULL);
-	if (r)
-		return r;
-	if (json_is_true(json_object_get(j, "truncated")))
-		warn("the control node listed only the first %zu dead letters",
-		     json_array_size(json_object_get(j, "dead_letters")));
-	list = json_incref(json_object_get(j, "dead_letters"));
-	json_decref(j);
-	if (!json_is_array(list)) {
-		json_decref(list);
-		return fail("the control node's listing has no dead_letters array");
-	}
-	return emit(list, print_list);
+	r = control_list(path, "dead_letters", &list);
+	return r ? r : emit(list, print_list);
 }
 
 static void print_replayed(json_t *d)

@@ -89,25 +89,14 @@ static int do_list(int argc, char **argv)
 	static const char *const keys[] = {"account"};
 	const char *account = NULL, **vals[] = {&account};
 	char path[128];
-	json_t *j, *list;
+	json_t *list;
 	int r = parse_filters(argc, argv, keys, vals, 1);
 
 	if (r || (account && (r = check_account(account))))
 		return r;
-	r = control_call(control_path(path, sizeof(path), "/v1/functions", account), false, NULL, 0,
-			 &j, NULL);
-	if (r)
-		return r;
-	if (json_is_true(json_object_get(j, "truncated")))
-		warn("the control node listed only the first %zu functions",
-		     json_array_size(json_object_get(j, "functions")));
-	list = json_incref(json_object_get(j, "functions"));
-	json_decref(j);
-	if (!json_is_array(list)) {
-		json_decref(list);
-		return fail("the control node's listing has no functions array");
-	}
-	return emit(list, print_list);
+	r = control_list(control_path(path, sizeof(path), "/v1/functions", account), "functions",
+			 &list);
+	return r ? r : emit(list, print_list);
 }
 
 /* name NAME [account A] from argv, checked; extra: one more keyword's value (or NULL). */

@@ -102,6 +102,12 @@ int http_call(struct http_call *hc, json_t **ret);
  */
 int control_call(const char *path, bool post, const char *body, size_t len, json_t **ret,
 		 struct http_call *hc_out);
+/*
+ * A listing from the control node: GET path, whose answer holds the array under key; *ret gets
+ * that array (owned). Warns when the answer says "truncated". 0, or fail()'s status (also when
+ * the array is missing: what names the objects in the message).
+ */
+int control_list(const char *path, const char *key, json_t **ret);
 /* A function name (letters, digits, - and _, at most 64) and an account (12 digits): 0, or
  * fail()'s status naming the bad value (function.c). */
 int check_function_name(const char *name);

@@ -52,21 +52,13 @@ static void print_drained(json_t *w)
 
 static int do_list(int argc, char **argv)
 {
-	json_t *j, *list;
+	json_t *list;
 	int r;
 
 	if (argc)
 		return fail("worker list takes no arguments ('%s')", argv[0]);
-	r = control_call("/v1/workers", false, NULL, 0, &j, NULL);
-	if (r)
-		return r;
-	list = json_incref(json_object_get(j, "workers"));
-	json_decref(j);
-	if (!json_is_array(list)) {
-		json_decref(list);
-		return fail("the control node's listing has no workers array");
-	}
-	return emit(list, print_list);
+	r = control_list("/v1/workers", "workers", &list);
+	return r ? r : emit(list, print_list);
 }
 
 static int one(int argc, char **argv, bool drain)
