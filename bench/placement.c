@@ -7,6 +7,10 @@
  *    per sample, beside a memcpy of the same snapshot; one sl_counting_acquire() +
  *    sl_counting_release() of a random function among 10*N holding a unit, beside an FNV-1a
  *    hash of the same key (what any table lookup pays). ns per operation, p50/p99 over samples.
+ *    Then the decision as the control node takes it (workers_place): a router table with 10
+ *    sandboxes a host, the placed function on one host in 8, the snapshot's numbers read from
+ *    it in one pass (sl_router_usage_of) and the pick, beside the same read host by host
+ *    (sl_router_host_usage + sl_router_count per host, what workers_place did before).
  *
  * 2. Simulation. A synthetic trace with the Azure Functions trace's published shape (Shahrad
  *    et al., "Serverless in the Wild", ATC'20): per-function rates log-normal over five orders
@@ -27,29 +31,42 @@
  * Usage: placement [--quick]   (--quick: fewer samples and a 1 h trace instead of 3 h)
  *   SIM_SEED=N (another trace), SIM_ROOMY=hosts (400), SIM_TIGHT=hosts (44)
  *
- * Findings (2 vCPUs shared with other helpers' builds and tests; `placement` three times,
- * SIM_SEED=0, after placement spread one function over zones and past crowded hosts):
+ * Findings (2 vCPUs shared with other helpers' builds and tests).
  *
- * Decisions, ns, p50 / p99 (baseline in the same run), runs 1 / 2 / 3 (2 and 3 with a build
- * running beside):
- *   hosts   place                        memcpy of snapshot     admission        key + FNV-1a
- *   100     787 / 1537 / 1618            84 / 119 / 119         265 / 395 / 433  82 / 144 / 154
- *   1,000   7668 / 14605 / 15139         1297 / 1505 / 1893     297 / 479 / 513  84 / 149 / 159
- *   10,000  95.2k / 175.8k / 172.2k      14.2k / 17.2k / 19.6k  549 / 788 / 871  88 / 153 / 160
- * The host is about twice as slow as when the previous figures were taken (4.4 ns a host at
- * 1,000 then, 7.7-15 now); main's placement built beside this one and alternated in the same
- * minutes (--quick, 200 samples, two pairs): 1,000 hosts 6.4-11.1 us main, 7.3-7.8 us this;
- * 10,000 hosts 84-143 us main, 91-101 us this: the new preferences cost nothing measurable.
- * From 1,000 to 10,000 hosts: x12.4 / x12.0 / x11.4 at p50, the memcpy x10.9 / x11.4 / x10.4
- * (the 546 KiB snapshot leaves the L2 cache): linear but for the cache. At 10,000 hosts p50 is
- * 4.0-5.6% of the cold invoke end to end bench/invoke measured in the same hour (1.69-2.37 ms)
- * in the quiet run, 7-10% in the two beside a build (target 5%). Admission stays under 0.9 us
- * at 100,000 functions, 0.2-0.6% of a warm invoke end to end (143-239 us p50, bench/invoke).
- * (Ranking each host with a struct compared field by field in two passes cost 7.7 ns a host.)
+ * Decisions, ns, p50 (the memcpy baseline of the same run in brackets): main's scan (old)
+ * and this one (new), --quick runs alternated old new old new, twice (23:26 and 23:37 UTC,
+ * with a CI run and other helpers' builds beside: the pairs' spread is the host's noise):
+ *   hosts   old                                         new
+ *   100     809 / 835 / 835 / 1444                      1237 / 739 / 757 / 768
+ *   1,000   7680 / 7992 / 7680 / 7837                   11938 / 6696 / 7120 / 7150
+ *   10,000  164.8k / 103.5k / 270.5k / 185.4k           129.7k / 78.2k / 231.2k / 122.7k
+ *           (memcpy 15.6k / 15.3k / 20.0k / 18.2k)      (19.0k / 15.3k / 34.9k / 17.6k)
+ * new/old at 10,000 hosts 0.79 / 0.76 / 0.85 / 0.66 by pair; the minimum over 300 picks in
+ * a bare loop (the same snapshot, two pairs) 119-142 us old, 98-115 us new (0.81). The scan
+ * now tests eligibility without branches, looks a zone up only when the zone pointer changes
+ * and keeps a zone's best with one compare: it is compute-bound (a loop that only reads the
+ * snapshot costs 0.85 ns a host, the pick 8-10). From 1,000 to 10,000 hosts x11.7 new in the
+ * quiet pair (x12.9 old), the memcpy x11.7: linear but for the 546 KiB leaving the cache. At
+ * 10,000 hosts the quiet pair's 78 us is 3.3-4.6% of the cold invoke end to end bench/invoke
+ * measured (1.69-2.37 ms, docs/control.md; target 5%), the noisy runs' 123-231 us 5-14%.
+ * Admission as before: 0.3-0.8 us, at most 0.6% of a warm invoke end to end (143-239 us).
  *
- * Simulation, 3 h (5.3/5.2/4.6 million calls), hosts of 32 GB leased 1 h (staggered; drained
- * and replaced at the end: idle sandboxes go, running ones finish), mean hosts used / mean
- * lower bound (worst minute) and cold starts (deterministic: the same in every run):
+ * The control node's decision, snapshot + pick, p50, new runs 1-4 (same runs):
+ *   hosts   one pass (sl_router_usage_of)        host by host (before)
+ *   100     1.9 / 1.1 / 2.5 / 2.1 us              6.9 / 5.3 / 8.2 / 7.7 us
+ *   1,000   22 / 13 / 26 / 24 us                   0.82 / 0.67 / 1.65 / 0.87 ms
+ *   10,000  509 / 360 / 616 / 515 us               112 / 106 / 217 / 190 ms
+ * Host by host was quadratic (main's router also walked a list of hosts per lookup: worse
+ * still). One pass is O(hosts + the function's sandboxes), but at 10,000 hosts its lookups
+ * miss the cache (100,000 sandboxes in the table, ~30 MB): 360-616 us, 15-36% of a cold start.
+ * The control node admits at most 4,096 hosts (CTL_HOSTS_MAX); at 1,000 a decision is 13-26
+ * us, 0.6-1.5% of a cold start. The next step, not done: keep the snapshot in the router (a
+ * dense per-host array, updated as sandboxes come and go) so a decision reads it in order.
+ *
+ * Simulation (printed the same by the old and the new scan: seed 0 in full, seeds 1 and 2
+ * --quick, compared line by line), 3 h (5.3/5.2/4.6 million calls), hosts of 32 GB leased 1 h
+ * (staggered; drained and replaced at the end: idle sandboxes go, running ones finish), mean hosts
+ * used / mean lower bound (worst minute) and cold starts (deterministic: the same in every run):
  *   fleet  policy       seed 0               seed 1               seed 2
  *   roomy  spread       9.77 (10.0) 21759    9.88 (10.0) 22655    8.71 (8.89) 24227
  *   roomy  concentrate  1.010 (1.05) 19493   1.011 (1.06) 19968   1.004 (1.07) 21461
@@ -92,6 +109,7 @@
  */
 #include "counting.h"
 #include "placement.h"
+#include "router.h"
 
 #include <sandlot/time.h>
 #include <sandlot/util.h>
@@ -205,6 +223,75 @@ static void bench_placement(size_t n)
 	free(copy);
 	free(tp);
 	free(tm);
+}
+
+/*
+ * The decision as the control node takes it (workers_place): the snapshot's numbers from the
+ * router's table (10 sandboxes a host, the placed function on one host in 8), then the pick;
+ * "per host" asks the router host by host (sl_router_host_usage + sl_router_count, what
+ * workers_place did), "batch" in one pass (sl_router_usage_of).
+ */
+static void bench_snapshot(size_t n)
+{
+	static const char *const key = "000000000000/placed/00000000";
+	size_t samples = quick ? 50 : 200;
+	struct sl_router *r = NULL;
+	struct sl_place_host *h = calloc(n, sizeof(*h));
+	struct sl_router_usage *use = calloc(n, sizeof(*use));
+	uint64_t *ids = calloc(n, sizeof(*ids)), *tp = calloc(samples, 8), *tb = calloc(samples, 8);
+	double p50, p99, b50, b99;
+	char id[32], other[64];
+
+	if (!h || !use || !ids || !tp || !tb || sl_router_new(&r) < 0)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = 0x100000 + i * 7919;
+		for (int k = 0; k < 10; k++) {
+			snprintf(id, sizeof(id), "sb-%zu-%d", i, k);
+			snprintf(other, sizeof(other), "000000000000/fn-%zu/00000000",
+				 (i * 10 + k) % 5000);
+			if (sl_router_add(r, ids[i], id, k == 0 && i % 8 == 0 ? key : other,
+					  128 << (rnd() % 4)) < 0)
+				abort();
+		}
+		h[i] = (struct sl_place_host){.zone = zone_names[i % 3],
+					      .mem_total_mb = 32768,
+					      .max_sandboxes = 256,
+					      .healthy = true,
+					      .lease_left_ms = 3600000};
+	}
+	for (size_t s = 0; s < samples; s++) {
+		uint64_t t0 = sl_now_ns(), t1, t2;
+		uint32_t busy;
+
+		for (size_t i = 0; i < n; i++) {
+			sl_router_host_usage(r, ids[i], &h[i].sandboxes, &busy, &h[i].mem_used_mb);
+			h[i].fn_sandboxes = sl_router_count(r, key, ids[i]);
+		}
+		sink += (uint64_t)sl_placement_pick(h, n, 256, NULL);
+		t1 = sl_now_ns();
+		sl_router_usage_of(r, key, ids, n, use);
+		for (size_t i = 0; i < n; i++) {
+			h[i].sandboxes = use[i].sandboxes;
+			h[i].mem_used_mb = use[i].memory_mb;
+			h[i].fn_sandboxes = use[i].fn_sandboxes;
+		}
+		sink += (uint64_t)sl_placement_pick(h, n, 256, NULL);
+		t2 = sl_now_ns();
+		tp[s] = t1 - t0;
+		tb[s] = t2 - t1;
+	}
+	pct(tp, samples, &p50, &p99);
+	pct(tb, samples, &b50, &b99);
+	printf("  snapshot+place %6zu hosts  batch p50 %9.0f ns  p99 %9.0f ns   | per host p50 "
+	       "%9.0f ns  p99 %9.0f ns\n",
+	       n, b50, b99, p50, p99);
+	sl_router_free(&r);
+	free(h);
+	free(use);
+	free(ids);
+	free(tp);
+	free(tb);
 }
 
 #define BATCH 64
@@ -699,6 +786,8 @@ int main(int argc, char **argv)
 	printf("decisions (ns per operation; baseline from the same run on the right)\n");
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
 		bench_placement(sizes[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+		bench_snapshot(sizes[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
 		bench_admission(sizes[i]);
 	printf("packing simulation: %zu functions, %.0f h, keep-alive %.0f min, hosts of %d MB\n",

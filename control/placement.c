@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define MAX_ZONES 64
+#define NONE	  (1ULL << 63) /* above every rank without its zone fields */
 
 struct zone_count {
 	const char *name;
@@ -51,24 +52,9 @@ static int zone_index(struct zones *zs, const char *name)
 			return (int)(zs->last = i);
 	if (zs->n == MAX_ZONES)
 		return -1;
-	zs->z[zs->n] = (struct zone_count){.name = name, .best_i = -1};
+	zs->z[zs->n] = (struct zone_count){.name = name, .best = NONE, .best_i = -1};
 	zs->last = zs->n;
 	return (int)zs->n++;
-}
-
-static bool eligible(const struct sl_place_host *h, uint32_t memory_mb,
-		     const struct sl_place_opts *o)
-{
-	if (!h->healthy || h->lease_left_ms <= 0 || h->lease_left_ms < o->min_lease_left_ms)
-		return false;
-	if (h->mem_used_mb > h->mem_total_mb || h->mem_total_mb - h->mem_used_mb < memory_mb)
-		return false;
-	if (h->sandboxes >= h->max_sandboxes)
-		return false;
-	if (h->recent_invokes >= o->min_sample && h->recent_invokes > 0 &&
-	    (double)h->recent_platform_errors > o->max_platform_error_rate * h->recent_invokes)
-		return false;
-	return true;
 }
 
 /*
@@ -129,6 +115,10 @@ int sl_placement_pick(const struct sl_place_host *hosts, size_t n, uint32_t memo
 	struct zones zs = {.n = 0};
 	uint64_t best = UINT64_MAX;
 	int best_i = -ENOSPC;
+	const char *last_name = NULL; /* the previous host's zone pointer and its index */
+	int last_z = -1;
+	int64_t lease_min;
+	bool err_check_all; /* a negative rate refuses even hosts without errors */
 
 	if (!opts) {
 		sl_placement_default_opts(&defaults);
@@ -136,19 +126,39 @@ int sl_placement_pick(const struct sl_place_host *hosts, size_t n, uint32_t memo
 	}
 	if (!hosts || n > INT32_MAX)
 		return -ENOSPC;
+	/* eligible()'s tests with the options' parts hoisted out of the loop: same outcome */
+	lease_min = opts->min_lease_left_ms > 1 ? opts->min_lease_left_ms : 1;
+	err_check_all = !(opts->max_platform_error_rate >= 0);
 	for (size_t i = 0; i < n; i++) {
 		const struct sl_place_host *h = &hosts[i];
-		int z = zone_index(&zs, h->zone);
-		bool ok = eligible(h, memory_mb, opts);
+		uint64_t r;
+		bool ok;
+		int z;
 
-		if (z >= 0) {
+		if (h->zone != last_name) {
+			last_z = zone_index(&zs, h->zone);
+			last_name = h->zone;
+		}
+		z = last_z;
+		if (z >= 0 && h->fn_sandboxes)
 			zs.z[z].fn_sandboxes += h->fn_sandboxes;
-			if (ok)
-				keep_best(rank(h, memory_mb, opts), (int)i, &zs.z[z].best,
-					  &zs.z[z].best_i);
+		/* refused hosts rank with bit 63 set (no rank has it): no branch to mispredict */
+		ok = h->healthy & (h->lease_left_ms >= lease_min) &
+		     (h->sandboxes < h->max_sandboxes) & (h->mem_used_mb <= h->mem_total_mb) &
+		     (h->mem_total_mb - h->mem_used_mb >= memory_mb);
+		if (ok && (h->recent_platform_errors || err_check_all) &&
+		    h->recent_invokes >= opts->min_sample && h->recent_invokes > 0 &&
+		    (double)h->recent_platform_errors >
+			    opts->max_platform_error_rate * h->recent_invokes)
+			ok = false;
+		r = rank(h, memory_mb, opts) | (uint64_t)!ok << 63;
+		if (z >= 0) {
+			if (r < zs.z[z].best) { /* ties: the lower index, seen first */
+				zs.z[z].best = r;
+				zs.z[z].best_i = (int)i;
+			}
 		} else if (ok) { /* a zone of its own */
-			keep_best(rank(h, memory_mb, opts) | zone_part(h->fn_sandboxes), (int)i,
-				  &best, &best_i);
+			keep_best(r | zone_part(h->fn_sandboxes), (int)i, &best, &best_i);
 		}
 	}
 	for (size_t z = 0; z < zs.n; z++)

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#define NBUCKETS 4096 /* sandboxes and function groups each; chains stay short to ~100k */
+#define NBUCKETS 4096 /* sandboxes, function groups and hosts each; chains stay short to ~100k */
 
 struct sb {
 	struct sl_rsb pub;
@@ -25,16 +25,19 @@ struct group {
 
 struct rhost {
 	uint64_t id;
-	struct rhost *next;
+	struct rhost *next; /* bucket chain by id */
 	uint32_t sandboxes, busy;
 	uint64_t memory_mb;
+	uint64_t mark;	   /* sl_router_usage_of's pass that counted fn_count */
+	uint32_t fn_count; /* the sandboxes of that pass's key */
 };
 
 struct sl_router {
 	struct sb *ids[NBUCKETS];
 	struct group *groups[NBUCKETS];
-	struct rhost *hosts;
+	struct rhost *hosts[NBUCKETS];
 	size_t n, inflight;
+	uint64_t mark; /* sl_router_usage_of's passes */
 };
 
 static unsigned hash(const char *s)
@@ -44,6 +47,11 @@ static unsigned hash(const char *s)
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
 	return h % NBUCKETS;
+}
+
+static unsigned hash_host(uint64_t id)
+{
+	return (unsigned)((id * 0x9e3779b97f4a7c15ULL) >> 52); /* Fibonacci hashing, 12 bits */
 }
 
 int sl_router_new(struct sl_router **ret)
@@ -68,10 +76,11 @@ void sl_router_free(struct sl_router **rp)
 			free(g);
 		}
 	}
-	for (struct rhost *h = r->hosts, *n; h; h = n) {
-		n = h->next;
-		free(h);
-	}
+	for (unsigned i = 0; i < NBUCKETS; i++)
+		for (struct rhost *h = r->hosts[i], *n; h; h = n) {
+			n = h->next;
+			free(h);
+		}
 	free(r);
 	*rp = NULL;
 }
@@ -113,16 +122,17 @@ static void group_drop(struct sl_router *r, struct group *g)
 
 static struct rhost *host_of(struct sl_router *r, uint64_t id, bool create)
 {
+	unsigned b = hash_host(id);
 	struct rhost *h;
 
-	for (h = r->hosts; h; h = h->next)
+	for (h = r->hosts[b]; h; h = h->next)
 		if (h->id == id)
 			return h;
 	if (!create || !(h = calloc(1, sizeof(*h))))
 		return NULL;
 	h->id = id;
-	h->next = r->hosts;
-	r->hosts = h;
+	h->next = r->hosts[b];
+	r->hosts[b] = h;
 	return h;
 }
 
@@ -347,6 +357,31 @@ uint32_t sl_router_count(const struct sl_router *r, const char *key, uint64_t ho
 	for (struct sb *s = g ? g->head : NULL; s; s = s->next_fn)
 		n += s->pub.host == host;
 	return n;
+}
+
+void sl_router_usage_of(struct sl_router *r, const char *key, const uint64_t *hosts, size_t n,
+			struct sl_router_usage *ret)
+{
+	struct group *g = group_of(r, key, false);
+	uint64_t mark = ++r->mark;
+
+	for (struct sb *s = g ? g->head : NULL; s; s = s->next_fn) {
+		if (s->rhost->mark != mark) {
+			s->rhost->mark = mark;
+			s->rhost->fn_count = 0;
+		}
+		s->rhost->fn_count++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct rhost *h = host_of(r, hosts[i], false);
+
+		ret[i] = h ? (struct sl_router_usage){.sandboxes = h->sandboxes,
+						      .busy = h->busy,
+						      .memory_mb = h->memory_mb,
+						      .fn_sandboxes =
+							      h->mark == mark ? h->fn_count : 0}
+			   : (struct sl_router_usage){.sandboxes = 0};
+	}
 }
 
 size_t sl_router_size(const struct sl_router *r)

@@ -77,6 +77,19 @@ bool sl_router_host_usage(const struct sl_router *r, uint64_t host, uint32_t *re
 			  uint32_t *ret_busy, uint64_t *ret_memory_mb);
 /* Sandboxes of key on host. */
 uint32_t sl_router_count(const struct sl_router *r, const char *key, uint64_t host);
+struct sl_router_usage {
+	uint32_t sandboxes, busy; /* as sl_router_host_usage */
+	uint64_t memory_mb;
+	uint32_t fn_sandboxes; /* as sl_router_count */
+};
+
+/*
+ * For each of n hosts, ret[i]: what sl_router_host_usage and sl_router_count(key) give (zeros
+ * for a host the table does not know). O(n + sandboxes of key), where those calls per host cost
+ * O(n * sandboxes of key): a placement snapshot's numbers.
+ */
+void sl_router_usage_of(struct sl_router *r, const char *key, const uint64_t *hosts, size_t n,
+			struct sl_router_usage *ret);
 /* All sandboxes, and those in flight. */
 size_t sl_router_size(const struct sl_router *r);
 size_t sl_router_inflight(const struct sl_router *r);

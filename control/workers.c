@@ -212,31 +212,39 @@ void workers_note_result(struct host *h, bool platform_error)
 
 struct host *workers_place(struct ctl *c, const char *key, uint32_t memory_mb)
 {
-	_cleanup_free_ struct sl_place_host *snap = calloc(c->nhosts + 1, sizeof(*snap));
-	_cleanup_free_ struct host **of = calloc(c->nhosts + 1, sizeof(*of));
+	_cleanup_free_ struct sl_place_host *snap = malloc((c->nhosts + 1) * sizeof(*snap));
+	_cleanup_free_ struct sl_router_usage *use = malloc((c->nhosts + 1) * sizeof(*use));
+	_cleanup_free_ struct host **of = malloc((c->nhosts + 1) * sizeof(*of));
+	_cleanup_free_ uint64_t *ids = malloc((c->nhosts + 1) * sizeof(*ids));
 	uint64_t now = sl_now_ns();
 	size_t n = 0;
 	int i;
 
-	if (!snap || !of)
+	if (!snap || !use || !of || !ids)
 		return NULL;
-	for (struct host *h = c->hosts; h; h = h->next) {
-		struct sl_place_host *p = &snap[n];
-		uint32_t busy;
+	for (struct host *h = c->hosts; h; h = h->next)
+		if (h->registered) {
+			ids[n] = h->id;
+			of[n++] = h;
+		}
+	/* one pass over the function's sandboxes, not one per host */
+	sl_router_usage_of(c->router, key, ids, n, use);
+	for (size_t k = 0; k < n; k++) {
+		const struct host *h = of[k];
 
-		if (!h->registered)
-			continue;
-		sl_router_host_usage(c->router, h->id, &p->sandboxes, &busy, &p->mem_used_mb);
-		p->zone = h->zone;
-		p->mem_total_mb = h->memory_mb;
-		p->max_sandboxes = h->max_sandboxes;
-		p->fn_sandboxes = sl_router_count(c->router, key, h->id);
-		p->healthy = !h->draining;
-		p->lease_left_ms = (int64_t)(h->lease_end_ns - MIN(now, h->lease_end_ns)) /
-				   (int64_t)SL_NSEC_PER_MSEC;
-		p->recent_invokes = h->recent_invokes;
-		p->recent_platform_errors = h->recent_errors;
-		of[n++] = h;
+		snap[k] = (struct sl_place_host){
+			.zone = h->zone,
+			.mem_total_mb = h->memory_mb,
+			.mem_used_mb = use[k].memory_mb,
+			.sandboxes = use[k].sandboxes,
+			.max_sandboxes = h->max_sandboxes,
+			.fn_sandboxes = use[k].fn_sandboxes,
+			.healthy = !h->draining,
+			.lease_left_ms = (int64_t)(h->lease_end_ns - MIN(now, h->lease_end_ns)) /
+					 (int64_t)SL_NSEC_PER_MSEC,
+			.recent_invokes = h->recent_invokes,
+			.recent_platform_errors = h->recent_errors,
+		};
 	}
 	i = sl_placement_pick(snap, n, memory_mb, NULL);
 	return i >= 0 ? of[i] : NULL;

@@ -195,6 +195,50 @@ static void each_by_prefix(void **state)
 	sl_router_free(&r);
 }
 
+/* The batch numbers a placement snapshot takes match the per-host calls, pass after pass. */
+static void usage_of_matches_the_per_host_calls(void **state)
+{
+	static const char *const other = "111122223333/other/abcdef12";
+	struct sl_router *r = table();
+	uint64_t hosts[600 + 1];
+	struct sl_router_usage u[600 + 1];
+	char id[16];
+
+	for (int i = 0; i < 600; i++) { /* more hosts than the table has buckets share chains */
+		hosts[i] = 0x1000 + (uint64_t)i * 4096;
+		for (int k = 0; k < i % 4; k++) {
+			snprintf(id, sizeof(id), "s%d-%d", i, k);
+			if ((i + k) % 3)
+				add_idle(r, hosts[i], id);
+			else
+				assert_int_equal(sl_router_add(r, hosts[i], id, other, 512), 0);
+		}
+	}
+	hosts[600] = 0xdead; /* unknown to the table */
+	for (int pass = 0; pass < 3; pass++) {
+		const char *key = pass == 1 ? other : KEY;
+
+		sl_router_usage_of(r, key, hosts, 601, u);
+		for (int i = 0; i <= 600; i++) {
+			uint32_t n, busy;
+			uint64_t mem;
+
+			sl_router_host_usage(r, hosts[i], &n, &busy, &mem);
+			assert_int_equal(u[i].sandboxes, n);
+			assert_int_equal(u[i].busy, busy);
+			assert_int_equal(u[i].memory_mb, mem);
+			assert_int_equal(u[i].fn_sandboxes, sl_router_count(r, key, hosts[i]));
+		}
+		assert_int_equal(u[600].sandboxes, 0);
+		assert_int_equal(u[3].fn_sandboxes, pass == 0 ? 2 : 1);
+		assert_int_equal(sl_router_remove(r, "s3-1"), pass == 0 ? 0 : -ENOENT);
+	}
+	sl_router_usage_of(r, "111122223333/none/abcdef12", hosts, 601, u);
+	for (int i = 0; i <= 600; i++)
+		assert_int_equal(u[i].fn_sandboxes, 0);
+	sl_router_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +250,7 @@ int main(void)
 		cmocka_unit_test(idle_before_just_finished_before_frozen_on_a_host),
 		cmocka_unit_test(dropping_a_host_empties_its_part),
 		cmocka_unit_test(each_by_prefix),
+		cmocka_unit_test(usage_of_matches_the_per_host_calls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
