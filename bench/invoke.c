@@ -167,6 +167,31 @@ static size_t on_body_big(char *p, size_t size, size_t n, void *data)
 	return size * n;
 }
 
+/* The value of an unlabelled metric of the control node, -1 when absent. */
+static double control_metric(const char *name)
+{
+	CURL *c = curl_easy_init();
+	static struct {
+		char buf[64 << 10];
+		size_t len;
+	} r;
+	char url[128], key[128], *p;
+	double v = -1;
+
+	r.len = 0;
+	r.buf[0] = '\0';
+	snprintf(url, sizeof(url), "http://%s/metrics", http_addr);
+	snprintf(key, sizeof(key), "\n%s ", name);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body_big);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	if (curl_easy_perform(c) == CURLE_OK && (p = strstr(r.buf, key)))
+		v = strtod(p + strlen(key), NULL);
+	curl_easy_cleanup(c);
+	return v;
+}
+
 /* One signed request on c (kept alive). Returns the HTTP status or -1. */
 static long request(CURL *c, const char *addr, const char *method, const char *path,
 		    const char *body, struct resp *out)
@@ -319,31 +344,6 @@ static struct row fsync_rounds(unsigned n)
 
 #define DELAY_EVENTS 200
 #define DELAY_GAP_US 20000 /* between requests: each finds the system idle */
-
-/* The value of an unlabelled metric of the control node, -1 when absent. */
-static double control_metric(const char *name)
-{
-	CURL *c = curl_easy_init();
-	static struct {
-		char buf[64 << 10];
-		size_t len;
-	} r;
-	char url[128], key[128], *p;
-	double v = -1;
-
-	r.len = 0;
-	r.buf[0] = '\0';
-	snprintf(url, sizeof(url), "http://%s/metrics", http_addr);
-	snprintf(key, sizeof(key), "\n%s ", name);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body_big);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	if (curl_easy_perform(c) == CURLE_OK && (p = strstr(r.buf, key)))
-		v = strtod(p + strlen(key), NULL);
-	curl_easy_cleanup(c);
-	return v;
-}
 
 /* Keeps the x-amzn-RequestId of a response. */
 static size_t on_header(char *p, size_t size, size_t n, void *data)
@@ -658,44 +658,6 @@ static int deploy(void)
 	return create_fn("bench-c", 1024);
 }
 
-struct big_resp {
-	char buf[1 << 20];
-	size_t len;
-};
-
-static size_t on_big_body(char *p, size_t size, size_t n, void *data)
-{
-	struct big_resp *r = data;
-	size_t k = MIN(size * n, sizeof(r->buf) - 1 - r->len);
-
-	memcpy(r->buf + r->len, p, k);
-	r->len += k;
-	r->buf[r->len] = '\0';
-	return size * n;
-}
-
-/* The value of an unlabelled metric of the control node's /metrics, -1 when absent. */
-static double metric(const char *name)
-{
-	static struct big_resp r;
-	CURL *c = curl_easy_init();
-	char url[128], key[128];
-	const char *p;
-
-	r.len = 0;
-	r.buf[0] = '\0';
-	snprintf(url, sizeof(url), "http://%s/metrics", http_addr);
-	snprintf(key, sizeof(key), "\n%s ", name);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_big_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	p = strstr(r.buf, key);
-	return p ? strtod(p + strlen(key), NULL) : -1;
-}
-
 /* CPU time of every thread of pid so far, in ns (/proc/PID/task/T/schedstat), 0 if gone. */
 static uint64_t cpu_ns(pid_t pid)
 {
@@ -831,7 +793,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(ks); i++) {
 		load("warm up (not a figure)", http_addr, inv, ks[i], 200);
 		load("HTTP echo (libmicrohttpd, loopback)", echo_addr, inv, ks[i], n);
-		cold0 = metric("sandlot_control_cold_starts_total");
+		cold0 = control_metric("sandlot_control_cold_starts_total");
 		cpu_c = cpu_ns(control_pid);
 		cpu_a = cpu_ns(agent_pid);
 		load("warm invoke end to end", http_addr, inv, ks[i], n);
@@ -840,7 +802,7 @@ int main(int argc, char **argv)
 		cpu_a = cpu_ns(agent_pid) - cpu_a;
 		printf("    (cold starts among them: %.0f; CPU per invocation: control %.1f us, "
 		       "agent %.1f us)\n",
-		       metric("sandlot_control_cold_starts_total") - cold0,
+		       control_metric("sandlot_control_cold_starts_total") - cold0,
 		       cpu_c / 1e3 / (ks[i] * n), cpu_a / 1e3 / (ks[i] * n));
 	}
 	/* async: accepted events per second (each 202 after its group commit); the events run
