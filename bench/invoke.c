@@ -51,6 +51,26 @@
  * agent's debug log shows why it stays above 1.3x in most runs: CREATE -> ready leaves out the
  * first invocation, which in a fresh sandbox takes 150-510 us in the agent (a warm one ~20 us), and
  * the end-to-end figure also holds the HTTP round trip and the control node (~60 + ~70 us).
+ *
+ * Resumes run through MHD once per loop turn, the follow-up runs in a row (lib/http.c), three
+ * rounds alternated on the same shared VM, A = main at c7ee285, B = that change, each with its
+ * own bench binary (the echo uses lib/http too), `invoke 2000 0`, 1 client, us:
+ *        echo p50  e2e p50 / p99   agent-direct p50 / p99  added p50 (2x echo)  ctl CPU 1/4/16
+ *   A    65.6      235.8 / 361     139.2 / 249             96.6 (131.2)         103.6/74.5/46.3
+ *   B    61.0      212.8 / 282     91.5 / 132              121.3 (122.0)        79.7/61.1/48.9
+ *   A    68.5      231.0 / 314     100.4 / 251             130.6 (137.0)        105.1/64.3/64.5
+ *   B    32.1      298.6 / 3288    118.2 / 172             180.4 (64.2)         118.8/85.9/44.2
+ *   A    76.4      230.0 / 365     109.9 / 163             120.1 (152.8)        98.0/67.8/53.9
+ *   B    57.1      189.0 / 246     95.2 / 140              93.8 (114.2)         79.0/59.6/45.3
+ * The second B run was a noisy one (the agent's CPU per invocation rose with the control's,
+ * 117 against 64-91 us elsewhere). The p50 target is met in all three A runs and two of three
+ * B runs; the control node's CPU per invocation at one client fell from 98-105 to 79-80 us in
+ * the two quiet B runs. strace -c -f on the control node for 2 s inside the one-client row
+ * (`invoke 6000 0`, all threads; strace itself slows the node 2-3x): 23.2 system calls per
+ * invocation before (21.3 without futex), 27.4 after (21.8 without futex); the loop's own
+ * waits (epoll_pwait2) 2.73 -> 2.32 per invocation, MHD's and nanomsg's epoll_wait 5.67 -> 6.28:
+ * the change saves loop turns, not system calls. Per-invocation timers cost none (a heap in
+ * lib/loop.c, no timerfd).
  */
 #include <sandlot/http.h>
 #include <sandlot/loop.h>

@@ -28,8 +28,8 @@ static void on_done(struct inv *inv, const struct inv_result *res, void *data)
 			q->res.payload_len = 0;
 	}
 	q->inv_done = true;
-	/* A result goes out now; a failure comes from a loop over many invocations, during
-	 * which MHD must not run (it could start new ones). */
+	/* A result goes out at the end of this loop turn (sl_http_resume()); a failure comes
+	 * from a loop over many invocations, after which the api resumes them together. */
 	if (res->http_status == 200)
 		api_resume_now(q);
 	else

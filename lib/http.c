@@ -17,6 +17,7 @@ struct sl_http {
 	struct sl_timer *tick;
 	bool in_run; /* inside MHD_run: a resume must not recurse into it */
 	bool kick;   /* a connection was resumed during MHD_run: run again */
+	bool due;    /* a connection was resumed since the last run: tick is armed for now */
 	uint16_t port;
 };
 
@@ -59,18 +60,32 @@ static void on_tick(struct sl_loop *loop, void *data);
  * Runs MHD, then arms the timer for when MHD wants to run next: connection time-outs, and
  * work that no epoll event will announce (a resumed keep-alive connection whose next request
  * is already buffered: MHD_get_timeout() is then 0). At most a second apart.
+ *
+ * MHD wanting to run again at once is common: a resumed connection is answered in one run and
+ * only put back into MHD's epoll set in the next. Those runs are made here, up to RUN_MAX in
+ * all, rather than through the loop (a turn and an epoll wait of its own each).
  */
+#define RUN_MAX 3
+
 static void run(struct sl_http *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms = 1000;
+	unsigned runs = 0;
 
 	h->in_run = true;
-	do {
+	h->due = false;
+	for (;;) {
 		h->kick = false;
 		MHD_run(h->mhd);
-	} while (h->kick);
+		if (h->kick)
+			continue;
+		if (MHD_get_timeout(h->mhd, &ms) != MHD_YES)
+			ms = 1000;
+		if (ms > 0 || ++runs >= RUN_MAX)
+			break;
+	}
 	h->in_run = false;
-	if (MHD_get_timeout(h->mhd, &ms) != MHD_YES || ms > 1000)
+	if (ms > 1000)
 		ms = 1000;
 	sl_loop_cancel_timer(h->loop, &h->tick);
 	sl_loop_add_timer(h->loop, sl_now_ns() + ms * SL_NSEC_PER_MSEC, on_tick, h, &h->tick);
@@ -151,6 +166,8 @@ void sl_http_free(struct sl_http **hp)
 
 	if (!h)
 		return;
+	if (h->due)
+		run(h); /* what was resumed last goes out before MHD closes the connections */
 	sl_loop_cancel_timer(h->loop, &h->tick);
 	sl_loop_del_io(h->loop, h->epfd);
 	MHD_stop_daemon(h->mhd);
@@ -161,8 +178,20 @@ void sl_http_free(struct sl_http **hp)
 void sl_http_resume(struct sl_http *h, struct MHD_Connection *c)
 {
 	MHD_resume_connection(c);
-	if (h->in_run)
+	if (h->in_run) {
 		h->kick = true;
+		return;
+	}
+	if (h->due)
+		return;
+	/*
+	 * One MHD_run at the end of this loop turn (the loop fires due timers after the turn's
+	 * I/O) for every connection resumed in it; a run before then (MHD's epoll fd ready)
+	 * re-arms the tick and takes them along.
+	 */
+	sl_loop_cancel_timer(h->loop, &h->tick);
+	if (sl_loop_add_timer(h->loop, 0, on_tick, h, &h->tick) == 0)
+		h->due = true;
 	else
 		run(h);
 }

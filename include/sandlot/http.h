@@ -9,8 +9,9 @@
  *
  * Why a resume needs care: in external epoll mode MHD's epoll fd does not become readable when
  * a connection is resumed, so MHD_run() must be called after it, but never from inside MHD_run()
- * (a handler resuming another request): sl_http_resume() runs MHD at once, or marks the server
- * so that the running MHD_run() is repeated before control returns to the loop.
+ * (a handler resuming another request): sl_http_resume() has MHD run once at the end of the
+ * current loop turn, for all the connections resumed in it, or marks the server so that the
+ * running MHD_run() is repeated before control returns to the loop.
  *
  * Single-threaded: everything runs on the loop's thread.
  *
@@ -56,7 +57,10 @@ int sl_http_new(struct sl_http **ret, struct sl_loop *loop, const struct sl_http
 /* Stops the server (resuming nothing: callers resume what they suspended first). NULL-safe. */
 void sl_http_free(struct sl_http **h);
 
-/* Resumes a suspended connection and has MHD process it (see above). */
+/*
+ * Resumes a suspended connection and has MHD process it before the loop waits again (see
+ * above); sl_http_free() processes what was resumed and not yet run.
+ */
 void sl_http_resume(struct sl_http *h, struct MHD_Connection *c);
 
 /* Stops accepting new connections (graceful shutdown); connections open now go on. */
