@@ -9,6 +9,8 @@
 
 #include "agenttest.h"
 
+#include "daemon/hostlock.h"
+
 #include <sandlot/auth.h>
 
 #include <dirent.h>
@@ -221,6 +223,13 @@ static void sigterm_drains_and_exits_zero(void **state)
 	expect_event(f, "t-busy", SL_SANDBOX_DESTROYED, SL_REASON_DRAIN);
 	expect_event(f, "t-idle", SL_SANDBOX_DESTROYED, SL_REASON_DRAIN);
 	assert_int_equal(peer_leftover_cgroups(f->pids[0]), 0);
+	/* and its lock files went with it */
+	char lock[600];
+	struct stat lst;
+	sl_hostlock_pin_path(lock, sizeof(lock), f->p->pin_root);
+	assert_int_equal(stat(lock, &lst), -1);
+	snprintf(lock, sizeof(lock), "%s/agent.lock", f->p->state_dir);
+	assert_int_equal(stat(lock, &lst), -1);
 }
 
 /* ---- the link ---- */
