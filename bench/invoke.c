@@ -776,8 +776,11 @@ static void stop(void)
 		kill(control_pid, SIGTERM);
 	if (control_pid > 0)
 		waitpid(control_pid, NULL, 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s /sys/fs/bpf/sandlot-bench-invoke-%d", base,
-		 (int)getpid());
+	/* the agent's pin-root lock too, had it not stopped cleanly (hostlock.h) */
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf %s /sys/fs/bpf/sandlot-bench-invoke-%d "
+		 "/run/sandlot/agent-sys_fs_bpf_sandlot-bench-invoke-%d.lock",
+		 base, (int)getpid(), (int)getpid());
 	if (system(cmd) != 0)
 		fprintf(stderr, "invoke: cleanup failed\n");
 }

@@ -77,13 +77,15 @@ static void on_grace_over(struct sl_loop *loop, void *data)
 static void on_signal(struct sl_loop *loop, int signo, void *data)
 {
 	struct ctl *c = data;
+	char sig[16];
 
+	sl_signal_name(signo, sig, sizeof(sig));
 	if (c->stopping) {
-		sl_info("second signal: stopping now");
+		sl_info_kv("signal again: stopping now", "signal=%s", sig);
 		sl_loop_exit(loop, 0);
 		return;
 	}
-	sl_info("signal %d: stopping (%zu invocations in flight)", signo, c->ninvs);
+	sl_info_kv("stopping", "signal=%s inflight=%zu", sig, c->ninvs);
 	c->stopping = true;
 	api_quiesce(c);
 	sl_loop_add_timer(loop, sl_now_ns() + c->cfg.shutdown_grace_ns, on_grace_over, c, NULL);

@@ -419,7 +419,9 @@ static char *log_result(const struct inv *inv, const struct sl_msg_invoke_result
 		 "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: "
 		 "%llu ms\tMemory Size: %u MB\tMax Memory Used: %llu MB%s\t\n",
 		 inv->request_id, inv->request_id, ms, (unsigned long long)ms + 1,
-		 inv->fn.memory_mb, (unsigned long long)(rs->max_memory_bytes >> 20), init);
+		 inv->fn.memory_mb,
+		 /* MB rounded up, as Lambda's (and sandlot-agent invoke's): a small process is 1 */
+		 (unsigned long long)((rs->max_memory_bytes + (1 << 20) - 1) >> 20), init);
 	n = (size_t)snprintf(buf, cap, "%s", head);
 	memcpy(buf + n, rs->log_tail, rs->log_tail_len);
 	n += rs->log_tail_len;

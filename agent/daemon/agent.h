@@ -85,6 +85,7 @@ struct agent {
 	struct outq_item *outq, *outq_tail; /* frames waiting for the control node's socket */
 	unsigned outq_len;
 	uint64_t outq_bytes;
+	struct sl_log_limit outq_limit; /* "cannot queue" warnings */
 	bool send_watched;
 	uint64_t next_corr;
 

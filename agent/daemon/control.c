@@ -22,6 +22,7 @@
 #define REGISTER_RETRY_MAX_NS (5 * SL_NSEC_PER_SEC)
 #define OUTQ_MAX	      256 /* frames waiting for the control node */
 #define OUTQ_BYTES	      (64ULL << 20)
+#define OUTQ_WARN_INTERVAL_NS (10 * SL_NSEC_PER_SEC) /* at most one "cannot queue" line */
 #define FLUSH_TIMEOUT_NS      (2 * SL_NSEC_PER_SEC)
 #define LINGER_NS	      (100 * SL_NSEC_PER_MSEC)
 
@@ -87,9 +88,17 @@ static void flush_queue(struct agent *a)
 
 static int enqueue(struct agent *a, struct sl_msg *m)
 {
-	long n = sl_proto_size(m);
 	struct outq_item *it;
+	long n;
 
+	/* stamped as sl_link_seal() will (seq and time are placeholders of the same size): a
+	 * message that never went through sl_link_send() has no sender yet, which the protocol
+	 * refuses (-EINVAL) */
+	m->src_id = a->self_id;
+	m->nonce = sl_link_nonce(a->link);
+	m->seq = 1;
+	m->ts_ns = 1;
+	n = sl_proto_size(m);
 	if (n < 0)
 		return (int)n;
 	if (a->outq_len >= OUTQ_MAX || a->outq_bytes + (uint64_t)n > OUTQ_BYTES) {
@@ -117,11 +126,21 @@ static int enqueue(struct agent *a, struct sl_msg *m)
 	return 0;
 }
 
-/* Sends m to the control node (queued while it cannot take it). Returns 0 or -errno. */
+/*
+ * Sends m to the control node (queued while it cannot take it). Returns 0 or -errno. Before
+ * the first registration there is no control node to address: nothing it would need is lost,
+ * as the FULL_STATE sent after registering reports every sandbox.
+ */
 static int control_send(struct agent *a, struct sl_msg *m)
 {
+	uint32_t held;
 	int r;
 
+	if (!a->control_id) {
+		sl_debug("control: not registered yet, not sending a %s message",
+			 sl_proto_type_name(m->type));
+		return -ENOTCONN;
+	}
 	m->dst_id = a->control_id;
 	if (!a->outq) {
 		r = sl_link_send(a->link, a->peer, m);
@@ -129,9 +148,13 @@ static int control_send(struct agent *a, struct sl_msg *m)
 			return r;
 	}
 	r = enqueue(a, m);
-	if (r < 0)
-		sl_log_warn_err(r, "control: cannot queue a %s message",
-				sl_proto_type_name(m->type));
+	if (r < 0 &&
+	    sl_log_limit_pass(&a->outq_limit, sl_now_ns(), OUTQ_WARN_INTERVAL_NS, 1, &held))
+		sl_log_warn_err(r,
+				"control: cannot queue a %s message (%u frames, %llu bytes "
+				"waiting; %u earlier ones not logged)",
+				sl_proto_type_name(m->type), a->outq_len,
+				(unsigned long long)a->outq_bytes, held);
 	return r;
 }
 

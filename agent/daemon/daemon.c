@@ -314,6 +314,17 @@ out:
 	return r;
 }
 
+/* A clean exit takes its lock files along (a killed agent's stay, and are reused). */
+static void release_locks(struct agent *a)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/agent.lock", a->cfg.state_dir);
+	sl_hostlock_release(path, &a->lock_fds[0]);
+	sl_hostlock_pin_path(path, sizeof(path), a->cfg.bpf_pin_root);
+	sl_hostlock_release(path, &a->lock_fds[1]);
+}
+
 static void stop(struct agent *a)
 {
 	worker_stop(a); /* nothing new while the last frames go out */
@@ -333,8 +344,7 @@ static void stop(struct agent *a)
 	sl_bpf_free(&a->bpf); /* pinned state stays: counters survive a restart */
 	sl_closep(&a->self_netns);
 	sl_loop_free(&a->loop);
-	sl_closep(&a->lock_fds[0]); /* last: until here the host is ours */
-	sl_closep(&a->lock_fds[1]);
+	release_locks(a); /* last: until here the host is ours */
 }
 
 int sl_agent_main(int argc, char **argv)

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static pid_t read_holder(int fd)
@@ -24,19 +26,37 @@ static pid_t read_holder(int fd)
 	return v > 0 && v < (1L << 22) ? (pid_t)v : 0;
 }
 
+/* Whether path still names the file fd has open (a holder that exits removes it). */
+static bool names_file(const char *path, int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 int sl_hostlock_take(const char *path, pid_t *ret_holder)
 {
 	char buf[24];
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600), r;
+	int fd, r;
 
-	if (fd < 0)
-		return sl_negerrno();
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		r = sl_negerrno();
-		if (r == -EWOULDBLOCK)
-			*ret_holder = read_holder(fd);
+	for (int tries = 0;; tries++) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return sl_negerrno();
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			r = sl_negerrno();
+			if (r == -EWOULDBLOCK)
+				*ret_holder = read_holder(fd);
+			close(fd);
+			return r;
+		}
+		/* its holder removed it as it stopped, after our open: that one excludes nobody */
+		if (names_file(path, fd))
+			break;
 		close(fd);
-		return r;
+		if (tries == 8)
+			return -EBUSY; /* not -EAGAIN: that is -EWOULDBLOCK, "held" */
 	}
 	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
@@ -45,6 +65,17 @@ int sl_hostlock_take(const char *path, pid_t *ret_holder)
 		return r;
 	}
 	return fd;
+}
+
+void sl_hostlock_release(const char *path, int *fd)
+{
+	if (*fd < 0)
+		return;
+	/* still locked while it goes: whoever opened it meanwhile sees it gone, and retries */
+	if (names_file(path, *fd))
+		(void)unlink(path);
+	close(*fd);
+	*fd = -1;
 }
 
 void sl_hostlock_pin_path(char *buf, size_t len, const char *pin_root)

@@ -91,8 +91,10 @@ void invoke_finish(struct asb *s, uint8_t status, const char *function_error, co
 	}
 	/* Reading cgroup stats costs about a tenth of the agent's work per warm invocation
 	 * (cpu.stat flushes the kernel's per-CPU counters): a normal end reports the peak known
-	 * from the last heartbeat or idle transition (at most a second old); the rest reads it. */
-	if (s->sb && status != SL_INVOKE_OK && status != SL_INVOKE_FUNCTION_ERROR &&
+	 * from the last heartbeat or idle transition (at most a second old); the rest, and an
+	 * invocation whose log tail (its REPORT line) was asked for, reads it. */
+	if (s->sb &&
+	    (s->inv.log_tail || (status != SL_INVOKE_OK && status != SL_INVOKE_FUNCTION_ERROR)) &&
 	    sl_sandbox_stats(s->sb, &st) == 0)
 		s->memory_peak = MAX(s->memory_peak, st.memory_peak_bytes);
 	res = (struct sl_msg_invoke_result){

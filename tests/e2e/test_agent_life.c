@@ -9,6 +9,8 @@
 
 #include "agenttest.h"
 
+#include "daemon/hostlock.h"
+
 #include <sandlot/auth.h>
 
 #include <dirent.h>
@@ -221,6 +223,13 @@ static void sigterm_drains_and_exits_zero(void **state)
 	expect_event(f, "t-busy", SL_SANDBOX_DESTROYED, SL_REASON_DRAIN);
 	expect_event(f, "t-idle", SL_SANDBOX_DESTROYED, SL_REASON_DRAIN);
 	assert_int_equal(peer_leftover_cgroups(f->pids[0]), 0);
+	/* and its lock files went with it */
+	char lock[600];
+	struct stat lst;
+	sl_hostlock_pin_path(lock, sizeof(lock), f->p->pin_root);
+	assert_int_equal(stat(lock, &lst), -1);
+	snprintf(lock, sizeof(lock), "%s/agent.lock", f->p->state_dir);
+	assert_int_equal(stat(lock, &lst), -1);
 }
 
 /* ---- the link ---- */
@@ -252,6 +261,51 @@ static void reconnects_after_the_control_node_restarts(void **state)
 	/* and takes commands from the new session */
 	r = invoke(f, "req-after", "", "cfn", "\"x\"", false);
 	expect_ok(r, "\"X\"");
+	peer_rx_free(r);
+}
+
+static void results_of_a_link_outage_reach_the_control_node_later(void **state)
+{
+	static const char *const ids[] = {"out-1", "out-2", "out-3"};
+	struct fx *f = *state;
+	const struct peer_pkg *pkg = pkg_script(f->p, actions_sh());
+	uint64_t until = sl_now_ns() + WAIT_MS * SL_NSEC_PER_MSEC;
+	const struct sl_msg_full_state *fs;
+	int64_t corr[ARRAY_SIZE(ids)];
+	struct peer_rx *r;
+
+	fx_start(f, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++)
+		cold_start(f, ids[i], "actions", pkg, "", 128, 5000);
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+		corr[i] = peer_invoke(f->p, ids[i], ids[i], "actions", "\"sleep\"", 7, false);
+		assert_true(corr[i] > 0);
+		expect_event(f, ids[i], SL_SANDBOX_BUSY, SL_REASON_INVOKE);
+	}
+	/* the control node goes away; the three invocations time out meanwhile (their sandboxes
+	 * go): the results and events wait in the agent's queue, more than one frame of it */
+	sl_link_free(&f->p->link);
+	while (n_sandboxes(f) > 0 && sl_now_ns() < until)
+		usleep(50 * 1000);
+	assert_int_equal(n_sandboxes(f), 0);
+	/* it comes back: everything of the meantime arrives */
+	assert_int_equal(peer_restart_link(f->p), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+		r = peer_wait(f->p,
+			      &(struct peer_match){.type = SL_MSG_INVOKE_RESULT,
+						   .corr = (uint64_t)corr[i]},
+			      WAIT_MS);
+		if (!r)
+			fail_msg("no result for the invocation in %s", ids[i]);
+		assert_int_equal(PMSG(r)->result.status, SL_INVOKE_TIMEOUT);
+		peer_rx_free(r);
+		expect_event(f, ids[i], SL_SANDBOX_DESTROYED, SL_REASON_TIMEOUT);
+	}
+	/* then the agent registers again (the new session does not know it) and reports none */
+	r = peer_wait(f->p, &(struct peer_match){.type = SL_MSG_FULL_STATE}, WAIT_MS);
+	assert_non_null(r);
+	fs = &PMSG(r)->state;
+	assert_int_equal(fs->total, 0);
 	peer_rx_free(r);
 }
 
@@ -573,6 +627,9 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(reconnects_after_the_control_node_restarts,
 						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+			results_of_a_link_outage_reach_the_control_node_later, fx_setup,
+			fx_teardown),
 		cmocka_unit_test_setup_teardown(sigkilled_agent_is_cleaned_up_by_its_successor,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(forged_and_replayed_messages_are_not_acted_on,

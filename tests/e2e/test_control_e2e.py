@@ -123,9 +123,12 @@ class ControlE2E(ClusterCase):
         out_file = os.path.join(self.k.base, "out.json")
         rc, inv, err = self.k.cli("invoke", "--function-name", "cli-fn", "--payload",
                                   '{"cli": "yes"}', "--cli-binary-format",
-                                  "raw-in-base64-out", out_file)
+                                  "raw-in-base64-out", "--log-type", "Tail", out_file)
         self.assertEqual(rc, 0, err)
         self.assertEqual(inv["StatusCode"], 200)
+        # a small C process's peak in MB, rounded up as Lambda's: never 0
+        self.assertRegex(base64.b64decode(inv["LogResult"]).decode(),
+                         r"Max Memory Used: [1-9][0-9]* MB")
         self.assertEqual(inv["ExecutedVersion"], "$LATEST")
         with open(out_file) as f:
             self.assertEqual(json.load(f), {"CLI": "YES"})

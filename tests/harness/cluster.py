@@ -14,6 +14,7 @@ Environment (set by tests/CMakeLists.txt): SANDLOT_AGENT, SANDLOT_CONTROL, SANDL
 SANDLOT_SOURCE_DIR; PYTHONPATH holds tests/harness. SL_KEEP_LOGS=1 keeps each cluster's directory
 (its logs) after the test.
 """
+import contextlib
 import http.client
 import io
 import json
@@ -304,8 +305,10 @@ class Cluster:
         for path in self.mounts:
             subprocess.run(["umount", "-l", path], capture_output=True)
         self.mounts = []
-        for pins in self.all_pins:
+        for pins in self.all_pins:  # and the lock file of a killed agent (hostlock.h)
             rm_rf(pins)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink("/run/sandlot/agent-%s.lock" % pins[1:].replace("/", "_"))
         for name in self.namespaces:  # its veth goes with it
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
         for veth in self.veths:
